@@ -1,0 +1,127 @@
+//! A source of records computed from their index.
+
+use crate::MAX_RECORDS_PER_POLL;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_core::BoxError;
+use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
+
+/// Emits `generate(0)`, `generate(1)`, … : `count` records, or without end.
+///
+/// Subtask `i` of `p` emits the indexes `i, i + p, i + 2p, …`, so the union of all
+/// subtasks is every index exactly once, and the same index always yields the same
+/// record (replayable). With a rate limit the whole source emits at most
+/// `records_per_second`, shared evenly among its subtasks.
+///
+/// ```
+/// use weir_connectors::GeneratorSource;
+/// let squares = GeneratorSource::new(|i| i * i).with_count(100).with_rate_limit(10_000.0);
+/// # let _ = squares;
+/// ```
+pub struct GeneratorSource<T> {
+    generate: Arc<dyn Fn(u64) -> T + Send + Sync>,
+    count: Option<u64>,
+    rate: Option<f64>,
+}
+
+impl<T> Clone for GeneratorSource<T> {
+    fn clone(&self) -> Self {
+        GeneratorSource {
+            generate: self.generate.clone(),
+            count: self.count,
+            rate: self.rate,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for GeneratorSource<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratorSource")
+            .field("count", &self.count)
+            .field("rate", &self.rate)
+            .finish()
+    }
+}
+
+impl<T> GeneratorSource<T> {
+    /// An unbounded, unthrottled generator.
+    pub fn new(generate: impl Fn(u64) -> T + Send + Sync + 'static) -> Self {
+        GeneratorSource {
+            generate: Arc::new(generate),
+            count: None,
+            rate: None,
+        }
+    }
+
+    /// Stops after `count` records in total.
+    pub fn with_count(mut self, count: u64) -> Self {
+        self.count = Some(count);
+        self
+    }
+
+    /// Emits at most `records_per_second` in total (ignored unless positive and finite).
+    pub fn with_rate_limit(mut self, records_per_second: f64) -> Self {
+        self.rate = (records_per_second.is_finite() && records_per_second > 0.0).then_some(records_per_second);
+        self
+    }
+}
+
+struct GeneratorReader<T> {
+    generate: Arc<dyn Fn(u64) -> T + Send + Sync>,
+    next: u64,
+    step: u64,
+    end: Option<u64>,
+    rate: Option<f64>,
+    started: Option<Instant>,
+    emitted: u64,
+}
+
+impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
+        let mut budget = MAX_RECORDS_PER_POLL as u64;
+        if let Some(rate) = self.rate {
+            let started = *self.started.get_or_insert_with(Instant::now);
+            let allowed = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
+            if allowed <= self.emitted {
+                let due = started + Duration::from_secs_f64(self.emitted as f64 / rate);
+                return Ok(PollStatus::Pending { retry_at: Some(due) });
+            }
+            budget = budget.min(allowed - self.emitted);
+        }
+        for _ in 0..budget {
+            if self.end.is_some_and(|end| self.next >= end) {
+                return Ok(PollStatus::Finished);
+            }
+            output.collect((self.generate)(self.next));
+            self.next += self.step;
+            self.emitted += 1;
+        }
+        if self.end.is_some_and(|end| self.next >= end) {
+            return Ok(PollStatus::Finished);
+        }
+        Ok(PollStatus::MoreAvailable)
+    }
+}
+
+impl<T: Send + 'static> Source<T> for GeneratorSource<T> {
+    fn boundedness(&self) -> Boundedness {
+        if self.count.is_some() {
+            Boundedness::Bounded
+        } else {
+            Boundedness::Unbounded
+        }
+    }
+
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
+        let p = context.info.parallelism.max(1);
+        Ok(Box::new(GeneratorReader {
+            generate: self.generate.clone(),
+            next: context.info.index as u64,
+            step: p as u64,
+            end: self.count,
+            rate: self.rate.map(|r| r / p as f64),
+            started: None,
+            emitted: 0,
+        }))
+    }
+}

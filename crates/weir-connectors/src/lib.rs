@@ -1,0 +1,34 @@
+//! Built-in sources and sinks.
+//!
+//! Sources: [`CollectionSource`] (a vector, split across subtasks),
+//! [`IteratorSource`] (any iterator, parallelism 1), [`SequenceSource`] (a range of
+//! integers), [`GeneratorSource`] (records computed from their index, bounded or
+//! unbounded, optionally rate-limited) and [`TextFileSource`] (lines of a file or of
+//! every file in a directory, split by byte ranges).
+//!
+//! Sinks: [`CollectSink`] (into memory, for tests and examples), [`PrintSink`]
+//! (stdout), [`TextFileSink`] (one line per record) and [`DiscardingSink`].
+//!
+//! Connectors to external systems live in crates of their own.
+
+mod collect;
+mod collection;
+mod discard;
+mod generator;
+mod print;
+mod sequence;
+mod text_file_sink;
+mod text_file_source;
+
+pub use collect::{CollectHandle, CollectSink};
+pub use collection::{CollectionSource, IteratorSource};
+pub use discard::DiscardingSink;
+pub use generator::GeneratorSource;
+pub use print::PrintSink;
+pub use sequence::SequenceSource;
+pub use text_file_sink::TextFileSink;
+pub use text_file_source::TextFileSource;
+
+/// How many records a reader emits per poll at most, so that control messages
+/// (checkpoints, stop) are handled promptly.
+pub const MAX_RECORDS_PER_POLL: usize = 1024;

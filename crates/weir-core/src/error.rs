@@ -1,0 +1,65 @@
+//! The typed error returned by Weir's library crates.
+
+use std::path::PathBuf;
+
+/// An error raised by user code (a function, source or sink). Weir wraps it with the
+/// operator and subtask that raised it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result with [`WeirError`].
+pub type Result<T, E = WeirError> = std::result::Result<T, E>;
+
+/// What went wrong while building or running a job.
+#[derive(Debug, thiserror::Error)]
+pub enum WeirError {
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The job graph cannot be built (e.g. a forward edge between operators of
+    /// different parallelism).
+    #[error("invalid job graph: {0}")]
+    Graph(String),
+
+    /// A task of the job failed. `operator` is the name of the operator whose code
+    /// failed, `subtask` its zero-based subtask index.
+    #[error("operator '{operator}' (subtask {subtask} of {parallelism}) failed: {cause}")]
+    TaskFailed {
+        /// Name of the failing operator.
+        operator: String,
+        /// Zero-based index of the failing subtask.
+        subtask: usize,
+        /// Parallelism of the failing operator.
+        parallelism: usize,
+        /// What the operator reported (error message or panic payload).
+        cause: String,
+    },
+
+    /// An I/O operation on a file failed.
+    #[error("I/O error on '{}': {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The job was cancelled before it finished.
+    #[error("job was cancelled")]
+    Cancelled,
+
+    /// A failure inside Weir itself; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl WeirError {
+    /// Builds an [`WeirError::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        WeirError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Core types shared by every Weir crate.
+//!
+//! * [`Data`]: the bound every record type satisfies.
+//! * [`StreamRecord`] and [`Watermark`]: what flows between operators.
+//! * [`keygroup`]: how keys map to key groups and key groups to subtasks.
+//! * [`hash`]: the stable, platform-independent hash behind key groups.
+//! * [`WeirError`]: the typed error every library crate returns.
+//! * [`ExecutionConfig`]: runtime knobs (buffer size, flush timeout, queue bounds).
+//!
+//! ```
+//! use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
+//! let kg = key_group_for_key(&"user-42", 128);
+//! let subtask = subtask_for_key_group(128, 4, kg);
+//! assert!(kg < 128 && subtask < 4);
+//! ```
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod hash;
+pub mod keygroup;
+pub mod record;
+pub mod task_info;
+
+pub use config::ExecutionConfig;
+pub use data::Data;
+pub use error::{BoxError, Result, WeirError};
+pub use record::{StreamRecord, Timestamp, Watermark, NO_TIMESTAMP};
+pub use task_info::SubtaskInfo;

@@ -1,0 +1,114 @@
+//! `ConnectedStreams`: two streams of different types feeding one operator.
+
+use crate::functions::CoProcessFunction;
+use crate::operators::{CoFlatMap, CoMap, CoNode, CoProcess};
+use crate::stream::DataStream;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use weir_core::{BoxError, Data};
+use weir_runtime::erased::stream_type;
+use weir_runtime::factory::{two_input_factory, BuildContext};
+use weir_runtime::graph::OperatorFactory;
+use weir_runtime::operator::{Input, TwoInput};
+
+/// Two streams, possibly of different types, processed by one operator that sees
+/// both (and can share state between them).
+pub struct ConnectedStreams<A, B> {
+    first: DataStream<A>,
+    second: DataStream<B>,
+}
+
+impl<A: Data, B: Data> ConnectedStreams<A, B> {
+    pub(crate) fn new(first: DataStream<A>, second: DataStream<B>) -> Self {
+        ConnectedStreams { first, second }
+    }
+
+    /// Partitions both streams by key so that records with equal keys from either
+    /// stream meet in the same subtask.
+    pub fn key_by<K: Data + Hash + Eq>(
+        &self,
+        key1: impl Fn(&A) -> K + Send + Sync + 'static,
+        key2: impl Fn(&B) -> K + Send + Sync + 'static,
+    ) -> ConnectedStreams<A, B> {
+        ConnectedStreams {
+            first: (*self.first.key_by(key1)).clone(),
+            second: (*self.second.key_by(key2)).clone(),
+        }
+    }
+
+    fn two_input<O: Data>(
+        &self,
+        name: &str,
+        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> DataStream<O> {
+        let factory = OperatorFactory::TwoInput(two_input_factory::<A, B, O, _>(make));
+        let inputs = self
+            .first
+            .inputs
+            .iter()
+            .map(|(n, p)| (*n, p.clone(), 0))
+            .chain(self.second.inputs.iter().map(|(n, p)| (*n, p.clone(), 1)))
+            .collect();
+        let env = self.first.env.clone();
+        let id = env.add_node(name, factory, stream_type::<O>(), inputs);
+        DataStream::from_node(env, id)
+    }
+
+    /// Maps records of the first stream with `f1` and of the second with `f2`.
+    pub fn map<O: Data>(
+        &self,
+        f1: impl FnMut(A) -> O + Clone + Send + Sync + 'static,
+        f2: impl FnMut(B) -> O + Clone + Send + Sync + 'static,
+    ) -> DataStream<O> {
+        self.two_input("co_map", move |ctx, out| {
+            Ok(CoNode::boxed(
+                CoMap {
+                    meta: ctx.meta.clone(),
+                    f1: f1.clone(),
+                    f2: f2.clone(),
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Flat-maps records of the first stream with `f1` and of the second with `f2`.
+    pub fn flat_map<O: Data, R1, R2>(
+        &self,
+        f1: impl FnMut(A) -> R1 + Clone + Send + Sync + 'static,
+        f2: impl FnMut(B) -> R2 + Clone + Send + Sync + 'static,
+    ) -> DataStream<O>
+    where
+        R1: IntoIterator<Item = O> + 'static,
+        R2: IntoIterator<Item = O> + 'static,
+    {
+        self.two_input("co_flat_map", move |ctx, out| {
+            Ok(CoNode::boxed(
+                CoFlatMap {
+                    meta: ctx.meta.clone(),
+                    f1: f1.clone(),
+                    f2: f2.clone(),
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Runs a [`CoProcessFunction`] over both streams.
+    pub fn process<O: Data, P: CoProcessFunction<A, B, O> + Sync>(&self, function: P) -> DataStream<O> {
+        self.two_input("co_process", move |ctx, out| {
+            Ok(CoNode::boxed(
+                CoProcess {
+                    meta: ctx.meta.clone(),
+                    info: ctx.info.clone(),
+                    function: function.clone(),
+                    _types: PhantomData,
+                },
+                out,
+            ))
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! The execution environment: where a job is defined and run.
+
+use crate::stream::DataStream;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use weir_connectors::{CollectionSource, IteratorSource, SequenceSource, TextFileSource};
+use weir_core::{Data, ExecutionConfig, Result, WeirError};
+use weir_runtime::erased::{stream_type, StreamType};
+use weir_runtime::factory::source_factory;
+use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode};
+use weir_runtime::source::Source;
+use weir_runtime::{JobClient, JobGraph, JobResult};
+
+pub(crate) struct EnvState {
+    pub config: ExecutionConfig,
+    pub nodes: Vec<StreamNode>,
+    pub edges: Vec<StreamEdge>,
+    /// API misuse found while the job was defined; reported by `execute`.
+    pub misuse: Vec<String>,
+}
+
+/// Defines and runs jobs in this process.
+///
+/// Streams created from an environment add operators to its job; [`execute`]
+/// runs the job and clears the environment for the next one.
+///
+/// ```
+/// use weir_datastream::StreamExecutionEnvironment;
+///
+/// let env = StreamExecutionEnvironment::new();
+/// env.set_parallelism(2);
+/// let evens = env.from_sequence(1, 100).filter(|n| n % 2 == 0).map(|n| n * 10);
+/// let out = evens.collect();
+/// env.execute("evens").unwrap();
+/// let mut got = out.take();
+/// got.sort();
+/// assert_eq!(got.len(), 50);
+/// assert_eq!(got[0], 20);
+/// ```
+///
+/// [`execute`]: StreamExecutionEnvironment::execute
+#[derive(Clone)]
+pub struct StreamExecutionEnvironment {
+    pub(crate) state: Rc<RefCell<EnvState>>,
+}
+
+impl Default for StreamExecutionEnvironment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for StreamExecutionEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("StreamExecutionEnvironment")
+            .field("config", &state.config)
+            .field("operators", &state.nodes.len())
+            .finish()
+    }
+}
+
+impl StreamExecutionEnvironment {
+    /// A local environment whose default parallelism is the number of CPU cores.
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Self::with_config(ExecutionConfig {
+            default_parallelism: cores,
+            ..ExecutionConfig::default()
+        })
+    }
+
+    /// A local environment with `config`.
+    pub fn with_config(config: ExecutionConfig) -> Self {
+        StreamExecutionEnvironment {
+            state: Rc::new(RefCell::new(EnvState {
+                config,
+                nodes: Vec::new(),
+                edges: Vec::new(),
+                misuse: Vec::new(),
+            })),
+        }
+    }
+
+    /// Sets the parallelism of operators that do not set their own.
+    pub fn set_parallelism(&self, parallelism: usize) -> &Self {
+        self.state.borrow_mut().config.default_parallelism = parallelism;
+        self
+    }
+
+    /// The parallelism of operators that do not set their own.
+    pub fn parallelism(&self) -> usize {
+        self.state.borrow().config.default_parallelism
+    }
+
+    /// Sets the number of key groups of operators that do not set their own
+    /// (default 128). It bounds how far keyed state can be scaled out later.
+    pub fn set_max_parallelism(&self, max_parallelism: usize) -> &Self {
+        self.state.borrow_mut().config.max_parallelism = max_parallelism;
+        self
+    }
+
+    /// Sets how long a partly filled buffer may wait before it is sent
+    /// (`Duration::ZERO`: send every record at once; default 100 ms).
+    pub fn set_buffer_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.buffer_timeout = timeout;
+        self
+    }
+
+    /// Sets the number of records per network buffer (default 1024).
+    pub fn set_buffer_size(&self, records: usize) -> &Self {
+        self.state.borrow_mut().config.buffer_size = records;
+        self
+    }
+
+    /// Sets how many buffers a channel holds before its sender waits (default 4).
+    pub fn set_channel_capacity(&self, buffers: usize) -> &Self {
+        self.state.borrow_mut().config.channel_capacity = buffers;
+        self
+    }
+
+    /// Runs every operator in a task of its own (no chaining).
+    pub fn disable_operator_chaining(&self) -> &Self {
+        self.state.borrow_mut().config.chaining = false;
+        self
+    }
+
+    /// Sets the seed of the runtime's randomized decisions (shuffle partitioning).
+    pub fn set_seed(&self, seed: u64) -> &Self {
+        self.state.borrow_mut().config.seed = seed;
+        self
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> ExecutionConfig {
+        self.state.borrow().config.clone()
+    }
+
+    /// Adds a node and its input edges; returns the node's id.
+    pub(crate) fn add_node(
+        &self,
+        name: &str,
+        operator: OperatorFactory,
+        output_type: Arc<dyn StreamType>,
+        inputs: Vec<(NodeId, Partitioning, usize)>,
+    ) -> NodeId {
+        let mut state = self.state.borrow_mut();
+        let id = state.nodes.len();
+        state.nodes.push(StreamNode {
+            id,
+            name: name.to_string(),
+            uid: None,
+            parallelism: None,
+            max_parallelism: None,
+            operator,
+            output_type,
+            chaining: ChainingStrategy::Always,
+        });
+        for (source, partitioning, target_input) in inputs {
+            state.edges.push(StreamEdge {
+                source,
+                target: id,
+                target_input,
+                partitioning,
+            });
+        }
+        id
+    }
+
+    /// Changes node `id` (used by the stream setters).
+    pub(crate) fn update_node(&self, id: NodeId, update: impl FnOnce(&mut StreamNode)) {
+        if let Some(node) = self.state.borrow_mut().nodes.get_mut(id) {
+            update(node);
+        }
+    }
+
+    /// Records a misuse of the API, reported when the job is executed.
+    pub(crate) fn misuse(&self, message: String) {
+        self.state.borrow_mut().misuse.push(message);
+    }
+
+    /// A stream of what `source` reads. Sources that cannot be split run at
+    /// parallelism 1.
+    pub fn add_source<T: Data>(&self, source: impl Source<T>) -> DataStream<T> {
+        let single = source.max_parallelism() == Some(1);
+        let id = self.add_node(
+            "source",
+            OperatorFactory::Source(source_factory::<T>(Arc::new(source))),
+            stream_type::<T>(),
+            Vec::new(),
+        );
+        if single {
+            self.update_node(id, |n| n.parallelism = Some(1));
+        }
+        DataStream::from_node(self.clone(), id)
+    }
+
+    /// A stream of the given elements (split across the source's subtasks; in order
+    /// at parallelism 1).
+    pub fn from_collection<T: Data + Sync>(&self, items: impl IntoIterator<Item = T>) -> DataStream<T> {
+        self.add_source(CollectionSource::new(items)).name("collection")
+    }
+
+    /// A stream of what `iterator` yields (parallelism 1).
+    pub fn from_iter<T: Data>(&self, iterator: impl Iterator<Item = T> + Send + 'static) -> DataStream<T> {
+        self.add_source(IteratorSource::new(iterator)).name("iterator")
+    }
+
+    /// The numbers `start..=end`, split into contiguous ranges across subtasks.
+    pub fn from_sequence(&self, start: i64, end: i64) -> DataStream<i64> {
+        self.add_source(SequenceSource::new(start, end)).name("sequence")
+    }
+
+    /// The lines of a text file, or of every file in a directory.
+    pub fn read_text_file(&self, path: impl Into<PathBuf>) -> DataStream<String> {
+        let path = path.into();
+        let name = format!("text file {}", path.display());
+        self.add_source(TextFileSource::new(path)).name(&name)
+    }
+
+    /// The job defined so far, as a stream graph.
+    pub fn stream_graph(&self, job_name: &str) -> Result<StreamGraph> {
+        let state = self.state.borrow();
+        if !state.misuse.is_empty() {
+            return Err(WeirError::Config(state.misuse.join("; ")));
+        }
+        Ok(StreamGraph {
+            job_name: job_name.to_string(),
+            nodes: state.nodes.clone(),
+            edges: state.edges.clone(),
+            config: state.config.clone(),
+        })
+    }
+
+    /// The physical plan of the job defined so far: chains, parallelism, edges.
+    pub fn explain(&self, job_name: &str) -> Result<String> {
+        Ok(JobGraph::from_stream_graph(self.stream_graph(job_name)?)?.to_string())
+    }
+
+    /// Starts the job defined so far and returns a handle on it; the environment is
+    /// cleared for the next job.
+    pub fn execute_async(&self, job_name: &str) -> Result<JobClient> {
+        let graph = JobGraph::from_stream_graph(self.stream_graph(job_name)?)?;
+        {
+            let mut state = self.state.borrow_mut();
+            state.nodes.clear();
+            state.edges.clear();
+        }
+        let tasks: usize = graph.vertices.iter().map(|v| v.parallelism).sum();
+        tracing::info!(
+            job = job_name,
+            vertices = graph.vertices.len(),
+            tasks,
+            "starting job\n{graph}"
+        );
+        weir_runtime::execute(graph)
+    }
+
+    /// Runs the job defined so far to completion and returns its result; the
+    /// environment is cleared for the next job.
+    pub fn execute(&self, job_name: &str) -> Result<JobResult> {
+        let result = self.execute_async(job_name)?.wait();
+        match &result {
+            Ok(r) => tracing::info!(job = job_name, elapsed = ?r.elapsed, "job finished"),
+            Err(e) => tracing::error!(job = job_name, "job failed: {e}"),
+        }
+        result
+    }
+}

@@ -1,0 +1,206 @@
+//! User function traits and the contexts they receive.
+//!
+//! Simple transformations take closures (`map`, `filter`, `flat_map`, `reduce`).
+//! Functions that need a context, state, several outputs per record or a final
+//! action at the end of input implement one of the traits here; each has a
+//! closure adapter (`process_fn`, …) on the stream types for quick use.
+//!
+//! Every function is cloned once per parallel subtask, so it must be `Clone` (and
+//! `Send`, since subtasks run on their own threads). Errors returned from a function
+//! fail the job with the operator's name, subtask and the error's text.
+
+use weir_core::{BoxError, SubtaskInfo, Timestamp, NO_TIMESTAMP};
+use weir_runtime::operator::Collector;
+use weir_state::{CurrentKey, KeyedStateStore, StateError, ValueState, ValueStateDescriptor};
+
+/// What a function learns about the record being processed and where it runs.
+pub struct Context<'a> {
+    pub(crate) timestamp: Timestamp,
+    pub(crate) info: &'a SubtaskInfo,
+}
+
+impl Context<'_> {
+    /// Event time of the record, if it has one.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        (self.timestamp != NO_TIMESTAMP).then_some(self.timestamp)
+    }
+
+    /// Zero-based index of this subtask.
+    pub fn subtask_index(&self) -> usize {
+        self.info.index
+    }
+
+    /// Number of parallel subtasks of this operator.
+    pub fn parallelism(&self) -> usize {
+        self.info.parallelism
+    }
+
+    /// The subtask's identity.
+    pub fn subtask(&self) -> &SubtaskInfo {
+        self.info
+    }
+}
+
+/// A function with a context that emits any number of records per input record.
+///
+/// ```
+/// use weir_datastream::functions::{Context, ProcessFunction};
+/// use weir_datastream::Collector;
+/// use weir_core::BoxError;
+///
+/// /// Emits every word longer than `min` together with the subtask that saw it.
+/// #[derive(Clone)]
+/// struct LongWords { min: usize }
+///
+/// impl ProcessFunction<String, (usize, String)> for LongWords {
+///     fn process_element(&mut self, line: String, ctx: &mut Context<'_>, out: &mut Collector<'_, (usize, String)>) -> Result<(), BoxError> {
+///         for word in line.split_whitespace().filter(|w| w.len() > self.min) {
+///             out.collect((ctx.subtask_index(), word.to_string()));
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait ProcessFunction<I, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first record.
+    fn open(&mut self, _subtask: &SubtaskInfo) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Processes one record.
+    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+
+    /// Called once when the input has ended; may emit final records.
+    fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+/// Adapts a closure to [`ProcessFunction`] (see `DataStream::process_fn`).
+#[derive(Clone)]
+pub struct FnProcess<F>(pub F);
+
+impl<I, O, F> ProcessFunction<I, O> for FnProcess<F>
+where
+    F: FnMut(I, &mut Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
+{
+    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+        (self.0)(value, ctx, out)
+    }
+}
+
+/// The context of a keyed function: the current key and its keyed state.
+pub struct KeyedContext<'a, K> {
+    pub(crate) base: Context<'a>,
+    pub(crate) key: &'a CurrentKey<K>,
+    pub(crate) store: &'a mut KeyedStateStore<K>,
+}
+
+impl<'a, K: std::hash::Hash + Eq + Clone + Send + 'static> KeyedContext<'a, K> {
+    /// The key of the record being processed.
+    pub fn current_key(&self) -> &K {
+        self.key.key()
+    }
+
+    /// The key group of the current key.
+    pub fn current_key_group(&self) -> usize {
+        self.key.key_group()
+    }
+
+    /// Value state `descriptor` of the current key.
+    pub fn value<V: Clone + Send + 'static>(
+        &mut self,
+        descriptor: &ValueStateDescriptor<V>,
+    ) -> Result<ValueState<'_, K, V>, StateError> {
+        self.store.value(descriptor, self.key)
+    }
+
+    /// Event time of the record, if it has one.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.base.timestamp()
+    }
+
+    /// Zero-based index of this subtask.
+    pub fn subtask_index(&self) -> usize {
+        self.base.subtask_index()
+    }
+
+    /// Number of parallel subtasks of this operator.
+    pub fn parallelism(&self) -> usize {
+        self.base.parallelism()
+    }
+}
+
+/// A function on a keyed stream, with access to the current key's state.
+///
+/// ```
+/// use weir_datastream::functions::{KeyedContext, KeyedProcessFunction};
+/// use weir_datastream::{Collector, ValueStateDescriptor};
+/// use weir_core::BoxError;
+///
+/// /// Emits (key, n) for the n-th record of each key.
+/// #[derive(Clone)]
+/// struct CountPerKey { count: ValueStateDescriptor<u64> }
+///
+/// impl KeyedProcessFunction<String, String, (String, u64)> for CountPerKey {
+///     fn process_element(&mut self, _: String, ctx: &mut KeyedContext<'_, String>, out: &mut Collector<'_, (String, u64)>) -> Result<(), BoxError> {
+///         let mut count = ctx.value(&self.count)?;
+///         let n = count.get()?.unwrap_or(0) + 1;
+///         count.set(n)?;
+///         out.collect((ctx.current_key().clone(), n));
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first record.
+    fn open(&mut self, _subtask: &SubtaskInfo) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Processes one record of the current key.
+    fn process_element(&mut self, value: I, ctx: &mut KeyedContext<'_, K>, out: &mut Collector<'_, O>)
+        -> Result<(), BoxError>;
+
+    /// Called once when the input has ended; may emit final records.
+    fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+/// Adapts a closure to [`KeyedProcessFunction`] (see `KeyedStream::process_fn`).
+#[derive(Clone)]
+pub struct FnKeyedProcess<F>(pub F);
+
+impl<K, I, O, F> KeyedProcessFunction<K, I, O> for FnKeyedProcess<F>
+where
+    F: FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
+{
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError> {
+        (self.0)(value, ctx, out)
+    }
+}
+
+/// A function over two connected streams of different types.
+pub trait CoProcessFunction<A, B, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first record.
+    fn open(&mut self, _subtask: &SubtaskInfo) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Processes a record of the first stream.
+    fn process_element1(&mut self, value: A, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+
+    /// Processes a record of the second stream.
+    fn process_element2(&mut self, value: B, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+
+    /// Called once when both inputs have ended; may emit final records.
+    fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,330 @@
+//! `DataStream`: a stream of records of one type, and its transformations.
+
+use crate::connected::ConnectedStreams;
+use crate::environment::StreamExecutionEnvironment;
+use crate::functions::{FnProcess, ProcessFunction};
+use crate::keyed::KeyedStream;
+use crate::operators::{Filter, FlatMap, Map, Node, Process};
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+use weir_connectors::{CollectHandle, CollectSink, DiscardingSink, PrintSink, TextFileSink};
+use weir_core::{BoxError, Data};
+use weir_runtime::erased::stream_type;
+use weir_runtime::factory::{one_input_factory, BuildContext};
+use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamNode};
+use weir_runtime::operator::{Collector, Input};
+use weir_runtime::partitioner;
+use weir_runtime::sink::{Sink, SinkOperator};
+
+/// A stream of records of type `T`.
+///
+/// Transformations take `&self`, so one stream can feed several operators (each
+/// gets every record). The attribute setters (`name`, `uid`, `set_parallelism`, …)
+/// apply to the operator that produced the stream.
+pub struct DataStream<T> {
+    pub(crate) env: StreamExecutionEnvironment,
+    /// The producing nodes with the partitioning towards the next operator.
+    pub(crate) inputs: Vec<(NodeId, Partitioning)>,
+    /// The single operator that produced this stream, if there is one.
+    pub(crate) node: Option<NodeId>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for DataStream<T> {
+    fn clone(&self) -> Self {
+        DataStream {
+            env: self.env.clone(),
+            inputs: self.inputs.clone(),
+            node: self.node,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> Debug for DataStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataStream")
+            .field("type", &std::any::type_name::<T>())
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+/// A sink added to a job; its setters configure the sink operator.
+#[derive(Debug)]
+pub struct DataStreamSink {
+    pub(crate) stream: DataStream<()>,
+}
+
+macro_rules! node_setters {
+    () => {
+        /// Sets the operator's name (shown in plans, logs, metrics and errors).
+        pub fn name(self, name: &str) -> Self {
+            self.configure("name", |n| n.name = name.to_string())
+        }
+
+        /// Sets a stable id for the operator, so that its state can be matched to it
+        /// across changes of the job. Must be unique within the job.
+        pub fn uid(self, uid: &str) -> Self {
+            self.configure("uid", |n| n.uid = Some(uid.to_string()))
+        }
+
+        /// Sets the operator's parallelism.
+        pub fn set_parallelism(self, parallelism: usize) -> Self {
+            self.configure("set_parallelism", |n| n.parallelism = Some(parallelism))
+        }
+
+        /// Sets the operator's number of key groups.
+        pub fn set_max_parallelism(self, max_parallelism: usize) -> Self {
+            self.configure("set_max_parallelism", |n| n.max_parallelism = Some(max_parallelism))
+        }
+
+        /// Runs the operator in a task of its own.
+        pub fn disable_chaining(self) -> Self {
+            self.configure("disable_chaining", |n| n.chaining = ChainingStrategy::Never)
+        }
+
+        /// Starts a new chain at this operator (later operators may chain to it).
+        pub fn start_new_chain(self) -> Self {
+            self.configure("start_new_chain", |n| n.chaining = ChainingStrategy::Head)
+        }
+    };
+}
+
+impl DataStreamSink {
+    node_setters!();
+
+    fn configure(self, what: &str, update: impl FnOnce(&mut StreamNode)) -> Self {
+        DataStreamSink {
+            stream: self.stream.configure(what, update),
+        }
+    }
+}
+
+impl<T: Data> DataStream<T> {
+    pub(crate) fn from_node(env: StreamExecutionEnvironment, node: NodeId) -> Self {
+        DataStream {
+            env,
+            inputs: vec![(node, Partitioning::Default)],
+            node: Some(node),
+            _type: PhantomData,
+        }
+    }
+
+    node_setters!();
+
+    fn configure(self, what: &str, update: impl FnOnce(&mut StreamNode)) -> Self {
+        match self.node {
+            Some(node) => self.env.update_node(node, update),
+            None => self.env.misuse(format!(
+                "{what}() was called on a union or a re-partitioned stream, which is not an operator; \
+                 call it on the operator that produced the stream"
+            )),
+        }
+        self
+    }
+
+    /// The environment this stream belongs to.
+    pub fn environment(&self) -> &StreamExecutionEnvironment {
+        &self.env
+    }
+
+    fn with_partitioning(&self, partitioning: Partitioning) -> DataStream<T> {
+        DataStream {
+            env: self.env.clone(),
+            inputs: self
+                .inputs
+                .iter()
+                .map(|(node, _)| (*node, partitioning.clone()))
+                .collect(),
+            node: None,
+            _type: PhantomData,
+        }
+    }
+
+    /// Adds a one-input operator fed by this stream.
+    pub(crate) fn one_input<O: Data>(
+        &self,
+        name: &str,
+        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError> + Send + Sync + 'static,
+    ) -> DataStream<O> {
+        let factory = OperatorFactory::OneInput(one_input_factory::<T, O, _>(make));
+        let inputs = self.inputs.iter().map(|(n, p)| (*n, p.clone(), 0)).collect();
+        let id = self.env.add_node(name, factory, stream_type::<O>(), inputs);
+        DataStream::from_node(self.env.clone(), id)
+    }
+
+    /// Applies `f` to every record.
+    pub fn map<O: Data>(&self, f: impl FnMut(T) -> O + Clone + Send + Sync + 'static) -> DataStream<O> {
+        self.one_input("map", move |ctx, out| {
+            Ok(Node::boxed(
+                Map {
+                    meta: ctx.meta.clone(),
+                    f: f.clone(),
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Keeps the records for which `f` returns true.
+    pub fn filter(&self, f: impl FnMut(&T) -> bool + Clone + Send + Sync + 'static) -> DataStream<T> {
+        self.one_input("filter", move |ctx, out| {
+            Ok(Node::boxed(
+                Filter {
+                    meta: ctx.meta.clone(),
+                    f: f.clone(),
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Emits every item `f` returns for each record (none, one or many).
+    pub fn flat_map<O: Data, R: IntoIterator<Item = O> + 'static>(
+        &self,
+        f: impl FnMut(T) -> R + Clone + Send + Sync + 'static,
+    ) -> DataStream<O> {
+        self.one_input("flat_map", move |ctx, out| {
+            Ok(Node::boxed(
+                FlatMap {
+                    meta: ctx.meta.clone(),
+                    f: f.clone(),
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Runs a [`ProcessFunction`] on every record.
+    pub fn process<O: Data, P: ProcessFunction<T, O> + Sync>(&self, function: P) -> DataStream<O> {
+        self.one_input("process", move |ctx, out| {
+            Ok(Node::boxed(
+                Process {
+                    meta: ctx.meta.clone(),
+                    info: ctx.info.clone(),
+                    function: function.clone(),
+                    _types: PhantomData,
+                },
+                out,
+            ))
+        })
+    }
+
+    /// Runs a closure with a context and a collector on every record.
+    pub fn process_fn<O: Data>(
+        &self,
+        f: impl FnMut(T, &mut crate::functions::Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    ) -> DataStream<O> {
+        self.process(FnProcess(f))
+    }
+
+    /// Partitions the stream by key: records with equal keys go to the same subtask
+    /// of the next operator, which can keep state per key.
+    pub fn key_by<K: Data + Hash + Eq>(&self, key_selector: impl Fn(&T) -> K + Send + Sync + 'static) -> KeyedStream<K, T> {
+        KeyedStream::new(self, Arc::new(key_selector))
+    }
+
+    /// Merges this stream with `other` (same type); records keep their order per
+    /// input but interleave between inputs.
+    pub fn union(&self, other: &DataStream<T>) -> DataStream<T> {
+        DataStream {
+            env: self.env.clone(),
+            inputs: self.inputs.iter().chain(&other.inputs).cloned().collect(),
+            node: None,
+            _type: PhantomData,
+        }
+    }
+
+    /// Pairs this stream with `other` (of another type) for a two-input operator.
+    pub fn connect<U: Data>(&self, other: &DataStream<U>) -> ConnectedStreams<T, U> {
+        ConnectedStreams::new(self.clone(), other.clone())
+    }
+
+    /// Subtask i of this operator sends to subtask i of the next (equal parallelism).
+    pub fn forward(&self) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::forward::<T>()))
+    }
+
+    /// Distributes records round-robin over the next operator's subtasks.
+    pub fn rebalance(&self) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::rebalance::<T>()))
+    }
+
+    /// Distributes records uniformly at random (seeded by the job's seed).
+    pub fn shuffle(&self) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::shuffle::<T>()))
+    }
+
+    /// Sends every record to every subtask of the next operator.
+    pub fn broadcast(&self) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::broadcast::<T>()))
+    }
+
+    /// Sends every record to subtask 0 of the next operator.
+    pub fn global(&self) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::global::<T>()))
+    }
+
+    /// Sends each record to the subtask `partitioner(key, subtasks)` chooses, where
+    /// `key = key_selector(record)`. A choice out of range fails the job.
+    pub fn partition_custom<K: 'static>(
+        &self,
+        partitioner: impl Fn(&K, usize) -> usize + Clone + Send + Sync + 'static,
+        key_selector: impl Fn(&T) -> K + Clone + Send + Sync + 'static,
+    ) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(partitioner::custom::<T, K, _, _>(
+            key_selector,
+            partitioner,
+        )))
+    }
+
+    /// Writes the stream to `sink`.
+    pub fn add_sink(&self, sink: impl Sink<T>) -> DataStreamSink {
+        let sink = Arc::new(sink);
+        let stream = self.one_input::<()>("sink", move |ctx, _out| {
+            let writer = sink.create_writer(&ctx.info)?;
+            Ok(Box::new(SinkOperator::new(ctx.meta.clone(), writer)))
+        });
+        DataStreamSink { stream }
+    }
+
+    /// Prints every record (`Debug` form) to standard output.
+    pub fn print(&self) -> DataStreamSink
+    where
+        T: Debug,
+    {
+        self.add_sink(PrintSink).name("print")
+    }
+
+    /// Writes every record (`Display` form) as a line of text: to the file `path` at
+    /// parallelism 1, else to `path/part-<subtask>`.
+    pub fn write_as_text(&self, path: impl Into<PathBuf>) -> DataStreamSink
+    where
+        T: Display,
+    {
+        let path = path.into();
+        let name = format!("text file {}", path.display());
+        self.add_sink(TextFileSink::new(path)).name(&name)
+    }
+
+    /// Drops every record.
+    pub fn discard(&self) -> DataStreamSink {
+        self.add_sink(DiscardingSink).name("discard")
+    }
+
+    /// Collects every record in memory; read them through the handle once the job
+    /// has run (or while it runs).
+    pub fn collect(&self) -> CollectHandle<T> {
+        let (sink, handle) = CollectSink::new();
+        self.add_sink(sink).name("collect");
+        handle
+    }
+}

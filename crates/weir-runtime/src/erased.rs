@@ -1,0 +1,122 @@
+//! Type erasure at the seams of the job graph.
+//!
+//! The API is generic over record types, but a job graph holds operators of many
+//! types. Operators are therefore stored as factories behind object-safe traits, and
+//! the typed pieces they exchange while a task is being built (chain elements,
+//! channels) travel as [`AnyInput`] and [`AnyChannel`](crate::channel::AnyChannel) and
+//! are downcast once, at build time. Records themselves are never boxed.
+
+use crate::channel::{AnyChannel, Channel};
+use crate::operator::{FanOut, Input, NoOutput};
+use crate::partitioner::{self, PartitionerFactory};
+use crate::signal::TaskSignal;
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use weir_core::{Result, WeirError};
+
+/// A chain element `Box<dyn Input<T>>` of a type known only at run time.
+pub struct AnyInput {
+    inner: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+impl std::fmt::Debug for AnyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnyInput<{}>", self.type_name)
+    }
+}
+
+impl AnyInput {
+    /// Erases `input`.
+    pub fn new<T: 'static>(input: Box<dyn Input<T>>) -> Self {
+        AnyInput {
+            inner: Box::new(input),
+            type_name: std::any::type_name::<T>(),
+        }
+    }
+
+    /// Recovers the typed element; an internal error names both types on mismatch.
+    pub fn downcast<T: 'static>(self) -> Result<Box<dyn Input<T>>> {
+        let type_name = self.type_name;
+        self.inner
+            .downcast::<Box<dyn Input<T>>>()
+            .map(|b| *b)
+            .map_err(|_| {
+                WeirError::Internal(format!(
+                    "chain element type mismatch: have {type_name}, need {}",
+                    std::any::type_name::<T>()
+                ))
+            })
+    }
+}
+
+/// Operations on a record type that the executor needs without knowing the type.
+pub trait StreamType: Send + Sync {
+    /// The Rust type name, for messages.
+    fn type_name(&self) -> &'static str;
+
+    /// A channel for records of this type.
+    fn new_channel(
+        &self,
+        capacity: usize,
+        buffer_size: usize,
+        sender: Arc<TaskSignal>,
+        receiver: Arc<TaskSignal>,
+    ) -> Arc<dyn AnyChannel>;
+
+    /// Combines the outputs of one operator into one element: nothing consumes the
+    /// stream (records dropped), one consumer (itself), or several (clones).
+    fn fan_out(&self, outputs: Vec<AnyInput>) -> Result<AnyInput>;
+
+    /// Forward partitioning for this type (the default between operators of equal
+    /// parallelism).
+    fn forward(&self) -> Arc<dyn PartitionerFactory>;
+
+    /// Round-robin partitioning for this type (the default between operators of
+    /// different parallelism).
+    fn rebalance(&self) -> Arc<dyn PartitionerFactory>;
+}
+
+struct TypeOps<T>(PhantomData<fn() -> T>);
+
+impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn new_channel(
+        &self,
+        capacity: usize,
+        buffer_size: usize,
+        sender: Arc<TaskSignal>,
+        receiver: Arc<TaskSignal>,
+    ) -> Arc<dyn AnyChannel> {
+        Arc::new(Channel::<T>::new(capacity, buffer_size, sender, receiver))
+    }
+
+    fn fan_out(&self, outputs: Vec<AnyInput>) -> Result<AnyInput> {
+        let mut typed = outputs
+            .into_iter()
+            .map(AnyInput::downcast::<T>)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(match typed.len() {
+            0 => AnyInput::new::<T>(Box::new(NoOutput)),
+            1 => AnyInput::new(typed.pop().ok_or_else(|| WeirError::Internal("empty fan-out".into()))?),
+            _ => AnyInput::new::<T>(Box::new(FanOut::new(typed))),
+        })
+    }
+
+    fn forward(&self) -> Arc<dyn PartitionerFactory> {
+        partitioner::forward::<T>()
+    }
+
+    fn rebalance(&self) -> Arc<dyn PartitionerFactory> {
+        partitioner::rebalance::<T>()
+    }
+}
+
+/// The [`StreamType`] of `T`.
+pub fn stream_type<T: Clone + Send + 'static>() -> Arc<dyn StreamType> {
+    Arc::new(TypeOps::<T>(PhantomData))
+}

@@ -1,0 +1,30 @@
+//! Weir's runtime: how a job graph runs.
+//!
+//! The path of a record: a [`source::SourceReader`] polled by a
+//! [`task::SourceTask`] emits into the task's operator chain ([`operator`]); chained
+//! operators call each other directly; at the end of the chain a
+//! [`writer::RecordWriter`] picks a channel with a [`partitioner`], fills a buffer and
+//! sends it through a bounded [`channel`] to the next task, whose
+//! [`task::InputGate`] hands it to that task's chain, and so on to a
+//! [`sink::SinkOperator`].
+//!
+//! The API crates build a [`graph::StreamGraph`]; [`graph::JobGraph`] chains and
+//! validates it; [`executor::execute`] runs it.
+
+pub mod channel;
+pub mod erased;
+pub mod executor;
+pub mod factory;
+pub mod failure;
+pub mod graph;
+pub mod message;
+pub mod operator;
+pub mod partitioner;
+pub mod signal;
+pub mod sink;
+pub mod source;
+pub mod task;
+pub mod writer;
+
+pub use executor::{execute, JobClient, JobResult};
+pub use graph::{JobGraph, StreamGraph};

@@ -1,0 +1,31 @@
+//! What travels on a channel: buffers of records and in-band control events.
+
+use serde::{Deserialize, Serialize};
+use weir_core::{StreamRecord, Watermark};
+
+/// A checkpoint barrier: everything before it on a channel belongs to checkpoint
+/// `checkpoint_id`, everything after it to later checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointBarrier {
+    /// Id of the checkpoint, increasing from 1.
+    pub checkpoint_id: u64,
+    /// Wall-clock time (ms since the epoch) at which the checkpoint was triggered.
+    pub timestamp_ms: i64,
+    /// Whether the barrier may overtake queued data (unaligned checkpoint).
+    pub unaligned: bool,
+}
+
+/// One element of a channel. Records travel in buffers; control events travel in
+/// order with them, so a barrier or watermark never overtakes the records it covers
+/// (except an unaligned barrier, which the receiver accounts for).
+#[derive(Debug)]
+pub enum Message<T> {
+    /// A buffer of records, oldest first.
+    Data(Vec<StreamRecord<T>>),
+    /// The sender's watermark advanced.
+    Watermark(Watermark),
+    /// A checkpoint barrier.
+    Barrier(CheckpointBarrier),
+    /// The sender will send nothing more on this channel.
+    EndOfPartition,
+}

@@ -1,0 +1,125 @@
+//! The source interface: how records enter a job.
+//!
+//! A [`Source`] describes where data comes from and creates one [`SourceReader`] per
+//! parallel subtask. The source task polls its reader in its mailbox loop: each
+//! [`poll_next`](SourceReader::poll_next) emits a bounded batch of records and says
+//! whether more are available, none are available yet, or the input has ended.
+//! Because the reader never blocks the task, checkpoints and stop requests are handled
+//! between polls.
+
+use crate::operator::Input;
+use crate::signal::TaskSignal;
+use std::sync::Arc;
+use std::time::Instant;
+use weir_core::{BoxError, StreamRecord, SubtaskInfo, Timestamp, Watermark};
+
+/// Whether a source ends by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundedness {
+    /// The input is finite: the job finishes when it is consumed.
+    Bounded,
+    /// The input never ends by itself: the job runs until stopped or cancelled.
+    Unbounded,
+}
+
+/// What a poll of a reader found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollStatus {
+    /// More records are available now: poll again soon.
+    MoreAvailable,
+    /// Nothing is available now. The task polls again at `retry_at`, or when the
+    /// reader's [`SourceWaker`] is woken, whichever comes first.
+    Pending {
+        /// When to poll again; `None` waits for a wake-up only.
+        retry_at: Option<Instant>,
+    },
+    /// The input has ended; the reader is not polled again.
+    Finished,
+}
+
+/// Wakes a source task whose reader returned [`PollStatus::Pending`], e.g. from a
+/// network client thread that received data.
+#[derive(Debug, Clone)]
+pub struct SourceWaker {
+    signal: Arc<TaskSignal>,
+}
+
+impl SourceWaker {
+    /// A waker for the task owning `signal`.
+    pub fn new(signal: Arc<TaskSignal>) -> Self {
+        SourceWaker { signal }
+    }
+
+    /// Makes the task poll its reader again.
+    pub fn wake(&self) {
+        self.signal.notify();
+    }
+}
+
+/// What a reader is given when it is created.
+#[derive(Debug, Clone)]
+pub struct ReaderContext {
+    /// Which subtask the reader serves.
+    pub info: SubtaskInfo,
+    /// Wakes the task when the reader has new data after returning `Pending`.
+    pub waker: SourceWaker,
+}
+
+/// Where a reader emits its records.
+pub struct SourceOutput<'a, T> {
+    out: &'a mut dyn Input<T>,
+    emitted: u64,
+}
+
+impl<'a, T> SourceOutput<'a, T> {
+    /// An output feeding `out`.
+    pub fn new(out: &'a mut dyn Input<T>) -> Self {
+        SourceOutput { out, emitted: 0 }
+    }
+
+    /// Emits a record without a timestamp.
+    #[inline]
+    pub fn collect(&mut self, value: T) {
+        self.emitted += 1;
+        self.out.process(StreamRecord::new(value));
+    }
+
+    /// Emits a record with event time `timestamp`.
+    #[inline]
+    pub fn collect_with_timestamp(&mut self, value: T, timestamp: Timestamp) {
+        self.emitted += 1;
+        self.out.process(StreamRecord::with_timestamp(value, timestamp));
+    }
+
+    /// Emits a watermark.
+    pub fn emit_watermark(&mut self, watermark: Watermark) {
+        self.out.process_watermark(watermark);
+    }
+
+    /// Records emitted through this output so far.
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+}
+
+/// Reads one subtask's share of a source.
+pub trait SourceReader<T>: Send {
+    /// Emits up to a bounded batch of records (keep it to a few thousand so control
+    /// messages are not delayed) and reports what is available next.
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError>;
+}
+
+/// A source of records of type `T`.
+pub trait Source<T>: Send + Sync + 'static {
+    /// Whether the input ends by itself.
+    fn boundedness(&self) -> Boundedness;
+
+    /// The largest parallelism the source supports (`Some(1)` for sources that
+    /// cannot be split, such as an iterator). `None` means any.
+    fn max_parallelism(&self) -> Option<usize> {
+        None
+    }
+
+    /// Creates the reader for one subtask.
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError>;
+}

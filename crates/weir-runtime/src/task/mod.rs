@@ -1,0 +1,150 @@
+//! Tasks: one subtask of a job vertex, run on its own thread with a mailbox loop.
+//!
+//! A task owns an operator chain and its input channels. Its loop takes one unit of
+//! work at a time (a buffer of input records, a source poll, a control message from
+//! the mailbox), so control actions such as checkpoints run between records, never
+//! inside them, without locks on the hot path.
+
+mod input_gate;
+mod one_input;
+mod source;
+mod two_input;
+
+pub use input_gate::{InputGate, Polled};
+pub use one_input::OneInputTask;
+pub use source::SourceTask;
+pub use two_input::TwoInputTask;
+
+use crate::signal::TaskSignal;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_core::ExecutionConfig;
+
+/// A control message for a task, delivered through its mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskCommand {
+    /// Sources end their input as if it were exhausted, so the job drains and
+    /// finishes cleanly. Other tasks ignore it.
+    Stop,
+}
+
+/// Counters a task keeps while it runs.
+#[derive(Debug, Default)]
+pub struct TaskMetrics {
+    /// Records taken from input channels (or emitted by the source reader).
+    pub records_in: AtomicU64,
+}
+
+/// The part of a task that other threads touch: its wake-up signal, mailbox,
+/// cancellation flag and counters.
+#[derive(Debug)]
+pub struct TaskShared {
+    signal: Arc<TaskSignal>,
+    cancelled: AtomicBool,
+    has_mail: AtomicBool,
+    mailbox: Mutex<Vec<TaskCommand>>,
+    /// Counters of the task.
+    pub metrics: TaskMetrics,
+}
+
+impl Default for TaskShared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TaskShared {
+    /// A fresh, running task state.
+    pub fn new() -> Self {
+        TaskShared {
+            signal: Arc::new(TaskSignal::new()),
+            cancelled: AtomicBool::new(false),
+            has_mail: AtomicBool::new(false),
+            mailbox: Mutex::new(Vec::new()),
+            metrics: TaskMetrics::default(),
+        }
+    }
+
+    /// The signal that wakes this task.
+    pub fn signal(&self) -> &Arc<TaskSignal> {
+        &self.signal
+    }
+
+    /// Asks the task to stop as soon as possible, abandoning its work.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.signal.notify();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Posts a command to the task's mailbox and wakes it.
+    pub fn post(&self, command: TaskCommand) {
+        self.mailbox.lock().push(command);
+        self.has_mail.store(true, Ordering::Release);
+        self.signal.notify();
+    }
+
+    /// Whether commands are waiting (cheap check for the hot loop).
+    #[inline]
+    pub fn has_mail(&self) -> bool {
+        self.has_mail.load(Ordering::Acquire)
+    }
+
+    /// Takes all waiting commands, oldest first.
+    pub fn take_mail(&self) -> Vec<TaskCommand> {
+        let mut mailbox = self.mailbox.lock();
+        self.has_mail.store(false, Ordering::Release);
+        std::mem::take(&mut *mailbox)
+    }
+}
+
+/// The behaviour of a running task (source, one-input or two-input), with its chain.
+/// Failures unwind (see [`crate::failure`]).
+pub trait TaskBody: Send {
+    /// Runs the task until its input ends, it is stopped, or it is cancelled.
+    fn run(&mut self, shared: &TaskShared);
+}
+
+/// Sends partly filled buffers once `timeout` has passed since the last flush.
+#[derive(Debug)]
+pub(crate) struct FlushTimer {
+    timeout: Duration,
+    last: Instant,
+}
+
+impl FlushTimer {
+    pub(crate) fn new(config: &ExecutionConfig) -> Self {
+        FlushTimer {
+            timeout: config.buffer_timeout,
+            last: Instant::now(),
+        }
+    }
+
+    /// Whether a flush is due now (never with a zero timeout: writers then send
+    /// every record at once).
+    #[inline]
+    pub(crate) fn due(&mut self) -> bool {
+        if self.timeout.is_zero() {
+            return false;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last) >= self.timeout {
+            self.last = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Records that the chain was just flushed.
+    pub(crate) fn flushed(&mut self) {
+        self.last = Instant::now();
+    }
+}

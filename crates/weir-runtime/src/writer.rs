@@ -1,0 +1,107 @@
+//! The record writer: the chain element that sends records to the next task.
+
+use crate::channel::Channel;
+use crate::failure::{cancelled, OperatorMeta};
+use crate::message::Message;
+use crate::operator::{ChainElement, Input};
+use crate::partitioner::{Partitioner, Selection, WriterContext};
+use crate::task::TaskShared;
+use std::sync::Arc;
+use weir_core::{StreamRecord, Watermark};
+
+/// Partitions records over the channels of one edge, one buffer per channel. A
+/// buffer is sent when it is full, before any control event, on flush, and (with a
+/// zero buffer timeout) after every record.
+pub struct RecordWriter<T, P> {
+    meta: OperatorMeta,
+    task: Arc<TaskShared>,
+    partitioner: P,
+    channels: Vec<Arc<Channel<T>>>,
+    buffers: Vec<Vec<StreamRecord<T>>>,
+    buffer_size: usize,
+    flush_every_record: bool,
+}
+
+impl<T: Clone + Send + 'static, P: Partitioner<T>> RecordWriter<T, P> {
+    /// A writer over `channels` choosing targets with `partitioner`.
+    pub fn new(context: &WriterContext, partitioner: P, channels: Vec<Arc<Channel<T>>>) -> Self {
+        let buffers = channels.iter().map(|c| c.empty_buffer()).collect();
+        RecordWriter {
+            meta: context.meta.clone(),
+            task: context.task.clone(),
+            partitioner,
+            channels,
+            buffers,
+            buffer_size: context.buffer_size.max(1),
+            flush_every_record: context.flush_every_record,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, index: usize, record: StreamRecord<T>) {
+        let buffer = &mut self.buffers[index];
+        buffer.push(record);
+        if buffer.len() >= self.buffer_size || self.flush_every_record {
+            self.send(index);
+        }
+    }
+
+    #[inline(never)]
+    fn send(&mut self, index: usize) {
+        let full = std::mem::take(&mut self.buffers[index]);
+        let task = &self.task;
+        match self.channels[index].send_data(full, &|| task.is_cancelled()) {
+            Ok(empty) => self.buffers[index] = empty,
+            Err(_) => cancelled(&self.meta),
+        }
+    }
+
+    fn send_all(&mut self) {
+        for index in 0..self.buffers.len() {
+            if !self.buffers[index].is_empty() {
+                self.send(index);
+            }
+        }
+    }
+
+    fn broadcast_event(&mut self, make: impl Fn() -> Message<T>) {
+        self.send_all();
+        for channel in &self.channels {
+            channel.send_event(make());
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static, P: Partitioner<T>> ChainElement for RecordWriter<T, P> {
+    fn open(&mut self) {}
+
+    fn process_watermark(&mut self, watermark: Watermark) {
+        self.broadcast_event(|| Message::Watermark(watermark));
+    }
+
+    fn flush(&mut self) {
+        self.send_all();
+    }
+
+    fn end_input(&mut self) {
+        self.broadcast_event(|| Message::EndOfPartition);
+    }
+}
+
+impl<T: Clone + Send + 'static, P: Partitioner<T>> Input<T> for RecordWriter<T, P> {
+    #[inline]
+    fn process(&mut self, record: StreamRecord<T>) {
+        let channels = self.channels.len();
+        match self.partitioner.select(&record.value, channels) {
+            Selection::One(index) => self.push(index, record),
+            Selection::All => {
+                for index in 0..channels.saturating_sub(1) {
+                    self.push(index, record.clone());
+                }
+                if channels > 0 {
+                    self.push(channels - 1, record);
+                }
+            }
+        }
+    }
+}
