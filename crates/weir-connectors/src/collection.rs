@@ -4,7 +4,9 @@ use crate::MAX_RECORDS_PER_POLL;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use weir_core::BoxError;
-use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
+use weir_runtime::source::{
+    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
+};
 
 /// Emits the elements of a vector. Subtask `i` of `p` emits the elements at
 /// positions `i, i + p, i + 2p, …`, so at parallelism 1 the order is kept.
@@ -66,7 +68,9 @@ pub struct IteratorSource<T> {
 
 impl<T> std::fmt::Debug for IteratorSource<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IteratorSource").field("bounded", &self.bounded).finish()
+        f.debug_struct("IteratorSource")
+            .field("bounded", &self.bounded)
+            .finish()
     }
 }
 

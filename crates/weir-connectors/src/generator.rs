@@ -4,7 +4,9 @@ use crate::MAX_RECORDS_PER_POLL;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::BoxError;
-use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
+use weir_runtime::source::{
+    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
+};
 
 /// Emits `generate(0)`, `generate(1)`, … : `count` records, or without end.
 ///
@@ -61,7 +63,8 @@ impl<T> GeneratorSource<T> {
 
     /// Emits at most `records_per_second` in total (ignored unless positive and finite).
     pub fn with_rate_limit(mut self, records_per_second: f64) -> Self {
-        self.rate = (records_per_second.is_finite() && records_per_second > 0.0).then_some(records_per_second);
+        self.rate = (records_per_second.is_finite() && records_per_second > 0.0)
+            .then_some(records_per_second);
         self
     }
 }
@@ -84,7 +87,9 @@ impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
             let allowed = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
             if allowed <= self.emitted {
                 let due = started + Duration::from_secs_f64(self.emitted as f64 / rate);
-                return Ok(PollStatus::Pending { retry_at: Some(due) });
+                return Ok(PollStatus::Pending {
+                    retry_at: Some(due),
+                });
             }
             budget = budget.min(allowed - self.emitted);
         }

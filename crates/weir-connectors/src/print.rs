@@ -18,7 +18,8 @@ struct PrintWriter {
 impl<T: Debug> SinkWriter<T> for PrintWriter {
     fn write(&mut self, value: T, _: Option<i64>) -> Result<(), BoxError> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}{value:?}", self.prefix).map_err(|e| format!("cannot write to standard output: {e}"))?;
+        writeln!(out, "{}{value:?}", self.prefix)
+            .map_err(|e| format!("cannot write to standard output: {e}"))?;
         Ok(())
     }
 

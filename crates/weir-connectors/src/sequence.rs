@@ -2,7 +2,9 @@
 
 use crate::MAX_RECORDS_PER_POLL;
 use weir_core::BoxError;
-use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
+use weir_runtime::source::{
+    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
+};
 
 /// Emits every integer from `start` to `end` inclusive. Subtask `i` of `p` emits the
 /// `i`-th of `p` contiguous, nearly equal ranges.
@@ -44,11 +46,20 @@ impl Source<i64> for SequenceSource {
         Boundedness::Bounded
     }
 
-    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<i64>>, BoxError> {
+    fn create_reader(
+        &self,
+        context: &ReaderContext,
+    ) -> Result<Box<dyn SourceReader<i64>>, BoxError> {
         let total = (self.end as i128 - self.start as i128 + 1).max(0);
-        let (p, i) = (context.info.parallelism.max(1) as i128, context.info.index as i128);
+        let (p, i) = (
+            context.info.parallelism.max(1) as i128,
+            context.info.index as i128,
+        );
         let first = self.start as i128 + total * i / p;
         let last = self.start as i128 + total * (i + 1) / p - 1;
-        Ok(Box::new(SequenceReader { next: first, end: last }))
+        Ok(Box::new(SequenceReader {
+            next: first,
+            end: last,
+        }))
     }
 }

@@ -39,7 +39,10 @@ impl<T: Display> SinkWriter<T> for TextFileWriter {
 
     fn finish(&mut self) -> Result<(), BoxError> {
         self.out.flush().map_err(|e| WeirError::io(&self.path, e))?;
-        self.out.get_ref().sync_all().map_err(|e| WeirError::io(&self.path, e))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| WeirError::io(&self.path, e))?;
         Ok(())
     }
 }
@@ -47,11 +50,22 @@ impl<T: Display> SinkWriter<T> for TextFileWriter {
 impl<T: Display + 'static> Sink<T> for TextFileSink {
     fn create_writer(&self, info: &SubtaskInfo) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
         let path = if info.parallelism > 1 {
-            std::fs::create_dir_all(&self.path).map_err(|e| WeirError::io(&self.path, e))?;
+            std::fs::create_dir_all(&self.path).map_err(|e| {
+                format!(
+                    "cannot create the output directory: {}",
+                    WeirError::io(&self.path, e)
+                )
+            })?;
             self.path.join(format!("part-{}", info.index))
         } else {
             if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| WeirError::io(parent, e))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    format!(
+                        "cannot create the directory of output file '{}': {}",
+                        self.path.display(),
+                        WeirError::io(parent, e)
+                    )
+                })?;
             }
             self.path.clone()
         };

@@ -4,7 +4,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use weir_core::{BoxError, WeirError};
-use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
+use weir_runtime::source::{
+    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
+};
 
 /// Emits every line of a file, or of every file in a directory (files whose names
 /// start with `.` or `_` are skipped, as are subdirectories), without the line ending
@@ -38,7 +40,9 @@ impl TextFileSource {
             if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
-            let meta = entry.metadata().map_err(|e| WeirError::io(entry.path(), e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| WeirError::io(entry.path(), e))?;
             if meta.is_file() {
                 files.push((entry.path(), meta.len()));
             }
@@ -166,7 +170,10 @@ impl Source<String> for TextFileSource {
         Boundedness::Bounded
     }
 
-    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<String>>, BoxError> {
+    fn create_reader(
+        &self,
+        context: &ReaderContext,
+    ) -> Result<Box<dyn SourceReader<String>>, BoxError> {
         let files = self.files()?;
         let splits = splits_for(&files, context.info.parallelism, context.info.index);
         Ok(Box::new(TextFileReader {
@@ -176,7 +183,6 @@ impl Source<String> for TextFileSource {
         }))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -242,7 +248,9 @@ mod tests {
 
     #[test]
     fn missing_path_names_the_path() {
-        let err = TextFileSource::new("/definitely/not/here").files().unwrap_err();
+        let err = TextFileSource::new("/definitely/not/here")
+            .files()
+            .unwrap_err();
         assert!(err.to_string().contains("/definitely/not/here"));
     }
 }

@@ -49,7 +49,9 @@ impl<T> StreamRecord<T> {
 
 /// A watermark: the assertion that no more records with a timestamp at or below
 /// `timestamp` will arrive on this stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Watermark {
     /// Event time covered by the watermark.
     pub timestamp: Timestamp,

@@ -98,7 +98,10 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     }
 
     /// Runs a [`CoProcessFunction`] over both streams.
-    pub fn process<O: Data, P: CoProcessFunction<A, B, O> + Sync>(&self, function: P) -> DataStream<O> {
+    pub fn process<O: Data, P: CoProcessFunction<A, B, O> + Sync>(
+        &self,
+        function: P,
+    ) -> DataStream<O> {
         self.two_input("co_process", move |ctx, out| {
             Ok(CoNode::boxed(
                 CoProcess {

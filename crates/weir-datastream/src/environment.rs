@@ -10,7 +10,9 @@ use weir_connectors::{CollectionSource, IteratorSource, SequenceSource, TextFile
 use weir_core::{Data, ExecutionConfig, Result, WeirError};
 use weir_runtime::erased::{stream_type, StreamType};
 use weir_runtime::factory::source_factory;
-use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode};
+use weir_runtime::graph::{
+    ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode,
+};
 use weir_runtime::source::Source;
 use weir_runtime::{JobClient, JobGraph, JobResult};
 
@@ -66,7 +68,9 @@ impl std::fmt::Debug for StreamExecutionEnvironment {
 impl StreamExecutionEnvironment {
     /// A local environment whose default parallelism is the number of CPU cores.
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         Self::with_config(ExecutionConfig {
             default_parallelism: cores,
             ..ExecutionConfig::default()
@@ -200,18 +204,27 @@ impl StreamExecutionEnvironment {
 
     /// A stream of the given elements (split across the source's subtasks; in order
     /// at parallelism 1).
-    pub fn from_collection<T: Data + Sync>(&self, items: impl IntoIterator<Item = T>) -> DataStream<T> {
-        self.add_source(CollectionSource::new(items)).name("collection")
+    pub fn from_collection<T: Data + Sync>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+    ) -> DataStream<T> {
+        self.add_source(CollectionSource::new(items))
+            .name("collection")
     }
 
     /// A stream of what `iterator` yields (parallelism 1).
-    pub fn from_iter<T: Data>(&self, iterator: impl Iterator<Item = T> + Send + 'static) -> DataStream<T> {
-        self.add_source(IteratorSource::new(iterator)).name("iterator")
+    pub fn from_iter<T: Data>(
+        &self,
+        iterator: impl Iterator<Item = T> + Send + 'static,
+    ) -> DataStream<T> {
+        self.add_source(IteratorSource::new(iterator))
+            .name("iterator")
     }
 
     /// The numbers `start..=end`, split into contiguous ranges across subtasks.
     pub fn from_sequence(&self, start: i64, end: i64) -> DataStream<i64> {
-        self.add_source(SequenceSource::new(start, end)).name("sequence")
+        self.add_source(SequenceSource::new(start, end))
+            .name("sequence")
     }
 
     /// The lines of a text file, or of every file in a directory.

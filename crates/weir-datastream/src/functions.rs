@@ -68,7 +68,12 @@ pub trait ProcessFunction<I, O>: Clone + Send + 'static {
     }
 
     /// Processes one record.
-    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError>;
 
     /// Called once when the input has ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
@@ -82,9 +87,17 @@ pub struct FnProcess<F>(pub F);
 
 impl<I, O, F> ProcessFunction<I, O> for FnProcess<F>
 where
-    F: FnMut(I, &mut Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
+    F: FnMut(I, &mut Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError>
+        + Clone
+        + Send
+        + 'static,
 {
-    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError> {
         (self.0)(value, ctx, out)
     }
 }
@@ -159,8 +172,12 @@ pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
     }
 
     /// Processes one record of the current key.
-    fn process_element(&mut self, value: I, ctx: &mut KeyedContext<'_, K>, out: &mut Collector<'_, O>)
-        -> Result<(), BoxError>;
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError>;
 
     /// Called once when the input has ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
@@ -174,7 +191,10 @@ pub struct FnKeyedProcess<F>(pub F);
 
 impl<K, I, O, F> KeyedProcessFunction<K, I, O> for FnKeyedProcess<F>
 where
-    F: FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
+    F: FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError>
+        + Clone
+        + Send
+        + 'static,
 {
     fn process_element(
         &mut self,
@@ -194,10 +214,20 @@ pub trait CoProcessFunction<A, B, O>: Clone + Send + 'static {
     }
 
     /// Processes a record of the first stream.
-    fn process_element1(&mut self, value: A, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+    fn process_element1(
+        &mut self,
+        value: A,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError>;
 
     /// Processes a record of the second stream.
-    fn process_element2(&mut self, value: B, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
+    fn process_element2(
+        &mut self,
+        value: B,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError>;
 
     /// Called once when both inputs have ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {

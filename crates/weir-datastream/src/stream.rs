@@ -79,7 +79,9 @@ macro_rules! node_setters {
 
         /// Sets the operator's number of key groups.
         pub fn set_max_parallelism(self, max_parallelism: usize) -> Self {
-            self.configure("set_max_parallelism", |n| n.max_parallelism = Some(max_parallelism))
+            self.configure("set_max_parallelism", |n| {
+                n.max_parallelism = Some(max_parallelism)
+            })
         }
 
         /// Runs the operator in a task of its own.
@@ -149,16 +151,26 @@ impl<T: Data> DataStream<T> {
     pub(crate) fn one_input<O: Data>(
         &self,
         name: &str,
-        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError> + Send + Sync + 'static,
+        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError>
+            + Send
+            + Sync
+            + 'static,
     ) -> DataStream<O> {
         let factory = OperatorFactory::OneInput(one_input_factory::<T, O, _>(make));
-        let inputs = self.inputs.iter().map(|(n, p)| (*n, p.clone(), 0)).collect();
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|(n, p)| (*n, p.clone(), 0))
+            .collect();
         let id = self.env.add_node(name, factory, stream_type::<O>(), inputs);
         DataStream::from_node(self.env.clone(), id)
     }
 
     /// Applies `f` to every record.
-    pub fn map<O: Data>(&self, f: impl FnMut(T) -> O + Clone + Send + Sync + 'static) -> DataStream<O> {
+    pub fn map<O: Data>(
+        &self,
+        f: impl FnMut(T) -> O + Clone + Send + Sync + 'static,
+    ) -> DataStream<O> {
         self.one_input("map", move |ctx, out| {
             Ok(Node::boxed(
                 Map {
@@ -171,7 +183,10 @@ impl<T: Data> DataStream<T> {
     }
 
     /// Keeps the records for which `f` returns true.
-    pub fn filter(&self, f: impl FnMut(&T) -> bool + Clone + Send + Sync + 'static) -> DataStream<T> {
+    pub fn filter(
+        &self,
+        f: impl FnMut(&T) -> bool + Clone + Send + Sync + 'static,
+    ) -> DataStream<T> {
         self.one_input("filter", move |ctx, out| {
             Ok(Node::boxed(
                 Filter {
@@ -217,7 +232,11 @@ impl<T: Data> DataStream<T> {
     /// Runs a closure with a context and a collector on every record.
     pub fn process_fn<O: Data>(
         &self,
-        f: impl FnMut(T, &mut crate::functions::Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError>
+        f: impl FnMut(
+                T,
+                &mut crate::functions::Context<'_>,
+                &mut Collector<'_, O>,
+            ) -> Result<(), BoxError>
             + Clone
             + Send
             + Sync
@@ -228,7 +247,10 @@ impl<T: Data> DataStream<T> {
 
     /// Partitions the stream by key: records with equal keys go to the same subtask
     /// of the next operator, which can keep state per key.
-    pub fn key_by<K: Data + Hash + Eq>(&self, key_selector: impl Fn(&T) -> K + Send + Sync + 'static) -> KeyedStream<K, T> {
+    pub fn key_by<K: Data + Hash + Eq>(
+        &self,
+        key_selector: impl Fn(&T) -> K + Send + Sync + 'static,
+    ) -> KeyedStream<K, T> {
         KeyedStream::new(self, Arc::new(key_selector))
     }
 

@@ -54,14 +54,21 @@ pub struct Channel<T> {
 
 impl<T> std::fmt::Debug for Channel<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Channel").field("capacity", &self.capacity).finish_non_exhaustive()
+        f.debug_struct("Channel")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }
 
 impl<T: Send + 'static> Channel<T> {
     /// A channel holding at most `capacity` data buffers of about `buffer_size` records;
     /// `sender` and `receiver` are the signals of the two tasks.
-    pub fn new(capacity: usize, buffer_size: usize, sender: Arc<TaskSignal>, receiver: Arc<TaskSignal>) -> Self {
+    pub fn new(
+        capacity: usize,
+        buffer_size: usize,
+        sender: Arc<TaskSignal>,
+        receiver: Arc<TaskSignal>,
+    ) -> Self {
         let capacity = capacity.max(1);
         Channel {
             inner: Mutex::new(Inner {
@@ -103,6 +110,7 @@ impl<T: Send + 'static> Channel<T> {
     ) -> Result<Vec<StreamRecord<T>>, SendCancelled> {
         let mut buffer = Some(buffer);
         loop {
+            let token = self.sender.token();
             let mut inner = self.inner.lock();
             if inner.queued_data < self.capacity {
                 let Some(buffer) = buffer.take() else {
@@ -127,7 +135,7 @@ impl<T: Send + 'static> Channel<T> {
             if cancelled() {
                 return Err(SendCancelled);
             }
-            self.sender.wait(None);
+            self.sender.wait(token, None);
         }
     }
 
@@ -197,7 +205,9 @@ impl<T: Send + 'static> AnyChannel for Channel<T> {
 
 /// Recovers the typed channel from an [`AnyChannel`]; fails with an internal error
 /// naming both types when they differ (a bug in graph construction).
-pub fn downcast_channel<T: Send + 'static>(channel: Arc<dyn AnyChannel>) -> weir_core::Result<Arc<Channel<T>>> {
+pub fn downcast_channel<T: Send + 'static>(
+    channel: Arc<dyn AnyChannel>,
+) -> weir_core::Result<Arc<Channel<T>>> {
     channel.into_any().downcast::<Channel<T>>().map_err(|_| {
         weir_core::WeirError::Internal(format!(
             "channel record type mismatch: expected {}",
@@ -211,7 +221,12 @@ mod tests {
     use super::*;
 
     fn chan(cap: usize) -> Channel<u32> {
-        Channel::new(cap, 4, Arc::new(TaskSignal::new()), Arc::new(TaskSignal::new()))
+        Channel::new(
+            cap,
+            4,
+            Arc::new(TaskSignal::new()),
+            Arc::new(TaskSignal::new()),
+        )
     }
 
     #[test]
@@ -252,7 +267,10 @@ mod tests {
         let never = || false;
         c.send_data(vec![StreamRecord::new(1)], &never).unwrap();
         let always = || true;
-        assert_eq!(c.send_data(vec![StreamRecord::new(2)], &always), Err(SendCancelled));
+        assert_eq!(
+            c.send_data(vec![StreamRecord::new(2)], &always),
+            Err(SendCancelled)
+        );
     }
 
     #[test]
@@ -262,7 +280,9 @@ mod tests {
         let mut b = c.empty_buffer();
         b.push(StreamRecord::new(7));
         c.send_data(b, &never).unwrap();
-        let Some(Message::Data(got)) = c.try_recv() else { panic!() };
+        let Some(Message::Data(got)) = c.try_recv() else {
+            panic!()
+        };
         let ptr = got.as_ptr();
         c.recycle(got);
         let again = c.empty_buffer();

@@ -102,7 +102,11 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
             .collect::<Result<Vec<_>>>()?;
         Ok(match typed.len() {
             0 => AnyInput::new::<T>(Box::new(NoOutput)),
-            1 => AnyInput::new(typed.pop().ok_or_else(|| WeirError::Internal("empty fan-out".into()))?),
+            1 => AnyInput::new(
+                typed
+                    .pop()
+                    .ok_or_else(|| WeirError::Internal("empty fan-out".into()))?,
+            ),
             _ => AnyInput::new::<T>(Box::new(FanOut::new(typed))),
         })
     }

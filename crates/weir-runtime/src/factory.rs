@@ -36,7 +36,11 @@ pub trait SourceFactory: Send + Sync {
     /// The largest parallelism the source supports, if limited.
     fn max_parallelism(&self) -> Option<usize>;
     /// Creates the reader of one subtask and the task that polls it into `output`.
-    fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError>;
+    fn create_task(
+        &self,
+        context: &BuildContext,
+        output: AnyInput,
+    ) -> Result<Box<dyn TaskBody>, BoxError>;
 }
 
 struct TypedSource<T> {
@@ -50,25 +54,40 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
     fn max_parallelism(&self) -> Option<usize> {
         self.source.max_parallelism()
     }
-    fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError> {
+    fn create_task(
+        &self,
+        context: &BuildContext,
+        output: AnyInput,
+    ) -> Result<Box<dyn TaskBody>, BoxError> {
         let output = output.downcast::<T>()?;
         let reader = self.source.create_reader(&ReaderContext {
             info: context.info.clone(),
             waker: SourceWaker::new(context.task.signal().clone()),
         })?;
-        Ok(Box::new(SourceTask::new(context.meta.clone(), reader, output, &context.config)))
+        Ok(Box::new(SourceTask::new(
+            context.meta.clone(),
+            reader,
+            output,
+            &context.config,
+        )))
     }
 }
 
 /// The factory of a source node.
-pub fn source_factory<T: Clone + Send + 'static>(source: Arc<dyn Source<T>>) -> Arc<dyn SourceFactory> {
+pub fn source_factory<T: Clone + Send + 'static>(
+    source: Arc<dyn Source<T>>,
+) -> Arc<dyn SourceFactory> {
     Arc::new(TypedSource { source })
 }
 
 /// Builds one-input operators (and tasks headed by one).
 pub trait OneInputFactory: Send + Sync {
     /// Creates the operator of one subtask, emitting into `output`.
-    fn create_operator(&self, context: &BuildContext, output: AnyInput) -> Result<AnyInput, BoxError>;
+    fn create_operator(
+        &self,
+        context: &BuildContext,
+        output: AnyInput,
+    ) -> Result<AnyInput, BoxError>;
     /// Wraps the chain `head` (this node's operator) in a task reading `inputs`.
     fn create_task(
         &self,
@@ -89,7 +108,11 @@ where
     O: 'static,
     F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError> + Send + Sync,
 {
-    fn create_operator(&self, context: &BuildContext, output: AnyInput) -> Result<AnyInput, BoxError> {
+    fn create_operator(
+        &self,
+        context: &BuildContext,
+        output: AnyInput,
+    ) -> Result<AnyInput, BoxError> {
         let output = output.downcast::<O>()?;
         Ok(AnyInput::new((self.make)(context, output)?))
     }
@@ -120,7 +143,10 @@ pub fn one_input_factory<I, O, F>(make: F) -> Arc<dyn OneInputFactory>
 where
     I: Send + 'static,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError> + Send + Sync + 'static,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError>
+        + Send
+        + Sync
+        + 'static,
 {
     Arc::new(TypedOneInput {
         make,
@@ -151,7 +177,9 @@ where
     A: Send + 'static,
     B: Send + 'static,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
+        + Send
+        + Sync,
 {
     fn create_task(
         &self,
@@ -185,7 +213,10 @@ where
     A: Send + 'static,
     B: Send + 'static,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync + 'static,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
+        + Send
+        + Sync
+        + 'static,
 {
     Arc::new(TypedTwoInput {
         make,

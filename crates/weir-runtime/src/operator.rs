@@ -99,7 +99,9 @@ impl<T: Send> ChainElement for FanOut<T> {
         self.outputs.iter_mut().for_each(|o| o.open());
     }
     fn process_watermark(&mut self, watermark: Watermark) {
-        self.outputs.iter_mut().for_each(|o| o.process_watermark(watermark));
+        self.outputs
+            .iter_mut()
+            .for_each(|o| o.process_watermark(watermark));
     }
     fn flush(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.flush());

@@ -100,7 +100,11 @@ pub trait PartitionerFactory: Send + Sync {
     fn kind(&self) -> PartitionKind;
 
     /// A writer over `channels` (ordered by downstream subtask index).
-    fn create_writer(&self, context: &WriterContext, channels: Vec<Arc<dyn AnyChannel>>) -> Result<AnyInput>;
+    fn create_writer(
+        &self,
+        context: &WriterContext,
+        channels: Vec<Arc<dyn AnyChannel>>,
+    ) -> Result<AnyInput>;
 }
 
 struct TypedFactory<T, P, F> {
@@ -119,7 +123,11 @@ where
         self.kind
     }
 
-    fn create_writer(&self, context: &WriterContext, channels: Vec<Arc<dyn AnyChannel>>) -> Result<AnyInput> {
+    fn create_writer(
+        &self,
+        context: &WriterContext,
+        channels: Vec<Arc<dyn AnyChannel>>,
+    ) -> Result<AnyInput> {
         let channels = channels
             .into_iter()
             .map(downcast_channel::<T>)
@@ -191,7 +199,11 @@ where
     fn select(&mut self, value: &T, channels: usize) -> Selection {
         let key = (self.key_selector)(value);
         let key_group = key_group_for_key(&key, self.max_parallelism);
-        Selection::One(subtask_for_key_group(self.max_parallelism, channels, key_group))
+        Selection::One(subtask_for_key_group(
+            self.max_parallelism,
+            channels,
+            key_group,
+        ))
     }
 }
 
@@ -232,7 +244,9 @@ pub fn rebalance<T: Clone + Send + 'static>() -> Arc<dyn PartitionerFactory> {
 /// Uniformly random, seeded from the job seed and the subtask index.
 pub fn shuffle<T: Clone + Send + 'static>() -> Arc<dyn PartitionerFactory> {
     factory::<T, _, _>(PartitionKind::Shuffle, |c| {
-        Random(fastrand::Rng::with_seed(c.seed ^ (c.subtask as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        Random(fastrand::Rng::with_seed(
+            c.seed ^ (c.subtask as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ))
     })
 }
 
@@ -282,11 +296,10 @@ mod tests {
     #[test]
     fn round_robin_cycles() {
         let mut p = RoundRobin(0);
-        let picks: Vec<_> = (0..6).map(|_| Partitioner::<u8>::select(&mut p, &0, 3)).collect();
-        assert_eq!(
-            picks,
-            [1, 2, 0, 1, 2, 0].map(Selection::One).to_vec()
-        );
+        let picks: Vec<_> = (0..6)
+            .map(|_| Partitioner::<u8>::select(&mut p, &0, 3))
+            .collect();
+        assert_eq!(picks, [1, 2, 0, 1, 2, 0].map(Selection::One).to_vec());
     }
 
     #[test]
@@ -296,7 +309,9 @@ mod tests {
             max_parallelism: 128,
         };
         for key in 0..1000u64 {
-            let Selection::One(target) = p.select(&key, 3) else { panic!() };
+            let Selection::One(target) = p.select(&key, 3) else {
+                panic!()
+            };
             let kg = key_group_for_key(&key, 128);
             assert!(weir_core::keygroup::range_for_subtask(128, 3, target).contains(kg));
         }

@@ -88,7 +88,8 @@ impl<'a, T> SourceOutput<'a, T> {
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: T, timestamp: Timestamp) {
         self.emitted += 1;
-        self.out.process(StreamRecord::with_timestamp(value, timestamp));
+        self.out
+            .process(StreamRecord::with_timestamp(value, timestamp));
     }
 
     /// Emits a watermark.

@@ -49,7 +49,9 @@ pub struct KeyedStateStore<K> {
 impl<K> std::fmt::Debug for KeyedStateStore<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.states.iter().map(|s| &*s.name).collect();
-        f.debug_struct("KeyedStateStore").field("states", &names).finish()
+        f.debug_struct("KeyedStateStore")
+            .field("states", &names)
+            .finish()
     }
 }
 
@@ -70,7 +72,10 @@ impl<K: Hash + Eq + Clone + Send + 'static> KeyedStateStore<K> {
         CurrentKey { key, key_group }
     }
 
-    fn table<V: Send + 'static>(&mut self, name: &Arc<str>) -> Result<&mut HeapValueTable<K, V>, StateError> {
+    fn table<V: Send + 'static>(
+        &mut self,
+        name: &Arc<str>,
+    ) -> Result<&mut HeapValueTable<K, V>, StateError> {
         let position = self
             .states
             .iter()

@@ -97,7 +97,9 @@ impl<A, B, O, P: CoProcessFunction<A, B, O>> CoOperator<A, B, O> for CoProcess<P
         };
         let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.process_element1(record.value, &mut ctx, &mut collector));
+        let result = guard(&self.meta, || {
+            function.process_element1(record.value, &mut ctx, &mut collector)
+        });
         check(&self.meta, result);
     }
 
@@ -108,7 +110,9 @@ impl<A, B, O, P: CoProcessFunction<A, B, O>> CoOperator<A, B, O> for CoProcess<P
         };
         let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.process_element2(record.value, &mut ctx, &mut collector));
+        let result = guard(&self.meta, || {
+            function.process_element2(record.value, &mut ctx, &mut collector)
+        });
         check(&self.meta, result);
     }
 

@@ -47,7 +47,9 @@ where
         };
         let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.process_element(record.value, &mut ctx, &mut collector));
+        let result = guard(&self.meta, || {
+            function.process_element(record.value, &mut ctx, &mut collector)
+        });
         check(&self.meta, result);
     }
 

@@ -30,7 +30,9 @@ impl<I, O, P: ProcessFunction<I, O>> Operator<I, O> for Process<P, I, O> {
         };
         let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.process_element(record.value, &mut ctx, &mut collector));
+        let result = guard(&self.meta, || {
+            function.process_element(record.value, &mut ctx, &mut collector)
+        });
         check(&self.meta, result);
     }
 

@@ -92,7 +92,10 @@ impl SubtaskBuilder<'_> {
             OperatorFactory::OneInput(factory) => factory
                 .create_operator(&self.context(node), output)
                 .map_err(|e| self.failure(node, e)),
-            _ => Err(self.failure(node, "internal error: only one-input operators can be chained")),
+            _ => Err(self.failure(
+                node,
+                "internal error: only one-input operators can be chained",
+            )),
         }
     }
 
@@ -102,7 +105,9 @@ impl SubtaskBuilder<'_> {
         match self.graph.nodes[head].operator.clone() {
             OperatorFactory::Source(factory) => {
                 let output = self.outputs(head)?;
-                factory.create_task(&context, output).map_err(|e| self.failure(head, e))
+                factory
+                    .create_task(&context, output)
+                    .map_err(|e| self.failure(head, e))
             }
             OperatorFactory::OneInput(factory) => {
                 let operator = self.operator(head)?;

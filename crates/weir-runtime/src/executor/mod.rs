@@ -90,7 +90,9 @@ pub struct JobClient {
 
 impl std::fmt::Debug for JobClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobClient").field("job_name", &self.state.job_name).finish()
+        f.debug_struct("JobClient")
+            .field("job_name", &self.state.job_name)
+            .finish()
     }
 }
 
@@ -163,7 +165,11 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let tasks: Vec<Vec<Arc<TaskShared>>> = graph
         .vertices
         .iter()
-        .map(|v| (0..v.parallelism).map(|_| Arc::new(TaskShared::new())).collect())
+        .map(|v| {
+            (0..v.parallelism)
+                .map(|_| Arc::new(TaskShared::new()))
+                .collect()
+        })
         .collect();
     let (io, wired) = wiring::wire(&graph, &tasks);
     let state = Arc::new(JobState {
@@ -191,25 +197,27 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
             let head = vertex.head;
             let meta = OperatorMeta::new(vertex.name.as_str(), subtask, vertex.parallelism);
             let thread_name = format!("weir-{}-{subtask}", graph.nodes[head].name);
-            let spawned = std::thread::Builder::new().name(thread_name).spawn(move || {
-                let outcome = match catch_unwind(AssertUnwindSafe(|| {
-                    let builder = SubtaskBuilder {
-                        graph: &graph,
-                        config: &config,
-                        subtask,
-                        attempt: 0,
-                        task: &task,
-                        io,
+            let spawned = std::thread::Builder::new()
+                .name(thread_name)
+                .spawn(move || {
+                    let outcome = match catch_unwind(AssertUnwindSafe(|| {
+                        let builder = SubtaskBuilder {
+                            graph: &graph,
+                            config: &config,
+                            subtask,
+                            attempt: 0,
+                            task: &task,
+                            io,
+                        };
+                        let mut body = builder.task(head)?;
+                        body.run(&task);
+                        Ok(())
+                    })) {
+                        Ok(result) => result,
+                        Err(payload) => Err(into_failure(payload, &meta)),
                     };
-                    let mut body = builder.task(head)?;
-                    body.run(&task);
-                    Ok(())
-                })) {
-                    Ok(result) => result,
-                    Err(payload) => Err(into_failure(payload, &meta)),
-                };
-                let _ = task_events.send(TaskEvent { outcome });
-            });
+                    let _ = task_events.send(TaskEvent { outcome });
+                });
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {

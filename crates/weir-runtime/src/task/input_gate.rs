@@ -139,7 +139,12 @@ mod tests {
     use crate::signal::TaskSignal;
 
     fn chan() -> Arc<Channel<u32>> {
-        Arc::new(Channel::new(4, 8, Arc::new(TaskSignal::new()), Arc::new(TaskSignal::new())))
+        Arc::new(Channel::new(
+            4,
+            8,
+            Arc::new(TaskSignal::new()),
+            Arc::new(TaskSignal::new()),
+        ))
     }
 
     #[test]
@@ -163,7 +168,8 @@ mod tests {
         let never = || false;
         for i in 0..2 {
             a.send_data(vec![StreamRecord::new(i)], &never).unwrap();
-            b.send_data(vec![StreamRecord::new(10 + i)], &never).unwrap();
+            b.send_data(vec![StreamRecord::new(10 + i)], &never)
+                .unwrap();
         }
         let mut gate = InputGate::new(vec![a, b]);
         let mut order = Vec::new();

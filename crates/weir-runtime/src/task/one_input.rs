@@ -16,7 +16,12 @@ pub struct OneInputTask<T> {
 
 impl<T: Send + 'static> OneInputTask<T> {
     /// A task feeding `head` from `gate`; `meta` names the chain for error reports.
-    pub fn new(meta: OperatorMeta, head: Box<dyn Input<T>>, gate: InputGate<T>, config: &ExecutionConfig) -> Self {
+    pub fn new(
+        meta: OperatorMeta,
+        head: Box<dyn Input<T>>,
+        gate: InputGate<T>,
+        config: &ExecutionConfig,
+    ) -> Self {
         OneInputTask {
             meta,
             head,
@@ -30,6 +35,7 @@ impl<T: Send + 'static> TaskBody for OneInputTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.head.open();
         loop {
+            let token = shared.signal().token();
             if shared.is_cancelled() {
                 cancelled(&self.meta);
             }
@@ -42,7 +48,10 @@ impl<T: Send + 'static> TaskBody for OneInputTask<T> {
             }
             match self.gate.poll() {
                 Some(Polled::Data(channel, mut buffer)) => {
-                    shared.metrics.records_in.fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                    shared
+                        .metrics
+                        .records_in
+                        .fetch_add(buffer.len() as u64, Ordering::Relaxed);
                     for record in buffer.drain(..) {
                         self.head.process(record);
                     }
@@ -57,7 +66,7 @@ impl<T: Send + 'static> TaskBody for OneInputTask<T> {
                 None => {
                     self.head.flush();
                     self.flush.flushed();
-                    shared.signal().wait(None);
+                    shared.signal().wait(token, None);
                 }
             }
         }

@@ -36,6 +36,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.output.open();
         'run: loop {
+            let token = shared.signal().token();
             if shared.is_cancelled() {
                 cancelled(&self.meta);
             }
@@ -50,7 +51,10 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
             let reader = &mut self.reader;
             let status = guard(&self.meta, || reader.poll_next(&mut output));
             let emitted = output.emitted();
-            shared.metrics.records_in.fetch_add(emitted, Ordering::Relaxed);
+            shared
+                .metrics
+                .records_in
+                .fetch_add(emitted, Ordering::Relaxed);
             match check(&self.meta, status) {
                 PollStatus::MoreAvailable => {
                     if self.flush.due() {
@@ -60,7 +64,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                 PollStatus::Pending { retry_at } => {
                     self.output.flush();
                     self.flush.flushed();
-                    shared.signal().wait(retry_at);
+                    shared.signal().wait(token, retry_at);
                 }
                 PollStatus::Finished => break,
             }

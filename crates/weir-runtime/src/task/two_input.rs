@@ -54,7 +54,10 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
     fn step1(&mut self, shared: &TaskShared) -> bool {
         match self.gate1.poll() {
             Some(Polled::Data(channel, mut buffer)) => {
-                shared.metrics.records_in.fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                shared
+                    .metrics
+                    .records_in
+                    .fetch_add(buffer.len() as u64, Ordering::Relaxed);
                 for record in buffer.drain(..) {
                     self.head.process1(record);
                 }
@@ -78,7 +81,10 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
     fn step2(&mut self, shared: &TaskShared) -> bool {
         match self.gate2.poll() {
             Some(Polled::Data(channel, mut buffer)) => {
-                shared.metrics.records_in.fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                shared
+                    .metrics
+                    .records_in
+                    .fetch_add(buffer.len() as u64, Ordering::Relaxed);
                 for record in buffer.drain(..) {
                     self.head.process2(record);
                 }
@@ -103,6 +109,7 @@ impl<A: Send + 'static, B: Send + 'static> TaskBody for TwoInputTask<A, B> {
     fn run(&mut self, shared: &TaskShared) {
         self.head.open();
         loop {
+            let token = shared.signal().token();
             if shared.is_cancelled() {
                 cancelled(&self.meta);
             }
@@ -132,7 +139,7 @@ impl<A: Send + 'static, B: Send + 'static> TaskBody for TwoInputTask<A, B> {
             } else {
                 self.head.flush();
                 self.flush.flushed();
-                shared.signal().wait(None);
+                shared.signal().wait(token, None);
             }
         }
         self.head.end_input();
