@@ -40,12 +40,8 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
             if shared.is_cancelled() {
                 cancelled(&self.meta);
             }
-            if shared.has_mail() {
-                for command in shared.take_mail() {
-                    match command {
-                        TaskCommand::Stop => break 'run,
-                    }
-                }
+            if shared.has_mail() && shared.take_mail().contains(&TaskCommand::Stop) {
+                break 'run;
             }
             let mut output = SourceOutput::new(&mut *self.output);
             let reader = &mut self.reader;

@@ -50,6 +50,15 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
         }
     }
 
+    /// Handles one message of input `input` (0 or 1); returns whether there was one.
+    fn step(&mut self, input: usize, shared: &TaskShared) -> bool {
+        if input == 0 {
+            self.step1(shared)
+        } else {
+            self.step2(shared)
+        }
+    }
+
     /// Handles one message of input 1; returns whether there was one.
     fn step1(&mut self, shared: &TaskShared) -> bool {
         match self.gate1.poll() {
@@ -127,11 +136,8 @@ impl<A: Send + 'static, B: Send + 'static> TaskBody for TwoInputTask<A, B> {
                 break;
             }
             self.prefer_second = !self.prefer_second;
-            let progressed = if self.prefer_second {
-                self.step2(shared) || self.step1(shared)
-            } else {
-                self.step1(shared) || self.step2(shared)
-            };
+            let first = usize::from(self.prefer_second);
+            let progressed = self.step(first, shared) || self.step(1 - first, shared);
             if progressed {
                 if self.flush.due() {
                     self.head.flush();
