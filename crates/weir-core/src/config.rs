@@ -1,7 +1,9 @@
 //! Runtime configuration of a job.
 
+use crate::checkpointing::{CheckpointConfig, RestartStrategy};
 use crate::error::{Result, WeirError};
 use crate::keygroup::{self, DEFAULT_MAX_PARALLELISM};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Knobs of the local runtime. Every field has a sensible default
@@ -26,6 +28,14 @@ pub struct ExecutionConfig {
     /// Seed of every randomized decision the runtime makes (shuffle partitioning), so
     /// that runs repeat.
     pub seed: u64,
+    /// Periodic checkpoints (disabled by default).
+    pub checkpointing: CheckpointConfig,
+    /// What happens when a task fails; `None` means "no restarts" without
+    /// checkpointing and practically unlimited restarts with it.
+    pub restart_strategy: Option<RestartStrategy>,
+    /// Start from this retained checkpoint directory (`.../chk-<n>`) or from the
+    /// latest valid checkpoint under this job checkpoint directory.
+    pub restore_from: Option<PathBuf>,
 }
 
 impl Default for ExecutionConfig {
@@ -38,11 +48,24 @@ impl Default for ExecutionConfig {
             channel_capacity: 4,
             chaining: true,
             seed: 0x5745_4952,
+            checkpointing: CheckpointConfig::default(),
+            restart_strategy: None,
+            restore_from: None,
         }
     }
 }
 
 impl ExecutionConfig {
+    /// The restart strategy in effect: the configured one, or the default for
+    /// whether checkpointing is enabled.
+    pub fn effective_restart_strategy(&self) -> RestartStrategy {
+        match &self.restart_strategy {
+            Some(strategy) => strategy.clone(),
+            None if self.checkpointing.enabled() => RestartStrategy::default_with_checkpointing(),
+            None => RestartStrategy::None,
+        }
+    }
+
     /// Checks every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
         keygroup::validate(self.default_parallelism, self.max_parallelism).map_err(|e| {
@@ -58,6 +81,7 @@ impl ExecutionConfig {
                 "channel_capacity must be at least 1 buffer".into(),
             ));
         }
+        self.checkpointing.validate()?;
         Ok(())
     }
 }

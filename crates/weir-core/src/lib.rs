@@ -14,6 +14,7 @@
 //! assert!(kg < 128 && subtask < 4);
 //! ```
 
+pub mod checkpointing;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod keygroup;
 pub mod record;
 pub mod task_info;
 
+pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
 pub use config::ExecutionConfig;
 pub use data::Data;
 pub use error::{BoxError, Result, WeirError};

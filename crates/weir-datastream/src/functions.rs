@@ -109,7 +109,7 @@ pub struct KeyedContext<'a, K> {
     pub(crate) store: &'a mut KeyedStateStore<K>,
 }
 
-impl<'a, K: std::hash::Hash + Eq + Clone + Send + 'static> KeyedContext<'a, K> {
+impl<'a, K: weir_core::Data + std::hash::Hash + Eq> KeyedContext<'a, K> {
     /// The key of the record being processed.
     pub fn current_key(&self) -> &K {
         self.key.key()
@@ -121,10 +121,10 @@ impl<'a, K: std::hash::Hash + Eq + Clone + Send + 'static> KeyedContext<'a, K> {
     }
 
     /// Value state `descriptor` of the current key.
-    pub fn value<V: Clone + Send + 'static>(
-        &mut self,
-        descriptor: &ValueStateDescriptor<V>,
-    ) -> Result<ValueState<'_, K, V>, StateError> {
+    pub fn value<'s, V: weir_core::Data>(
+        &'s mut self,
+        descriptor: &'s ValueStateDescriptor<V>,
+    ) -> Result<ValueState<'s, K, V>, StateError> {
         self.store.value(descriptor, self.key)
     }
 

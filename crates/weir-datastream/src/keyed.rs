@@ -76,7 +76,10 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
                     info: ctx.info.clone(),
                     key_selector: key_selector.clone(),
                     function: function.clone(),
-                    store: KeyedStateStore::new(ctx.info.max_parallelism),
+                    store: KeyedStateStore::new(
+                        ctx.info.max_parallelism,
+                        ctx.info.key_group_range(),
+                    ),
                     _types: PhantomData,
                 },
                 out,
@@ -118,7 +121,10 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
                     meta: ctx.meta.clone(),
                     key_selector: key_selector.clone(),
                     reduce: f.clone(),
-                    store: KeyedStateStore::new(ctx.info.max_parallelism),
+                    store: KeyedStateStore::new(
+                        ctx.info.max_parallelism,
+                        ctx.info.key_group_range(),
+                    ),
                     state: state.clone(),
                 },
                 out,

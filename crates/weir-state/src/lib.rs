@@ -1,26 +1,48 @@
-//! Keyed state: per-key values that operators read and update, partitioned by key
-//! group so that it can be checkpointed and redistributed.
+//! State of Weir operators.
 //!
-//! A user function declares its state with a descriptor (a name and a type) and
-//! reaches the value of the record's key through its context:
+//! * **Keyed state** ([`KeyedStateStore`]): per-key values of five kinds (value, list,
+//!   map, reducing, aggregating), declared by typed descriptors and reached for the
+//!   key of the record being processed. Every table is split by key group, the unit in
+//!   which state is checkpointed and later redistributed.
+//! * **Operator state** ([`OperatorStateStore`]): named lists per operator subtask,
+//!   redistributed on restore by even split or union ([`Redistribution`]).
+//!
+//! Snapshots are cheap to take: [`KeyedStateStore::snapshot`] copies no entries.
+//! Each key group's table is shared with the snapshot (copy-on-write); the first write
+//! to a shared group after a snapshot copies that group only. The snapshot is then
+//! serialized off the task thread ([`KeyedSnapshot::write`]).
 //!
 //! ```
-//! use weir_state::{KeyedStateStore, ValueStateDescriptor};
+//! use weir_state::{KeyedStateStore, ValueStateDescriptor, ListStateDescriptor};
+//! use weir_core::keygroup::KeyGroupRange;
 //!
 //! let count = ValueStateDescriptor::<u64>::new("count");
-//! let mut store = KeyedStateStore::<String>::new(128);
+//! let seen = ListStateDescriptor::<String>::new("seen");
+//! let mut store = KeyedStateStore::<String>::new(128, KeyGroupRange::new(0, 127));
 //! let key = store.key("alice".to_string());
 //! let mut state = store.value(&count, &key).unwrap();
 //! let n = state.get().unwrap().unwrap_or(0);
 //! state.set(n + 1).unwrap();
+//! store.list(&seen, &key).unwrap().add("page-1".into()).unwrap();
 //! assert_eq!(store.value(&count, &key).unwrap().get().unwrap(), Some(1));
+//! assert_eq!(store.list(&seen, &key).unwrap().get().unwrap(), vec!["page-1".to_string()]);
 //! ```
 
+mod codec;
 mod descriptor;
 mod error;
-mod heap;
-mod store;
+mod keyed;
+mod operator;
 
-pub use descriptor::ValueStateDescriptor;
+pub use descriptor::{
+    AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor,
+    ReducingStateDescriptor, StateKind, ValueStateDescriptor,
+};
 pub use error::StateError;
-pub use store::{CurrentKey, KeyedStateStore, ValueState};
+pub use keyed::{
+    AggregatingState, CurrentKey, KeyGroupBlock, KeyedSnapshot, KeyedStateHandle, KeyedStateStore,
+    ListState, MapState, ReducingState, StateBlock, ValueState,
+};
+pub use operator::{
+    redistribute, OperatorList, OperatorStateSnapshot, OperatorStateStore, Redistribution,
+};

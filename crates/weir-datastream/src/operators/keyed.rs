@@ -22,7 +22,7 @@ pub(crate) struct KeyedProcess<K, I, O, P> {
 
 impl<K, I, O, P> Operator<I, O> for KeyedProcess<K, I, O, P>
 where
-    K: Hash + Eq + Clone + Send + 'static,
+    K: weir_core::Data + Hash + Eq,
     I: Send,
     P: KeyedProcessFunction<K, I, O>,
 {
@@ -73,8 +73,8 @@ pub(crate) struct KeyedReduce<K, T, F> {
 
 impl<K, T, F> Operator<T, T> for KeyedReduce<K, T, F>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    T: Clone + Send + 'static,
+    K: weir_core::Data + Hash + Eq,
+    T: weir_core::Data,
     F: FnMut(T, T) -> T + Send,
 {
     #[inline]

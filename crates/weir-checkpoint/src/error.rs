@@ -1,0 +1,51 @@
+//! Errors of checkpoint storage.
+
+use std::path::PathBuf;
+
+/// Why a checkpoint could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// A file operation failed.
+    #[error("I/O error on '{}': {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A checkpoint file is damaged: wrong size, wrong checksum, unreadable metadata.
+    #[error("corrupt checkpoint file '{}': {reason}", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// No usable checkpoint was found.
+    #[error("no valid checkpoint in '{}'{}", path.display(), if details.is_empty() { String::new() } else { format!(": {details}") })]
+    NotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Why candidates were rejected.
+        details: String,
+    },
+}
+
+impl CheckpointError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CheckpointError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        CheckpointError::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}

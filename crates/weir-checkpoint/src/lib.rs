@@ -1,0 +1,30 @@
+//! Checkpoint storage.
+//!
+//! A job's checkpoints live under one directory, one subdirectory per checkpoint:
+//!
+//! ```text
+//! <job checkpoint dir>/
+//!   chk-7/
+//!     task-0-0.state      state of vertex 0, subtask 0 (all operators of its chain,
+//!     task-0-1.state      plus channel state of unaligned checkpoints)
+//!     task-1-0.state
+//!     _metadata           JSON: every task's file with size and checksum, and where
+//!                         each operator's state lies in it; written last, atomically
+//! ```
+//!
+//! A checkpoint exists only once its `_metadata` does: the file is written to a
+//! temporary name, synced and renamed. Every state file carries an XXH3-64 checksum
+//! in the metadata, and the metadata carries one of its own, so a truncated or
+//! bit-flipped checkpoint is detected on restore and the previous one is used
+//! ([`LocalCheckpointStorage::latest_valid`]).
+
+mod error;
+mod local;
+mod metadata;
+
+pub use error::CheckpointError;
+pub use local::{CheckpointLocation, LocalCheckpointStorage, StateFileWriter};
+pub use metadata::{
+    CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, TaskSnapshotHandle,
+    METADATA_FILE, METADATA_VERSION,
+};

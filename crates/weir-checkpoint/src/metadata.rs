@@ -1,0 +1,105 @@
+//! The metadata of a completed checkpoint.
+
+use serde::{Deserialize, Serialize};
+use weir_core::CheckpointMode;
+use weir_state::KeyedStateHandle;
+
+/// Name of the metadata file in a checkpoint directory.
+pub const METADATA_FILE: &str = "_metadata";
+
+/// Version of the metadata format written by this release.
+pub const METADATA_VERSION: u32 = 1;
+
+/// A byte range of a state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// First byte.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl Section {
+    /// The bytes of this section in `data`, or `None` if it lies outside.
+    pub fn slice<'a>(&self, data: &'a [u8]) -> Option<&'a [u8]> {
+        let start = usize::try_from(self.offset).ok()?;
+        let end = start.checked_add(usize::try_from(self.len).ok()?)?;
+        data.get(start..end)
+    }
+}
+
+/// A state file of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHandle {
+    /// File name inside the checkpoint directory.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// XXH3-64 of the content.
+    pub checksum: u64,
+}
+
+/// Where one operator's state lies in its task's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSnapshotHandle {
+    /// The operator's id (its uid, or an id derived from its place in the graph).
+    pub operator_id: String,
+    /// Keyed state: the section, and where each key group lies within it.
+    pub keyed: Option<(Section, KeyedStateHandle)>,
+    /// Operator state: the section holding an encoded `OperatorStateSnapshot`.
+    pub operator_state: Option<Section>,
+}
+
+/// The state of one subtask at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSnapshotHandle {
+    /// Name of the task's vertex (its chain).
+    pub vertex: String,
+    /// Operator id of the chain's head: identifies the vertex across runs.
+    pub head_operator: String,
+    /// Subtask index.
+    pub subtask: usize,
+    /// Parallelism of the vertex when the checkpoint was taken.
+    pub parallelism: usize,
+    /// The state file, if the task had any state.
+    pub file: Option<FileHandle>,
+    /// Per operator of the chain.
+    pub operators: Vec<OperatorSnapshotHandle>,
+    /// In-flight input of an unaligned checkpoint.
+    pub channel_state: Option<Section>,
+}
+
+/// Everything needed to restore a job from a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMetadata {
+    /// Format version ([`METADATA_VERSION`]).
+    pub version: u32,
+    /// Name of the job.
+    pub job_name: String,
+    /// Checkpoint id.
+    pub checkpoint_id: u64,
+    /// When the checkpoint was triggered (ms since the epoch).
+    pub timestamp_ms: i64,
+    /// How barriers were handled.
+    pub mode: CheckpointMode,
+    /// One entry per subtask of every vertex.
+    pub tasks: Vec<TaskSnapshotHandle>,
+}
+
+impl CheckpointMetadata {
+    /// The task entry of `head_operator`'s vertex, subtask `subtask`.
+    pub fn task(&self, head_operator: &str, subtask: usize) -> Option<&TaskSnapshotHandle> {
+        self.tasks
+            .iter()
+            .find(|t| t.head_operator == head_operator && t.subtask == subtask)
+    }
+
+    /// Total bytes of all state files.
+    pub fn state_bytes(&self) -> u64 {
+        self.tasks
+            .iter()
+            .filter_map(|t| t.file.as_ref())
+            .map(|f| f.size)
+            .sum()
+    }
+}
