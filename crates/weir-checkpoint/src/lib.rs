@@ -25,6 +25,6 @@ mod metadata;
 pub use error::CheckpointError;
 pub use local::{CheckpointLocation, LocalCheckpointStorage, StateFileWriter};
 pub use metadata::{
-    CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, TaskSnapshotHandle,
-    METADATA_FILE, METADATA_VERSION,
+    CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, TaskSnapshotHandle, METADATA_FILE,
+    METADATA_VERSION,
 };

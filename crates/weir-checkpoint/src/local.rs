@@ -49,9 +49,7 @@ impl StateFileWriter {
 
     /// Flushes and syncs the file and returns its handle.
     pub fn finish(mut self) -> Result<FileHandle, CheckpointError> {
-        self.out
-            .flush()
-            .map_err(|e| CheckpointError::io(&self.path, e))?;
+        self.out.flush().map_err(|e| CheckpointError::io(&self.path, e))?;
         self.out
             .get_ref()
             .sync_all()
@@ -146,11 +144,7 @@ impl LocalCheckpointStorage {
     }
 
     /// Creates state file `name` of checkpoint `id`.
-    pub fn create_state_file(
-        &self,
-        id: u64,
-        name: &str,
-    ) -> Result<StateFileWriter, CheckpointError> {
+    pub fn create_state_file(&self, id: u64, name: &str) -> Result<StateFileWriter, CheckpointError> {
         let dir = self.checkpoint_dir(id);
         fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
         let path = dir.join(name);
@@ -176,12 +170,9 @@ impl LocalCheckpointStorage {
         let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
         let final_path = dir.join(METADATA_FILE);
         {
-            let mut file =
-                File::create(&temporary).map_err(|e| CheckpointError::io(&temporary, e))?;
-            file.write_all(&body)
-                .map_err(|e| CheckpointError::io(&temporary, e))?;
-            file.sync_all()
-                .map_err(|e| CheckpointError::io(&temporary, e))?;
+            let mut file = File::create(&temporary).map_err(|e| CheckpointError::io(&temporary, e))?;
+            file.write_all(&body).map_err(|e| CheckpointError::io(&temporary, e))?;
+            file.sync_all().map_err(|e| CheckpointError::io(&temporary, e))?;
         }
         fs::rename(&temporary, &final_path).map_err(|e| CheckpointError::io(&final_path, e))?;
         if let Ok(d) = File::open(&dir) {
@@ -205,10 +196,7 @@ impl LocalCheckpointStorage {
             let name = entry.file_name();
             if let Some(id) = checkpoint_id_of(&name.to_string_lossy()) {
                 if entry.path().is_dir() {
-                    found.push(CheckpointLocation {
-                        id,
-                        dir: entry.path(),
-                    });
+                    found.push(CheckpointLocation { id, dir: entry.path() });
                 }
             }
         }
@@ -221,10 +209,7 @@ impl LocalCheckpointStorage {
         let dir = self.checkpoint_dir(id);
         if dir.exists() {
             if let Err(e) = fs::remove_dir_all(&dir) {
-                tracing::warn!(
-                    "cannot delete checkpoint directory '{}': {e}",
-                    dir.display()
-                );
+                tracing::warn!("cannot delete checkpoint directory '{}': {e}", dir.display());
             }
         }
     }
@@ -233,27 +218,16 @@ impl LocalCheckpointStorage {
     /// leftovers of incomplete checkpoints older than the newest completed one.
     pub fn retain(&self, keep: usize) -> Result<(), CheckpointError> {
         let all = Self::checkpoint_dirs(&self.job_dir)?;
-        let completed: Vec<&CheckpointLocation> = all
-            .iter()
-            .filter(|l| l.dir.join(METADATA_FILE).is_file())
-            .collect();
+        let completed: Vec<&CheckpointLocation> = all.iter().filter(|l| l.dir.join(METADATA_FILE).is_file()).collect();
         let Some(newest) = completed.last().map(|l| l.id) else {
             return Ok(());
         };
-        let kept: Vec<u64> = completed
-            .iter()
-            .rev()
-            .take(keep.max(1))
-            .map(|l| l.id)
-            .collect();
+        let kept: Vec<u64> = completed.iter().rev().take(keep.max(1)).map(|l| l.id).collect();
         for location in &all {
-            let incomplete_and_old =
-                !location.dir.join(METADATA_FILE).is_file() && location.id < newest;
-            let completed_and_dropped =
-                location.dir.join(METADATA_FILE).is_file() && !kept.contains(&location.id);
+            let incomplete_and_old = !location.dir.join(METADATA_FILE).is_file() && location.id < newest;
+            let completed_and_dropped = location.dir.join(METADATA_FILE).is_file() && !kept.contains(&location.id);
             if incomplete_and_old || completed_and_dropped {
-                fs::remove_dir_all(&location.dir)
-                    .map_err(|e| CheckpointError::io(&location.dir, e))?;
+                fs::remove_dir_all(&location.dir).map_err(|e| CheckpointError::io(&location.dir, e))?;
             }
         }
         Ok(())
@@ -264,8 +238,7 @@ impl LocalCheckpointStorage {
     pub fn load(dir: &Path) -> Result<CheckpointMetadata, CheckpointError> {
         let path = dir.join(METADATA_FILE);
         let bytes = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| CheckpointError::corrupt(&path, "not UTF-8"))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| CheckpointError::corrupt(&path, "not UTF-8"))?;
         let trimmed = text.trim_end_matches('\n');
         let (body, trailer) = trimmed
             .rsplit_once('\n')
@@ -281,8 +254,8 @@ impl LocalCheckpointStorage {
                 format!("checksum mismatch (stored {expected:016x}, computed {actual:016x})"),
             ));
         }
-        let metadata: CheckpointMetadata = serde_json::from_str(body)
-            .map_err(|e| CheckpointError::corrupt(&path, e.to_string()))?;
+        let metadata: CheckpointMetadata =
+            serde_json::from_str(body).map_err(|e| CheckpointError::corrupt(&path, e.to_string()))?;
         if metadata.version > METADATA_VERSION {
             return Err(CheckpointError::corrupt(
                 &path,
@@ -305,9 +278,7 @@ impl LocalCheckpointStorage {
         let mut buffer = vec![0u8; 1 << 20];
         let mut size = 0u64;
         loop {
-            let n = file
-                .read(&mut buffer)
-                .map_err(|e| CheckpointError::io(&path, e))?;
+            let n = file.read(&mut buffer).map_err(|e| CheckpointError::io(&path, e))?;
             if n == 0 {
                 break;
             }
@@ -333,11 +304,7 @@ impl LocalCheckpointStorage {
         if bytes.len() as u64 != handle.size {
             return Err(CheckpointError::corrupt(
                 &path,
-                format!(
-                    "size is {} bytes, the metadata says {}",
-                    bytes.len(),
-                    handle.size
-                ),
+                format!("size is {} bytes, the metadata says {}", bytes.len(), handle.size),
             ));
         }
         if xxh3_64(&bytes) != handle.checksum {
@@ -386,11 +353,7 @@ mod tests {
     use crate::metadata::{OperatorSnapshotHandle, Section, TaskSnapshotHandle};
     use weir_core::CheckpointMode;
 
-    fn write_checkpoint(
-        storage: &LocalCheckpointStorage,
-        id: u64,
-        payload: &[u8],
-    ) -> CheckpointMetadata {
+    fn write_checkpoint(storage: &LocalCheckpointStorage, id: u64, payload: &[u8]) -> CheckpointMetadata {
         let mut writer = storage.create_state_file(id, "task-0-0.state").unwrap();
         writer.write_all(payload).unwrap();
         let file = writer.finish().unwrap();

@@ -96,10 +96,6 @@ impl CheckpointMetadata {
 
     /// Total bytes of all state files.
     pub fn state_bytes(&self) -> u64 {
-        self.tasks
-            .iter()
-            .filter_map(|t| t.file.as_ref())
-            .map(|f| f.size)
-            .sum()
+        self.tasks.iter().filter_map(|t| t.file.as_ref()).map(|f| f.size).sum()
     }
 }

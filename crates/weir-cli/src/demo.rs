@@ -158,10 +158,7 @@ impl SinkWriter<(String, u64)> for LiveTableWriter {
 
 impl LiveTableWriter {
     fn publish(&mut self) -> Result<(), BoxError> {
-        let mut table = self
-            .table
-            .lock()
-            .map_err(|_| "the live table lock is poisoned")?;
+        let mut table = self.table.lock().map_err(|_| "the live table lock is poisoned")?;
         for (word, count) in self.pending.drain() {
             table.insert(word, count);
         }
@@ -172,7 +169,7 @@ impl LiveTableWriter {
 impl Sink<(String, u64)> for LiveTable {
     fn create_writer(
         &self,
-        _: &weir::core::SubtaskInfo,
+        _: &weir::runtime::sink::SinkContext,
     ) -> Result<Box<dyn SinkWriter<(String, u64)>>, BoxError> {
         Ok(Box::new(LiveTableWriter {
             table: self.table.clone(),
@@ -249,18 +246,12 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     let table: Table = Arc::new(Mutex::new(HashMap::new()));
     env.add_source(generator)
         .name("sentences")
-        .flat_map(|s: String| {
-            s.split(' ')
-                .map(|w| (w.to_string(), 1u64))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|s: String| s.split(' ').map(|w| (w.to_string(), 1u64)).collect::<Vec<_>>())
         .name("split")
         .key_by(|(word, _)| word.clone())
         .sum(|(_, n)| n)
         .name("count")
-        .add_sink(LiveTable {
-            table: table.clone(),
-        })
+        .add_sink(LiveTable { table: table.clone() })
         .name("live table");
     if args.explain {
         println!("{}", env.explain("weir demo: live word count")?);

@@ -2,8 +2,8 @@
 
 use parking_lot::Mutex;
 use std::sync::Arc;
-use weir_core::{BoxError, SubtaskInfo};
-use weir_runtime::sink::{Sink, SinkWriter};
+use weir_core::BoxError;
+use weir_runtime::sink::{Sink, SinkContext, SinkWriter};
 
 /// Collects every record into a shared vector that a [`CollectHandle`] reads. Meant
 /// for tests and examples: memory grows with the output.
@@ -85,7 +85,7 @@ impl<T: Send> SinkWriter<T> for CollectWriter<T> {
 }
 
 impl<T: Send + 'static> Sink<T> for CollectSink<T> {
-    fn create_writer(&self, _: &SubtaskInfo) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
+    fn create_writer(&self, _: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
         Ok(Box::new(CollectWriter {
             records: self.records.clone(),
             pending: Vec::new(),

@@ -1,15 +1,17 @@
 //! Sources over in-memory data.
 
+use crate::split_state::{decode_all, encode};
 use crate::MAX_RECORDS_PER_POLL;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use weir_core::BoxError;
-use weir_runtime::source::{
-    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
-};
+use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
 /// Emits the elements of a vector. Subtask `i` of `p` emits the elements at
-/// positions `i, i + p, i + 2p, …`, so at parallelism 1 the order is kept.
+/// positions `i, i + p, i + 2p, …`, so at parallelism 1 the order is kept. Its
+/// position is checkpointed, so after a failure it resumes where the restored
+/// checkpoint left off.
 #[derive(Debug, Clone)]
 pub struct CollectionSource<T> {
     items: Arc<Vec<T>>,
@@ -24,22 +26,40 @@ impl<T> CollectionSource<T> {
     }
 }
 
+/// Every `step`-th position from `next` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StridedSplit {
+    pub next: u64,
+    pub step: u64,
+}
+
 struct CollectionReader<T> {
     items: Arc<Vec<T>>,
-    next: usize,
-    step: usize,
+    splits: Vec<StridedSplit>,
 }
 
 impl<T: Clone + Send + Sync + 'static> SourceReader<T> for CollectionReader<T> {
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
-        for _ in 0..MAX_RECORDS_PER_POLL {
-            let Some(item) = self.items.get(self.next) else {
-                return Ok(PollStatus::Finished);
-            };
-            output.collect(item.clone());
-            self.next += self.step;
+        let mut budget = MAX_RECORDS_PER_POLL;
+        while let Some(split) = self.splits.first_mut() {
+            while budget > 0 {
+                let Some(item) = self.items.get(split.next as usize) else {
+                    break;
+                };
+                output.collect(item.clone());
+                split.next += split.step;
+                budget -= 1;
+            }
+            if budget == 0 {
+                return Ok(PollStatus::MoreAvailable);
+            }
+            self.splits.remove(0);
         }
-        Ok(PollStatus::MoreAvailable)
+        Ok(PollStatus::Finished)
+    }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        self.splits.iter().map(encode).collect()
     }
 }
 
@@ -49,10 +69,16 @@ impl<T: Clone + Send + Sync + 'static> Source<T> for CollectionSource<T> {
     }
 
     fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
+        let splits = match &context.restored {
+            Some(restored) => decode_all(restored, "a collection source")?,
+            None => vec![StridedSplit {
+                next: context.info.index as u64,
+                step: context.info.parallelism.max(1) as u64,
+            }],
+        };
         Ok(Box::new(CollectionReader {
             items: self.items.clone(),
-            next: context.info.index,
-            step: context.info.parallelism.max(1),
+            splits,
         }))
     }
 }
@@ -60,7 +86,7 @@ impl<T: Clone + Send + Sync + 'static> Source<T> for CollectionSource<T> {
 type BoxedIter<T> = Box<dyn Iterator<Item = T> + Send>;
 
 /// Emits what an iterator yields; runs at parallelism 1 (an iterator cannot be
-/// split) and cannot be replayed after a failure.
+/// split) and cannot be replayed, so it cannot run in a job with checkpoints.
 pub struct IteratorSource<T> {
     iterator: Mutex<Option<BoxedIter<T>>>,
     bounded: bool,
@@ -106,6 +132,14 @@ impl<T: Send + 'static> SourceReader<T> for IteratorReader<T> {
         }
         Ok(PollStatus::MoreAvailable)
     }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        Err(
+            "an iterator source cannot be checkpointed (it cannot replay its input); use a collection, \
+             sequence, generator or file source in jobs with checkpoints"
+                .into(),
+        )
+    }
 }
 
 impl<T: Send + 'static> Source<T> for IteratorSource<T> {
@@ -122,11 +156,9 @@ impl<T: Send + 'static> Source<T> for IteratorSource<T> {
     }
 
     fn create_reader(&self, _: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
-        let iterator = self
-            .iterator
-            .lock()
-            .take()
-            .ok_or("the iterator of this source was already consumed by an earlier run; an iterator source can run only once")?;
+        let iterator = self.iterator.lock().take().ok_or(
+            "the iterator of this source was already consumed by an earlier run; an iterator source can run only once",
+        )?;
         Ok(Box::new(IteratorReader { iterator }))
     }
 }

@@ -1,7 +1,7 @@
 //! A sink that drops everything.
 
-use weir_core::{BoxError, SubtaskInfo};
-use weir_runtime::sink::{Sink, SinkWriter};
+use weir_core::BoxError;
+use weir_runtime::sink::{Sink, SinkContext, SinkWriter};
 
 /// Drops every record (benchmarks, jobs run for their side effects).
 #[derive(Debug, Clone, Copy, Default)]
@@ -15,7 +15,7 @@ impl<T> SinkWriter<T> for DiscardingSink {
 }
 
 impl<T: 'static> Sink<T> for DiscardingSink {
-    fn create_writer(&self, _: &SubtaskInfo) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
+    fn create_writer(&self, _: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
         Ok(Box::new(DiscardingSink))
     }
 }

@@ -1,18 +1,19 @@
 //! A source of records computed from their index.
 
+use crate::collection::StridedSplit;
+use crate::split_state::{decode_all, encode};
 use crate::MAX_RECORDS_PER_POLL;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::BoxError;
-use weir_runtime::source::{
-    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
-};
+use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
 /// Emits `generate(0)`, `generate(1)`, … : `count` records, or without end.
 ///
 /// Subtask `i` of `p` emits the indexes `i, i + p, i + 2p, …`, so the union of all
 /// subtasks is every index exactly once, and the same index always yields the same
-/// record (replayable). With a rate limit the whole source emits at most
+/// record: the position is checkpointed and replay after a failure yields the very
+/// same records. With a rate limit the whole source emits at most
 /// `records_per_second`, shared evenly among its subtasks.
 ///
 /// ```
@@ -63,16 +64,14 @@ impl<T> GeneratorSource<T> {
 
     /// Emits at most `records_per_second` in total (ignored unless positive and finite).
     pub fn with_rate_limit(mut self, records_per_second: f64) -> Self {
-        self.rate = (records_per_second.is_finite() && records_per_second > 0.0)
-            .then_some(records_per_second);
+        self.rate = (records_per_second.is_finite() && records_per_second > 0.0).then_some(records_per_second);
         self
     }
 }
 
 struct GeneratorReader<T> {
     generate: Arc<dyn Fn(u64) -> T + Send + Sync>,
-    next: u64,
-    step: u64,
+    splits: Vec<StridedSplit>,
     end: Option<u64>,
     rate: Option<f64>,
     started: Option<Instant>,
@@ -87,24 +86,34 @@ impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
             let allowed = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
             if allowed <= self.emitted {
                 let due = started + Duration::from_secs_f64(self.emitted as f64 / rate);
-                return Ok(PollStatus::Pending {
-                    retry_at: Some(due),
-                });
+                return Ok(PollStatus::Pending { retry_at: Some(due) });
             }
             budget = budget.min(allowed - self.emitted);
         }
-        for _ in 0..budget {
-            if self.end.is_some_and(|end| self.next >= end) {
+        let end = self.end;
+        let exhausted = |s: &StridedSplit| end.is_some_and(|end| s.next >= end);
+        while budget > 0 {
+            let Some(split) = self.splits.first_mut() else {
                 return Ok(PollStatus::Finished);
+            };
+            if exhausted(split) {
+                self.splits.remove(0);
+                continue;
             }
-            output.collect((self.generate)(self.next));
-            self.next += self.step;
+            output.collect((self.generate)(split.next));
+            split.next += split.step;
             self.emitted += 1;
+            budget -= 1;
         }
-        if self.end.is_some_and(|end| self.next >= end) {
+        self.splits.retain(|s| !exhausted(s));
+        if self.splits.is_empty() {
             return Ok(PollStatus::Finished);
         }
         Ok(PollStatus::MoreAvailable)
+    }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        self.splits.iter().map(encode).collect()
     }
 }
 
@@ -119,10 +128,16 @@ impl<T: Send + 'static> Source<T> for GeneratorSource<T> {
 
     fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
         let p = context.info.parallelism.max(1);
+        let splits = match &context.restored {
+            Some(restored) => decode_all(restored, "a generator source")?,
+            None => vec![StridedSplit {
+                next: context.info.index as u64,
+                step: p as u64,
+            }],
+        };
         Ok(Box::new(GeneratorReader {
             generate: self.generate.clone(),
-            next: context.info.index as u64,
-            step: p as u64,
+            splits,
             end: self.count,
             rate: self.rate.map(|r| r / p as f64),
             started: None,

@@ -4,8 +4,8 @@ use std::fmt::Display;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use weir_core::{BoxError, SubtaskInfo, WeirError};
-use weir_runtime::sink::{Sink, SinkWriter};
+use weir_core::{BoxError, WeirError};
+use weir_runtime::sink::{Sink, SinkContext, SinkWriter};
 
 /// Writes each record's `Display` form as a line. At parallelism 1 the path is the
 /// output file; at higher parallelism it is a directory holding one file per
@@ -48,14 +48,11 @@ impl<T: Display> SinkWriter<T> for TextFileWriter {
 }
 
 impl<T: Display + 'static> Sink<T> for TextFileSink {
-    fn create_writer(&self, info: &SubtaskInfo) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
+    fn create_writer(&self, context: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
+        let info = &context.info;
         let path = if info.parallelism > 1 {
-            std::fs::create_dir_all(&self.path).map_err(|e| {
-                format!(
-                    "cannot create the output directory: {}",
-                    WeirError::io(&self.path, e)
-                )
-            })?;
+            std::fs::create_dir_all(&self.path)
+                .map_err(|e| format!("cannot create the output directory: {}", WeirError::io(&self.path, e)))?;
             self.path.join(format!("part-{}", info.index))
         } else {
             if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -1,12 +1,12 @@
 //! A source of text lines.
 
+use crate::split_state::{decode_all, encode};
+use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use weir_core::{BoxError, WeirError};
-use weir_runtime::source::{
-    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
-};
+use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
 /// Emits every line of a file, or of every file in a directory (files whose names
 /// start with `.` or `_` are skipped, as are subdirectories), without the line ending
@@ -40,9 +40,7 @@ impl TextFileSource {
             if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
-            let meta = entry
-                .metadata()
-                .map_err(|e| WeirError::io(entry.path(), e))?;
+            let meta = entry.metadata().map_err(|e| WeirError::io(entry.path(), e))?;
             if meta.is_file() {
                 files.push((entry.path(), meta.len()));
             }
@@ -52,12 +50,14 @@ impl TextFileSource {
     }
 }
 
-/// A byte range `[start, end)` of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A byte range `[start, end)` of a file; `resume_at` is the start of the next line
+/// to read once the split has been opened (what checkpoints store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Split {
     path: PathBuf,
     start: u64,
     end: u64,
+    resume_at: Option<u64>,
 }
 
 /// Cuts files into about `parallelism` ranges and returns those of subtask `index`.
@@ -73,6 +73,7 @@ fn splits_for(files: &[(PathBuf, u64)], parallelism: usize, index: usize) -> Vec
                 path: path.clone(),
                 start,
                 end,
+                resume_at: None,
             });
             start = end;
         }
@@ -86,6 +87,7 @@ fn splits_for(files: &[(PathBuf, u64)], parallelism: usize, index: usize) -> Vec
 
 struct OpenSplit {
     path: PathBuf,
+    start: u64,
     reader: BufReader<File>,
     position: u64,
     end: u64,
@@ -96,7 +98,12 @@ impl OpenSplit {
         let file = File::open(&split.path).map_err(|e| WeirError::io(&split.path, e))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut position = split.start;
-        if split.start > 0 {
+        if let Some(resume_at) = split.resume_at {
+            reader
+                .seek(SeekFrom::Start(resume_at))
+                .map_err(|e| WeirError::io(&split.path, e))?;
+            position = resume_at;
+        } else if split.start > 0 {
             // Skip the line that began in the previous range.
             reader
                 .seek(SeekFrom::Start(split.start - 1))
@@ -109,6 +116,7 @@ impl OpenSplit {
         }
         Ok(OpenSplit {
             path: split.path.clone(),
+            start: split.start,
             reader,
             position,
             end: split.end,
@@ -117,7 +125,7 @@ impl OpenSplit {
 }
 
 struct TextFileReader {
-    splits: std::vec::IntoIter<Split>,
+    splits: std::collections::VecDeque<Split>,
     current: Option<OpenSplit>,
     line: Vec<u8>,
 }
@@ -127,7 +135,7 @@ impl SourceReader<String> for TextFileReader {
         for _ in 0..crate::MAX_RECORDS_PER_POLL {
             let split = match &mut self.current {
                 Some(split) => split,
-                None => match self.splits.next() {
+                None => match self.splits.pop_front() {
                     Some(next) => self.current.insert(OpenSplit::open(&next)?),
                     None => return Ok(PollStatus::Finished),
                 },
@@ -163,6 +171,16 @@ impl SourceReader<String> for TextFileReader {
         }
         Ok(PollStatus::MoreAvailable)
     }
+
+    fn snapshot_state(&mut self, _: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        let current = self.current.as_ref().map(|open| Split {
+            path: open.path.clone(),
+            start: open.start,
+            end: open.end,
+            resume_at: Some(open.position),
+        });
+        current.iter().chain(self.splits.iter()).map(encode).collect()
+    }
 }
 
 impl Source<String> for TextFileSource {
@@ -170,14 +188,13 @@ impl Source<String> for TextFileSource {
         Boundedness::Bounded
     }
 
-    fn create_reader(
-        &self,
-        context: &ReaderContext,
-    ) -> Result<Box<dyn SourceReader<String>>, BoxError> {
-        let files = self.files()?;
-        let splits = splits_for(&files, context.info.parallelism, context.info.index);
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<String>>, BoxError> {
+        let splits = match &context.restored {
+            Some(restored) => decode_all(restored, "a text file source")?,
+            None => splits_for(&self.files()?, context.info.parallelism, context.info.index),
+        };
         Ok(Box::new(TextFileReader {
-            splits: splits.into_iter(),
+            splits: splits.into_iter().collect(),
             current: None,
             line: Vec::new(),
         }))
@@ -248,9 +265,7 @@ mod tests {
 
     #[test]
     fn missing_path_names_the_path() {
-        let err = TextFileSource::new("/definitely/not/here")
-            .files()
-            .unwrap_err();
+        let err = TextFileSource::new("/definitely/not/here").files().unwrap_err();
         assert!(err.to_string().contains("/definitely/not/here"));
     }
 }

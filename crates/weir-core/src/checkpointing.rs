@@ -95,15 +95,11 @@ impl CheckpointConfig {
     pub fn validate(&self) -> Result<()> {
         if let Some(interval) = self.interval {
             if interval.is_zero() {
-                return Err(WeirError::Config(
-                    "checkpoint interval must be positive".into(),
-                ));
+                return Err(WeirError::Config("checkpoint interval must be positive".into()));
             }
         }
         if self.timeout.is_zero() {
-            return Err(WeirError::Config(
-                "checkpoint timeout must be positive".into(),
-            ));
+            return Err(WeirError::Config("checkpoint timeout must be positive".into()));
         }
         if self.max_concurrent == 0 {
             return Err(WeirError::Config(
@@ -111,9 +107,7 @@ impl CheckpointConfig {
             ));
         }
         if self.retained == 0 {
-            return Err(WeirError::Config(
-                "retained checkpoints must be at least 1".into(),
-            ));
+            return Err(WeirError::Config("retained checkpoints must be at least 1".into()));
         }
         Ok(())
     }
@@ -168,9 +162,7 @@ impl RestartStrategy {
     pub fn delay_before(&self, restart: u32) -> Option<Duration> {
         match self {
             RestartStrategy::None => None,
-            RestartStrategy::FixedDelay { attempts, delay } => {
-                (restart <= *attempts).then_some(*delay)
-            }
+            RestartStrategy::FixedDelay { attempts, delay } => (restart <= *attempts).then_some(*delay),
             RestartStrategy::ExponentialBackoff {
                 initial,
                 max,
@@ -180,9 +172,7 @@ impl RestartStrategy {
                 if restart > *attempts {
                     return None;
                 }
-                let factor = multiplier
-                    .max(1.0)
-                    .powi(restart.saturating_sub(1).min(1_000) as i32);
+                let factor = multiplier.max(1.0).powi(restart.saturating_sub(1).min(1_000) as i32);
                 let delay = initial.as_secs_f64() * factor;
                 Some(Duration::from_secs_f64(delay.min(max.as_secs_f64())))
             }
@@ -214,9 +204,7 @@ mod tests {
             multiplier: 2.0,
             attempts: 10,
         };
-        let delays: Vec<_> = (1..=4)
-            .map(|r| s.delay_before(r).unwrap().as_millis())
-            .collect();
+        let delays: Vec<_> = (1..=4).map(|r| s.delay_before(r).unwrap().as_millis()).collect();
         assert_eq!(delays, vec![100, 200, 350, 350]);
         assert_eq!(s.delay_before(11), None);
     }

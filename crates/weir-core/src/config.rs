@@ -68,18 +68,13 @@ impl ExecutionConfig {
 
     /// Checks every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        keygroup::validate(self.default_parallelism, self.max_parallelism).map_err(|e| {
-            WeirError::Config(format!("default parallelism / max parallelism: {e}"))
-        })?;
+        keygroup::validate(self.default_parallelism, self.max_parallelism)
+            .map_err(|e| WeirError::Config(format!("default parallelism / max parallelism: {e}")))?;
         if self.buffer_size == 0 {
-            return Err(WeirError::Config(
-                "buffer_size must be at least 1 record".into(),
-            ));
+            return Err(WeirError::Config("buffer_size must be at least 1 record".into()));
         }
         if self.channel_capacity == 0 {
-            return Err(WeirError::Config(
-                "channel_capacity must be at least 1 buffer".into(),
-            ));
+            return Err(WeirError::Config("channel_capacity must be at least 1 buffer".into()));
         }
         self.checkpointing.validate()?;
         Ok(())
@@ -97,11 +92,7 @@ mod tests {
             buffer_size: 0,
             ..Default::default()
         };
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("buffer_size"));
+        assert!(c.validate().unwrap_err().to_string().contains("buffer_size"));
         let c = ExecutionConfig {
             channel_capacity: 0,
             ..Default::default()

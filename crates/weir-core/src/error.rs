@@ -45,6 +45,10 @@ pub enum WeirError {
         source: std::io::Error,
     },
 
+    /// A checkpoint could not be written, or a job could not be restored from one.
+    #[error("checkpoint error: {0}")]
+    Checkpoint(String),
+
     /// The job was cancelled before it finished.
     #[error("job was cancelled")]
     Cancelled,

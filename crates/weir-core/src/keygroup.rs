@@ -50,26 +50,14 @@ pub fn key_group_for_key<K: Hash + ?Sized>(key: &K, max_parallelism: usize) -> u
 
 /// The subtask (operator index) that owns `key_group` at `parallelism`.
 #[inline]
-pub fn subtask_for_key_group(
-    max_parallelism: usize,
-    parallelism: usize,
-    key_group: usize,
-) -> usize {
+pub fn subtask_for_key_group(max_parallelism: usize, parallelism: usize, key_group: usize) -> usize {
     key_group * parallelism / max_parallelism
 }
 
 /// The subtask that owns `key` at `parallelism`.
 #[inline]
-pub fn subtask_for_key<K: Hash + ?Sized>(
-    key: &K,
-    max_parallelism: usize,
-    parallelism: usize,
-) -> usize {
-    subtask_for_key_group(
-        max_parallelism,
-        parallelism,
-        key_group_for_key(key, max_parallelism),
-    )
+pub fn subtask_for_key<K: Hash + ?Sized>(key: &K, max_parallelism: usize, parallelism: usize) -> usize {
+    subtask_for_key_group(max_parallelism, parallelism, key_group_for_key(key, max_parallelism))
 }
 
 /// An inclusive range of key groups `[start, end]`; empty when `end < start`.
@@ -111,11 +99,7 @@ impl KeyGroupRange {
 /// The key groups owned by subtask `index` of an operator with `parallelism`
 /// subtasks. The ranges of all subtasks are contiguous, disjoint and cover
 /// `0..max_parallelism`; they agree with [`subtask_for_key_group`].
-pub fn range_for_subtask(
-    max_parallelism: usize,
-    parallelism: usize,
-    index: usize,
-) -> KeyGroupRange {
+pub fn range_for_subtask(max_parallelism: usize, parallelism: usize, index: usize) -> KeyGroupRange {
     let start = (index * max_parallelism).div_ceil(parallelism);
     let end = ((index + 1) * max_parallelism - 1) / parallelism;
     KeyGroupRange { start, end }

@@ -49,9 +49,7 @@ impl<T> StreamRecord<T> {
 
 /// A watermark: the assertion that no more records with a timestamp at or below
 /// `timestamp` will arrive on this stream.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Watermark {
     /// Event time covered by the watermark.
     pub timestamp: Timestamp,
@@ -59,9 +57,7 @@ pub struct Watermark {
 
 impl Watermark {
     /// The watermark that ends event time: every window fires.
-    pub const MAX: Watermark = Watermark {
-        timestamp: i64::MAX,
-    };
+    pub const MAX: Watermark = Watermark { timestamp: i64::MAX };
 
     /// A watermark at `timestamp`.
     pub fn new(timestamp: Timestamp) -> Self {

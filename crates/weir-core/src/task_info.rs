@@ -17,12 +17,7 @@ pub struct SubtaskInfo {
 
 impl SubtaskInfo {
     /// Info for subtask `index` of `parallelism`, attempt 0.
-    pub fn new(
-        operator_name: impl Into<String>,
-        index: usize,
-        parallelism: usize,
-        max_parallelism: usize,
-    ) -> Self {
+    pub fn new(operator_name: impl Into<String>, index: usize, parallelism: usize, max_parallelism: usize) -> Self {
         SubtaskInfo {
             operator_name: operator_name.into(),
             index,

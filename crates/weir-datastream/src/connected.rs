@@ -1,10 +1,14 @@
 //! `ConnectedStreams`: two streams of different types feeding one operator.
 
-use crate::functions::CoProcessFunction;
-use crate::operators::{CoFlatMap, CoMap, CoNode, CoProcess};
+use crate::functions::{CoProcessFunction, KeyedCoProcessFunction};
+use crate::keyed::KeySelector;
+use crate::operators::{CoFlatMap, CoMap, CoNode, CoProcess, KeyedCoProcess};
+use crate::state::{keyed_store, operator_store};
 use crate::stream::DataStream;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
 use weir_core::{BoxError, Data};
 use weir_runtime::erased::stream_type;
 use weir_runtime::factory::{two_input_factory, BuildContext};
@@ -24,25 +28,28 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     }
 
     /// Partitions both streams by key so that records with equal keys from either
-    /// stream meet in the same subtask.
+    /// stream meet in the same subtask, where they share keyed state.
     pub fn key_by<K: Data + Hash + Eq>(
         &self,
         key1: impl Fn(&A) -> K + Send + Sync + 'static,
         key2: impl Fn(&B) -> K + Send + Sync + 'static,
-    ) -> ConnectedStreams<A, B> {
-        ConnectedStreams {
-            first: (*self.first.key_by(key1)).clone(),
-            second: (*self.second.key_by(key2)).clone(),
+    ) -> KeyedConnectedStreams<K, A, B> {
+        let first = self.first.key_by(key1);
+        let second = self.second.key_by(key2);
+        KeyedConnectedStreams {
+            key1: first.key_selector().clone(),
+            key2: second.key_selector().clone(),
+            streams: ConnectedStreams {
+                first: (*first).clone(),
+                second: (*second).clone(),
+            },
         }
     }
 
     fn two_input<O: Data>(
         &self,
         name: &str,
-        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
-            + Send
-            + Sync
-            + 'static,
+        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync + 'static,
     ) -> DataStream<O> {
         let factory = OperatorFactory::TwoInput(two_input_factory::<A, B, O, _>(make));
         let inputs = self
@@ -65,6 +72,7 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     ) -> DataStream<O> {
         self.two_input("co_map", move |ctx, out| {
             Ok(CoNode::boxed(
+                ctx,
                 CoMap {
                     meta: ctx.meta.clone(),
                     f1: f1.clone(),
@@ -87,6 +95,7 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     {
         self.two_input("co_flat_map", move |ctx, out| {
             Ok(CoNode::boxed(
+                ctx,
                 CoFlatMap {
                     meta: ctx.meta.clone(),
                     f1: f1.clone(),
@@ -98,16 +107,54 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     }
 
     /// Runs a [`CoProcessFunction`] over both streams.
-    pub fn process<O: Data, P: CoProcessFunction<A, B, O> + Sync>(
-        &self,
-        function: P,
-    ) -> DataStream<O> {
+    pub fn process<O: Data, P: CoProcessFunction<A, B, O> + Sync>(&self, function: P) -> DataStream<O> {
         self.two_input("co_process", move |ctx, out| {
             Ok(CoNode::boxed(
+                ctx,
                 CoProcess {
                     meta: ctx.meta.clone(),
                     info: ctx.info.clone(),
                     function: function.clone(),
+                    state: operator_store(ctx),
+                    _types: PhantomData,
+                },
+                out,
+            ))
+        })
+    }
+}
+
+/// Two streams partitioned by the same key. Dereferences to [`ConnectedStreams`]
+/// for stateless co-transformations; [`process`](Self::process) runs a function
+/// with the keyed state shared by both streams.
+pub struct KeyedConnectedStreams<K, A, B> {
+    streams: ConnectedStreams<A, B>,
+    key1: KeySelector<A, K>,
+    key2: KeySelector<B, K>,
+}
+
+impl<K, A, B> Deref for KeyedConnectedStreams<K, A, B> {
+    type Target = ConnectedStreams<A, B>;
+    fn deref(&self) -> &ConnectedStreams<A, B> {
+        &self.streams
+    }
+}
+
+impl<K: Data + Hash + Eq, A: Data, B: Data> KeyedConnectedStreams<K, A, B> {
+    /// Runs a [`KeyedCoProcessFunction`] over both streams with per-key state.
+    pub fn process<O: Data, P: KeyedCoProcessFunction<K, A, B, O> + Sync>(&self, function: P) -> DataStream<O> {
+        let (key1, key2) = (self.key1.clone(), self.key2.clone());
+        self.streams.two_input("keyed_co_process", move |ctx, out| {
+            Ok(CoNode::boxed(
+                ctx,
+                KeyedCoProcess {
+                    meta: ctx.meta.clone(),
+                    info: ctx.info.clone(),
+                    key1: Arc::clone(&key1),
+                    key2: Arc::clone(&key2),
+                    function: function.clone(),
+                    store: keyed_store(ctx)?,
+                    operator_state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,

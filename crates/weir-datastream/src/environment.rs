@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_connectors::{CollectionSource, IteratorSource, SequenceSource, TextFileSource};
-use weir_core::{Data, ExecutionConfig, Result, WeirError};
+use weir_core::{CheckpointMode, Data, ExecutionConfig, RestartStrategy, Result, WeirError};
 use weir_runtime::erased::{stream_type, StreamType};
 use weir_runtime::factory::source_factory;
 use weir_runtime::graph::{
@@ -68,9 +68,7 @@ impl std::fmt::Debug for StreamExecutionEnvironment {
 impl StreamExecutionEnvironment {
     /// A local environment whose default parallelism is the number of CPU cores.
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         Self::with_config(ExecutionConfig {
             default_parallelism: cores,
             ..ExecutionConfig::default()
@@ -135,6 +133,79 @@ impl StreamExecutionEnvironment {
     /// Sets the seed of the runtime's randomized decisions (shuffle partitioning).
     pub fn set_seed(&self, seed: u64) -> &Self {
         self.state.borrow_mut().config.seed = seed;
+        self
+    }
+
+    /// Takes a checkpoint every `interval`: the job's state and source positions are
+    /// saved so that after a failure it resumes from the last checkpoint with
+    /// exactly-once state (the other checkpoint settings have defaults).
+    pub fn enable_checkpointing(&self, interval: Duration) -> &Self {
+        self.state.borrow_mut().config.checkpointing.interval = Some(interval);
+        self
+    }
+
+    /// Sets how barriers are handled: aligned (default), unaligned or at-least-once.
+    pub fn set_checkpoint_mode(&self, mode: CheckpointMode) -> &Self {
+        self.state.borrow_mut().config.checkpointing.mode = mode;
+        self
+    }
+
+    /// In aligned mode, switches a checkpoint to unaligned at a task that has been
+    /// aligning for longer than `timeout`.
+    pub fn set_alignment_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.checkpointing.alignment_timeout = Some(timeout);
+        self
+    }
+
+    /// Aborts checkpoints that take longer than `timeout` (default 10 minutes).
+    pub fn set_checkpoint_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.checkpointing.timeout = timeout;
+        self
+    }
+
+    /// Sets the least time between the end of a checkpoint and the next trigger.
+    pub fn set_min_pause_between_checkpoints(&self, pause: Duration) -> &Self {
+        self.state.borrow_mut().config.checkpointing.min_pause = pause;
+        self
+    }
+
+    /// Sets how many checkpoints may be in flight at once (default 1).
+    pub fn set_max_concurrent_checkpoints(&self, checkpoints: usize) -> &Self {
+        self.state.borrow_mut().config.checkpointing.max_concurrent = checkpoints;
+        self
+    }
+
+    /// Sets how many consecutive failed checkpoints are tolerated before the job
+    /// fails over (default 0).
+    pub fn set_tolerable_checkpoint_failures(&self, failures: u32) -> &Self {
+        self.state.borrow_mut().config.checkpointing.tolerable_failures = failures;
+        self
+    }
+
+    /// Sets how many completed checkpoints are kept (default 3).
+    pub fn set_retained_checkpoints(&self, checkpoints: usize) -> &Self {
+        self.state.borrow_mut().config.checkpointing.retained = checkpoints;
+        self
+    }
+
+    /// Sets the directory under which each run keeps its checkpoints (default: the
+    /// system's temporary directory).
+    pub fn set_checkpoint_dir(&self, dir: impl Into<PathBuf>) -> &Self {
+        self.state.borrow_mut().config.checkpointing.directory = dir.into();
+        self
+    }
+
+    /// Sets what happens when a task fails (default: no restart without
+    /// checkpoints; restart every second with them).
+    pub fn set_restart_strategy(&self, strategy: RestartStrategy) -> &Self {
+        self.state.borrow_mut().config.restart_strategy = Some(strategy);
+        self
+    }
+
+    /// Starts the job from a retained checkpoint: a `chk-<n>` directory, or a job's
+    /// checkpoint directory (its newest valid checkpoint).
+    pub fn restore_from(&self, path: impl Into<PathBuf>) -> &Self {
+        self.state.borrow_mut().config.restore_from = Some(path.into());
         self
     }
 
@@ -204,27 +275,18 @@ impl StreamExecutionEnvironment {
 
     /// A stream of the given elements (split across the source's subtasks; in order
     /// at parallelism 1).
-    pub fn from_collection<T: Data + Sync>(
-        &self,
-        items: impl IntoIterator<Item = T>,
-    ) -> DataStream<T> {
-        self.add_source(CollectionSource::new(items))
-            .name("collection")
+    pub fn from_collection<T: Data + Sync>(&self, items: impl IntoIterator<Item = T>) -> DataStream<T> {
+        self.add_source(CollectionSource::new(items)).name("collection")
     }
 
     /// A stream of what `iterator` yields (parallelism 1).
-    pub fn from_iter<T: Data>(
-        &self,
-        iterator: impl Iterator<Item = T> + Send + 'static,
-    ) -> DataStream<T> {
-        self.add_source(IteratorSource::new(iterator))
-            .name("iterator")
+    pub fn from_iter<T: Data>(&self, iterator: impl Iterator<Item = T> + Send + 'static) -> DataStream<T> {
+        self.add_source(IteratorSource::new(iterator)).name("iterator")
     }
 
     /// The numbers `start..=end`, split into contiguous ranges across subtasks.
     pub fn from_sequence(&self, start: i64, end: i64) -> DataStream<i64> {
-        self.add_source(SequenceSource::new(start, end))
-            .name("sequence")
+        self.add_source(SequenceSource::new(start, end)).name("sequence")
     }
 
     /// The lines of a text file, or of every file in a directory.

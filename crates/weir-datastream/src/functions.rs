@@ -11,7 +11,34 @@
 
 use weir_core::{BoxError, SubtaskInfo, Timestamp, NO_TIMESTAMP};
 use weir_runtime::operator::Collector;
-use weir_state::{CurrentKey, KeyedStateStore, StateError, ValueState, ValueStateDescriptor};
+use weir_state::{
+    AggregatingState, AggregatingStateDescriptor, CurrentKey, KeyedStateStore, ListState, ListStateDescriptor,
+    MapState, MapStateDescriptor, OperatorStateStore, ReducingState, ReducingStateDescriptor, StateError, ValueState,
+    ValueStateDescriptor,
+};
+
+/// Hooks shared by every function trait for taking part in checkpoints with
+/// *operator state* (state not partitioned by key, e.g. a buffer or a counter per
+/// subtask). All have defaults that do nothing.
+macro_rules! checkpoint_hooks {
+    () => {
+        /// Called once per subtask before the first record, after `open`: register
+        /// operator state lists (restored ones come back filled).
+        fn initialize_state(&mut self, _state: &mut OperatorStateStore) -> Result<(), BoxError> {
+            Ok(())
+        }
+
+        /// Called at every checkpoint: bring operator state lists up to date.
+        fn snapshot_state(&mut self, _checkpoint_id: u64, _state: &mut OperatorStateStore) -> Result<(), BoxError> {
+            Ok(())
+        }
+
+        /// Called when a checkpoint has completed everywhere.
+        fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), BoxError> {
+            Ok(())
+        }
+    };
+}
 
 /// What a function learns about the record being processed and where it runs.
 pub struct Context<'a> {
@@ -68,17 +95,14 @@ pub trait ProcessFunction<I, O>: Clone + Send + 'static {
     }
 
     /// Processes one record.
-    fn process_element(
-        &mut self,
-        value: I,
-        ctx: &mut Context<'_>,
-        out: &mut Collector<'_, O>,
-    ) -> Result<(), BoxError>;
+    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError>;
 
     /// Called once when the input has ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
         Ok(())
     }
+
+    checkpoint_hooks!();
 }
 
 /// Adapts a closure to [`ProcessFunction`] (see `DataStream::process_fn`).
@@ -87,17 +111,9 @@ pub struct FnProcess<F>(pub F);
 
 impl<I, O, F> ProcessFunction<I, O> for FnProcess<F>
 where
-    F: FnMut(I, &mut Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError>
-        + Clone
-        + Send
-        + 'static,
+    F: FnMut(I, &mut Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
 {
-    fn process_element(
-        &mut self,
-        value: I,
-        ctx: &mut Context<'_>,
-        out: &mut Collector<'_, O>,
-    ) -> Result<(), BoxError> {
+    fn process_element(&mut self, value: I, ctx: &mut Context<'_>, out: &mut Collector<'_, O>) -> Result<(), BoxError> {
         (self.0)(value, ctx, out)
     }
 }
@@ -126,6 +142,38 @@ impl<'a, K: weir_core::Data + std::hash::Hash + Eq> KeyedContext<'a, K> {
         descriptor: &'s ValueStateDescriptor<V>,
     ) -> Result<ValueState<'s, K, V>, StateError> {
         self.store.value(descriptor, self.key)
+    }
+
+    /// List state `descriptor` of the current key.
+    pub fn list<'s, V: weir_core::Data>(
+        &'s mut self,
+        descriptor: &'s ListStateDescriptor<V>,
+    ) -> Result<ListState<'s, K, V>, StateError> {
+        self.store.list(descriptor, self.key)
+    }
+
+    /// Map state `descriptor` of the current key.
+    pub fn map<'s, UK: weir_core::Data + std::hash::Hash + Eq, UV: weir_core::Data>(
+        &'s mut self,
+        descriptor: &'s MapStateDescriptor<UK, UV>,
+    ) -> Result<MapState<'s, K, UK, UV>, StateError> {
+        self.store.map(descriptor, self.key)
+    }
+
+    /// Reducing state `descriptor` of the current key.
+    pub fn reducing<'s, V: weir_core::Data>(
+        &'s mut self,
+        descriptor: &'s ReducingStateDescriptor<V>,
+    ) -> Result<ReducingState<'s, K, V>, StateError> {
+        self.store.reducing(descriptor, self.key)
+    }
+
+    /// Aggregating state `descriptor` of the current key.
+    pub fn aggregating<'s, IN, ACC: weir_core::Data, OUT>(
+        &'s mut self,
+        descriptor: &'s AggregatingStateDescriptor<IN, ACC, OUT>,
+    ) -> Result<AggregatingState<'s, K, IN, ACC, OUT>, StateError> {
+        self.store.aggregating(descriptor, self.key)
     }
 
     /// Event time of the record, if it has one.
@@ -183,6 +231,8 @@ pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
         Ok(())
     }
+
+    checkpoint_hooks!();
 }
 
 /// Adapts a closure to [`KeyedProcessFunction`] (see `KeyedStream::process_fn`).
@@ -191,10 +241,7 @@ pub struct FnKeyedProcess<F>(pub F);
 
 impl<K, I, O, F> KeyedProcessFunction<K, I, O> for FnKeyedProcess<F>
 where
-    F: FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError>
-        + Clone
-        + Send
-        + 'static,
+    F: FnMut(I, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError> + Clone + Send + 'static,
 {
     fn process_element(
         &mut self,
@@ -214,10 +261,35 @@ pub trait CoProcessFunction<A, B, O>: Clone + Send + 'static {
     }
 
     /// Processes a record of the first stream.
+    fn process_element1(&mut self, value: A, ctx: &mut Context<'_>, out: &mut Collector<'_, O>)
+        -> Result<(), BoxError>;
+
+    /// Processes a record of the second stream.
+    fn process_element2(&mut self, value: B, ctx: &mut Context<'_>, out: &mut Collector<'_, O>)
+        -> Result<(), BoxError>;
+
+    /// Called once when both inputs have ended; may emit final records.
+    fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    checkpoint_hooks!();
+}
+
+/// A function over two connected streams keyed by the same key: records with equal
+/// keys from either stream meet in the same subtask and share that key's state (the
+/// building block of stream joins).
+pub trait KeyedCoProcessFunction<K, A, B, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first record.
+    fn open(&mut self, _subtask: &SubtaskInfo) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Processes a record of the first stream.
     fn process_element1(
         &mut self,
         value: A,
-        ctx: &mut Context<'_>,
+        ctx: &mut KeyedContext<'_, K>,
         out: &mut Collector<'_, O>,
     ) -> Result<(), BoxError>;
 
@@ -225,7 +297,7 @@ pub trait CoProcessFunction<A, B, O>: Clone + Send + 'static {
     fn process_element2(
         &mut self,
         value: B,
-        ctx: &mut Context<'_>,
+        ctx: &mut KeyedContext<'_, K>,
         out: &mut Collector<'_, O>,
     ) -> Result<(), BoxError>;
 
@@ -233,4 +305,6 @@ pub trait CoProcessFunction<A, B, O>: Clone + Send + 'static {
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
         Ok(())
     }
+
+    checkpoint_hooks!();
 }

@@ -2,6 +2,7 @@
 
 use crate::functions::{FnKeyedProcess, KeyedContext, KeyedProcessFunction};
 use crate::operators::{KeyedProcess, KeyedReduce, Node};
+use crate::state::{keyed_store, operator_store};
 use crate::stream::DataStream;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -11,7 +12,7 @@ use weir_core::{BoxError, Data};
 use weir_runtime::graph::Partitioning;
 use weir_runtime::operator::Collector;
 use weir_runtime::partitioner;
-use weir_state::{KeyedStateStore, ValueStateDescriptor};
+use weir_state::ValueStateDescriptor;
 
 /// Extracts the key of a record.
 pub type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
@@ -43,19 +44,11 @@ impl<K, T> Deref for KeyedStream<K, T> {
 impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
     pub(crate) fn new(input: &DataStream<T>, key_selector: KeySelector<T, K>) -> Self {
         let selector = key_selector.clone();
-        let partitioning =
-            Partitioning::Given(partitioner::hash::<T, K, _>(move |v: &T| selector(v)));
+        let partitioning = Partitioning::Given(partitioner::hash::<T, K, _>(move |v: &T| selector(v)));
         let mut stream = input.clone();
-        stream.inputs = input
-            .inputs
-            .iter()
-            .map(|(n, _)| (*n, partitioning.clone()))
-            .collect();
+        stream.inputs = input.inputs.iter().map(|(n, _)| (*n, partitioning.clone())).collect();
         stream.node = None;
-        KeyedStream {
-            stream,
-            key_selector,
-        }
+        KeyedStream { stream, key_selector }
     }
 
     /// The key selector.
@@ -64,22 +57,18 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
     }
 
     /// Runs a [`KeyedProcessFunction`] with per-key state.
-    pub fn process<O: Data, P: KeyedProcessFunction<K, T, O> + Sync>(
-        &self,
-        function: P,
-    ) -> DataStream<O> {
+    pub fn process<O: Data, P: KeyedProcessFunction<K, T, O> + Sync>(&self, function: P) -> DataStream<O> {
         let key_selector = self.key_selector.clone();
         self.stream.one_input("keyed_process", move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 KeyedProcess {
                     meta: ctx.meta.clone(),
                     info: ctx.info.clone(),
                     key_selector: key_selector.clone(),
                     function: function.clone(),
-                    store: KeyedStateStore::new(
-                        ctx.info.max_parallelism,
-                        ctx.info.key_group_range(),
-                    ),
+                    store: keyed_store(ctx)?,
+                    operator_state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,
@@ -101,30 +90,21 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
 
     /// Rolling reduce: emits, for every record, `f(previous result of its key, record)`
     /// (the record itself for the first of a key).
-    pub fn reduce(
-        &self,
-        f: impl FnMut(T, T) -> T + Clone + Send + Sync + 'static,
-    ) -> DataStream<T> {
+    pub fn reduce(&self, f: impl FnMut(T, T) -> T + Clone + Send + Sync + 'static) -> DataStream<T> {
         self.reduce_named("reduce", f)
     }
 
-    fn reduce_named(
-        &self,
-        name: &str,
-        f: impl FnMut(T, T) -> T + Clone + Send + Sync + 'static,
-    ) -> DataStream<T> {
+    fn reduce_named(&self, name: &str, f: impl FnMut(T, T) -> T + Clone + Send + Sync + 'static) -> DataStream<T> {
         let key_selector = self.key_selector.clone();
         let state = ValueStateDescriptor::<T>::new(format!("{name}-accumulator"));
         self.stream.one_input(name, move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 KeyedReduce {
                     meta: ctx.meta.clone(),
                     key_selector: key_selector.clone(),
                     reduce: f.clone(),
-                    store: KeyedStateStore::new(
-                        ctx.info.max_parallelism,
-                        ctx.info.key_group_range(),
-                    ),
+                    store: keyed_store(ctx)?,
                     state: state.clone(),
                 },
                 out,
@@ -147,10 +127,7 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
     /// env.execute("sum").unwrap();
     /// assert_eq!(sums.take(), vec![("a".to_string(), 1), ("b".to_string(), 5), ("a".to_string(), 3)]);
     /// ```
-    pub fn sum<N>(
-        &self,
-        field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
-    ) -> DataStream<T>
+    pub fn sum<N>(&self, field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static) -> DataStream<T>
     where
         N: Add<Output = N> + Copy + 'static,
     {
@@ -164,10 +141,7 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
 
     /// Rolling minimum of a field: emits the key's first record with that field
     /// replaced by the smallest value seen.
-    pub fn min<N>(
-        &self,
-        field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
-    ) -> DataStream<T>
+    pub fn min<N>(&self, field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static) -> DataStream<T>
     where
         N: PartialOrd + Copy + 'static,
     {
@@ -183,10 +157,7 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
 
     /// Rolling maximum of a field: emits the key's first record with that field
     /// replaced by the largest value seen.
-    pub fn max<N>(
-        &self,
-        field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
-    ) -> DataStream<T>
+    pub fn max<N>(&self, field: impl Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static) -> DataStream<T>
     where
         N: PartialOrd + Copy + 'static,
     {
@@ -202,31 +173,31 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
 
     /// Rolling minimum by a field: emits the whole record with the smallest value of
     /// the field seen so far (the earliest on ties).
-    pub fn min_by<N: PartialOrd>(
-        &self,
-        field: impl Fn(&T) -> N + Clone + Send + Sync + 'static,
-    ) -> DataStream<T> {
-        self.reduce_named("min_by", move |acc, value| {
-            if field(&value) < field(&acc) {
-                value
-            } else {
-                acc
-            }
-        })
+    pub fn min_by<N: PartialOrd>(&self, field: impl Fn(&T) -> N + Clone + Send + Sync + 'static) -> DataStream<T> {
+        self.reduce_named(
+            "min_by",
+            move |acc, value| {
+                if field(&value) < field(&acc) {
+                    value
+                } else {
+                    acc
+                }
+            },
+        )
     }
 
     /// Rolling maximum by a field: emits the whole record with the largest value of
     /// the field seen so far (the earliest on ties).
-    pub fn max_by<N: PartialOrd>(
-        &self,
-        field: impl Fn(&T) -> N + Clone + Send + Sync + 'static,
-    ) -> DataStream<T> {
-        self.reduce_named("max_by", move |acc, value| {
-            if field(&value) > field(&acc) {
-                value
-            } else {
-                acc
-            }
-        })
+    pub fn max_by<N: PartialOrd>(&self, field: impl Fn(&T) -> N + Clone + Send + Sync + 'static) -> DataStream<T> {
+        self.reduce_named(
+            "max_by",
+            move |acc, value| {
+                if field(&value) > field(&acc) {
+                    value
+                } else {
+                    acc
+                }
+            },
+        )
     }
 }

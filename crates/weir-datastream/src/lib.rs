@@ -30,12 +30,16 @@ mod environment;
 pub mod functions;
 mod keyed;
 mod operators;
+mod state;
 mod stream;
 
-pub use connected::ConnectedStreams;
+pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use environment::StreamExecutionEnvironment;
 pub use keyed::{KeySelector, KeyedStream};
 pub use stream::{DataStream, DataStreamSink};
 pub use weir_connectors::CollectHandle;
 pub use weir_runtime::operator::Collector;
-pub use weir_state::ValueStateDescriptor;
+pub use weir_state::{
+    AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
+    Redistribution, ReducingStateDescriptor, ValueStateDescriptor,
+};

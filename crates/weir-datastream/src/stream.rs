@@ -5,19 +5,21 @@ use crate::environment::StreamExecutionEnvironment;
 use crate::functions::{FnProcess, ProcessFunction};
 use crate::keyed::KeyedStream;
 use crate::operators::{Filter, FlatMap, Map, Node, Process};
+use crate::state::operator_store;
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
-use weir_connectors::{CollectHandle, CollectSink, DiscardingSink, PrintSink, TextFileSink};
+use weir_connectors::{CollectHandle, CollectSink, DiscardingSink, FileSink, PrintSink, TextFileSink};
 use weir_core::{BoxError, Data};
 use weir_runtime::erased::stream_type;
 use weir_runtime::factory::{one_input_factory, BuildContext};
 use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamNode};
 use weir_runtime::operator::{Collector, Input};
 use weir_runtime::partitioner;
-use weir_runtime::sink::{Sink, SinkOperator};
+use weir_runtime::sink::transactional::ExactlyOnce;
+use weir_runtime::sink::{Sink, SinkContext, SinkOperator};
 
 /// A stream of records of type `T`.
 ///
@@ -151,28 +153,19 @@ impl<T: Data> DataStream<T> {
     pub(crate) fn one_input<O: Data>(
         &self,
         name: &str,
-        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError>
-            + Send
-            + Sync
-            + 'static,
+        make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError> + Send + Sync + 'static,
     ) -> DataStream<O> {
         let factory = OperatorFactory::OneInput(one_input_factory::<T, O, _>(make));
-        let inputs = self
-            .inputs
-            .iter()
-            .map(|(n, p)| (*n, p.clone(), 0))
-            .collect();
+        let inputs = self.inputs.iter().map(|(n, p)| (*n, p.clone(), 0)).collect();
         let id = self.env.add_node(name, factory, stream_type::<O>(), inputs);
         DataStream::from_node(self.env.clone(), id)
     }
 
     /// Applies `f` to every record.
-    pub fn map<O: Data>(
-        &self,
-        f: impl FnMut(T) -> O + Clone + Send + Sync + 'static,
-    ) -> DataStream<O> {
+    pub fn map<O: Data>(&self, f: impl FnMut(T) -> O + Clone + Send + Sync + 'static) -> DataStream<O> {
         self.one_input("map", move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 Map {
                     meta: ctx.meta.clone(),
                     f: f.clone(),
@@ -183,12 +176,10 @@ impl<T: Data> DataStream<T> {
     }
 
     /// Keeps the records for which `f` returns true.
-    pub fn filter(
-        &self,
-        f: impl FnMut(&T) -> bool + Clone + Send + Sync + 'static,
-    ) -> DataStream<T> {
+    pub fn filter(&self, f: impl FnMut(&T) -> bool + Clone + Send + Sync + 'static) -> DataStream<T> {
         self.one_input("filter", move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 Filter {
                     meta: ctx.meta.clone(),
                     f: f.clone(),
@@ -205,6 +196,7 @@ impl<T: Data> DataStream<T> {
     ) -> DataStream<O> {
         self.one_input("flat_map", move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 FlatMap {
                     meta: ctx.meta.clone(),
                     f: f.clone(),
@@ -218,10 +210,12 @@ impl<T: Data> DataStream<T> {
     pub fn process<O: Data, P: ProcessFunction<T, O> + Sync>(&self, function: P) -> DataStream<O> {
         self.one_input("process", move |ctx, out| {
             Ok(Node::boxed(
+                ctx,
                 Process {
                     meta: ctx.meta.clone(),
                     info: ctx.info.clone(),
                     function: function.clone(),
+                    state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,
@@ -232,11 +226,7 @@ impl<T: Data> DataStream<T> {
     /// Runs a closure with a context and a collector on every record.
     pub fn process_fn<O: Data>(
         &self,
-        f: impl FnMut(
-                T,
-                &mut crate::functions::Context<'_>,
-                &mut Collector<'_, O>,
-            ) -> Result<(), BoxError>
+        f: impl FnMut(T, &mut crate::functions::Context<'_>, &mut Collector<'_, O>) -> Result<(), BoxError>
             + Clone
             + Send
             + Sync
@@ -312,8 +302,16 @@ impl<T: Data> DataStream<T> {
     pub fn add_sink(&self, sink: impl Sink<T>) -> DataStreamSink {
         let sink = Arc::new(sink);
         let stream = self.one_input::<()>("sink", move |ctx, _out| {
-            let writer = sink.create_writer(&ctx.info)?;
-            Ok(Box::new(SinkOperator::new(ctx.meta.clone(), writer)))
+            let writer = sink.create_writer(&SinkContext {
+                info: ctx.info.clone(),
+                checkpointing: ctx.checkpointing(),
+                restored: SinkOperator::<T>::restored_state(&ctx.restored),
+            })?;
+            Ok(Box::new(SinkOperator::new(
+                ctx.meta.clone(),
+                ctx.operator_id.clone(),
+                writer,
+            )))
         });
         DataStreamSink { stream }
     }
@@ -335,6 +333,18 @@ impl<T: Data> DataStream<T> {
         let path = path.into();
         let name = format!("text file {}", path.display());
         self.add_sink(TextFileSink::new(path)).name(&name)
+    }
+
+    /// Writes every record (`Display` form) as a line into files in `dir`, exactly
+    /// once: files become visible when the checkpoint covering them completes (or
+    /// when the input ends, without checkpoints). See [`FileSink`].
+    pub fn sink_to_files(&self, dir: impl Into<PathBuf>) -> DataStreamSink
+    where
+        T: Display,
+    {
+        let dir = dir.into();
+        let name = format!("files {}", dir.display());
+        self.add_sink(ExactlyOnce::new(FileSink::new(dir))).name(&name)
     }
 
     /// Drops every record.

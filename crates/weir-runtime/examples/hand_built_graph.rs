@@ -10,14 +10,10 @@ use std::sync::Arc;
 use weir_core::{BoxError, ExecutionConfig, StreamRecord, Watermark};
 use weir_runtime::erased::stream_type;
 use weir_runtime::factory::{one_input_factory, source_factory};
-use weir_runtime::graph::{
-    ChainingStrategy, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode,
-};
+use weir_runtime::graph::{ChainingStrategy, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode};
 use weir_runtime::operator::{ChainElement, Input};
 use weir_runtime::partitioner;
-use weir_runtime::source::{
-    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
-};
+use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 use weir_runtime::JobGraph;
 
 struct Numbers;
@@ -60,12 +56,7 @@ impl ChainElement for DoubleAndPrint {
 
 impl Input<u64> for DoubleAndPrint {
     fn process(&mut self, record: StreamRecord<u64>) {
-        println!(
-            "subtask {}: {} -> {}",
-            self.subtask,
-            record.value,
-            record.value * 2
-        );
+        println!("subtask {}: {} -> {}", self.subtask, record.value, record.value * 2);
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ChannelStats {
 struct Inner<T> {
     queue: VecDeque<Message<T>>,
     queued_data: usize,
+    /// Unaligned barriers at the front of the queue, in order.
+    priority: usize,
     free: Vec<Vec<StreamRecord<T>>>,
     sender_blocked: bool,
     stats: ChannelStats,
@@ -63,17 +65,13 @@ impl<T> std::fmt::Debug for Channel<T> {
 impl<T: Send + 'static> Channel<T> {
     /// A channel holding at most `capacity` data buffers of about `buffer_size` records;
     /// `sender` and `receiver` are the signals of the two tasks.
-    pub fn new(
-        capacity: usize,
-        buffer_size: usize,
-        sender: Arc<TaskSignal>,
-        receiver: Arc<TaskSignal>,
-    ) -> Self {
+    pub fn new(capacity: usize, buffer_size: usize, sender: Arc<TaskSignal>, receiver: Arc<TaskSignal>) -> Self {
         let capacity = capacity.max(1);
         Channel {
             inner: Mutex::new(Inner {
                 queue: VecDeque::with_capacity(capacity + 4),
                 queued_data: 0,
+                priority: 0,
                 free: Vec::new(),
                 sender_blocked: false,
                 stats: ChannelStats {
@@ -108,11 +106,29 @@ impl<T: Send + 'static> Channel<T> {
         buffer: Vec<StreamRecord<T>>,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Vec<StreamRecord<T>>, SendCancelled> {
+        self.send_data_inner(buffer, cancelled, false)
+    }
+
+    /// Sends a buffer even when the channel is full (one buffer over capacity at
+    /// most per unaligned barrier: the partly filled buffer flushed before it).
+    pub fn force_data(&self, buffer: Vec<StreamRecord<T>>) -> Vec<StreamRecord<T>> {
+        match self.send_data_inner(buffer, &|| false, true) {
+            Ok(next) => next,
+            Err(SendCancelled) => Vec::with_capacity(self.buffer_size),
+        }
+    }
+
+    fn send_data_inner(
+        &self,
+        buffer: Vec<StreamRecord<T>>,
+        cancelled: &dyn Fn() -> bool,
+        force: bool,
+    ) -> Result<Vec<StreamRecord<T>>, SendCancelled> {
         let mut buffer = Some(buffer);
         loop {
             let token = self.sender.token();
             let mut inner = self.inner.lock();
-            if inner.queued_data < self.capacity {
+            if force || inner.queued_data < self.capacity {
                 let Some(buffer) = buffer.take() else {
                     unreachable!("buffer is only taken when sent")
                 };
@@ -150,10 +166,29 @@ impl<T: Send + 'static> Channel<T> {
         }
     }
 
+    /// Sends an unaligned barrier that overtakes every queued data buffer (but not
+    /// earlier unaligned barriers); the receiver learns how many it overtook. Never
+    /// blocks.
+    pub fn send_priority_barrier(&self, barrier: crate::message::CheckpointBarrier) {
+        let mut inner = self.inner.lock();
+        let was_empty = inner.queue.is_empty();
+        let overtaken = inner.queued_data;
+        let position = inner.priority;
+        inner.queue.insert(position, Message::Barrier { barrier, overtaken });
+        inner.priority += 1;
+        drop(inner);
+        if was_empty {
+            self.receiver.notify();
+        }
+    }
+
     /// Takes the oldest message, if any.
     pub fn try_recv(&self) -> Option<Message<T>> {
         let mut inner = self.inner.lock();
         let message = inner.queue.pop_front()?;
+        if inner.priority > 0 {
+            inner.priority -= 1;
+        }
         let mut wake_sender = false;
         if matches!(message, Message::Data(_)) {
             inner.queued_data -= 1;
@@ -205,9 +240,7 @@ impl<T: Send + 'static> AnyChannel for Channel<T> {
 
 /// Recovers the typed channel from an [`AnyChannel`]; fails with an internal error
 /// naming both types when they differ (a bug in graph construction).
-pub fn downcast_channel<T: Send + 'static>(
-    channel: Arc<dyn AnyChannel>,
-) -> weir_core::Result<Arc<Channel<T>>> {
+pub fn downcast_channel<T: Send + 'static>(channel: Arc<dyn AnyChannel>) -> weir_core::Result<Arc<Channel<T>>> {
     channel.into_any().downcast::<Channel<T>>().map_err(|_| {
         weir_core::WeirError::Internal(format!(
             "channel record type mismatch: expected {}",
@@ -221,12 +254,7 @@ mod tests {
     use super::*;
 
     fn chan(cap: usize) -> Channel<u32> {
-        Channel::new(
-            cap,
-            4,
-            Arc::new(TaskSignal::new()),
-            Arc::new(TaskSignal::new()),
-        )
+        Channel::new(cap, 4, Arc::new(TaskSignal::new()), Arc::new(TaskSignal::new()))
     }
 
     #[test]
@@ -267,10 +295,34 @@ mod tests {
         let never = || false;
         c.send_data(vec![StreamRecord::new(1)], &never).unwrap();
         let always = || true;
-        assert_eq!(
-            c.send_data(vec![StreamRecord::new(2)], &always),
-            Err(SendCancelled)
-        );
+        assert_eq!(c.send_data(vec![StreamRecord::new(2)], &always), Err(SendCancelled));
+    }
+
+    #[test]
+    fn priority_barriers_overtake_data_in_order() {
+        use crate::message::CheckpointBarrier;
+        let c = chan(1);
+        let never = || false;
+        c.send_data(vec![StreamRecord::new(1)], &never).unwrap();
+        // Full, yet a forced buffer and priority barriers still go in.
+        c.force_data(vec![StreamRecord::new(2)]);
+        let barrier = |id| CheckpointBarrier {
+            checkpoint_id: id,
+            timestamp_ms: 0,
+            unaligned: true,
+        };
+        c.send_priority_barrier(barrier(1));
+        c.send_data(vec![StreamRecord::new(3)], &|| true).unwrap_err();
+        c.send_priority_barrier(barrier(2));
+        let ids: Vec<(u64, usize)> = (0..2)
+            .map(|_| match c.try_recv() {
+                Some(Message::Barrier { barrier, overtaken }) => (barrier.checkpoint_id, overtaken),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, vec![(1, 2), (2, 2)]);
+        assert!(matches!(c.try_recv(), Some(Message::Data(b)) if b[0].value == 1));
+        assert!(matches!(c.try_recv(), Some(Message::Data(b)) if b[0].value == 2));
     }
 
     #[test]

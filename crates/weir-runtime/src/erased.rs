@@ -39,15 +39,12 @@ impl AnyInput {
     /// Recovers the typed element; an internal error names both types on mismatch.
     pub fn downcast<T: 'static>(self) -> Result<Box<dyn Input<T>>> {
         let type_name = self.type_name;
-        self.inner
-            .downcast::<Box<dyn Input<T>>>()
-            .map(|b| *b)
-            .map_err(|_| {
-                WeirError::Internal(format!(
-                    "chain element type mismatch: have {type_name}, need {}",
-                    std::any::type_name::<T>()
-                ))
-            })
+        self.inner.downcast::<Box<dyn Input<T>>>().map(|b| *b).map_err(|_| {
+            WeirError::Internal(format!(
+                "chain element type mismatch: have {type_name}, need {}",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 }
 
@@ -102,11 +99,7 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
             .collect::<Result<Vec<_>>>()?;
         Ok(match typed.len() {
             0 => AnyInput::new::<T>(Box::new(NoOutput)),
-            1 => AnyInput::new(
-                typed
-                    .pop()
-                    .ok_or_else(|| WeirError::Internal("empty fan-out".into()))?,
-            ),
+            1 => AnyInput::new(typed.pop().ok_or_else(|| WeirError::Internal("empty fan-out".into()))?),
             _ => AnyInput::new::<T>(Box::new(FanOut::new(typed))),
         })
     }

@@ -10,11 +10,14 @@ use crate::channel::{downcast_channel, AnyChannel};
 use crate::erased::AnyInput;
 use crate::failure::OperatorMeta;
 use crate::operator::{Input, TwoInput};
+use crate::snapshot::{ChannelStateEntry, Restored};
 use crate::source::{Boundedness, ReaderContext, Source, SourceWaker};
-use crate::task::{InputGate, OneInputTask, SourceTask, TaskBody, TaskShared, TwoInputTask};
+use crate::task::{
+    InputGate, OneInputTask, SourceTask, TaskBody, TaskReporter, TaskShared, TwoInputTask, SPLITS_STATE,
+};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use weir_core::{BoxError, ExecutionConfig, SubtaskInfo};
+use weir_core::{BoxError, Data, ExecutionConfig, SubtaskInfo};
 
 /// What a factory is given to build one subtask's instance of its node.
 #[derive(Clone)]
@@ -23,10 +26,26 @@ pub struct BuildContext {
     pub info: SubtaskInfo,
     /// The same, for failure reports.
     pub meta: OperatorMeta,
+    /// The operator's id: its uid, or one derived from its place in the graph. State
+    /// is stored under it.
+    pub operator_id: String,
     /// The task the instance runs in.
     pub task: Arc<TaskShared>,
     /// The job's runtime configuration.
     pub config: Arc<ExecutionConfig>,
+    /// The operator's state after a restore (`None` on a fresh start).
+    pub restored: Restored,
+    /// In-flight input to replay after a restore (used by the chain head's task).
+    pub channel_state: Arc<Vec<ChannelStateEntry>>,
+    /// How the task reports to the job master (set when checkpoints are enabled).
+    pub reporter: Option<Arc<dyn TaskReporter>>,
+}
+
+impl BuildContext {
+    /// Whether the job takes checkpoints.
+    pub fn checkpointing(&self) -> bool {
+        self.config.checkpointing.enabled()
+    }
 }
 
 /// Builds source tasks.
@@ -36,11 +55,7 @@ pub trait SourceFactory: Send + Sync {
     /// The largest parallelism the source supports, if limited.
     fn max_parallelism(&self) -> Option<usize>;
     /// Creates the reader of one subtask and the task that polls it into `output`.
-    fn create_task(
-        &self,
-        context: &BuildContext,
-        output: AnyInput,
-    ) -> Result<Box<dyn TaskBody>, BoxError>;
+    fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError>;
 }
 
 struct TypedSource<T> {
@@ -54,40 +69,41 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
     fn max_parallelism(&self) -> Option<usize> {
         self.source.max_parallelism()
     }
-    fn create_task(
-        &self,
-        context: &BuildContext,
-        output: AnyInput,
-    ) -> Result<Box<dyn TaskBody>, BoxError> {
+    fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError> {
         let output = output.downcast::<T>()?;
+        let restored = context.restored.as_ref().map(|r| {
+            r.operator_state
+                .lists
+                .iter()
+                .filter(|l| l.name == SPLITS_STATE)
+                .flat_map(|l| l.elements.iter().map(|e| e.to_vec()))
+                .collect()
+        });
         let reader = self.source.create_reader(&ReaderContext {
             info: context.info.clone(),
             waker: SourceWaker::new(context.task.signal().clone()),
+            restored,
         })?;
         Ok(Box::new(SourceTask::new(
             context.meta.clone(),
+            context.operator_id.clone(),
             reader,
             output,
             &context.config,
+            context.reporter.clone(),
         )))
     }
 }
 
 /// The factory of a source node.
-pub fn source_factory<T: Clone + Send + 'static>(
-    source: Arc<dyn Source<T>>,
-) -> Arc<dyn SourceFactory> {
+pub fn source_factory<T: Clone + Send + 'static>(source: Arc<dyn Source<T>>) -> Arc<dyn SourceFactory> {
     Arc::new(TypedSource { source })
 }
 
 /// Builds one-input operators (and tasks headed by one).
 pub trait OneInputFactory: Send + Sync {
     /// Creates the operator of one subtask, emitting into `output`.
-    fn create_operator(
-        &self,
-        context: &BuildContext,
-        output: AnyInput,
-    ) -> Result<AnyInput, BoxError>;
+    fn create_operator(&self, context: &BuildContext, output: AnyInput) -> Result<AnyInput, BoxError>;
     /// Wraps the chain `head` (this node's operator) in a task reading `inputs`.
     fn create_task(
         &self,
@@ -104,15 +120,11 @@ struct TypedOneInput<I, O, F> {
 
 impl<I, O, F> OneInputFactory for TypedOneInput<I, O, F>
 where
-    I: Send + 'static,
+    I: Data,
     O: 'static,
     F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError> + Send + Sync,
 {
-    fn create_operator(
-        &self,
-        context: &BuildContext,
-        output: AnyInput,
-    ) -> Result<AnyInput, BoxError> {
+    fn create_operator(&self, context: &BuildContext, output: AnyInput) -> Result<AnyInput, BoxError> {
         let output = output.downcast::<O>()?;
         Ok(AnyInput::new((self.make)(context, output)?))
     }
@@ -133,6 +145,8 @@ where
             head,
             InputGate::new(channels),
             &context.config,
+            context.reporter.clone(),
+            context.channel_state.to_vec(),
         )))
     }
 }
@@ -141,12 +155,9 @@ where
 /// downstream element.
 pub fn one_input_factory<I, O, F>(make: F) -> Arc<dyn OneInputFactory>
 where
-    I: Send + 'static,
+    I: Data,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<I>>, BoxError> + Send + Sync + 'static,
 {
     Arc::new(TypedOneInput {
         make,
@@ -174,12 +185,10 @@ struct TypedTwoInput<A, B, O, F> {
 
 impl<A, B, O, F> TwoInputFactory for TypedTwoInput<A, B, O, F>
 where
-    A: Send + 'static,
-    B: Send + 'static,
+    A: Data,
+    B: Data,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
-        + Send
-        + Sync,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync,
 {
     fn create_task(
         &self,
@@ -203,6 +212,8 @@ where
             InputGate::new(channels1),
             InputGate::new(channels2),
             &context.config,
+            context.reporter.clone(),
+            context.channel_state.to_vec(),
         )))
     }
 }
@@ -210,13 +221,10 @@ where
 /// The factory of a two-input node.
 pub fn two_input_factory<A, B, O, F>(make: F) -> Arc<dyn TwoInputFactory>
 where
-    A: Send + 'static,
-    B: Send + 'static,
+    A: Data,
+    B: Data,
     O: 'static,
-    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync + 'static,
 {
     Arc::new(TypedTwoInput {
         make,

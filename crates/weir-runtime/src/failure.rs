@@ -41,6 +41,8 @@ impl OperatorMeta {
 pub enum FailureCause {
     /// User or connector code failed: a panic message or an error's display text.
     Error(String),
+    /// The task could not start from the restored state; restarting cannot help.
+    Restore(String),
     /// The task was cancelled (another task failed or the user cancelled the job).
     Cancelled,
 }

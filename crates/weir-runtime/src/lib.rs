@@ -22,6 +22,7 @@ pub mod operator;
 pub mod partitioner;
 pub mod signal;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
 pub mod task;
 pub mod writer;

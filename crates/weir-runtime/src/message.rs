@@ -15,6 +15,16 @@ pub struct CheckpointBarrier {
     pub unaligned: bool,
 }
 
+impl CheckpointBarrier {
+    /// The same barrier, marked unaligned.
+    pub fn as_unaligned(self) -> Self {
+        CheckpointBarrier {
+            unaligned: true,
+            ..self
+        }
+    }
+}
+
 /// One element of a channel. Records travel in buffers; control events travel in
 /// order with them, so a barrier or watermark never overtakes the records it covers
 /// (except an unaligned barrier, which the receiver accounts for).
@@ -24,8 +34,18 @@ pub enum Message<T> {
     Data(Vec<StreamRecord<T>>),
     /// The sender's watermark advanced.
     Watermark(Watermark),
-    /// A checkpoint barrier.
-    Barrier(CheckpointBarrier),
+    /// A checkpoint barrier. `overtaken` counts the data buffers an unaligned
+    /// barrier jumped over: they were sent before it and belong to the checkpoint's
+    /// channel state (always 0 for barriers sent in order).
+    Barrier {
+        /// The barrier.
+        barrier: CheckpointBarrier,
+        /// Data buffers it overtook.
+        overtaken: usize,
+    },
+    /// The sender's input has ended: no more records or watermarks follow, but
+    /// barriers still do (for the final checkpoint) until end of partition.
+    EndOfData,
     /// The sender will send nothing more on this channel.
     EndOfPartition,
 }

@@ -10,6 +10,8 @@
 //! Failures do not travel as return values: an element whose code fails unwinds with
 //! an [`OperatorFailure`](crate::failure::OperatorFailure) (see [`crate::failure`]).
 
+use crate::message::CheckpointBarrier;
+use crate::snapshot::TaskSnapshot;
 use weir_core::{StreamRecord, Timestamp, Watermark};
 
 /// Control hooks of a chain element. Every implementation acts, then forwards the
@@ -27,8 +29,24 @@ pub trait ChainElement: Send {
     fn flush(&mut self);
 
     /// All input has been consumed: emit what is still held (e.g. final window
-    /// results), then forward. Record writers flush and send end-of-partition.
+    /// results), then forward. Record writers flush and send end-of-data.
     fn end_input(&mut self);
+
+    /// Checkpoint `barrier`: add this element's state to `snapshot` (the
+    /// synchronous part: no waiting, no copying of large state), then forward.
+    /// Record writers send the barrier downstream. Leaves without state need not
+    /// implement it.
+    fn checkpoint(&mut self, _barrier: &CheckpointBarrier, _snapshot: &mut TaskSnapshot) {}
+
+    /// Checkpoint `checkpoint_id` completed everywhere (two-phase-commit sinks
+    /// commit now), then forward.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) {}
+
+    /// Checkpoint `checkpoint_id` was aborted, then forward.
+    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) {}
+
+    /// The task is about to exit normally: record writers send end-of-partition.
+    fn close(&mut self) {}
 }
 
 /// A chain element that accepts records of type `T`.
@@ -99,15 +117,29 @@ impl<T: Send> ChainElement for FanOut<T> {
         self.outputs.iter_mut().for_each(|o| o.open());
     }
     fn process_watermark(&mut self, watermark: Watermark) {
-        self.outputs
-            .iter_mut()
-            .for_each(|o| o.process_watermark(watermark));
+        self.outputs.iter_mut().for_each(|o| o.process_watermark(watermark));
     }
     fn flush(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.flush());
     }
     fn end_input(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.end_input());
+    }
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        self.outputs.iter_mut().for_each(|o| o.checkpoint(barrier, snapshot));
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.outputs
+            .iter_mut()
+            .for_each(|o| o.notify_checkpoint_complete(checkpoint_id));
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) {
+        self.outputs
+            .iter_mut()
+            .for_each(|o| o.notify_checkpoint_aborted(checkpoint_id));
+    }
+    fn close(&mut self) {
+        self.outputs.iter_mut().for_each(|o| o.close());
     }
 }
 

@@ -100,11 +100,7 @@ pub trait PartitionerFactory: Send + Sync {
     fn kind(&self) -> PartitionKind;
 
     /// A writer over `channels` (ordered by downstream subtask index).
-    fn create_writer(
-        &self,
-        context: &WriterContext,
-        channels: Vec<Arc<dyn AnyChannel>>,
-    ) -> Result<AnyInput>;
+    fn create_writer(&self, context: &WriterContext, channels: Vec<Arc<dyn AnyChannel>>) -> Result<AnyInput>;
 }
 
 struct TypedFactory<T, P, F> {
@@ -123,11 +119,7 @@ where
         self.kind
     }
 
-    fn create_writer(
-        &self,
-        context: &WriterContext,
-        channels: Vec<Arc<dyn AnyChannel>>,
-    ) -> Result<AnyInput> {
+    fn create_writer(&self, context: &WriterContext, channels: Vec<Arc<dyn AnyChannel>>) -> Result<AnyInput> {
         let channels = channels
             .into_iter()
             .map(downcast_channel::<T>)
@@ -199,11 +191,7 @@ where
     fn select(&mut self, value: &T, channels: usize) -> Selection {
         let key = (self.key_selector)(value);
         let key_group = key_group_for_key(&key, self.max_parallelism);
-        Selection::One(subtask_for_key_group(
-            self.max_parallelism,
-            channels,
-            key_group,
-        ))
+        Selection::One(subtask_for_key_group(self.max_parallelism, channels, key_group))
     }
 }
 
@@ -296,9 +284,7 @@ mod tests {
     #[test]
     fn round_robin_cycles() {
         let mut p = RoundRobin(0);
-        let picks: Vec<_> = (0..6)
-            .map(|_| Partitioner::<u8>::select(&mut p, &0, 3))
-            .collect();
+        let picks: Vec<_> = (0..6).map(|_| Partitioner::<u8>::select(&mut p, &0, 3)).collect();
         assert_eq!(picks, [1, 2, 0, 1, 2, 0].map(Selection::One).to_vec());
     }
 

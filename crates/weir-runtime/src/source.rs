@@ -63,6 +63,10 @@ pub struct ReaderContext {
     pub info: SubtaskInfo,
     /// Wakes the task when the reader has new data after returning `Pending`.
     pub waker: SourceWaker,
+    /// After a restore: the split states this reader must resume from (what
+    /// [`SourceReader::snapshot_state`] returned, possibly redistributed across
+    /// subtasks). `None` on a fresh start.
+    pub restored: Option<Vec<Vec<u8>>>,
 }
 
 /// Where a reader emits its records.
@@ -88,8 +92,7 @@ impl<'a, T> SourceOutput<'a, T> {
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: T, timestamp: Timestamp) {
         self.emitted += 1;
-        self.out
-            .process(StreamRecord::with_timestamp(value, timestamp));
+        self.out.process(StreamRecord::with_timestamp(value, timestamp));
     }
 
     /// Emits a watermark.
@@ -108,6 +111,19 @@ pub trait SourceReader<T>: Send {
     /// Emits up to a bounded batch of records (keep it to a few thousand so control
     /// messages are not delayed) and reports what is available next.
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError>;
+
+    /// The reader's position at a checkpoint, as a list of encoded split states
+    /// (handed to [`ReaderContext::restored`] on restore, split evenly across the
+    /// new subtasks). Readers that cannot replay return an error when checkpoints
+    /// are enabled.
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        Err("this source cannot be checkpointed: it cannot replay its input after a failure".into())
+    }
+
+    /// A checkpoint completed (e.g. acknowledge messages it covers).
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), BoxError> {
+        Ok(())
+    }
 }
 
 /// A source of records of type `T`.

@@ -2,9 +2,10 @@
 
 use crate::channel::Channel;
 use crate::failure::{cancelled, OperatorMeta};
-use crate::message::Message;
+use crate::message::{CheckpointBarrier, Message};
 use crate::operator::{ChainElement, Input};
 use crate::partitioner::{Partitioner, Selection, WriterContext};
+use crate::snapshot::TaskSnapshot;
 use crate::task::TaskShared;
 use std::sync::Arc;
 use weir_core::{StreamRecord, Watermark};
@@ -20,6 +21,7 @@ pub struct RecordWriter<T, P> {
     buffers: Vec<Vec<StreamRecord<T>>>,
     buffer_size: usize,
     flush_every_record: bool,
+    ended: bool,
 }
 
 impl<T: Clone + Send + 'static, P: Partitioner<T>> RecordWriter<T, P> {
@@ -34,6 +36,7 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> RecordWriter<T, P> {
             buffers,
             buffer_size: context.buffer_size.max(1),
             flush_every_record: context.flush_every_record,
+            ended: false,
         }
     }
 
@@ -84,6 +87,29 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> ChainElement for RecordWriter
     }
 
     fn end_input(&mut self) {
+        self.broadcast_event(|| Message::EndOfData);
+        self.ended = true;
+    }
+
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, _: &mut TaskSnapshot) {
+        let barrier = *barrier;
+        if barrier.unaligned && !self.ended {
+            // The barrier overtakes everything queued, including what we flush now;
+            // the receiver stores the overtaken buffers as channel state.
+            for index in 0..self.channels.len() {
+                if !self.buffers[index].is_empty() {
+                    let full = std::mem::take(&mut self.buffers[index]);
+                    self.buffers[index] = self.channels[index].force_data(full);
+                }
+                self.channels[index].send_priority_barrier(barrier);
+            }
+        } else {
+            // In order (aligned, at-least-once, or nothing left to overtake).
+            self.broadcast_event(|| Message::Barrier { barrier, overtaken: 0 });
+        }
+    }
+
+    fn close(&mut self) {
         self.broadcast_event(|| Message::EndOfPartition);
     }
 }

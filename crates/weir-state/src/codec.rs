@@ -11,8 +11,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String
 /// Decodes a whole buffer into `T`; trailing bytes are an error.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let (value, read) =
-        bincode::serde::decode_from_slice::<T, _>(bytes, bincode::config::standard())
-            .map_err(|e| e.to_string())?;
+        bincode::serde::decode_from_slice::<T, _>(bytes, bincode::config::standard()).map_err(|e| e.to_string())?;
     if read != bytes.len() {
         return Err(format!("{} unexpected trailing bytes", bytes.len() - read));
     }

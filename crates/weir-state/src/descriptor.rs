@@ -133,10 +133,7 @@ pub struct ReducingStateDescriptor<V> {
 
 impl<V> ReducingStateDescriptor<V> {
     /// A descriptor of reducing state `name` combining values with `reduce`.
-    pub fn new(
-        name: impl Into<Arc<str>>,
-        reduce: impl Fn(V, V) -> V + Send + Sync + 'static,
-    ) -> Self {
+    pub fn new(name: impl Into<Arc<str>>, reduce: impl Fn(V, V) -> V + Send + Sync + 'static) -> Self {
         ReducingStateDescriptor {
             name: name.into(),
             reduce: Arc::new(reduce),
@@ -177,10 +174,7 @@ pub struct AggregatingStateDescriptor<IN, ACC, OUT> {
 
 impl<IN, ACC, OUT> AggregatingStateDescriptor<IN, ACC, OUT> {
     /// A descriptor of aggregating state `name` using `function`.
-    pub fn new(
-        name: impl Into<Arc<str>>,
-        function: impl AggregateFunction<IN, ACC, OUT> + 'static,
-    ) -> Self {
+    pub fn new(name: impl Into<Arc<str>>, function: impl AggregateFunction<IN, ACC, OUT> + 'static) -> Self {
         AggregatingStateDescriptor {
             name: name.into(),
             function: Arc::new(function),

@@ -35,14 +35,12 @@ mod keyed;
 mod operator;
 
 pub use descriptor::{
-    AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor,
-    ReducingStateDescriptor, StateKind, ValueStateDescriptor,
+    AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
+    StateKind, ValueStateDescriptor,
 };
 pub use error::StateError;
 pub use keyed::{
-    AggregatingState, CurrentKey, KeyGroupBlock, KeyedSnapshot, KeyedStateHandle, KeyedStateStore,
-    ListState, MapState, ReducingState, StateBlock, ValueState,
+    AggregatingState, CurrentKey, KeyGroupBlock, KeyedSnapshot, KeyedStateHandle, KeyedStateStore, ListState, MapState,
+    ReducingState, StateBlock, ValueState,
 };
-pub use operator::{
-    redistribute, OperatorList, OperatorStateSnapshot, OperatorStateStore, Redistribution,
-};
+pub use operator::{redistribute, OperatorList, OperatorStateSnapshot, OperatorStateStore, Redistribution};

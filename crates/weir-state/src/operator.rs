@@ -51,9 +51,7 @@ struct Registered {
     encode: fn(&(dyn Any + Send)) -> Result<Vec<serde_bytes::ByteBuf>, String>,
 }
 
-fn encode_list<T: Serialize + 'static>(
-    list: &(dyn Any + Send),
-) -> Result<Vec<serde_bytes::ByteBuf>, String> {
+fn encode_list<T: Serialize + 'static>(list: &(dyn Any + Send)) -> Result<Vec<serde_bytes::ByteBuf>, String> {
     let list = list
         .downcast_ref::<Vec<T>>()
         .ok_or_else(|| "operator list type changed".to_string())?;
@@ -73,9 +71,7 @@ pub struct OperatorStateStore {
 impl std::fmt::Debug for OperatorStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.registered.iter().map(|r| r.name.as_str()).collect();
-        f.debug_struct("OperatorStateStore")
-            .field("lists", &names)
-            .finish()
+        f.debug_struct("OperatorStateStore").field("lists", &names).finish()
     }
 }
 
@@ -110,14 +106,12 @@ impl OperatorStateStore {
                 if let Some(position) = self.restored.iter().position(|l| l.name == name) {
                     let restored = self.restored.remove(position);
                     for (i, bytes) in restored.elements.iter().enumerate() {
-                        elements.push(codec::decode(bytes).map_err(|message| {
-                            StateError::Restore {
-                                name: name.to_string(),
-                                message: format!(
-                                    "element {i} does not decode as {} ({message})",
-                                    std::any::type_name::<T>()
-                                ),
-                            }
+                        elements.push(codec::decode(bytes).map_err(|message| StateError::Restore {
+                            name: name.to_string(),
+                            message: format!(
+                                "element {i} does not decode as {} ({message})",
+                                std::any::type_name::<T>()
+                            ),
                         })?);
                     }
                 }
@@ -165,10 +159,7 @@ impl OperatorStateStore {
 /// Hands the operator state of `old` subtasks to `new_parallelism` subtasks:
 /// even-split lists are concatenated and cut into contiguous parts (kept as they are
 /// when the parallelism is unchanged), union lists go to everyone in full.
-pub fn redistribute(
-    old: &[OperatorStateSnapshot],
-    new_parallelism: usize,
-) -> Vec<OperatorStateSnapshot> {
+pub fn redistribute(old: &[OperatorStateSnapshot], new_parallelism: usize) -> Vec<OperatorStateSnapshot> {
     let new_parallelism = new_parallelism.max(1);
     let mut result = vec![OperatorStateSnapshot::default(); new_parallelism];
     let mut names: Vec<(&str, Redistribution)> = Vec::new();
@@ -194,9 +185,7 @@ pub fn redistribute(
                 let all: Vec<_> = per_old.iter().flat_map(|e| e.iter().cloned()).collect();
                 vec![all; new_parallelism]
             }
-            Redistribution::EvenSplit if old.len() == new_parallelism => {
-                per_old.iter().map(|e| e.to_vec()).collect()
-            }
+            Redistribution::EvenSplit if old.len() == new_parallelism => per_old.iter().map(|e| e.to_vec()).collect(),
             Redistribution::EvenSplit => {
                 let all: Vec<_> = per_old.iter().flat_map(|e| e.iter().cloned()).collect();
                 let n = all.len();
@@ -235,14 +224,8 @@ mod tests {
 
     fn decode_all(s: &OperatorStateSnapshot) -> (Vec<u32>, Vec<String>) {
         let mut store = OperatorStateStore::restored(s.clone());
-        let offsets = store
-            .list::<u32>("offsets", Redistribution::EvenSplit)
-            .unwrap()
-            .clone();
-        let seen = store
-            .list::<String>("seen", Redistribution::Union)
-            .unwrap()
-            .clone();
+        let offsets = store.list::<u32>("offsets", Redistribution::EvenSplit).unwrap().clone();
+        let seen = store.list::<String>("seen", Redistribution::Union).unwrap().clone();
         (offsets, seen)
     }
 

@@ -37,11 +37,7 @@ impl Measurement {
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<f64>().ok())
-        })
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<f64>().ok()))
         .map(|pages| pages * 4096.0 / (1024.0 * 1024.0))
         .unwrap_or(f64::NAN)
 }
@@ -80,10 +76,7 @@ fn best_of(runs: usize, mut f: impl FnMut() -> Measurement) -> Measurement {
     let mut best: Option<Measurement> = None;
     for _ in 0..runs {
         let m = f();
-        if best
-            .as_ref()
-            .is_none_or(|b| m.per_cpu_second() > b.per_cpu_second())
-        {
+        if best.as_ref().is_none_or(|b| m.per_cpu_second() > b.per_cpu_second()) {
             best = Some(m);
         }
     }
@@ -163,27 +156,22 @@ fn keyed_loop(records: u64) -> Measurement {
 fn backpressure_memory(records: u64) -> Measurement {
     measure(records, || {
         let env = env(1);
-        env.add_source(
-            GeneratorSource::new(|i| (i, format!("payload-{i:032}"))).with_count(records),
-        )
-        .rebalance()
-        .map(|(i, s)| {
-            let mut h = i;
-            for _ in 0..200 {
-                h = black_box(h.rotate_left(7) ^ s.len() as u64);
-            }
-            h
-        })
-        .discard();
+        env.add_source(GeneratorSource::new(|i| (i, format!("payload-{i:032}"))).with_count(records))
+            .rebalance()
+            .map(|(i, s)| {
+                let mut h = i;
+                for _ in 0..200 {
+                    h = black_box(h.rotate_left(7) ^ s.len() as u64);
+                }
+                h
+            })
+            .discard();
         env.execute("backpressure").unwrap();
     })
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let quick = args.iter().any(|a| a == "quick");
     let filter: Vec<&String> = args.iter().filter(|a| *a != "quick").collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
@@ -192,30 +180,19 @@ fn main() {
 
     println!(
         "machine: {} cores; best of {runs} runs; CPU = process CPU time over all threads",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     println!("| scenario | records | wall s | CPU s | records/s | records/CPU-s | peak RSS MiB |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     if wanted("stateless") {
         let n = 200_000_000 / scale;
-        report(
-            "(a) chained map+filter, p=1",
-            &best_of(runs, || stateless_chain(n)),
-        );
+        report("(a) chained map+filter, p=1", &best_of(runs, || stateless_chain(n)));
         report("(a) plain loop", &best_of(runs, || stateless_loop(n)));
     }
     if wanted("keyed") {
         let n = 20_000_000 / scale;
-        report(
-            "(b) key_by + rolling sum, p=1",
-            &best_of(runs, || keyed_sum(n, 1)),
-        );
-        report(
-            "(b) key_by + rolling sum, p=2",
-            &best_of(runs, || keyed_sum(n, 2)),
-        );
+        report("(b) key_by + rolling sum, p=1", &best_of(runs, || keyed_sum(n, 1)));
+        report("(b) key_by + rolling sum, p=2", &best_of(runs, || keyed_sum(n, 2)));
         report("(b) plain loop (HashMap)", &best_of(runs, || keyed_loop(n)));
     }
     if wanted("backpressure") {

@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use weir::prelude::*;
 use weir::runtime::sink::{Sink, SinkWriter};
-use weir::runtime::source::{
-    Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader,
-};
+use weir::runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
 /// Counts down from `start` to 1; subtask i takes every p-th number.
 struct Countdown {
@@ -42,10 +40,7 @@ impl Source<i64> for Countdown {
         Boundedness::Bounded
     }
 
-    fn create_reader(
-        &self,
-        context: &ReaderContext,
-    ) -> Result<Box<dyn SourceReader<i64>>, BoxError> {
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<i64>>, BoxError> {
         Ok(Box::new(CountdownReader {
             next: self.start - context.info.index as i64,
             step: context.info.parallelism as i64,
@@ -76,10 +71,7 @@ impl SinkWriter<i64> for SummingWriter {
 }
 
 impl Sink<i64> for Summing {
-    fn create_writer(
-        &self,
-        _: &weir::core::SubtaskInfo,
-    ) -> Result<Box<dyn SinkWriter<i64>>, BoxError> {
+    fn create_writer(&self, _: &weir::runtime::sink::SinkContext) -> Result<Box<dyn SinkWriter<i64>>, BoxError> {
         Ok(Box::new(SummingWriter {
             local: 0,
             total: self.total.clone(),
@@ -93,9 +85,7 @@ fn main() -> Result<(), WeirError> {
     let total = Arc::new(AtomicI64::new(0));
     env.add_source(Countdown { start: 1_000 })
         .name("countdown")
-        .add_sink(Summing {
-            total: total.clone(),
-        })
+        .add_sink(Summing { total: total.clone() })
         .name("sum");
     env.execute("custom connectors")?;
     println!("sum of 1..=1000 = {}", total.load(Ordering::SeqCst));

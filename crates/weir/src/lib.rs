@@ -43,16 +43,20 @@ pub use weir_state as state;
 /// Everything a typical job needs.
 pub mod prelude {
     pub use weir_connectors::{
-        CollectHandle, CollectSink, CollectionSource, DiscardingSink, GeneratorSource,
-        IteratorSource, PrintSink, SequenceSource, TextFileSink, TextFileSource,
+        CollectHandle, CollectSink, CollectionSource, DiscardingSink, GeneratorSource, IteratorSource, PrintSink,
+        SequenceSource, TextFileSink, TextFileSource,
     };
+    pub use weir_connectors::{FileSink, IdempotentSink, KeyValueStore, MemoryKeyValueStore, WriteAheadLogSink};
     pub use weir_core::{BoxError, Data, ExecutionConfig, Result, StreamRecord, WeirError};
+    pub use weir_core::{CheckpointMode, RestartStrategy};
     pub use weir_datastream::functions::{
-        CoProcessFunction, Context, KeyedContext, KeyedProcessFunction, ProcessFunction,
+        CoProcessFunction, Context, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction, ProcessFunction,
     };
     pub use weir_datastream::{
-        Collector, ConnectedStreams, DataStream, DataStreamSink, KeyedStream,
-        StreamExecutionEnvironment, ValueStateDescriptor,
+        AggregateFunction, AggregatingStateDescriptor, Collector, ConnectedStreams, DataStream, DataStreamSink,
+        KeyedConnectedStreams, KeyedStream, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
+        Redistribution, ReducingStateDescriptor, StreamExecutionEnvironment, ValueStateDescriptor,
     };
+    pub use weir_runtime::sink::transactional::{ExactlyOnce, TransactionContext, TransactionalSink};
     pub use weir_runtime::{JobClient, JobResult};
 }

@@ -52,17 +52,8 @@ fn stateful_closures_are_cloned_per_subtask() {
 
 #[test]
 fn rolling_aggregations_follow_flink_semantics() {
-    let input = vec![
-        ("a", 3, 1),
-        ("b", 5, 2),
-        ("a", 1, 3),
-        ("a", 4, 4),
-        ("b", 9, 5),
-    ];
-    let input: Vec<(String, i32, i32)> = input
-        .into_iter()
-        .map(|(k, v, t)| (k.to_string(), v, t))
-        .collect();
+    let input = vec![("a", 3, 1), ("b", 5, 2), ("a", 1, 3), ("a", 4, 4), ("b", 9, 5)];
+    let input: Vec<(String, i32, i32)> = input.into_iter().map(|(k, v, t)| (k.to_string(), v, t)).collect();
     let env = env(1);
     let source = env.from_collection(input);
     let keyed = source.key_by(|t| t.0.clone());
@@ -76,31 +67,13 @@ fn rolling_aggregations_follow_flink_semantics() {
     let a = |v: i32, t: i32| ("a".to_string(), v, t);
     let b = |v: i32, t: i32| ("b".to_string(), v, t);
     // sum/min/max: the key's first record with the field aggregated.
-    assert_eq!(
-        sum.take(),
-        vec![a(3, 1), b(5, 2), a(4, 1), a(8, 1), b(14, 2)]
-    );
-    assert_eq!(
-        min.take(),
-        vec![a(3, 1), b(5, 2), a(1, 1), a(1, 1), b(5, 2)]
-    );
-    assert_eq!(
-        max.take(),
-        vec![a(3, 1), b(5, 2), a(3, 1), a(4, 1), b(9, 2)]
-    );
+    assert_eq!(sum.take(), vec![a(3, 1), b(5, 2), a(4, 1), a(8, 1), b(14, 2)]);
+    assert_eq!(min.take(), vec![a(3, 1), b(5, 2), a(1, 1), a(1, 1), b(5, 2)]);
+    assert_eq!(max.take(), vec![a(3, 1), b(5, 2), a(3, 1), a(4, 1), b(9, 2)]);
     // min_by/max_by: the whole record holding the extreme value.
-    assert_eq!(
-        min_by.take(),
-        vec![a(3, 1), b(5, 2), a(1, 3), a(1, 3), b(5, 2)]
-    );
-    assert_eq!(
-        max_by.take(),
-        vec![a(3, 1), b(5, 2), a(3, 1), a(4, 4), b(9, 5)]
-    );
-    assert_eq!(
-        reduce.take(),
-        vec![a(3, 1), b(5, 2), a(3, 3), a(12, 4), b(45, 5)]
-    );
+    assert_eq!(min_by.take(), vec![a(3, 1), b(5, 2), a(1, 3), a(1, 3), b(5, 2)]);
+    assert_eq!(max_by.take(), vec![a(3, 1), b(5, 2), a(3, 1), a(4, 4), b(9, 5)]);
+    assert_eq!(reduce.take(), vec![a(3, 1), b(5, 2), a(3, 3), a(12, 4), b(45, 5)]);
 }
 
 #[test]
@@ -169,12 +142,7 @@ fn process_function_finish_emits_at_end_of_input() {
     #[derive(Clone, Default)]
     struct Total(i64);
     impl ProcessFunction<i64, i64> for Total {
-        fn process_element(
-            &mut self,
-            v: i64,
-            _: &mut Context<'_>,
-            _: &mut Collector<'_, i64>,
-        ) -> Result<(), BoxError> {
+        fn process_element(&mut self, v: i64, _: &mut Context<'_>, _: &mut Collector<'_, i64>) -> Result<(), BoxError> {
             self.0 += v;
             Ok(())
         }
@@ -184,10 +152,7 @@ fn process_function_finish_emits_at_end_of_input() {
         }
     }
     let env = env(2);
-    let out = env
-        .from_sequence(1, 100)
-        .process(Total::default())
-        .collect();
+    let out = env.from_sequence(1, 100).process(Total::default()).collect();
     env.execute("finish").unwrap();
     assert_eq!(out.take().iter().sum::<i64>(), 5_050);
 }
@@ -210,10 +175,7 @@ fn one_stream_feeds_several_operators() {
     let doubled = numbers.map(|n| n * 2).collect();
     let odd = numbers.filter(|n| n % 2 == 1).collect();
     env.execute("fan out").unwrap();
-    assert_eq!(
-        sorted(doubled.take()),
-        (1..=10).map(|n| n * 2).collect::<Vec<_>>()
-    );
+    assert_eq!(sorted(doubled.take()), (1..=10).map(|n| n * 2).collect::<Vec<_>>());
     assert_eq!(sorted(odd.take()), vec![1, 3, 5, 7, 9]);
 }
 
@@ -227,10 +189,7 @@ fn connect_co_map_and_co_flat_map() {
         .map(|n| format!("n{n}"), |w: String| format!("w{}", w.len()))
         .collect();
     let flat = connected
-        .flat_map(
-            |n| vec![n; n as usize],
-            |w: String| vec![w.len() as i64 * 100],
-        )
+        .flat_map(|n| vec![n; n as usize], |w: String| vec![w.len() as i64 * 100])
         .collect();
     env.execute("connect").unwrap();
     assert_eq!(sorted(mapped.take()), vec!["n1", "n2", "n3", "w1", "w2"]);
@@ -302,22 +261,24 @@ fn connected_key_by_brings_equal_keys_together() {
 
     #[derive(Clone)]
     struct TagSubtask;
-    impl CoProcessFunction<(i64, char), (i64, char), (i64, usize)> for TagSubtask {
+    impl KeyedCoProcessFunction<i64, (i64, char), (i64, char), (i64, usize)> for TagSubtask {
         fn process_element1(
             &mut self,
             v: (i64, char),
-            ctx: &mut Context<'_>,
+            ctx: &mut KeyedContext<'_, i64>,
             out: &mut Collector<'_, (i64, usize)>,
         ) -> Result<(), BoxError> {
+            assert_eq!(*ctx.current_key(), v.0);
             out.collect((v.0, ctx.subtask_index()));
             Ok(())
         }
         fn process_element2(
             &mut self,
             v: (i64, char),
-            ctx: &mut Context<'_>,
+            ctx: &mut KeyedContext<'_, i64>,
             out: &mut Collector<'_, (i64, usize)>,
         ) -> Result<(), BoxError> {
+            assert_eq!(*ctx.current_key(), v.0);
             out.collect((v.0, ctx.subtask_index()));
             Ok(())
         }
@@ -328,9 +289,7 @@ fn connected_key_by_brings_equal_keys_together() {
 fn text_files_round_trip_at_any_parallelism() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.txt");
-    let lines: Vec<String> = (0..5_000)
-        .map(|i| format!("line {i} {}", "x".repeat(i % 13)))
-        .collect();
+    let lines: Vec<String> = (0..5_000).map(|i| format!("line {i} {}", "x".repeat(i % 13))).collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let output = dir.path().join("out");
     let env = env(3);
@@ -353,13 +312,8 @@ fn text_sink_at_parallelism_one_writes_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("nested/result.txt");
     let env = env(1);
-    env.from_collection(
-        vec!["a", "b"]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>(),
-    )
-    .write_as_text(&output);
+    env.from_collection(vec!["a", "b"].into_iter().map(String::from).collect::<Vec<_>>())
+        .write_as_text(&output);
     env.execute("one file").unwrap();
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "a\nb\n");
 }
@@ -370,11 +324,7 @@ fn zero_buffer_timeout_and_tiny_buffers_still_deliver_everything() {
     env.set_buffer_timeout(Duration::ZERO)
         .set_buffer_size(1)
         .set_channel_capacity(1);
-    let out = env
-        .from_sequence(1, 2_000)
-        .rebalance()
-        .map(|n| n + 1)
-        .collect();
+    let out = env.from_sequence(1, 2_000).rebalance().map(|n| n + 1).collect();
     env.execute("latency mode").unwrap();
     assert_eq!(sorted(out.take()), (2..=2_001).collect::<Vec<_>>());
 }
@@ -384,21 +334,14 @@ fn iterator_source_runs_at_parallelism_one() {
     let env = env(4);
     let out = env.from_iter((0..100).map(|i| i * 2)).collect();
     env.execute("iterator").unwrap();
-    assert_eq!(
-        sorted(out.take()),
-        (0..100).map(|i| i * 2).collect::<Vec<_>>()
-    );
+    assert_eq!(sorted(out.take()), (0..100).map(|i| i * 2).collect::<Vec<_>>());
 }
 
 #[test]
 fn rate_limited_generator_emits_everything() {
     let env = env(2);
     let out = env
-        .add_source(
-            GeneratorSource::new(|i| i)
-                .with_count(500)
-                .with_rate_limit(20_000.0),
-        )
+        .add_source(GeneratorSource::new(|i| i).with_count(500).with_rate_limit(20_000.0))
         .collect();
     env.execute("rate limit").unwrap();
     assert_eq!(sorted(out.take()), (0..500).collect::<Vec<u64>>());
@@ -426,9 +369,7 @@ mod bad_jobs {
             .discard();
         let e = error_of(&env);
         assert!(
-            e.contains(
-                "forward partitioning from 'numbers' (parallelism 2) to 'single' (parallelism 1)"
-            ),
+            e.contains("forward partitioning from 'numbers' (parallelism 2) to 'single' (parallelism 1)"),
             "{e}"
         );
     }
@@ -452,15 +393,9 @@ mod bad_jobs {
     #[test]
     fn non_parallel_source_with_parallelism_is_rejected() {
         let env = env(1);
-        env.from_iter(0..3)
-            .name("iter")
-            .set_parallelism(2)
-            .discard();
+        env.from_iter(0..3).name("iter").set_parallelism(2).discard();
         let e = error_of(&env);
-        assert!(
-            e.contains("operator 'iter'") && e.contains("up to 1"),
-            "{e}"
-        );
+        assert!(e.contains("operator 'iter'") && e.contains("up to 1"), "{e}");
     }
 
     #[test]

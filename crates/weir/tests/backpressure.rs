@@ -31,19 +31,14 @@ impl SinkWriter<u64> for SlowWriter {
     fn write(&mut self, _: u64, _: Option<i64>) -> Result<(), BoxError> {
         let received = self.0.received.fetch_add(1, Ordering::SeqCst) + 1;
         let generated = self.0.generated.load(Ordering::SeqCst);
-        self.0
-            .max_in_flight
-            .fetch_max(generated - received, Ordering::SeqCst);
+        self.0.max_in_flight.fetch_max(generated - received, Ordering::SeqCst);
         std::thread::sleep(Duration::from_micros(20));
         Ok(())
     }
 }
 
 impl Sink<u64> for SlowSink {
-    fn create_writer(
-        &self,
-        _: &weir::core::SubtaskInfo,
-    ) -> Result<Box<dyn SinkWriter<u64>>, BoxError> {
+    fn create_writer(&self, _: &weir::runtime::sink::SinkContext) -> Result<Box<dyn SinkWriter<u64>>, BoxError> {
         Ok(Box::new(SlowWriter(self.0.clone())))
     }
 }
@@ -93,14 +88,8 @@ fn slow_sink_bounds_records_in_flight_and_queue_length() {
     assert_eq!(result.channels.len(), 1);
     let stats = result.channels[0].stats;
     assert_eq!(stats.capacity, CAPACITY);
-    assert_eq!(
-        stats.max_queued, CAPACITY,
-        "the channel should have filled up"
-    );
-    assert!(
-        stats.sender_waits > 0,
-        "the source should have waited for the sink"
-    );
+    assert_eq!(stats.max_queued, CAPACITY, "the channel should have filled up");
+    assert!(stats.sender_waits > 0, "the source should have waited for the sink");
     assert_eq!(stats.records_sent, RECORDS);
 }
 
@@ -108,9 +97,7 @@ fn slow_sink_bounds_records_in_flight_and_queue_length() {
 fn no_channel_ever_exceeds_its_capacity() {
     let result = common::no_hang("capacity", || {
         let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(3)
-            .set_buffer_size(8)
-            .set_channel_capacity(3);
+        env.set_parallelism(3).set_buffer_size(8).set_channel_capacity(3);
         env.from_sequence(0, 200_000)
             .key_by(|n| n % 101)
             .reduce(|a, b| a.wrapping_add(b))

@@ -48,11 +48,7 @@ fn chaining_does_not_change_results() {
     let (chained_sums, chained, chained_vertices) = job(true);
     let (unchained_sums, unchained, unchained_vertices) = job(false);
     assert_eq!(chained.len(), 20_000);
-    assert_eq!(
-        chained_sums.len(),
-        17,
-        "k0..k16 (k0..k4 are shared by both keyings)"
-    );
+    assert_eq!(chained_sums.len(), 17, "k0..k16 (k0..k4 are shared by both keyings)");
     assert_eq!(chained_sums, unchained_sums);
     assert_eq!(chained, unchained);
     assert!(

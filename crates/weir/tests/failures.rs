@@ -49,19 +49,14 @@ fn panicking_map_fails_the_job_with_operator_subtask_and_cause() {
         cause,
     }
     .to_string();
-    assert!(
-        message.contains("'exploding map' (subtask 1 of 2)"),
-        "{message}"
-    );
+    assert!(message.contains("'exploding map' (subtask 1 of 2)"), "{message}");
 }
 
 #[test]
 fn error_returned_by_a_function_downstream_of_a_shuffle_fails_the_job() {
     let result = common::no_hang("erroring process", || {
         let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(3)
-            .set_buffer_size(8)
-            .set_channel_capacity(1);
+        env.set_parallelism(3).set_buffer_size(8).set_channel_capacity(1);
         env.from_sequence(0, 1_000_000)
             .shuffle()
             .process_fn(|n: i64, _, out: &mut Collector<'_, i64>| {
@@ -107,9 +102,7 @@ fn failure_in_a_chained_downstream_operator_is_attributed_to_it() {
 fn failure_while_the_source_is_blocked_by_backpressure_does_not_hang() {
     let result = common::no_hang("blocked source", || {
         let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(2)
-            .set_buffer_size(4)
-            .set_channel_capacity(1);
+        env.set_parallelism(2).set_buffer_size(4).set_channel_capacity(1);
         env.add_source(GeneratorSource::new(|i| i))
             .name("endless")
             .rebalance()
@@ -138,9 +131,7 @@ fn sink_that_cannot_open_its_file_fails_with_the_path() {
     let result = common::no_hang("bad sink path", move || {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(1);
-        env.from_sequence(1, 10)
-            .write_as_text(target)
-            .name("text out");
+        env.from_sequence(1, 10).write_as_text(target).name("text out");
         env.execute("bad sink")
     });
     let (operator, _, _, cause) = task_failure(result);
@@ -153,9 +144,7 @@ fn missing_input_file_fails_with_the_path() {
     let result = common::no_hang("missing input", || {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(2);
-        env.read_text_file("/no/such/input.txt")
-            .name("input")
-            .discard();
+        env.read_text_file("/no/such/input.txt").name("input").discard();
         env.execute("missing")
     });
     let (operator, _, _, cause) = task_failure(result);
@@ -202,8 +191,7 @@ fn cancel_ends_an_unbounded_job() {
 fn stop_drains_an_unbounded_job_without_losing_records() {
     common::no_hang("stop", || {
         let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(2)
-            .set_buffer_timeout(Duration::from_millis(5));
+        env.set_parallelism(2).set_buffer_timeout(Duration::from_millis(5));
         let generated = Arc::new(AtomicU64::new(0));
         let counter = generated.clone();
         let out = env

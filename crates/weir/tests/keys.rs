@@ -8,16 +8,10 @@ use std::collections::HashMap;
 use weir::core::keygroup::subtask_for_key;
 use weir::prelude::*;
 
-fn owners(
-    keys: Vec<String>,
-    sources: usize,
-    targets: usize,
-    max_parallelism: usize,
-) -> Vec<(String, usize)> {
+fn owners(keys: Vec<String>, sources: usize, targets: usize, max_parallelism: usize) -> Vec<(String, usize)> {
     common::no_hang("keyed job", move || {
         let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(sources)
-            .set_max_parallelism(max_parallelism);
+        env.set_parallelism(sources).set_max_parallelism(max_parallelism);
         let seen = env
             .from_collection(keys)
             .key_by(|k: &String| k.clone())

@@ -28,12 +28,12 @@ fn run(kind: Kind, sources: usize, targets: usize) -> Vec<(usize, usize, i64)> {
     common::no_hang("partitioning job", move || {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(sources).set_buffer_size(64);
-        let tagged = env.from_sequence(0, N - 1).process_fn(
-            |v: i64, ctx, out: &mut Collector<'_, (usize, i64)>| {
+        let tagged = env
+            .from_sequence(0, N - 1)
+            .process_fn(|v: i64, ctx, out: &mut Collector<'_, (usize, i64)>| {
                 out.collect((ctx.subtask_index(), v));
                 Ok(())
-            },
-        );
+            });
         let partitioned = match kind {
             Kind::Forward => tagged.forward(),
             Kind::Rebalance => tagged.rebalance(),
@@ -52,8 +52,7 @@ fn run(kind: Kind, sources: usize, targets: usize) -> Vec<(usize, usize, i64)> {
             )
             .set_parallelism(targets)
             .collect();
-        env.execute(&format!("{kind:?} {sources}->{targets}"))
-            .unwrap();
+        env.execute(&format!("{kind:?} {sources}->{targets}")).unwrap();
         arrivals.take()
     })
 }
@@ -62,10 +61,7 @@ fn check(kind: Kind, sources: usize, targets: usize) {
     let arrivals = run(kind, sources, targets);
     let mut per_value: HashMap<i64, Vec<usize>> = HashMap::new();
     for &(source, target, value) in &arrivals {
-        assert!(
-            target < targets,
-            "{kind:?}: target subtask {target} out of range"
-        );
+        assert!(target < targets, "{kind:?}: target subtask {target} out of range");
         match kind {
             Kind::Forward => assert_eq!(source, target, "forward must keep the subtask"),
             Kind::Global => assert_eq!(target, 0, "global sends everything to subtask 0"),
@@ -102,14 +98,8 @@ fn check(kind: Kind, sources: usize, targets: usize) {
         for &(_, t, _) in &arrivals {
             per_target[t] += 1;
         }
-        let (min, max) = (
-            per_target.iter().min().unwrap(),
-            per_target.iter().max().unwrap(),
-        );
-        assert!(
-            max - min <= sources as i64,
-            "rebalance is uneven: {per_target:?}"
-        );
+        let (min, max) = (per_target.iter().min().unwrap(), per_target.iter().max().unwrap());
+        assert!(max - min <= sources as i64, "rebalance is uneven: {per_target:?}");
     }
     if kind == Kind::Shuffle {
         let mut per_target = vec![0i64; targets];

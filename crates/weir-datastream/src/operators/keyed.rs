@@ -1,14 +1,15 @@
 //! Operators on keyed streams.
 
-use super::Operator;
+use super::process::snapshot_operator_state;
+use super::{Operator, OperatorState};
 use crate::functions::{Context, KeyedContext, KeyedProcessFunction};
 use crate::keyed::KeySelector;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use weir_core::{StreamRecord, SubtaskInfo, NO_TIMESTAMP};
+use weir_core::{Data, StreamRecord, SubtaskInfo, NO_TIMESTAMP};
 use weir_runtime::failure::{check, fail, guard, OperatorMeta};
 use weir_runtime::operator::{Collector, Input};
-use weir_state::{KeyedStateStore, ValueStateDescriptor};
+use weir_state::{KeyedStateStore, OperatorStateStore, ValueStateDescriptor};
 
 /// Runs a [`KeyedProcessFunction`] with the keyed state of its subtask.
 pub(crate) struct KeyedProcess<K, I, O, P> {
@@ -17,18 +18,21 @@ pub(crate) struct KeyedProcess<K, I, O, P> {
     pub key_selector: KeySelector<I, K>,
     pub function: P,
     pub store: KeyedStateStore<K>,
+    pub operator_state: OperatorStateStore,
     pub _types: PhantomData<fn(I) -> O>,
 }
 
 impl<K, I, O, P> Operator<I, O> for KeyedProcess<K, I, O, P>
 where
-    K: weir_core::Data + Hash + Eq,
+    K: Data + Hash + Eq,
     I: Send,
     P: KeyedProcessFunction<K, I, O>,
 {
     fn open(&mut self) {
-        let (function, info) = (&mut self.function, &self.info);
-        let result = guard(&self.meta, || function.open(info));
+        let (function, info, state) = (&mut self.function, &self.info, &mut self.operator_state);
+        let result = guard(&self.meta, || {
+            function.open(info).and_then(|()| function.initialize_state(state))
+        });
         check(&self.meta, result);
     }
 
@@ -59,6 +63,21 @@ where
         let result = guard(&self.meta, || function.finish(&mut collector));
         check(&self.meta, result);
     }
+
+    fn snapshot(&mut self, checkpoint_id: u64) -> OperatorState {
+        let (function, state) = (&mut self.function, &mut self.operator_state);
+        let result = guard(&self.meta, || function.snapshot_state(checkpoint_id, state));
+        check(&self.meta, result);
+        let mut snapshot = snapshot_operator_state(&self.meta, &self.operator_state);
+        snapshot.keyed = Some(self.store.snapshot());
+        snapshot
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        let function = &mut self.function;
+        let result = guard(&self.meta, || function.notify_checkpoint_complete(checkpoint_id));
+        check(&self.meta, result);
+    }
 }
 
 /// Rolling reduce: per key, combines each record with the previous result and emits
@@ -73,8 +92,8 @@ pub(crate) struct KeyedReduce<K, T, F> {
 
 impl<K, T, F> Operator<T, T> for KeyedReduce<K, T, F>
 where
-    K: weir_core::Data + Hash + Eq,
-    T: weir_core::Data,
+    K: Data + Hash + Eq,
+    T: Data,
     F: FnMut(T, T) -> T + Send,
 {
     #[inline]
@@ -102,5 +121,12 @@ where
             value,
             timestamp: record.timestamp,
         });
+    }
+
+    fn snapshot(&mut self, _: u64) -> OperatorState {
+        OperatorState {
+            keyed: Some(self.store.snapshot()),
+            operator: None,
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! The physical operators behind the DataStream API.
 //!
 //! Each operator implements [`Operator`] (or [`CoOperator`] for two inputs): what to
-//! do with a record given the downstream element. [`Node`] and [`CoNode`] wrap an
-//! operator with its downstream element and implement the runtime's chain traits,
-//! forwarding control calls in the right order.
+//! do with a record given the downstream element, and what state to hand over at a
+//! checkpoint. [`Node`] and [`CoNode`] wrap an operator with its downstream element
+//! and implement the runtime's chain traits, forwarding control calls in the right
+//! order.
 
 mod basic;
 mod co;
@@ -11,13 +12,24 @@ mod keyed;
 mod process;
 
 pub(crate) use basic::{Filter, FlatMap, Map};
-pub(crate) use co::{CoFlatMap, CoMap, CoProcess};
+pub(crate) use co::{CoFlatMap, CoMap, CoProcess, KeyedCoProcess};
 pub(crate) use keyed::{KeyedProcess, KeyedReduce};
 pub(crate) use process::Process;
 
 use std::marker::PhantomData;
 use weir_core::{StreamRecord, Watermark};
+use weir_runtime::factory::BuildContext;
+use weir_runtime::message::CheckpointBarrier;
 use weir_runtime::operator::{ChainElement, Input, TwoInput};
+use weir_runtime::snapshot::{OperatorSnapshot, TaskSnapshot};
+use weir_state::{KeyedSnapshot, OperatorStateSnapshot};
+
+/// The state an operator hands over at a checkpoint.
+#[derive(Default)]
+pub(crate) struct OperatorState {
+    pub keyed: Option<Box<dyn KeyedSnapshot>>,
+    pub operator: Option<OperatorStateSnapshot>,
+}
 
 /// A one-input operator, independent of what follows it in the chain.
 pub(crate) trait Operator<I, O>: Send {
@@ -31,23 +43,39 @@ pub(crate) trait Operator<I, O>: Send {
     }
     /// Emits what is still held when the input ends.
     fn end_input(&mut self, _out: &mut dyn Input<O>) {}
+    /// The synchronous part of a snapshot.
+    fn snapshot(&mut self, _checkpoint_id: u64) -> OperatorState {
+        OperatorState::default()
+    }
+    /// A checkpoint completed.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) {}
 }
 
 /// An [`Operator`] with its downstream chain.
 pub(crate) struct Node<Op, I, O> {
     op: Op,
+    operator_id: String,
     out: Box<dyn Input<O>>,
     _input: PhantomData<fn(I)>,
 }
 
 impl<Op, I, O> Node<Op, I, O> {
-    pub(crate) fn boxed(op: Op, out: Box<dyn Input<O>>) -> Box<Self> {
+    pub(crate) fn boxed(context: &BuildContext, op: Op, out: Box<dyn Input<O>>) -> Box<Self> {
         Box::new(Node {
             op,
+            operator_id: context.operator_id.clone(),
             out,
             _input: PhantomData,
         })
     }
+}
+
+fn add_snapshot(snapshot: &mut TaskSnapshot, operator_id: &str, state: OperatorState) {
+    snapshot.add(OperatorSnapshot {
+        operator_id: operator_id.to_string(),
+        keyed: state.keyed,
+        operator_state: state.operator,
+    });
 }
 
 impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
@@ -64,6 +92,21 @@ impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
     fn end_input(&mut self) {
         self.op.end_input(&mut *self.out);
         self.out.end_input();
+    }
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        let state = self.op.snapshot(barrier.checkpoint_id);
+        add_snapshot(snapshot, &self.operator_id, state);
+        self.out.checkpoint(barrier, snapshot);
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.op.notify_checkpoint_complete(checkpoint_id);
+        self.out.notify_checkpoint_complete(checkpoint_id);
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) {
+        self.out.notify_checkpoint_aborted(checkpoint_id);
+    }
+    fn close(&mut self) {
+        self.out.close();
     }
 }
 
@@ -84,19 +127,27 @@ pub(crate) trait CoOperator<A, B, O>: Send {
     fn process2(&mut self, record: StreamRecord<B>, out: &mut dyn Input<O>);
     /// Emits what is still held when both inputs end.
     fn end_input(&mut self, _out: &mut dyn Input<O>) {}
+    /// The synchronous part of a snapshot.
+    fn snapshot(&mut self, _checkpoint_id: u64) -> OperatorState {
+        OperatorState::default()
+    }
+    /// A checkpoint completed.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) {}
 }
 
 /// A [`CoOperator`] with its downstream chain.
 pub(crate) struct CoNode<Op, A, B, O> {
     op: Op,
+    operator_id: String,
     out: Box<dyn Input<O>>,
     _inputs: PhantomData<fn(A, B)>,
 }
 
 impl<Op, A, B, O> CoNode<Op, A, B, O> {
-    pub(crate) fn boxed(op: Op, out: Box<dyn Input<O>>) -> Box<Self> {
+    pub(crate) fn boxed(context: &BuildContext, op: Op, out: Box<dyn Input<O>>) -> Box<Self> {
         Box::new(CoNode {
             op,
+            operator_id: context.operator_id.clone(),
             out,
             _inputs: PhantomData,
         })
@@ -117,6 +168,21 @@ impl<Op: CoOperator<A, B, O>, A, B, O> ChainElement for CoNode<Op, A, B, O> {
     fn end_input(&mut self) {
         self.op.end_input(&mut *self.out);
         self.out.end_input();
+    }
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        let state = self.op.snapshot(barrier.checkpoint_id);
+        add_snapshot(snapshot, &self.operator_id, state);
+        self.out.checkpoint(barrier, snapshot);
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.op.notify_checkpoint_complete(checkpoint_id);
+        self.out.notify_checkpoint_complete(checkpoint_id);
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) {
+        self.out.notify_checkpoint_aborted(checkpoint_id);
+    }
+    fn close(&mut self) {
+        self.out.close();
     }
 }
 

@@ -1,12 +1,14 @@
 //! Building one subtask: its operator chain and the task around it.
 
+use super::restore::JobRestore;
 use super::wiring::SubtaskIo;
 use crate::erased::AnyInput;
 use crate::factory::BuildContext;
 use crate::failure::{FailureCause, OperatorFailure, OperatorMeta};
 use crate::graph::{JobGraph, NodeId, OperatorFactory};
 use crate::partitioner::WriterContext;
-use crate::task::{TaskBody, TaskShared};
+use crate::snapshot::Restored;
+use crate::task::{TaskBody, TaskReporter, TaskShared};
 use std::sync::Arc;
 use weir_core::{ExecutionConfig, SubtaskInfo};
 
@@ -17,6 +19,8 @@ pub(crate) struct SubtaskBuilder<'a> {
     pub attempt: u32,
     pub task: &'a Arc<TaskShared>,
     pub io: SubtaskIo,
+    pub restore: Option<&'a JobRestore>,
+    pub reporter: Option<Arc<dyn TaskReporter>>,
 }
 
 impl SubtaskBuilder<'_> {
@@ -28,7 +32,7 @@ impl SubtaskBuilder<'_> {
         )
     }
 
-    fn context(&self, node: NodeId) -> BuildContext {
+    fn info(&self, node: NodeId) -> SubtaskInfo {
         let mut info = SubtaskInfo::new(
             self.graph.nodes[node].name.clone(),
             self.subtask,
@@ -36,22 +40,60 @@ impl SubtaskBuilder<'_> {
             self.graph.node_max_parallelism[node],
         );
         info.attempt = self.attempt;
-        BuildContext {
-            info,
-            meta: self.meta(node),
-            task: self.task.clone(),
-            config: self.config.clone(),
-        }
+        info
     }
 
-    fn failure(&self, node: NodeId, cause: impl std::fmt::Display) -> OperatorFailure {
+    fn restored(&self, node: NodeId) -> Result<Restored, OperatorFailure> {
+        let Some(restore) = self.restore else {
+            return Ok(None);
+        };
+        let info = self.info(node);
+        restore
+            .operator(
+                &self.graph.operator_id(node),
+                self.subtask,
+                info.parallelism,
+                info.key_group_range(),
+            )
+            .map_err(|e| self.failure(node, FailureCause::Restore(e)))
+    }
+
+    fn context(&self, node: NodeId) -> Result<BuildContext, OperatorFailure> {
+        let is_head = self.graph.vertices[self.graph.node_vertex[node]].head == node;
+        let channel_state = match (self.restore, is_head) {
+            (Some(restore), true) => restore
+                .channel_state(
+                    &self.graph.operator_id(node),
+                    self.subtask,
+                    self.graph.node_parallelism[node],
+                )
+                .map_err(|e| self.failure(node, FailureCause::Restore(e)))?,
+            _ => Vec::new(),
+        };
+        Ok(BuildContext {
+            info: self.info(node),
+            meta: self.meta(node),
+            operator_id: self.graph.operator_id(node),
+            task: self.task.clone(),
+            config: self.config.clone(),
+            restored: self.restored(node)?,
+            channel_state: Arc::new(channel_state),
+            reporter: self.reporter.clone(),
+        })
+    }
+
+    fn failure(&self, node: NodeId, cause: FailureCause) -> OperatorFailure {
         let meta = self.meta(node);
         OperatorFailure {
             operator: meta.name,
             subtask: meta.subtask,
             parallelism: meta.parallelism,
-            cause: FailureCause::Error(cause.to_string()),
+            cause,
         }
+    }
+
+    fn error(&self, node: NodeId, cause: impl std::fmt::Display) -> OperatorFailure {
+        self.failure(node, FailureCause::Error(cause.to_string()))
     }
 
     /// Everything `node` emits into: chained operators and record writers.
@@ -71,18 +113,18 @@ impl SubtaskBuilder<'_> {
                 flush_every_record: self.config.buffer_timeout.is_zero(),
                 target_max_parallelism: graph.node_max_parallelism[target_head],
                 subtask: self.subtask,
-                seed: self.config.seed ^ ((edge.id as u64) << 32),
+                seed: self.config.seed ^ ((edge.id as u64) << 32) ^ u64::from(self.attempt),
             };
             let writer = edge
                 .partitioner
                 .create_writer(&context, channels)
-                .map_err(|e| self.failure(node, e))?;
+                .map_err(|e| self.error(node, e))?;
             outputs.push(writer);
         }
         graph.nodes[node]
             .output_type
             .fan_out(outputs)
-            .map_err(|e| self.failure(node, e))
+            .map_err(|e| self.error(node, e))
     }
 
     /// A chained (non-head) one-input operator with its downstream chain.
@@ -90,31 +132,29 @@ impl SubtaskBuilder<'_> {
         let output = self.outputs(node)?;
         match &self.graph.nodes[node].operator {
             OperatorFactory::OneInput(factory) => factory
-                .create_operator(&self.context(node), output)
-                .map_err(|e| self.failure(node, e)),
-            _ => Err(self.failure(
-                node,
-                "internal error: only one-input operators can be chained",
-            )),
+                .create_operator(&self.context(node)?, output)
+                .map_err(|e| self.error(node, e)),
+            _ => Err(self.error(node, "internal error: only one-input operators can be chained")),
         }
     }
 
     /// The task of the vertex headed by `head`.
     pub fn task(mut self, head: NodeId) -> Result<Box<dyn TaskBody>, OperatorFailure> {
-        let context = self.context(head);
+        let context = self.context(head)?;
         match self.graph.nodes[head].operator.clone() {
             OperatorFactory::Source(factory) => {
                 let output = self.outputs(head)?;
-                factory
-                    .create_task(&context, output)
-                    .map_err(|e| self.failure(head, e))
+                factory.create_task(&context, output).map_err(|e| self.error(head, e))
             }
             OperatorFactory::OneInput(factory) => {
-                let operator = self.operator(head)?;
+                let output = self.outputs(head)?;
+                let operator = factory
+                    .create_operator(&context, output)
+                    .map_err(|e| self.error(head, e))?;
                 let inputs = std::mem::take(&mut self.io.inputs[0]);
                 factory
                     .create_task(&context, operator, inputs)
-                    .map_err(|e| self.failure(head, e))
+                    .map_err(|e| self.error(head, e))
             }
             OperatorFactory::TwoInput(factory) => {
                 let output = self.outputs(head)?;
@@ -122,7 +162,7 @@ impl SubtaskBuilder<'_> {
                 let inputs2 = std::mem::take(&mut self.io.inputs[1]);
                 factory
                     .create_task(&context, output, inputs1, inputs2)
-                    .map_err(|e| self.failure(head, e))
+                    .map_err(|e| self.error(head, e))
             }
         }
     }

@@ -1,25 +1,34 @@
 //! The local executor: runs a [`JobGraph`] in this process, one thread per subtask.
 //!
-//! [`execute`] creates every task and channel, starts the task threads and a job
-//! master thread, and returns a [`JobClient`]. The master waits for the tasks; when one
-//! fails it cancels all others (they stop at their next record or wake-up, including
-//! senders blocked on a full channel) and the job fails with the failing operator's
-//! name, subtask and cause. When all tasks finish, the job's [`JobResult`] is ready.
+//! [`execute`] validates the configuration, prepares checkpoint storage and the
+//! restore point, starts the job master thread (see `master.rs`) and returns a
+//! [`JobClient`]. The master starts the tasks, coordinates checkpoints, and on a task
+//! failure cancels every task and restarts the job from the newest completed
+//! checkpoint, as the restart strategy allows; otherwise the job fails with the
+//! failing operator's name, subtask and cause.
 
 mod build;
+mod coordinator;
+mod events;
+mod master;
+mod restore;
 mod wiring;
+mod writer_pool;
 
+pub use coordinator::CheckpointStats;
 pub use wiring::ChannelReport;
 
-use crate::failure::{into_failure, FailureCause, OperatorFailure, OperatorMeta};
-use crate::graph::{JobGraph, OperatorFactory};
-use crate::task::{TaskCommand, TaskShared};
-use build::SubtaskBuilder;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::graph::JobGraph;
+use crate::task::TaskShared;
+use events::MasterEvent;
+use master::{source_vertices, Master};
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use weir_checkpoint::LocalCheckpointStorage;
 use weir_core::{Result, WeirError};
 
 /// Figures of one vertex after (or during) a run.
@@ -29,7 +38,8 @@ pub struct VertexReport {
     pub name: String,
     /// Number of subtasks.
     pub parallelism: usize,
-    /// Records its subtasks took in (from channels, or from the source reader).
+    /// Records its subtasks took in (from channels, or from the source reader)
+    /// in the current attempt.
     pub records_in: u64,
 }
 
@@ -40,34 +50,39 @@ pub struct JobResult {
     pub job_name: String,
     /// Wall time from start to the end of the last task.
     pub elapsed: Duration,
-    /// Figures per vertex, in graph order.
+    /// Figures per vertex of the last attempt, in graph order.
     pub vertices: Vec<VertexReport>,
-    /// Figures per channel.
+    /// Figures per channel of the last attempt.
     pub channels: Vec<ChannelReport>,
+    /// How often the job restarted after a failure.
+    pub restarts: u32,
+    /// Completed checkpoints, oldest first.
+    pub checkpoints: Vec<CheckpointStats>,
+    /// Checkpoints that failed (declined, timed out, or not written).
+    pub failed_checkpoints: u32,
+    /// Where this run's checkpoints are, when checkpointing is enabled.
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
-struct TaskEvent {
-    outcome: std::result::Result<(), OperatorFailure>,
-}
-
-struct JobState {
-    job_name: String,
-    vertex_names: Vec<String>,
-    tasks: Vec<Vec<Arc<TaskShared>>>,
-    source_vertices: Vec<usize>,
-    user_cancelled: AtomicBool,
-    started: Instant,
+pub(crate) struct JobState {
+    pub job_name: String,
+    pub vertex_names: Vec<String>,
+    pub tasks: Mutex<Vec<Vec<Arc<TaskShared>>>>,
+    pub user_cancelled: AtomicBool,
+    pub restarts: AtomicU32,
+    pub started: Instant,
 }
 
 impl JobState {
     fn cancel_all(&self) {
-        for task in self.tasks.iter().flatten() {
+        for task in self.tasks.lock().iter().flatten() {
             task.cancel();
         }
     }
 
-    fn vertex_reports(&self) -> Vec<VertexReport> {
+    pub(crate) fn vertex_reports(&self) -> Vec<VertexReport> {
         self.tasks
+            .lock()
             .iter()
             .zip(&self.vertex_names)
             .map(|(subtasks, name)| VertexReport {
@@ -85,6 +100,8 @@ impl JobState {
 /// A handle on a running job.
 pub struct JobClient {
     state: Arc<JobState>,
+    control: mpsc::Sender<MasterEvent>,
+    checkpoint_dir: Option<PathBuf>,
     master: Option<JoinHandle<Result<JobResult>>>,
 }
 
@@ -102,14 +119,16 @@ impl JobClient {
         &self.state.job_name
     }
 
-    /// Ends the job gracefully: sources stop reading as if their input had ended, and
-    /// everything already read is processed and written before the job finishes.
+    /// Where this run's checkpoints go (when checkpointing is enabled).
+    pub fn checkpoint_dir(&self) -> Option<&std::path::Path> {
+        self.checkpoint_dir.as_deref()
+    }
+
+    /// Ends the job gracefully: sources stop reading as if their input had ended;
+    /// everything already read is processed and written (with checkpoints: committed
+    /// by a final checkpoint) before the job finishes.
     pub fn stop(&self) {
-        for &vertex in &self.state.source_vertices {
-            for task in &self.state.tasks[vertex] {
-                task.post(TaskCommand::Stop);
-            }
-        }
+        let _ = self.control.send(MasterEvent::Stop);
     }
 
     /// Aborts the job: tasks stop at once; [`wait`](Self::wait) returns
@@ -117,6 +136,7 @@ impl JobClient {
     pub fn cancel(&self) {
         self.state.user_cancelled.store(true, Ordering::Release);
         self.state.cancel_all();
+        let _ = self.control.send(MasterEvent::Cancel);
     }
 
     /// Whether the job has ended (finished, failed or cancelled).
@@ -124,9 +144,14 @@ impl JobClient {
         self.master.as_ref().is_none_or(|m| m.is_finished())
     }
 
-    /// Live figures per vertex.
+    /// Live figures per vertex of the current attempt.
     pub fn vertex_reports(&self) -> Vec<VertexReport> {
         self.state.vertex_reports()
+    }
+
+    /// How often the job has restarted so far.
+    pub fn restarts(&self) -> u32 {
+        self.state.restarts.load(Ordering::Relaxed)
     }
 
     /// Time since the job started.
@@ -150,8 +175,7 @@ impl Drop for JobClient {
         // A dropped client of a running job cancels it rather than leaking threads.
         if let Some(master) = self.master.take() {
             if !master.is_finished() {
-                self.state.user_cancelled.store(true, Ordering::Release);
-                self.state.cancel_all();
+                self.cancel();
             }
             let _ = master.join();
         }
@@ -160,147 +184,70 @@ impl Drop for JobClient {
 
 /// Starts `graph` in this process and returns a handle on the running job.
 pub fn execute(graph: JobGraph) -> Result<JobClient> {
-    let graph = Arc::new(graph);
     let config = Arc::new(graph.config.clone());
-    let tasks: Vec<Vec<Arc<TaskShared>>> = graph
-        .vertices
-        .iter()
-        .map(|v| {
-            (0..v.parallelism)
-                .map(|_| Arc::new(TaskShared::new()))
-                .collect()
-        })
-        .collect();
-    let (io, wired) = wiring::wire(&graph, &tasks);
+    config.validate()?;
+    let graph = Arc::new(graph);
+    let initial_restore = match &config.restore_from {
+        Some(path) => {
+            let restore = restore::JobRestore::load(path)?;
+            tracing::info!(
+                checkpoint = restore.checkpoint_id(),
+                "starting from checkpoint '{}'",
+                restore.dir.display()
+            );
+            Some(Arc::new(restore))
+        }
+        None => None,
+    };
+    let (events, received) = mpsc::channel::<MasterEvent>();
+    let checkpointing = &config.checkpointing;
+    let (storage, pool, coordinator) = if checkpointing.enabled() {
+        let storage = Arc::new(
+            LocalCheckpointStorage::for_new_run(&checkpointing.directory, &graph.job_name)
+                .map_err(|e| WeirError::Checkpoint(e.to_string()))?,
+        );
+        tracing::info!(
+            "checkpoints of job '{}' go to '{}'",
+            graph.job_name,
+            storage.job_dir().display()
+        );
+        let pool = Arc::new(writer_pool::WriterPool::new(storage.clone(), events.clone(), 2));
+        let first_id = initial_restore.as_ref().map_or(1, |r| r.checkpoint_id() + 1);
+        let coordinator =
+            coordinator::Coordinator::new(checkpointing.clone(), storage.clone(), graph.job_name.clone(), first_id);
+        (Some(storage), Some(pool), Some(coordinator))
+    } else {
+        (None, None, None)
+    };
     let state = Arc::new(JobState {
         job_name: graph.job_name.clone(),
         vertex_names: graph.vertices.iter().map(|v| v.name.clone()).collect(),
-        tasks: tasks.clone(),
-        source_vertices: graph
-            .vertices
-            .iter()
-            .filter(|v| matches!(graph.nodes[v.head].operator, OperatorFactory::Source(_)))
-            .map(|v| v.id)
-            .collect(),
+        tasks: Mutex::new(Vec::new()),
         user_cancelled: AtomicBool::new(false),
+        restarts: AtomicU32::new(0),
         started: Instant::now(),
     });
-
-    let (events, received) = mpsc::channel::<TaskEvent>();
-    let mut handles = Vec::new();
-    for (vertex, subtask_io) in graph.vertices.iter().zip(io) {
-        for (subtask, io) in subtask_io.into_iter().enumerate() {
-            let graph = graph.clone();
-            let config = config.clone();
-            let task = tasks[vertex.id][subtask].clone();
-            let task_events = events.clone();
-            let head = vertex.head;
-            let meta = OperatorMeta::new(vertex.name.as_str(), subtask, vertex.parallelism);
-            let thread_name = format!("weir-{}-{subtask}", graph.nodes[head].name);
-            let spawned = std::thread::Builder::new()
-                .name(thread_name)
-                .spawn(move || {
-                    let outcome = match catch_unwind(AssertUnwindSafe(|| {
-                        let builder = SubtaskBuilder {
-                            graph: &graph,
-                            config: &config,
-                            subtask,
-                            attempt: 0,
-                            task: &task,
-                            io,
-                        };
-                        let mut body = builder.task(head)?;
-                        body.run(&task);
-                        Ok(())
-                    })) {
-                        Ok(result) => result,
-                        Err(payload) => Err(into_failure(payload, &meta)),
-                    };
-                    let _ = task_events.send(TaskEvent { outcome });
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(e) => {
-                    state.cancel_all();
-                    drop(events);
-                    for h in handles {
-                        let _ = h.join();
-                    }
-                    return Err(WeirError::Internal(format!(
-                        "could not start a thread for '{}' subtask {subtask}: {e}",
-                        vertex.name
-                    )));
-                }
-            }
-        }
-    }
-    drop(events);
-
-    let master_state = state.clone();
-    let total = handles.len();
-    let master = std::thread::Builder::new()
+    let checkpoint_dir = storage.as_ref().map(|s| s.job_dir().to_path_buf());
+    let master = Master {
+        source_vertices: source_vertices(&graph),
+        graph,
+        config,
+        state: state.clone(),
+        events: events.clone(),
+        received,
+        storage,
+        pool,
+        coordinator,
+        initial_restore,
+    };
+    let handle = std::thread::Builder::new()
         .name("weir-job-master".into())
-        .spawn(move || {
-            let mut failure: Option<OperatorFailure> = None;
-            for _ in 0..total {
-                let Ok(event) = received.recv() else { break };
-                if let Err(f) = event.outcome {
-                    if failure.is_none() && matches!(f.cause, FailureCause::Error(_)) {
-                        tracing::error!(
-                            operator = %f.operator,
-                            subtask = f.subtask,
-                            "task failed, cancelling the job: {:?}",
-                            f.cause
-                        );
-                        failure = Some(f);
-                        master_state.cancel_all();
-                    }
-                }
-            }
-            for handle in handles {
-                let _ = handle.join();
-            }
-            if let Some(f) = failure {
-                let FailureCause::Error(cause) = f.cause else {
-                    unreachable!("only errors are kept")
-                };
-                return Err(WeirError::TaskFailed {
-                    operator: f.operator.to_string(),
-                    subtask: f.subtask,
-                    parallelism: f.parallelism,
-                    cause,
-                });
-            }
-            if master_state.user_cancelled.load(Ordering::Acquire) {
-                return Err(WeirError::Cancelled);
-            }
-            let channels = wired
-                .iter()
-                .map(|w| {
-                    let edge = &graph.edges[w.edge];
-                    ChannelReport {
-                        source_vertex: graph.vertices[edge.source_vertex].name.clone(),
-                        source_subtask: w.source_subtask,
-                        target_vertex: graph.vertices[edge.target_vertex].name.clone(),
-                        target_subtask: w.target_subtask,
-                        stats: w.channel.stats(),
-                    }
-                })
-                .collect();
-            Ok(JobResult {
-                job_name: master_state.job_name.clone(),
-                elapsed: master_state.started.elapsed(),
-                vertices: master_state.vertex_reports(),
-                channels,
-            })
-        })
-        .map_err(|e| {
-            state.cancel_all();
-            WeirError::Internal(format!("could not start the job master thread: {e}"))
-        })?;
-
+        .spawn(move || master.run())
+        .map_err(|e| WeirError::Internal(format!("could not start the job master thread: {e}")))?;
     Ok(JobClient {
         state,
-        master: Some(master),
+        control: events,
+        checkpoint_dir,
+        master: Some(handle),
     })
 }

@@ -38,10 +38,7 @@ pub struct ChannelReport {
 
 /// Creates every channel and sorts them into per-subtask inputs and outputs.
 /// `tasks[v][i]` is subtask `i` of vertex `v`.
-pub(crate) fn wire(
-    graph: &JobGraph,
-    tasks: &[Vec<Arc<TaskShared>>],
-) -> (Vec<Vec<SubtaskIo>>, Vec<WiredChannel>) {
+pub(crate) fn wire(graph: &JobGraph, tasks: &[Vec<Arc<TaskShared>>]) -> (Vec<Vec<SubtaskIo>>, Vec<WiredChannel>) {
     let mut io: Vec<Vec<SubtaskIo>> = graph
         .vertices
         .iter()
@@ -51,10 +48,7 @@ pub(crate) fn wire(
     let config = &graph.config;
     for edge in &graph.edges {
         let (sv, tv) = (edge.source_vertex, edge.target_vertex);
-        let (sp, tp) = (
-            graph.vertices[sv].parallelism,
-            graph.vertices[tv].parallelism,
-        );
+        let (sp, tp) = (graph.vertices[sv].parallelism, graph.vertices[tv].parallelism);
         for source in 0..sp {
             let targets: Vec<usize> = if edge.kind.is_pointwise() {
                 vec![source % tp]

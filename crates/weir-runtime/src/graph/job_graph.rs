@@ -1,9 +1,7 @@
 //! The physical graph: chains of operators (vertices) and the network edges
 //! between them.
 
-use super::stream_graph::{
-    ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamGraph, StreamNode,
-};
+use super::stream_graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamGraph, StreamNode};
 use crate::erased::StreamType;
 use crate::partitioner::{PartitionKind, PartitionerFactory};
 use std::collections::{HashMap, HashSet};
@@ -152,14 +150,10 @@ impl JobGraph {
 
         // Edges: validate inputs and resolve partitioning.
         let mut inputs_per_node: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-        let mut resolved: Vec<(Arc<dyn PartitionerFactory>, PartitionKind)> =
-            Vec::with_capacity(edges.len());
+        let mut resolved: Vec<(Arc<dyn PartitionerFactory>, PartitionKind)> = Vec::with_capacity(edges.len());
         for (index, edge) in edges.iter().enumerate() {
-            let (Some(source), Some(target)) = (nodes.get(edge.source), nodes.get(edge.target))
-            else {
-                return Err(WeirError::Internal(format!(
-                    "edge {index} refers to a missing node"
-                )));
+            let (Some(source), Some(target)) = (nodes.get(edge.source), nodes.get(edge.target)) else {
+                return Err(WeirError::Internal(format!("edge {index} refers to a missing node")));
             };
             if edge.source >= edge.target {
                 return Err(WeirError::Internal(format!(
@@ -204,10 +198,7 @@ impl JobGraph {
                 OperatorFactory::TwoInput(_) => vec![0, 1],
             };
             for input in wanted {
-                if !inputs_per_node[node.id]
-                    .iter()
-                    .any(|&e| edges[e].target_input == input)
-                {
+                if !inputs_per_node[node.id].iter().any(|&e| edges[e].target_input == input) {
                     return Err(WeirError::Graph(format!(
                         "'{}' has nothing connected to its input {input}",
                         node.name
@@ -300,6 +291,16 @@ impl JobGraph {
             vertices,
             edges,
         })
+    }
+
+    /// The id under which `node`'s state is stored: its uid, or its position and
+    /// name in the graph (stable as long as the job is built the same way).
+    pub fn operator_id(&self, node: NodeId) -> String {
+        let n = &self.nodes[node];
+        match &n.uid {
+            Some(uid) => uid.clone(),
+            None => format!("{}:{}", n.id, n.name),
+        }
     }
 
     /// The network edges leaving `node`.

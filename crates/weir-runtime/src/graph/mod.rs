@@ -10,6 +10,4 @@ mod job_graph;
 mod stream_graph;
 
 pub use job_graph::{JobEdge, JobGraph, JobVertex};
-pub use stream_graph::{
-    ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode,
-};
+pub use stream_graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode};

@@ -13,26 +13,36 @@ pub enum Polled<T> {
     Data(usize, Vec<StreamRecord<T>>),
     /// The minimum watermark over all channels advanced.
     Watermark(Watermark),
-    /// A checkpoint barrier arrived on channel `channel`.
-    Barrier(usize, CheckpointBarrier),
-    /// Every channel has ended.
+    /// A checkpoint barrier arrived on channel `channel`, having overtaken
+    /// `overtaken` data buffers (unaligned barriers only).
+    Barrier(usize, CheckpointBarrier, usize),
+    /// Every channel's input has ended (end of data); barriers may still follow.
+    EndOfData,
+    /// Channel `channel` has ended for good (end of partition).
+    ChannelClosed(usize),
+    /// Every channel has ended for good.
     Finished,
 }
 
 struct InputChannel<T> {
     channel: Arc<Channel<T>>,
-    finished: bool,
+    ended_data: bool,
+    closed: bool,
+    blocked: bool,
     watermark: Watermark,
 }
 
 /// All channels feeding one input of a task (one per upstream subtask, across every
-/// upstream operator when streams were unioned). Reads them round-robin, tracks
-/// each channel's watermark and forwards their minimum when it advances.
+/// upstream operator when streams were unioned). Reads them round-robin, skipping
+/// channels blocked by checkpoint alignment; tracks each channel's watermark and
+/// forwards their minimum when it advances.
 pub struct InputGate<T> {
     channels: Vec<InputChannel<T>>,
     next: usize,
     open_channels: usize,
+    data_channels: usize,
     watermark: Watermark,
+    end_of_data_reported: bool,
     finished_reported: bool,
 }
 
@@ -45,46 +55,73 @@ impl<T: Send + 'static> InputGate<T> {
                 .into_iter()
                 .map(|channel| InputChannel {
                     channel,
-                    finished: false,
+                    ended_data: false,
+                    closed: false,
+                    blocked: false,
                     watermark: Watermark::new(i64::MIN),
                 })
                 .collect(),
             next: 0,
             open_channels,
+            data_channels: open_channels,
             watermark: Watermark::new(i64::MIN),
+            end_of_data_reported: false,
             finished_reported: false,
         }
     }
 
-    /// Whether every channel has ended.
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Whether the gate has no channel.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Whether every channel has ended for good.
     pub fn is_finished(&self) -> bool {
         self.open_channels == 0
+    }
+
+    /// Whether channel `channel` has ended for good.
+    pub fn is_closed(&self, channel: usize) -> bool {
+        self.channels.get(channel).is_none_or(|c| c.closed)
+    }
+
+    /// Stops (or resumes) reading channel `channel` (checkpoint alignment).
+    pub fn set_blocked(&mut self, channel: usize, blocked: bool) {
+        if let Some(c) = self.channels.get_mut(channel) {
+            c.blocked = blocked;
+        }
+    }
+
+    /// Resumes reading every channel.
+    pub fn unblock_all(&mut self) {
+        self.channels.iter_mut().for_each(|c| c.blocked = false);
     }
 
     /// Takes the next message from the channels in round-robin order. Returns `None`
     /// when no channel has anything to deliver right now.
     pub fn poll(&mut self) -> Option<Polled<T>> {
-        let n = self.channels.len();
-        if self.open_channels == 0 {
-            if self.finished_reported {
-                return None;
+        loop {
+            if self.data_channels == 0 && !self.end_of_data_reported {
+                self.end_of_data_reported = true;
+                return Some(Polled::EndOfData);
             }
-            self.finished_reported = true;
-            return Some(Polled::Finished);
-        }
-        for step in 0..n {
-            let index = (self.next + step) % n;
+            if self.open_channels == 0 {
+                if self.finished_reported {
+                    return None;
+                }
+                self.finished_reported = true;
+                return Some(Polled::Finished);
+            }
+            let (index, message) = self.next_message()?;
             let input = &mut self.channels[index];
-            if input.finished {
-                continue;
-            }
-            let Some(message) = input.channel.try_recv() else {
-                continue;
-            };
-            self.next = (index + 1) % n;
             match message {
                 Message::Data(buffer) => return Some(Polled::Data(index, buffer)),
-                Message::Barrier(barrier) => return Some(Polled::Barrier(index, barrier)),
+                Message::Barrier { barrier, overtaken } => return Some(Polled::Barrier(index, barrier, overtaken)),
                 Message::Watermark(watermark) => {
                     if watermark > input.watermark {
                         input.watermark = watermark;
@@ -92,19 +129,45 @@ impl<T: Send + 'static> InputGate<T> {
                             return Some(Polled::Watermark(w));
                         }
                     }
-                    return self.poll();
                 }
-                Message::EndOfPartition => {
-                    input.finished = true;
+                Message::EndOfData => {
+                    if !input.ended_data {
+                        input.ended_data = true;
+                        self.data_channels -= 1;
+                    }
                     input.watermark = Watermark::MAX;
-                    self.open_channels -= 1;
-                    if self.open_channels > 0 {
+                    if self.data_channels > 0 {
                         if let Some(w) = self.advance_watermark() {
                             return Some(Polled::Watermark(w));
                         }
                     }
-                    return self.poll();
                 }
+                Message::EndOfPartition => {
+                    if !input.ended_data {
+                        input.ended_data = true;
+                        self.data_channels -= 1;
+                    }
+                    input.closed = true;
+                    input.blocked = false;
+                    input.watermark = Watermark::MAX;
+                    self.open_channels -= 1;
+                    return Some(Polled::ChannelClosed(index));
+                }
+            }
+        }
+    }
+
+    fn next_message(&mut self) -> Option<(usize, Message<T>)> {
+        let n = self.channels.len();
+        for step in 0..n {
+            let index = (self.next + step) % n;
+            let input = &self.channels[index];
+            if input.closed || input.blocked {
+                continue;
+            }
+            if let Some(message) = input.channel.try_recv() {
+                self.next = (index + 1) % n;
+                return Some((index, message));
             }
         }
         None
@@ -155,27 +218,36 @@ mod tests {
         assert!(gate.poll().is_none(), "b still holds the watermark back");
         b.send_event(Message::Watermark(Watermark::new(5)));
         assert!(matches!(gate.poll(), Some(Polled::Watermark(w)) if w.timestamp == 5));
-        b.send_event(Message::EndOfPartition);
+        b.send_event(Message::EndOfData);
         assert!(matches!(gate.poll(), Some(Polled::Watermark(w)) if w.timestamp == 10));
+        b.send_event(Message::EndOfPartition);
+        assert!(matches!(gate.poll(), Some(Polled::ChannelClosed(1))));
+        a.send_event(Message::EndOfData);
+        assert!(matches!(gate.poll(), Some(Polled::EndOfData)));
         a.send_event(Message::EndOfPartition);
+        assert!(matches!(gate.poll(), Some(Polled::ChannelClosed(0))));
         assert!(matches!(gate.poll(), Some(Polled::Finished)));
         assert!(gate.poll().is_none());
     }
 
     #[test]
-    fn channels_are_read_round_robin() {
+    fn channels_are_read_round_robin_and_blocked_ones_skipped() {
         let (a, b) = (chan(), chan());
         let never = || false;
         for i in 0..2 {
             a.send_data(vec![StreamRecord::new(i)], &never).unwrap();
-            b.send_data(vec![StreamRecord::new(10 + i)], &never)
-                .unwrap();
+            b.send_data(vec![StreamRecord::new(10 + i)], &never).unwrap();
         }
         let mut gate = InputGate::new(vec![a, b]);
         let mut order = Vec::new();
         while let Some(Polled::Data(c, _)) = gate.poll() {
             order.push(c);
+            if order.len() == 2 {
+                gate.set_blocked(0, true);
+            }
         }
-        assert_eq!(order, vec![0, 1, 0, 1]);
+        assert_eq!(order, vec![0, 1, 1]);
+        gate.unblock_all();
+        assert!(matches!(gate.poll(), Some(Polled::Data(0, _))));
     }
 }

@@ -5,6 +5,8 @@
 //! the mailbox), so control actions such as checkpoints run between records, never
 //! inside them, without locks on the hot path.
 
+mod barrier;
+mod common;
 mod input_gate;
 mod one_input;
 mod source;
@@ -12,7 +14,7 @@ mod two_input;
 
 pub use input_gate::{InputGate, Polled};
 pub use one_input::OneInputTask;
-pub use source::SourceTask;
+pub use source::{SourceTask, SPLITS_STATE};
 pub use two_input::TwoInputTask;
 
 use crate::signal::TaskSignal;
@@ -28,6 +30,28 @@ pub enum TaskCommand {
     /// Sources end their input as if it were exhausted, so the job drains and
     /// finishes cleanly. Other tasks ignore it.
     Stop,
+    /// Sources snapshot their position and emit this barrier.
+    TriggerCheckpoint(crate::message::CheckpointBarrier),
+    /// A checkpoint completed: two-phase-commit sinks commit.
+    CheckpointComplete(u64),
+    /// A checkpoint was aborted.
+    CheckpointAborted(u64),
+    /// The final checkpoint completed: the task may exit once its input is closed.
+    Finish,
+}
+
+/// How a task reports to the job master (only when checkpoints are enabled).
+pub trait TaskReporter: Send + Sync {
+    /// The task's input has ended and its chain has emitted everything.
+    fn end_of_input(&self);
+    /// The synchronous part of a snapshot is done; write it (off the task thread)
+    /// and acknowledge the checkpoint.
+    fn snapshot_taken(
+        &self,
+        snapshot: crate::snapshot::TaskSnapshot,
+        channel_state: Option<Vec<u8>>,
+        sync_duration: Duration,
+    );
 }
 
 /// Counters a task keeps while it runs.

@@ -1,50 +1,80 @@
 //! A task whose chain head has one input.
 
-use super::{FlushTimer, InputGate, Polled, TaskBody, TaskCommand, TaskShared};
-use crate::failure::{cancelled, OperatorMeta};
+use super::barrier::Gates;
+use super::common::TaskCommon;
+use super::{InputGate, Polled, TaskBody, TaskReporter, TaskShared};
+use crate::failure::{fail, OperatorMeta};
 use crate::operator::Input;
+use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
 use std::sync::atomic::Ordering;
-use weir_core::ExecutionConfig;
+use std::sync::Arc;
+use std::time::Instant;
+use weir_core::{Data, ExecutionConfig};
+
+impl<T: Send + 'static> Gates for InputGate<T> {
+    fn block(&mut self, channel: usize) {
+        self.set_blocked(channel, true);
+    }
+    fn unblock_all(&mut self) {
+        InputGate::unblock_all(self);
+    }
+    fn is_closed(&self, channel: usize) -> bool {
+        InputGate::is_closed(self, channel)
+    }
+}
 
 /// Reads an [`InputGate`] and feeds its chain.
 pub struct OneInputTask<T> {
-    meta: OperatorMeta,
     head: Box<dyn Input<T>>,
     gate: InputGate<T>,
-    flush: FlushTimer,
+    common: TaskCommon,
+    restored_channel_state: Vec<ChannelStateEntry>,
 }
 
-impl<T: Send + 'static> OneInputTask<T> {
+impl<T: Data> OneInputTask<T> {
     /// A task feeding `head` from `gate`; `meta` names the chain for error reports.
+    /// `reporter` is set when checkpoints are enabled; `channel_state` is the
+    /// in-flight input to replay first after a restore.
     pub fn new(
         meta: OperatorMeta,
         head: Box<dyn Input<T>>,
         gate: InputGate<T>,
         config: &ExecutionConfig,
+        reporter: Option<Arc<dyn TaskReporter>>,
+        channel_state: Vec<ChannelStateEntry>,
     ) -> Self {
+        let channels = gate.len();
         OneInputTask {
-            meta,
             head,
             gate,
-            flush: FlushTimer::new(config),
+            common: TaskCommon::new(meta, reporter, channels, config),
+            restored_channel_state: channel_state,
+        }
+    }
+
+    fn replay_channel_state(&mut self) {
+        for entry in std::mem::take(&mut self.restored_channel_state) {
+            match decode_buffer::<T>(&entry.buffer) {
+                Ok(records) => records.into_iter().for_each(|r| self.head.process(r)),
+                Err(e) => fail(&self.common.meta, format!("cannot decode restored channel state: {e}")),
+            }
         }
     }
 }
 
-impl<T: Send + 'static> TaskBody for OneInputTask<T> {
+impl<T: Data> TaskBody for OneInputTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.head.open();
+        self.replay_channel_state();
+        let mut inputs_closed = false;
         loop {
             let token = shared.signal().token();
-            if shared.is_cancelled() {
-                cancelled(&self.meta);
+            self.common.handle_mail(shared, &mut *self.head, &mut self.gate);
+            if self.common.may_exit(inputs_closed) {
+                break;
             }
-            if shared.has_mail() {
-                for command in shared.take_mail() {
-                    match command {
-                        TaskCommand::Stop => {} // only sources act on stop
-                    }
-                }
+            if let Some(barrier) = self.common.handler.check_timeout(Instant::now(), &mut self.gate) {
+                self.common.snapshot(barrier, &mut *self.head);
             }
             match self.gate.poll() {
                 Some(Polled::Data(channel, mut buffer)) => {
@@ -52,24 +82,48 @@ impl<T: Send + 'static> TaskBody for OneInputTask<T> {
                         .metrics
                         .records_in
                         .fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                    if self.common.handler.recording() {
+                        let meta = &self.common.meta;
+                        self.common.handler.record(channel, || {
+                            encode_buffer(&buffer)
+                                .unwrap_or_else(|e| fail(meta, format!("cannot encode channel state: {e}")))
+                        });
+                        self.common.submit_recorded(|c| (0, c as u32));
+                    }
                     for record in buffer.drain(..) {
                         self.head.process(record);
                     }
                     self.gate.recycle(channel, buffer);
-                    if self.flush.due() {
+                    if self.common.flush.due() {
                         self.head.flush();
                     }
                 }
                 Some(Polled::Watermark(watermark)) => self.head.process_watermark(watermark),
-                Some(Polled::Barrier(..)) => {}
-                Some(Polled::Finished) => break,
+                Some(Polled::Barrier(channel, barrier, overtaken)) => {
+                    if let Some(barrier) = self
+                        .common
+                        .handler
+                        .on_barrier(channel, barrier, overtaken, &mut self.gate)
+                    {
+                        self.common.snapshot(barrier, &mut *self.head);
+                    }
+                    self.common.submit_recorded(|c| (0, c as u32));
+                }
+                Some(Polled::EndOfData) => self.common.end_of_data(&mut *self.head),
+                Some(Polled::ChannelClosed(channel)) => {
+                    if let Some(barrier) = self.common.handler.on_channel_closed(channel, &mut self.gate) {
+                        self.common.snapshot(barrier, &mut *self.head);
+                    }
+                    self.common.submit_recorded(|c| (0, c as u32));
+                }
+                Some(Polled::Finished) => inputs_closed = true,
                 None => {
                     self.head.flush();
-                    self.flush.flushed();
-                    shared.signal().wait(token, None);
+                    self.common.flush.flushed();
+                    shared.signal().wait(token, self.common.deadline());
                 }
             }
         }
-        self.head.end_input();
+        self.head.close();
     }
 }

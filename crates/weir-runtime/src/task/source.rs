@@ -1,33 +1,71 @@
 //! A task whose chain head is a source reader.
 
-use super::{FlushTimer, TaskBody, TaskCommand, TaskShared};
+use super::{FlushTimer, TaskBody, TaskCommand, TaskReporter, TaskShared};
 use crate::failure::{cancelled, check, guard, OperatorMeta};
+use crate::message::CheckpointBarrier;
 use crate::operator::Input;
+use crate::snapshot::{OperatorSnapshot, TaskSnapshot};
 use crate::source::{PollStatus, SourceOutput, SourceReader};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 use weir_core::{ExecutionConfig, Watermark};
+use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
+
+/// Name of the operator-state list holding a source reader's split states.
+pub const SPLITS_STATE: &str = "splits";
 
 /// Polls a [`SourceReader`] and feeds its chain.
 pub struct SourceTask<T> {
     meta: OperatorMeta,
+    operator_id: String,
     reader: Box<dyn SourceReader<T>>,
     output: Box<dyn Input<T>>,
     flush: FlushTimer,
+    reporter: Option<Arc<dyn TaskReporter>>,
 }
 
 impl<T: Send + 'static> SourceTask<T> {
-    /// A task polling `reader` into `output`; `meta` names the source for errors.
+    /// A task polling `reader` into `output`; `meta` names the source for errors,
+    /// `operator_id` keys its state; `reporter` is set when checkpoints are enabled.
     pub fn new(
         meta: OperatorMeta,
+        operator_id: String,
         reader: Box<dyn SourceReader<T>>,
         output: Box<dyn Input<T>>,
         config: &ExecutionConfig,
+        reporter: Option<Arc<dyn TaskReporter>>,
     ) -> Self {
         SourceTask {
             meta,
+            operator_id,
             reader,
             output,
             flush: FlushTimer::new(config),
+            reporter,
+        }
+    }
+
+    fn checkpoint(&mut self, barrier: CheckpointBarrier) {
+        let started = Instant::now();
+        let reader = &mut self.reader;
+        let splits = guard(&self.meta, || reader.snapshot_state(barrier.checkpoint_id));
+        let splits = check(&self.meta, splits);
+        let mut snapshot = TaskSnapshot::new(barrier.checkpoint_id);
+        snapshot.add(OperatorSnapshot {
+            operator_id: self.operator_id.clone(),
+            keyed: None,
+            operator_state: Some(OperatorStateSnapshot {
+                lists: vec![OperatorList {
+                    name: SPLITS_STATE.to_string(),
+                    mode: Redistribution::EvenSplit,
+                    elements: splits.into_iter().map(serde_bytes::ByteBuf::from).collect(),
+                }],
+            }),
+        });
+        self.output.checkpoint(&barrier, &mut snapshot);
+        if let Some(reporter) = &self.reporter {
+            reporter.snapshot_taken(snapshot, None, started.elapsed());
         }
     }
 }
@@ -35,38 +73,69 @@ impl<T: Send + 'static> SourceTask<T> {
 impl<T: Send + 'static> TaskBody for SourceTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.output.open();
-        'run: loop {
+        let mut reading = true;
+        let mut ended = false;
+        let mut finish = false;
+        loop {
             let token = shared.signal().token();
             if shared.is_cancelled() {
                 cancelled(&self.meta);
             }
-            if shared.has_mail() && shared.take_mail().contains(&TaskCommand::Stop) {
-                break 'run;
-            }
-            let mut output = SourceOutput::new(&mut *self.output);
-            let reader = &mut self.reader;
-            let status = guard(&self.meta, || reader.poll_next(&mut output));
-            let emitted = output.emitted();
-            shared
-                .metrics
-                .records_in
-                .fetch_add(emitted, Ordering::Relaxed);
-            match check(&self.meta, status) {
-                PollStatus::MoreAvailable => {
-                    if self.flush.due() {
-                        self.output.flush();
+            if shared.has_mail() {
+                for command in shared.take_mail() {
+                    match command {
+                        TaskCommand::Stop => reading = false,
+                        TaskCommand::TriggerCheckpoint(barrier) => self.checkpoint(barrier),
+                        TaskCommand::CheckpointComplete(id) => {
+                            let reader = &mut self.reader;
+                            let result = guard(&self.meta, || reader.notify_checkpoint_complete(id));
+                            check(&self.meta, result);
+                            self.output.notify_checkpoint_complete(id);
+                        }
+                        TaskCommand::CheckpointAborted(id) => self.output.notify_checkpoint_aborted(id),
+                        TaskCommand::Finish => finish = true,
                     }
                 }
-                PollStatus::Pending { retry_at } => {
-                    self.output.flush();
-                    self.flush.flushed();
-                    shared.signal().wait(token, retry_at);
-                }
-                PollStatus::Finished => break,
             }
+            if reading {
+                let mut output = SourceOutput::new(&mut *self.output);
+                let reader = &mut self.reader;
+                let status = guard(&self.meta, || reader.poll_next(&mut output));
+                let emitted = output.emitted();
+                shared.metrics.records_in.fetch_add(emitted, Ordering::Relaxed);
+                match check(&self.meta, status) {
+                    PollStatus::MoreAvailable => {
+                        if self.flush.due() {
+                            self.output.flush();
+                        }
+                        continue;
+                    }
+                    PollStatus::Pending { retry_at } => {
+                        self.output.flush();
+                        self.flush.flushed();
+                        shared.signal().wait(token, retry_at);
+                        continue;
+                    }
+                    PollStatus::Finished => reading = false,
+                }
+            }
+            if !ended {
+                // The input is over: event time ends, so every pending event-time
+                // result fires; then the chain emits what it still holds.
+                self.output.process_watermark(Watermark::MAX);
+                self.output.end_input();
+                ended = true;
+                match &self.reporter {
+                    Some(reporter) => reporter.end_of_input(),
+                    None => break,
+                }
+            }
+            if finish {
+                break;
+            }
+            self.output.flush();
+            shared.signal().wait(token, None);
         }
-        // The input is over: event time ends, so every pending event-time result fires.
-        self.output.process_watermark(Watermark::MAX);
-        self.output.end_input();
+        self.output.close();
     }
 }

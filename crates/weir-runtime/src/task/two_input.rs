@@ -1,25 +1,61 @@
 //! A task whose chain head has two inputs of different types.
 
-use super::{FlushTimer, InputGate, Polled, TaskBody, TaskCommand, TaskShared};
-use crate::failure::{cancelled, OperatorMeta};
+use super::barrier::Gates;
+use super::common::TaskCommon;
+use super::{InputGate, Polled, TaskBody, TaskReporter, TaskShared};
+use crate::failure::{fail, OperatorMeta};
 use crate::operator::TwoInput;
+use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
 use std::sync::atomic::Ordering;
-use weir_core::{ExecutionConfig, Watermark};
+use std::sync::Arc;
+use std::time::Instant;
+use weir_core::{Data, ExecutionConfig, Watermark};
+
+/// Both gates of a two-input task, addressed by global channel index (the first
+/// input's channels first).
+struct BothGates<'a, A, B> {
+    first: &'a mut InputGate<A>,
+    second: &'a mut InputGate<B>,
+}
+
+impl<A: Send + 'static, B: Send + 'static> Gates for BothGates<'_, A, B> {
+    fn block(&mut self, channel: usize) {
+        let n = self.first.len();
+        if channel < n {
+            self.first.set_blocked(channel, true);
+        } else {
+            self.second.set_blocked(channel - n, true);
+        }
+    }
+    fn unblock_all(&mut self) {
+        self.first.unblock_all();
+        self.second.unblock_all();
+    }
+    fn is_closed(&self, channel: usize) -> bool {
+        let n = self.first.len();
+        if channel < n {
+            self.first.is_closed(channel)
+        } else {
+            self.second.is_closed(channel - n)
+        }
+    }
+}
 
 /// Reads two [`InputGate`]s alternately and feeds a [`TwoInput`] head. The head sees
 /// the minimum of the two inputs' watermarks.
 pub struct TwoInputTask<A, B> {
-    meta: OperatorMeta,
     head: Box<dyn TwoInput<A, B>>,
     gate1: InputGate<A>,
     gate2: InputGate<B>,
     watermarks: [Watermark; 2],
     emitted_watermark: Watermark,
+    ended: [bool; 2],
     prefer_second: bool,
-    flush: FlushTimer,
+    common: TaskCommon,
+    restored_channel_state: Vec<ChannelStateEntry>,
 }
 
-impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
+impl<A: Data, B: Data> TwoInputTask<A, B> {
     /// A task feeding `head` from `gate1` and `gate2`.
     pub fn new(
         meta: OperatorMeta,
@@ -27,17 +63,44 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
         gate1: InputGate<A>,
         gate2: InputGate<B>,
         config: &ExecutionConfig,
+        reporter: Option<Arc<dyn TaskReporter>>,
+        channel_state: Vec<ChannelStateEntry>,
     ) -> Self {
         let start = Watermark::new(i64::MIN);
+        let channels = gate1.len() + gate2.len();
         TwoInputTask {
-            meta,
             head,
             gate1,
             gate2,
             watermarks: [start, start],
             emitted_watermark: start,
+            ended: [false, false],
             prefer_second: false,
-            flush: FlushTimer::new(config),
+            common: TaskCommon::new(meta, reporter, channels, config),
+            restored_channel_state: channel_state,
+        }
+    }
+
+    fn locate(first_channels: usize) -> impl Fn(usize) -> (u8, u32) {
+        move |global| {
+            if global < first_channels {
+                (0, global as u32)
+            } else {
+                (1, (global - first_channels) as u32)
+            }
+        }
+    }
+
+    fn replay_channel_state(&mut self) {
+        for entry in std::mem::take(&mut self.restored_channel_state) {
+            let result = if entry.input == 0 {
+                decode_buffer::<A>(&entry.buffer).map(|records| records.into_iter().for_each(|r| self.head.process1(r)))
+            } else {
+                decode_buffer::<B>(&entry.buffer).map(|records| records.into_iter().for_each(|r| self.head.process2(r)))
+            };
+            if let Err(e) = result {
+                fail(&self.common.meta, format!("cannot decode restored channel state: {e}"));
+            }
         }
     }
 
@@ -50,6 +113,37 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
         }
     }
 
+    fn on_barrier(&mut self, global: usize, barrier: crate::message::CheckpointBarrier, overtaken: usize) {
+        let first = self.gate1.len();
+        let mut gates = BothGates {
+            first: &mut self.gate1,
+            second: &mut self.gate2,
+        };
+        if let Some(barrier) = self.common.handler.on_barrier(global, barrier, overtaken, &mut gates) {
+            self.common.snapshot(barrier, &mut *self.head);
+        }
+        self.common.submit_recorded(Self::locate(first));
+    }
+
+    fn on_closed(&mut self, global: usize) {
+        let first = self.gate1.len();
+        let mut gates = BothGates {
+            first: &mut self.gate1,
+            second: &mut self.gate2,
+        };
+        if let Some(barrier) = self.common.handler.on_channel_closed(global, &mut gates) {
+            self.common.snapshot(barrier, &mut *self.head);
+        }
+        self.common.submit_recorded(Self::locate(first));
+    }
+
+    fn on_end_of_data(&mut self, input: usize) {
+        self.ended[input] = true;
+        if self.ended[0] && self.ended[1] {
+            self.common.end_of_data(&mut *self.head);
+        }
+    }
+
     /// Handles one message of input `input` (0 or 1); returns whether there was one.
     fn step(&mut self, input: usize, shared: &TaskShared) -> bool {
         if input == 0 {
@@ -59,95 +153,101 @@ impl<A: Send + 'static, B: Send + 'static> TwoInputTask<A, B> {
         }
     }
 
-    /// Handles one message of input 1; returns whether there was one.
+    fn record(&mut self, global: usize, encoded: impl FnOnce() -> Result<Vec<u8>, String>) {
+        if self.common.handler.recording() {
+            let meta = &self.common.meta;
+            self.common.handler.record(global, || {
+                encoded().unwrap_or_else(|e| fail(meta, format!("cannot encode channel state: {e}")))
+            });
+            self.common.submit_recorded(Self::locate(self.gate1.len()));
+        }
+    }
+
     fn step1(&mut self, shared: &TaskShared) -> bool {
-        match self.gate1.poll() {
-            Some(Polled::Data(channel, mut buffer)) => {
+        let Some(polled) = self.gate1.poll() else {
+            return false;
+        };
+        match polled {
+            Polled::Data(channel, mut buffer) => {
                 shared
                     .metrics
                     .records_in
                     .fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                self.record(channel, || encode_buffer(&buffer));
                 for record in buffer.drain(..) {
                     self.head.process1(record);
                 }
                 self.gate1.recycle(channel, buffer);
-                true
             }
-            Some(Polled::Watermark(w)) => {
-                self.on_watermark(0, w);
-                true
-            }
-            Some(Polled::Barrier(..)) => true,
-            Some(Polled::Finished) => {
-                self.on_watermark(0, Watermark::MAX);
-                true
-            }
-            None => false,
+            Polled::Watermark(w) => self.on_watermark(0, w),
+            Polled::Barrier(channel, barrier, overtaken) => self.on_barrier(channel, barrier, overtaken),
+            Polled::EndOfData => self.on_end_of_data(0),
+            Polled::ChannelClosed(channel) => self.on_closed(channel),
+            Polled::Finished => {}
         }
+        true
     }
 
-    /// Handles one message of input 2; returns whether there was one.
     fn step2(&mut self, shared: &TaskShared) -> bool {
-        match self.gate2.poll() {
-            Some(Polled::Data(channel, mut buffer)) => {
+        let Some(polled) = self.gate2.poll() else {
+            return false;
+        };
+        let first = self.gate1.len();
+        match polled {
+            Polled::Data(channel, mut buffer) => {
                 shared
                     .metrics
                     .records_in
                     .fetch_add(buffer.len() as u64, Ordering::Relaxed);
+                self.record(first + channel, || encode_buffer(&buffer));
                 for record in buffer.drain(..) {
                     self.head.process2(record);
                 }
                 self.gate2.recycle(channel, buffer);
-                true
             }
-            Some(Polled::Watermark(w)) => {
-                self.on_watermark(1, w);
-                true
-            }
-            Some(Polled::Barrier(..)) => true,
-            Some(Polled::Finished) => {
-                self.on_watermark(1, Watermark::MAX);
-                true
-            }
-            None => false,
+            Polled::Watermark(w) => self.on_watermark(1, w),
+            Polled::Barrier(channel, barrier, overtaken) => self.on_barrier(first + channel, barrier, overtaken),
+            Polled::EndOfData => self.on_end_of_data(1),
+            Polled::ChannelClosed(channel) => self.on_closed(first + channel),
+            Polled::Finished => {}
         }
+        true
     }
 }
 
-impl<A: Send + 'static, B: Send + 'static> TaskBody for TwoInputTask<A, B> {
+impl<A: Data, B: Data> TaskBody for TwoInputTask<A, B> {
     fn run(&mut self, shared: &TaskShared) {
         self.head.open();
+        self.replay_channel_state();
         loop {
             let token = shared.signal().token();
-            if shared.is_cancelled() {
-                cancelled(&self.meta);
-            }
-            if shared.has_mail() {
-                for command in shared.take_mail() {
-                    match command {
-                        TaskCommand::Stop => {}
-                    }
+            {
+                let mut gates = BothGates {
+                    first: &mut self.gate1,
+                    second: &mut self.gate2,
+                };
+                self.common.handle_mail(shared, &mut *self.head, &mut gates);
+                if let Some(barrier) = self.common.handler.check_timeout(Instant::now(), &mut gates) {
+                    self.common.snapshot(barrier, &mut *self.head);
                 }
             }
-            if self.gate1.is_finished() && self.gate2.is_finished() {
-                // Drain the Finished notifications so watermarks reach MAX.
-                while self.step1(shared) {}
-                while self.step2(shared) {}
+            let inputs_closed = self.gate1.is_finished() && self.gate2.is_finished() && self.ended == [true, true];
+            if self.common.may_exit(inputs_closed) {
                 break;
             }
             self.prefer_second = !self.prefer_second;
             let first = usize::from(self.prefer_second);
             let progressed = self.step(first, shared) || self.step(1 - first, shared);
             if progressed {
-                if self.flush.due() {
+                if self.common.flush.due() {
                     self.head.flush();
                 }
             } else {
                 self.head.flush();
-                self.flush.flushed();
-                shared.signal().wait(token, None);
+                self.common.flush.flushed();
+                shared.signal().wait(token, self.common.deadline());
             }
         }
-        self.head.end_input();
+        self.head.close();
     }
 }

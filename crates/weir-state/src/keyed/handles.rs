@@ -76,17 +76,13 @@ impl<'a, K: Hash + Eq + Clone, V: Clone> ListState<'a, K, V> {
 
     /// Appends an element.
     pub fn add(&mut self, value: V) -> Result<(), StateError> {
-        self.table
-            .get_or_insert_with(self.key, Vec::new)?
-            .push(value);
+        self.table.get_or_insert_with(self.key, Vec::new)?.push(value);
         Ok(())
     }
 
     /// Appends several elements.
     pub fn add_all(&mut self, values: impl IntoIterator<Item = V>) -> Result<(), StateError> {
-        self.table
-            .get_or_insert_with(self.key, Vec::new)?
-            .extend(values);
+        self.table.get_or_insert_with(self.key, Vec::new)?.extend(values);
         Ok(())
     }
 
@@ -118,19 +114,12 @@ impl<'a, K: Hash + Eq + Clone, UK: Hash + Eq + Clone, UV: Clone> MapState<'a, K,
 
     /// The value of `user_key`.
     pub fn get(&self, user_key: &UK) -> Result<Option<UV>, StateError> {
-        Ok(self
-            .table
-            .get(self.key)?
-            .and_then(|m| m.get(user_key))
-            .cloned())
+        Ok(self.table.get(self.key)?.and_then(|m| m.get(user_key)).cloned())
     }
 
     /// Whether `user_key` has a value.
     pub fn contains(&self, user_key: &UK) -> Result<bool, StateError> {
-        Ok(self
-            .table
-            .get(self.key)?
-            .is_some_and(|m| m.contains_key(user_key)))
+        Ok(self.table.get(self.key)?.is_some_and(|m| m.contains_key(user_key)))
     }
 
     /// Sets the value of `user_key`.
@@ -227,19 +216,12 @@ impl<'a, K: Hash + Eq + Clone, IN, ACC: Clone, OUT> AggregatingState<'a, K, IN, 
         key: &'a CurrentKey<K>,
         function: &'a dyn AggregateFunction<IN, ACC, OUT>,
     ) -> Self {
-        AggregatingState {
-            table,
-            key,
-            function,
-        }
+        AggregatingState { table, key, function }
     }
 
     /// The aggregate's result, if anything was added.
     pub fn get(&self) -> Result<Option<OUT>, StateError> {
-        Ok(self
-            .table
-            .get(self.key)?
-            .map(|acc| self.function.get_result(acc)))
+        Ok(self.table.get(self.key)?.map(|acc| self.function.get_result(acc)))
     }
 
     /// Adds `value` to the accumulator.

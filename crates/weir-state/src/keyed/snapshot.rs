@@ -46,10 +46,7 @@ pub struct KeyedStateHandle {
 
 impl KeyedStateHandle {
     /// Decodes the blocks of `data` (the bytes the snapshot wrote).
-    pub fn blocks<'a>(
-        &'a self,
-        data: &'a [u8],
-    ) -> impl Iterator<Item = Result<KeyGroupBlock, StateError>> + 'a {
+    pub fn blocks<'a>(&'a self, data: &'a [u8]) -> impl Iterator<Item = Result<KeyGroupBlock, StateError>> + 'a {
         self.blocks_in(data, None)
     }
 
@@ -144,13 +141,10 @@ impl KeyedSnapshot for HeapSnapshot {
         for (index, key_group) in self.range.iter().enumerate() {
             let mut states = Vec::new();
             for (name, kind, table) in &self.tables {
-                let encoded =
-                    table
-                        .encode_group(index)
-                        .map_err(|message| StateError::Serialize {
-                            name: name.clone(),
-                            message,
-                        })?;
+                let encoded = table.encode_group(index).map_err(|message| StateError::Serialize {
+                    name: name.clone(),
+                    message,
+                })?;
                 if let Some(entries) = encoded {
                     states.push(StateBlock {
                         name: name.clone(),
@@ -182,9 +176,7 @@ impl KeyedSnapshot for HeapSnapshot {
                 message,
             })?;
             out.write_all(&bytes)?;
-            handle
-                .groups
-                .push((key_group as u32, handle.bytes, bytes.len() as u64));
+            handle.groups.push((key_group as u32, handle.bytes, bytes.len() as u64));
             handle.bytes += bytes.len() as u64;
         }
         Ok(handle)

@@ -1,14 +1,12 @@
 //! The keyed state store of one operator subtask.
 
 use super::handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
-use super::snapshot::{
-    HeapSnapshot, KeyGroupBlock, PendingGroups, TableSnapshot, TypedTableSnapshot,
-};
+use super::snapshot::{HeapSnapshot, KeyGroupBlock, PendingGroups, TableSnapshot, TypedTableSnapshot};
 use super::table::{Map, Table};
 use crate::codec;
 use crate::descriptor::{
-    AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
-    StateKind, ValueStateDescriptor,
+    AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, StateKind,
+    ValueStateDescriptor,
 };
 use crate::error::StateError;
 use crate::KeyedSnapshot;
@@ -278,10 +276,7 @@ where
     }
 
     /// Number of keys holding value state `descriptor`.
-    pub fn value_keys<V>(
-        &mut self,
-        descriptor: &ValueStateDescriptor<V>,
-    ) -> Result<usize, StateError>
+    pub fn value_keys<V>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<usize, StateError>
     where
         V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     {
@@ -289,10 +284,7 @@ where
     }
 
     /// Every key holding list state `descriptor`, with its key group.
-    pub fn list_keys<V>(
-        &mut self,
-        descriptor: &ListStateDescriptor<V>,
-    ) -> Result<Vec<CurrentKey<K>>, StateError>
+    pub fn list_keys<V>(&mut self, descriptor: &ListStateDescriptor<V>) -> Result<Vec<CurrentKey<K>>, StateError>
     where
         V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     {
@@ -322,11 +314,7 @@ where
                 .iter()
                 .map(|s| (s.name.to_string(), s.kind, s.table.snapshot()))
                 .collect(),
-            pending: self
-                .pending
-                .iter()
-                .map(|(name, p)| (name.clone(), p.clone()))
-                .collect(),
+            pending: self.pending.iter().map(|(name, p)| (name.clone(), p.clone())).collect(),
         })
     }
 
@@ -355,13 +343,10 @@ where
                     })?;
                 continue;
             }
-            let pending = self
-                .pending
-                .entry(state.name.clone())
-                .or_insert_with(|| PendingGroups {
-                    kind: state.kind,
-                    groups: Vec::new(),
-                });
+            let pending = self.pending.entry(state.name.clone()).or_insert_with(|| PendingGroups {
+                kind: state.kind,
+                groups: Vec::new(),
+            });
             pending.groups.push((key_group, Arc::from(state.entries)));
         }
         Ok(())
@@ -404,11 +389,7 @@ mod tests {
         let avg = AggregatingStateDescriptor::new("a", Average);
         for k in 0..10u32 {
             let key = store.key(k);
-            store
-                .value(&value, &key)
-                .unwrap()
-                .set(format!("k{k}"))
-                .unwrap();
+            store.value(&value, &key).unwrap().set(format!("k{k}")).unwrap();
             let mut l = store.list(&list, &key).unwrap();
             l.add(1).unwrap();
             l.add_all([2, 3]).unwrap();
@@ -424,25 +405,13 @@ mod tests {
             a.add(3.0).unwrap();
         }
         let key = store.key(4);
-        assert_eq!(
-            store.value(&value, &key).unwrap().get().unwrap(),
-            Some("k4".into())
-        );
-        assert_eq!(
-            store.list(&list, &key).unwrap().get().unwrap(),
-            vec![1, 2, 3]
-        );
+        assert_eq!(store.value(&value, &key).unwrap().get().unwrap(), Some("k4".into()));
+        assert_eq!(store.list(&list, &key).unwrap().get().unwrap(), vec![1, 2, 3]);
         let m = store.map(&map, &key).unwrap();
         assert_eq!(m.get(&"x".to_string()).unwrap(), Some(4));
         assert!(!m.contains(&"y".to_string()).unwrap());
-        assert_eq!(
-            store.reducing(&sum, &key).unwrap().get().unwrap(),
-            Some(104)
-        );
-        assert_eq!(
-            store.aggregating(&avg, &key).unwrap().get().unwrap(),
-            Some(2.0)
-        );
+        assert_eq!(store.reducing(&sum, &key).unwrap().get().unwrap(), Some(104));
+        assert_eq!(store.aggregating(&avg, &key).unwrap().get().unwrap(), Some(2.0));
         store.value(&value, &key).unwrap().clear().unwrap();
         assert_eq!(store.value(&value, &key).unwrap().get().unwrap(), None);
         assert_eq!(store.value_keys(&value).unwrap(), 9);
@@ -452,13 +421,8 @@ mod tests {
     fn kinds_and_types_are_checked() {
         let mut store = KeyedStateStore::<u32>::new(128, full());
         let key = store.key(1);
-        store
-            .value(&ValueStateDescriptor::<u8>::new("s"), &key)
-            .unwrap();
-        let e = store
-            .list(&ListStateDescriptor::<u8>::new("s"), &key)
-            .err()
-            .unwrap();
+        store.value(&ValueStateDescriptor::<u8>::new("s"), &key).unwrap();
+        let e = store.list(&ListStateDescriptor::<u8>::new("s"), &key).err().unwrap();
         assert!(e.to_string().contains("is a value state"), "{e}");
         let e = store
             .value(&ValueStateDescriptor::<String>::new("s"), &key)
@@ -471,10 +435,7 @@ mod tests {
     fn keys_outside_the_range_are_rejected() {
         let mut store = KeyedStateStore::<u32>::new(128, KeyGroupRange::new(0, 0));
         let d = ValueStateDescriptor::<u8>::new("v");
-        let foreign = (0..100)
-            .map(|k| store.key(k))
-            .find(|k| k.key_group() != 0)
-            .unwrap();
+        let foreign = (0..100).map(|k| store.key(k)).find(|k| k.key_group() != 0).unwrap();
         let e = store.value(&d, &foreign).unwrap().set(1).err().unwrap();
         assert!(e.to_string().contains("does not belong"), "{e}");
     }
@@ -509,14 +470,8 @@ mod tests {
         restore_into(&mut restored, &bytes, &handle);
         for k in 0..1000 {
             let key = restored.key(k);
-            assert_eq!(
-                restored.value(&d, &key).unwrap().get().unwrap(),
-                Some(k as u64)
-            );
-            assert_eq!(
-                restored.list(&l, &key).unwrap().get().unwrap(),
-                vec![format!("n{k}")]
-            );
+            assert_eq!(restored.value(&d, &key).unwrap().get().unwrap(), Some(k as u64));
+            assert_eq!(restored.list(&l, &key).unwrap().get().unwrap(), vec![format!("n{k}")]);
         }
     }
 

@@ -1,0 +1,440 @@
+//! The job master: runs attempts of a job, coordinates checkpoints, and fails over.
+//!
+//! An *attempt* is one set of task threads. When a task fails, the master cancels
+//! the attempt, waits for its threads, asks the restart strategy for a delay, and
+//! starts a new attempt from the newest valid completed checkpoint (sources rewind
+//! to the positions stored in it). Checkpoint ids keep increasing across attempts.
+
+use super::build::SubtaskBuilder;
+use super::coordinator::{Coordinator, Decision};
+use super::events::{MasterEvent, Reporter, TaskEvent};
+use super::restore::JobRestore;
+use super::wiring::{self, WiredChannel};
+use super::writer_pool::WriterPool;
+use super::{ChannelReport, JobResult, JobState};
+use crate::failure::{into_failure, FailureCause, OperatorMeta};
+use crate::graph::{JobGraph, OperatorFactory};
+use crate::task::{TaskCommand, TaskReporter, TaskShared};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use weir_checkpoint::LocalCheckpointStorage;
+use weir_core::{ExecutionConfig, Result, WeirError};
+
+struct Attempt {
+    number: u32,
+    tasks: Vec<Vec<Arc<TaskShared>>>,
+    handles: Vec<JoinHandle<()>>,
+    wired: Vec<WiredChannel>,
+}
+
+impl Attempt {
+    fn total(&self) -> usize {
+        self.tasks.iter().map(Vec::len).sum()
+    }
+
+    fn cancel(&self) {
+        self.tasks.iter().flatten().for_each(|t| t.cancel());
+    }
+
+    fn post_all(&self, command: TaskCommand) {
+        self.tasks.iter().flatten().for_each(|t| t.post(command.clone()));
+    }
+
+    fn join(&mut self) {
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+enum Outcome {
+    Finished,
+    Cancelled,
+    Failed { error: WeirError, recoverable: bool },
+}
+
+pub(crate) struct Master {
+    pub graph: Arc<JobGraph>,
+    pub config: Arc<ExecutionConfig>,
+    pub state: Arc<JobState>,
+    pub events: mpsc::Sender<MasterEvent>,
+    pub received: mpsc::Receiver<MasterEvent>,
+    pub storage: Option<Arc<LocalCheckpointStorage>>,
+    pub pool: Option<Arc<WriterPool>>,
+    pub coordinator: Option<Coordinator>,
+    pub initial_restore: Option<Arc<JobRestore>>,
+    pub source_vertices: Vec<usize>,
+}
+
+impl Master {
+    pub(crate) fn run(mut self) -> Result<JobResult> {
+        let result = self.run_attempts();
+        if let Some(pool) = &self.pool {
+            pool.shutdown();
+        }
+        result
+    }
+
+    fn run_attempts(&mut self) -> Result<JobResult> {
+        let strategy = self.config.effective_restart_strategy();
+        let mut restarts = 0u32;
+        let mut restore = self.initial_restore.clone();
+        let mut stopping = false;
+        loop {
+            let mut attempt = self.spawn(restarts, restore.clone())?;
+            *self.state.tasks.lock() = attempt.tasks.clone();
+            if stopping {
+                self.post_sources(&attempt, TaskCommand::Stop);
+            }
+            let outcome = self.supervise(&attempt, &mut stopping);
+            attempt.cancel_if_needed(&outcome);
+            attempt.join();
+            match outcome {
+                Outcome::Finished => return Ok(self.result(&attempt, restarts)),
+                Outcome::Cancelled => return Err(WeirError::Cancelled),
+                Outcome::Failed { error, recoverable } => {
+                    if !recoverable {
+                        return Err(error);
+                    }
+                    restarts += 1;
+                    let Some(delay) = strategy.delay_before(restarts) else {
+                        return Err(error);
+                    };
+                    tracing::warn!("{error}; restarting the job in {delay:?} (restart {restarts})");
+                    self.state.restarts.store(restarts, Ordering::Relaxed);
+                    if self.wait(delay, &mut stopping) {
+                        return Err(WeirError::Cancelled);
+                    }
+                    restore = self.latest_restore()?.or_else(|| self.initial_restore.clone());
+                    if let Some(r) = &restore {
+                        tracing::info!(checkpoint = r.checkpoint_id(), "restoring from '{}'", r.dir.display());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The newest valid checkpoint of this run, if any completed.
+    fn latest_restore(&self) -> Result<Option<Arc<JobRestore>>> {
+        let Some(storage) = &self.storage else {
+            return Ok(None);
+        };
+        if storage
+            .completed()
+            .map_err(|e| WeirError::Checkpoint(e.to_string()))?
+            .is_empty()
+        {
+            return Ok(None);
+        }
+        match JobRestore::load(storage.job_dir()) {
+            Ok(restore) => Ok(Some(Arc::new(restore))),
+            Err(e) => {
+                tracing::error!("no usable checkpoint of this run: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Waits `delay` before a restart; returns true if the job was cancelled.
+    fn wait(&self, delay: Duration, stopping: &mut bool) -> bool {
+        let deadline = Instant::now() + delay;
+        loop {
+            if self.state.user_cancelled.load(Ordering::Acquire) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            match self.received.recv_timeout(deadline - now) {
+                Ok(MasterEvent::Cancel) => return true,
+                Ok(MasterEvent::Stop) => *stopping = true,
+                Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+    }
+
+    fn post_sources(&self, attempt: &Attempt, command: TaskCommand) {
+        for &vertex in &self.source_vertices {
+            for task in &attempt.tasks[vertex] {
+                task.post(command.clone());
+            }
+        }
+    }
+
+    fn supervise(&mut self, attempt: &Attempt, stopping: &mut bool) -> Outcome {
+        let total = attempt.total();
+        let mut finished = 0;
+        if let Some(coordinator) = &mut self.coordinator {
+            coordinator.start_attempt(total);
+        }
+        loop {
+            if self.state.user_cancelled.load(Ordering::Acquire) {
+                return Outcome::Cancelled;
+            }
+            let deadline = self.coordinator.as_ref().and_then(|c| c.next_deadline());
+            let wait = deadline
+                .map(|d| d.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(3600));
+            let event = match self.received.recv_timeout(wait) {
+                Ok(event) => Some(event),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Outcome::Failed {
+                        error: WeirError::Internal("the job master lost its event channel".into()),
+                        recoverable: false,
+                    }
+                }
+            };
+            match event {
+                Some(MasterEvent::Cancel) => return Outcome::Cancelled,
+                Some(MasterEvent::Stop) => {
+                    *stopping = true;
+                    self.post_sources(attempt, TaskCommand::Stop);
+                }
+                Some(MasterEvent::Task {
+                    attempt: a,
+                    vertex,
+                    subtask,
+                    event,
+                }) if a == attempt.number => match event {
+                    TaskEvent::Finished => {
+                        finished += 1;
+                        if finished == total {
+                            return Outcome::Finished;
+                        }
+                    }
+                    TaskEvent::EndOfInput => {
+                        if let Some(coordinator) = &mut self.coordinator {
+                            coordinator.on_end_of_input(vertex, subtask);
+                        }
+                    }
+                    TaskEvent::Failed(failure) => match failure.cause {
+                        FailureCause::Cancelled => {
+                            if self.state.user_cancelled.load(Ordering::Acquire) {
+                                return Outcome::Cancelled;
+                            }
+                        }
+                        FailureCause::Error(cause) => {
+                            tracing::error!(operator = %failure.operator, subtask = failure.subtask, "task failed: {cause}");
+                            return Outcome::Failed {
+                                error: WeirError::TaskFailed {
+                                    operator: failure.operator.to_string(),
+                                    subtask: failure.subtask,
+                                    parallelism: failure.parallelism,
+                                    cause,
+                                },
+                                recoverable: true,
+                            };
+                        }
+                        FailureCause::Restore(cause) => {
+                            return Outcome::Failed {
+                                error: WeirError::Checkpoint(format!(
+                                    "operator '{}' (subtask {}) cannot start from the restored checkpoint: {cause}",
+                                    failure.operator, failure.subtask
+                                )),
+                                recoverable: false,
+                            }
+                        }
+                    },
+                },
+                Some(MasterEvent::Snapshot {
+                    attempt: a,
+                    checkpoint_id,
+                    vertex,
+                    subtask,
+                    result,
+                }) if a == attempt.number => {
+                    if let Some(coordinator) = &mut self.coordinator {
+                        let decision = coordinator.on_snapshot(checkpoint_id, vertex, subtask, result);
+                        if let Some(outcome) = Self::apply(decision, attempt) {
+                            return outcome;
+                        }
+                    }
+                }
+                Some(_) | None => {}
+            }
+            if let Some(coordinator) = &mut self.coordinator {
+                let now = Instant::now();
+                for decision in coordinator.check_timeouts(now) {
+                    if let Some(outcome) = Self::apply(decision, attempt) {
+                        return outcome;
+                    }
+                }
+                if let Some(barrier) = coordinator.due_trigger(now) {
+                    for &vertex in &self.source_vertices {
+                        for task in &attempt.tasks[vertex] {
+                            task.post(TaskCommand::TriggerCheckpoint(barrier));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(decision: Decision, attempt: &Attempt) -> Option<Outcome> {
+        match decision {
+            Decision::Nothing => None,
+            Decision::Completed {
+                id,
+                subsumed,
+                final_checkpoint,
+            } => {
+                for old in subsumed {
+                    attempt.post_all(TaskCommand::CheckpointAborted(old));
+                }
+                attempt.post_all(TaskCommand::CheckpointComplete(id));
+                if final_checkpoint {
+                    attempt.post_all(TaskCommand::Finish);
+                }
+                None
+            }
+            Decision::Aborted { id, fail } => {
+                attempt.post_all(TaskCommand::CheckpointAborted(id));
+                fail.map(|message| Outcome::Failed {
+                    error: WeirError::Checkpoint(message),
+                    recoverable: true,
+                })
+            }
+        }
+    }
+
+    fn spawn(&self, number: u32, restore: Option<Arc<JobRestore>>) -> Result<Attempt> {
+        let graph = &self.graph;
+        let tasks: Vec<Vec<Arc<TaskShared>>> = graph
+            .vertices
+            .iter()
+            .map(|v| (0..v.parallelism).map(|_| Arc::new(TaskShared::new())).collect())
+            .collect();
+        let (io, wired) = wiring::wire(graph, &tasks);
+        let mut attempt = Attempt {
+            number,
+            tasks: tasks.clone(),
+            handles: Vec::new(),
+            wired,
+        };
+        for (vertex, subtask_io) in graph.vertices.iter().zip(io) {
+            for (subtask, io) in subtask_io.into_iter().enumerate() {
+                let graph = self.graph.clone();
+                let config = self.config.clone();
+                let task = tasks[vertex.id][subtask].clone();
+                let events = self.events.clone();
+                let restore = restore.clone();
+                let head = vertex.head;
+                let vertex_id = vertex.id;
+                let meta = OperatorMeta::new(vertex.name.as_str(), subtask, vertex.parallelism);
+                let reporter: Option<Arc<dyn TaskReporter>> = self.pool.as_ref().map(|pool| {
+                    Arc::new(Reporter {
+                        attempt: number,
+                        vertex: vertex.id,
+                        vertex_name: vertex.name.clone(),
+                        head_operator: graph.operator_id(head),
+                        subtask,
+                        parallelism: vertex.parallelism,
+                        events: self.events.clone(),
+                        pool: pool.clone(),
+                    }) as Arc<dyn TaskReporter>
+                });
+                let thread_name = format!("weir-{}-{subtask}", graph.nodes[head].name);
+                let spawned = std::thread::Builder::new().name(thread_name).spawn(move || {
+                    let outcome = match catch_unwind(AssertUnwindSafe(|| {
+                        let builder = SubtaskBuilder {
+                            graph: &graph,
+                            config: &config,
+                            subtask,
+                            attempt: number,
+                            task: &task,
+                            io,
+                            restore: restore.as_deref(),
+                            reporter,
+                        };
+                        let mut body = builder.task(head)?;
+                        drop(restore);
+                        body.run(&task);
+                        Ok(())
+                    })) {
+                        Ok(result) => result,
+                        Err(payload) => Err(into_failure(payload, &meta)),
+                    };
+                    let event = match outcome {
+                        Ok(()) => TaskEvent::Finished,
+                        Err(failure) => TaskEvent::Failed(failure),
+                    };
+                    let _ = events.send(MasterEvent::Task {
+                        attempt: number,
+                        vertex: vertex_id,
+                        subtask,
+                        event,
+                    });
+                });
+                match spawned {
+                    Ok(handle) => attempt.handles.push(handle),
+                    Err(e) => {
+                        attempt.cancel();
+                        attempt.join();
+                        return Err(WeirError::Internal(format!(
+                            "could not start a thread for '{}' subtask {subtask}: {e}",
+                            vertex.name
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(attempt)
+    }
+
+    fn result(&self, attempt: &Attempt, restarts: u32) -> JobResult {
+        let graph = &self.graph;
+        let channels = attempt
+            .wired
+            .iter()
+            .map(|w| {
+                let edge = &graph.edges[w.edge];
+                ChannelReport {
+                    source_vertex: graph.vertices[edge.source_vertex].name.clone(),
+                    source_subtask: w.source_subtask,
+                    target_vertex: graph.vertices[edge.target_vertex].name.clone(),
+                    target_subtask: w.target_subtask,
+                    stats: w.channel.stats(),
+                }
+            })
+            .collect();
+        let (checkpoints, failed_checkpoints) = self
+            .coordinator
+            .as_ref()
+            .map(|c| (c.completed.clone(), c.failed))
+            .unwrap_or_default();
+        JobResult {
+            job_name: self.state.job_name.clone(),
+            elapsed: self.state.started.elapsed(),
+            vertices: self.state.vertex_reports(),
+            channels,
+            restarts,
+            checkpoints,
+            failed_checkpoints,
+            checkpoint_dir: self.storage.as_ref().map(|s| s.job_dir().to_path_buf()),
+        }
+    }
+}
+
+impl Attempt {
+    fn cancel_if_needed(&self, outcome: &Outcome) {
+        if !matches!(outcome, Outcome::Finished) {
+            self.cancel();
+        }
+    }
+}
+
+/// Vertices headed by a source.
+pub(crate) fn source_vertices(graph: &JobGraph) -> Vec<usize> {
+    graph
+        .vertices
+        .iter()
+        .filter(|v| matches!(graph.nodes[v.head].operator, OperatorFactory::Source(_)))
+        .map(|v| v.id)
+        .collect()
+}
