@@ -190,6 +190,11 @@ impl<'a, K: weir_core::Data + std::hash::Hash + Eq> KeyedContext<'a, K> {
     pub fn parallelism(&self) -> usize {
         self.base.parallelism()
     }
+
+    /// The subtask's identity (including the job attempt).
+    pub fn subtask(&self) -> &SubtaskInfo {
+        self.base.subtask()
+    }
 }
 
 /// A function on a keyed stream, with access to the current key's state.

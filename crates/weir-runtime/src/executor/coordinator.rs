@@ -121,19 +121,16 @@ impl Coordinator {
         self.total_tasks > 0 && self.ended.len() >= self.total_tasks
     }
 
-    fn next_trigger_time(&self) -> Option<Instant> {
+    fn next_trigger_time(&self, now: Instant) -> Option<Instant> {
         if self.all_ended() {
-            return if self.final_id.is_none() {
-                Some(Instant::now())
-            } else {
-                None
-            };
+            // The final checkpoint is due at once.
+            return if self.final_id.is_none() { Some(now) } else { None };
         }
         let interval = self.config.interval?;
         if self.pending.len() >= self.config.max_concurrent {
             return None;
         }
-        let after_interval = self.last_trigger.map_or_else(Instant::now, |t| t + interval);
+        let after_interval = self.last_trigger.map_or(now, |t| t + interval);
         let after_pause = self
             .last_completion
             .map_or(after_interval, |t| (t + self.config.min_pause).max(after_interval));
@@ -142,7 +139,7 @@ impl Coordinator {
 
     /// The barrier to inject now, if a checkpoint is due.
     pub(crate) fn due_trigger(&mut self, now: Instant) -> Option<CheckpointBarrier> {
-        if now < self.next_trigger_time()? {
+        if now < self.next_trigger_time(now)? {
             return None;
         }
         let id = self.next_id;
@@ -172,9 +169,9 @@ impl Coordinator {
     }
 
     /// When the master must wake up next (trigger or timeout).
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let timeout = self.pending.values().map(|p| p.started + self.config.timeout).min();
-        match (self.next_trigger_time(), timeout) {
+        match (self.next_trigger_time(now), timeout) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

@@ -176,7 +176,7 @@ impl Master {
             if self.state.user_cancelled.load(Ordering::Acquire) {
                 return Outcome::Cancelled;
             }
-            let deadline = self.coordinator.as_ref().and_then(|c| c.next_deadline());
+            let deadline = self.coordinator.as_ref().and_then(|c| c.next_deadline(Instant::now()));
             let wait = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()))
                 .unwrap_or(Duration::from_secs(3600));
