@@ -155,6 +155,10 @@ impl<T: Send + 'static> Source<T> for IteratorSource<T> {
         Some(1)
     }
 
+    fn replayable(&self) -> bool {
+        false
+    }
+
     fn create_reader(&self, _: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
         let iterator = self.iterator.lock().take().ok_or(
             "the iterator of this source was already consumed by an earlier run; an iterator source can run only once",

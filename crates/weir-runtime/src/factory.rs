@@ -54,6 +54,8 @@ pub trait SourceFactory: Send + Sync {
     fn boundedness(&self) -> Boundedness;
     /// The largest parallelism the source supports, if limited.
     fn max_parallelism(&self) -> Option<usize>;
+    /// Whether the source can replay its input from checkpointed positions.
+    fn replayable(&self) -> bool;
     /// Creates the reader of one subtask and the task that polls it into `output`.
     fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError>;
 }
@@ -68,6 +70,9 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
     }
     fn max_parallelism(&self) -> Option<usize> {
         self.source.max_parallelism()
+    }
+    fn replayable(&self) -> bool {
+        self.source.replayable()
     }
     fn create_task(&self, context: &BuildContext, output: AnyInput) -> Result<Box<dyn TaskBody>, BoxError> {
         let output = output.downcast::<T>()?;

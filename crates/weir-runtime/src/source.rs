@@ -137,6 +137,12 @@ pub trait Source<T>: Send + Sync + 'static {
         None
     }
 
+    /// Whether readers can store their position in checkpoints and replay from it.
+    /// Jobs with checkpoints reject sources that cannot.
+    fn replayable(&self) -> bool {
+        true
+    }
+
     /// Creates the reader for one subtask.
     fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError>;
 }

@@ -93,7 +93,10 @@ impl Master {
             attempt.cancel_if_needed(&outcome);
             attempt.join();
             match outcome {
-                Outcome::Finished => return Ok(self.result(&attempt, restarts)),
+                Outcome::Finished => {
+                    let restored_from = restore.as_ref().map(|r| r.dir.clone());
+                    return Ok(self.result(&attempt, restarts, restored_from));
+                }
                 Outcome::Cancelled => return Err(WeirError::Cancelled),
                 Outcome::Failed { error, recoverable } => {
                     if !recoverable {
@@ -249,22 +252,28 @@ impl Master {
                     subtask,
                     result,
                 }) if a == attempt.number => {
-                    if let Some(coordinator) = &mut self.coordinator {
-                        let decision = coordinator.on_snapshot(checkpoint_id, vertex, subtask, result);
-                        if let Some(outcome) = Self::apply(decision, attempt) {
-                            return outcome;
-                        }
+                    let decision = self
+                        .coordinator
+                        .as_mut()
+                        .map(|c| c.on_snapshot(checkpoint_id, vertex, subtask, result));
+                    if let Some(outcome) = decision.and_then(|d| self.apply(d, attempt)) {
+                        return outcome;
                     }
                 }
                 Some(_) | None => {}
             }
-            if let Some(coordinator) = &mut self.coordinator {
-                let now = Instant::now();
-                for decision in coordinator.check_timeouts(now) {
-                    if let Some(outcome) = Self::apply(decision, attempt) {
-                        return outcome;
-                    }
+            let now = Instant::now();
+            let expired = self
+                .coordinator
+                .as_mut()
+                .map(|c| c.check_timeouts(now))
+                .unwrap_or_default();
+            for decision in expired {
+                if let Some(outcome) = self.apply(decision, attempt) {
+                    return outcome;
                 }
+            }
+            if let Some(coordinator) = &mut self.coordinator {
                 if let Some(barrier) = coordinator.due_trigger(now) {
                     for &vertex in &self.source_vertices {
                         for task in &attempt.tasks[vertex] {
@@ -276,7 +285,7 @@ impl Master {
         }
     }
 
-    fn apply(decision: Decision, attempt: &Attempt) -> Option<Outcome> {
+    fn apply(&self, decision: Decision, attempt: &Attempt) -> Option<Outcome> {
         match decision {
             Decision::Nothing => None,
             Decision::Completed {
@@ -284,6 +293,10 @@ impl Master {
                 subsumed,
                 final_checkpoint,
             } => {
+                self.state.checkpoints_completed.fetch_add(1, Ordering::AcqRel);
+                if let Some(storage) = &self.storage {
+                    *self.state.latest_checkpoint.lock() = Some(storage.checkpoint_dir(id));
+                }
                 for old in subsumed {
                     attempt.post_all(TaskCommand::CheckpointAborted(old));
                 }
@@ -294,6 +307,7 @@ impl Master {
                 None
             }
             Decision::Aborted { id, fail } => {
+                self.state.checkpoints_failed.fetch_add(1, Ordering::AcqRel);
                 attempt.post_all(TaskCommand::CheckpointAborted(id));
                 fail.map(|message| Outcome::Failed {
                     error: WeirError::Checkpoint(message),
@@ -387,7 +401,7 @@ impl Master {
         Ok(attempt)
     }
 
-    fn result(&self, attempt: &Attempt, restarts: u32) -> JobResult {
+    fn result(&self, attempt: &Attempt, restarts: u32, restored_from: Option<std::path::PathBuf>) -> JobResult {
         let graph = &self.graph;
         let channels = attempt
             .wired
@@ -417,6 +431,7 @@ impl Master {
             checkpoints,
             failed_checkpoints,
             checkpoint_dir: self.storage.as_ref().map(|s| s.job_dir().to_path_buf()),
+            restored_from,
         }
     }
 }

@@ -24,7 +24,7 @@ use events::MasterEvent;
 use master::{source_vertices, Master};
 use parking_lot::Mutex;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -62,6 +62,8 @@ pub struct JobResult {
     pub failed_checkpoints: u32,
     /// Where this run's checkpoints are, when checkpointing is enabled.
     pub checkpoint_dir: Option<PathBuf>,
+    /// The checkpoint the last attempt started from, if any.
+    pub restored_from: Option<PathBuf>,
 }
 
 pub(crate) struct JobState {
@@ -70,6 +72,9 @@ pub(crate) struct JobState {
     pub tasks: Mutex<Vec<Vec<Arc<TaskShared>>>>,
     pub user_cancelled: AtomicBool,
     pub restarts: AtomicU32,
+    pub checkpoints_completed: AtomicU64,
+    pub checkpoints_failed: AtomicU64,
+    pub latest_checkpoint: Mutex<Option<PathBuf>>,
     pub started: Instant,
 }
 
@@ -154,6 +159,22 @@ impl JobClient {
         self.state.restarts.load(Ordering::Relaxed)
     }
 
+    /// Checkpoints completed so far.
+    pub fn completed_checkpoints(&self) -> u64 {
+        self.state.checkpoints_completed.load(Ordering::Acquire)
+    }
+
+    /// Checkpoints that failed so far.
+    pub fn failed_checkpoints(&self) -> u64 {
+        self.state.checkpoints_failed.load(Ordering::Acquire)
+    }
+
+    /// The directory of the newest completed checkpoint (a valid `restore_from`
+    /// target once the job is gone).
+    pub fn latest_checkpoint(&self) -> Option<PathBuf> {
+        self.state.latest_checkpoint.lock().clone()
+    }
+
     /// Time since the job started.
     pub fn elapsed(&self) -> Duration {
         self.state.started.elapsed()
@@ -225,6 +246,9 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         tasks: Mutex::new(Vec::new()),
         user_cancelled: AtomicBool::new(false),
         restarts: AtomicU32::new(0),
+        checkpoints_completed: AtomicU64::new(0),
+        checkpoints_failed: AtomicU64::new(0),
+        latest_checkpoint: Mutex::new(None),
         started: Instant::now(),
     });
     let checkpoint_dir = storage.as_ref().map(|s| s.job_dir().to_path_buf());

@@ -126,6 +126,13 @@ impl JobGraph {
             keygroup::validate(parallelism, max_parallelism)
                 .map_err(|e| WeirError::Config(format!("operator '{}': {e}", node.name)))?;
             if let OperatorFactory::Source(source) = &node.operator {
+                if config.checkpointing.enabled() && !source.replayable() {
+                    return Err(WeirError::Config(format!(
+                        "source '{}' cannot replay its input, so it cannot take part in checkpoints; use a \
+                         replayable source or disable checkpointing",
+                        node.name
+                    )));
+                }
                 if let Some(max) = source.max_parallelism() {
                     if parallelism > max {
                         return Err(WeirError::Config(format!(
