@@ -34,6 +34,20 @@ pub struct DemoArgs {
     /// Print the job's plan (chains, parallelism, partitioning) before running it.
     #[arg(long)]
     explain: bool,
+    /// Take a checkpoint this often (e.g. `1s`, `500ms`); failures then restart the
+    /// job from the last checkpoint.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    checkpoint_interval: Option<Duration>,
+    /// How checkpoints handle barriers: aligned, unaligned or at-least-once.
+    #[arg(long, default_value = "aligned")]
+    checkpoint_mode: CheckpointMode,
+    /// Where each run keeps its checkpoints (default: the system's temporary directory).
+    #[arg(long)]
+    checkpoint_dir: Option<std::path::PathBuf>,
+    /// Start from a retained checkpoint: a `chk-<n>` directory, or a run's checkpoint
+    /// directory (its newest valid checkpoint).
+    #[arg(long)]
+    restore: Option<std::path::PathBuf>,
 }
 
 const VOCABULARY: &[&str] = &[
@@ -236,6 +250,21 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     if let Some(p) = args.parallelism {
         env.set_parallelism(p);
     }
+    if let Some(interval) = args.checkpoint_interval {
+        env.enable_checkpointing(interval)
+            .set_checkpoint_mode(args.checkpoint_mode);
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        env.set_checkpoint_dir(dir);
+    }
+    if let Some(path) = &args.restore {
+        if args.checkpoint_interval.is_none() {
+            return Err(WeirError::Config(
+                "--restore needs --checkpoint-interval: a restored job keeps taking checkpoints".into(),
+            ));
+        }
+        env.restore_from(path);
+    }
     let mut generator = GeneratorSource::new(sentence);
     if !args.unbounded {
         generator = generator.with_count(args.sentences);
@@ -275,6 +304,9 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         env.parallelism()
     );
     let client = env.execute_async("weir demo: live word count")?;
+    if let Some(dir) = client.checkpoint_dir() {
+        println!("checkpoints go to {}", dir.display());
+    }
     let started = Instant::now();
     let mut handled_interrupts = 0;
     let mut next_report = started + Duration::from_secs(1);
@@ -316,7 +348,17 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
             let _ = std::io::stdout().flush();
         }
     }
+    let latest = client.latest_checkpoint();
     let result = client.wait()?;
+    if !result.checkpoints.is_empty() || result.restarts > 0 {
+        println!(
+            "{} checkpoints completed, {} failed, {} restarts{}",
+            result.checkpoints.len(),
+            result.failed_checkpoints,
+            result.restarts,
+            latest.map(|p| format!("; latest: {}", p.display())).unwrap_or_default()
+        );
+    }
     let words = result
         .vertices
         .iter()
@@ -334,6 +376,10 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("weir-demo-test-{}", std::process::id()))
+    }
 
     #[test]
     fn sentences_are_deterministic_and_skewed() {
@@ -357,6 +403,10 @@ mod tests {
             parallelism: Some(2),
             top: 3,
             explain: true,
+            checkpoint_interval: Some(Duration::from_millis(10)),
+            checkpoint_mode: CheckpointMode::Unaligned,
+            checkpoint_dir: Some(tempfile_dir()),
+            restore: None,
         };
         let outcome = run_job(args).unwrap();
         assert_eq!(outcome.words, 40_000);

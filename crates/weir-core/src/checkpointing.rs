@@ -149,11 +149,26 @@ impl Default for RestartStrategy {
 
 impl RestartStrategy {
     /// The strategy used when checkpointing is enabled and none was chosen:
-    /// practically unlimited restarts, one second apart (Flink's default).
+    /// unlimited restarts, the first after 100 ms, backing off to at most 10 s while
+    /// the job keeps failing without completing a checkpoint.
     pub fn default_with_checkpointing() -> Self {
-        RestartStrategy::FixedDelay {
+        RestartStrategy::ExponentialBackoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            multiplier: 2.0,
             attempts: u32::MAX,
-            delay: Duration::from_secs(1),
+        }
+    }
+
+    /// The delay before restart number `restart` (1-based, counting every restart
+    /// of the job), when the job has failed `unstable` times in a row without
+    /// completing a checkpoint in between (exponential backoff starts over after
+    /// progress); `None` when no more restarts are allowed.
+    pub fn delay(&self, restart: u32, unstable: u32) -> Option<Duration> {
+        match self {
+            RestartStrategy::ExponentialBackoff { attempts, .. } if restart > *attempts => None,
+            RestartStrategy::ExponentialBackoff { .. } => self.delay_before(unstable.max(1)),
+            _ => self.delay_before(restart),
         }
     }
 
@@ -207,6 +222,9 @@ mod tests {
         let delays: Vec<_> = (1..=4).map(|r| s.delay_before(r).unwrap().as_millis()).collect();
         assert_eq!(delays, vec![100, 200, 350, 350]);
         assert_eq!(s.delay_before(11), None);
+        // Backoff starts over after progress, but the attempt limit counts all.
+        assert_eq!(s.delay(5, 1), Some(Duration::from_millis(100)));
+        assert_eq!(s.delay(11, 1), None);
     }
 
     #[test]

@@ -81,9 +81,11 @@ impl Master {
     fn run_attempts(&mut self) -> Result<JobResult> {
         let strategy = self.config.effective_restart_strategy();
         let mut restarts = 0u32;
+        let mut unstable = 0u32;
         let mut restore = self.initial_restore.clone();
         let mut stopping = false;
         loop {
+            let completed_before = self.state.checkpoints_completed.load(Ordering::Acquire);
             let mut attempt = self.spawn(restarts, restore.clone())?;
             *self.state.tasks.lock() = attempt.tasks.clone();
             if stopping {
@@ -103,7 +105,9 @@ impl Master {
                         return Err(error);
                     }
                     restarts += 1;
-                    let Some(delay) = strategy.delay_before(restarts) else {
+                    let progressed = self.state.checkpoints_completed.load(Ordering::Acquire) > completed_before;
+                    unstable = if progressed { 1 } else { unstable + 1 };
+                    let Some(delay) = strategy.delay(restarts, unstable) else {
                         return Err(error);
                     };
                     tracing::warn!("{error}; restarting the job in {delay:?} (restart {restarts})");
