@@ -9,7 +9,8 @@
 //! [`sink::SinkOperator`].
 //!
 //! The API crates build a [`graph::StreamGraph`]; [`graph::JobGraph`] chains and
-//! validates it; [`executor::execute`] runs it.
+//! validates it; [`graph::ExecutionGraph`] expands it to subtasks and channels;
+//! [`executor::execute`] runs it, coordinating checkpoints and restarts.
 
 pub mod channel;
 pub mod erased;

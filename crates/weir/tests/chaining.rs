@@ -100,3 +100,28 @@ fn start_new_chain_and_disable_chaining_split_tasks() {
     assert!(plan.contains("b -> c ("), "{plan}");
     assert!(plan.contains("] d ("), "{plan}");
 }
+
+#[test]
+fn execution_graph_expands_edges_to_channels() {
+    use weir::runtime::graph::ExecutionGraph;
+    use weir::runtime::JobGraph;
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(3);
+    env.from_sequence(1, 10)
+        .map(|n| n)
+        .disable_chaining()
+        .key_by(|n| *n)
+        .reduce(|a, b| a + b)
+        .set_parallelism(2)
+        .discard();
+    let job = JobGraph::from_stream_graph(env.stream_graph("plan").unwrap()).unwrap();
+    let execution = ExecutionGraph::from_job_graph(&job);
+    // source(3) -forward-> map(3): 3 channels; map(3) -hash-> reduce(2): 6;
+    // reduce(2) -rebalance-> discard(3): 6.
+    assert_eq!(execution.subtasks, vec![3, 3, 2, 3]);
+    assert_eq!(execution.channels.len(), 3 + 6 + 6);
+    assert!(execution.channels[..3]
+        .iter()
+        .all(|c| c.source.subtask == c.target.subtask));
+    assert_eq!(execution.to_string(), "11 subtasks in 4 vertices, 15 channels");
+}

@@ -13,7 +13,7 @@ use super::wiring::{self, WiredChannel};
 use super::writer_pool::WriterPool;
 use super::{ChannelReport, JobResult, JobState};
 use crate::failure::{into_failure, FailureCause, OperatorMeta};
-use crate::graph::{JobGraph, OperatorFactory};
+use crate::graph::{ExecutionGraph, JobGraph, OperatorFactory};
 use crate::task::{TaskCommand, TaskReporter, TaskShared};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -67,6 +67,7 @@ pub(crate) struct Master {
     pub coordinator: Option<Coordinator>,
     pub initial_restore: Option<Arc<JobRestore>>,
     pub source_vertices: Vec<usize>,
+    pub execution: ExecutionGraph,
 }
 
 impl Master {
@@ -328,7 +329,7 @@ impl Master {
             .iter()
             .map(|v| (0..v.parallelism).map(|_| Arc::new(TaskShared::new())).collect())
             .collect();
-        let (io, wired) = wiring::wire(graph, &tasks);
+        let (io, wired) = wiring::wire(graph, &self.execution, &tasks);
         let mut attempt = Attempt {
             number,
             tasks: tasks.clone(),

@@ -18,7 +18,7 @@ mod writer_pool;
 pub use coordinator::CheckpointStats;
 pub use wiring::ChannelReport;
 
-use crate::graph::JobGraph;
+use crate::graph::{ExecutionGraph, JobGraph};
 use crate::task::TaskShared;
 use events::MasterEvent;
 use master::{source_vertices, Master};
@@ -254,6 +254,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let checkpoint_dir = storage.as_ref().map(|s| s.job_dir().to_path_buf());
     let master = Master {
         source_vertices: source_vertices(&graph),
+        execution: ExecutionGraph::from_job_graph(&graph),
         graph,
         config,
         state: state.clone(),

@@ -1,7 +1,7 @@
 //! Creating the channels of every network edge.
 
 use crate::channel::{AnyChannel, ChannelStats};
-use crate::graph::JobGraph;
+use crate::graph::{ExecutionGraph, JobGraph};
 use crate::task::TaskShared;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,44 +36,40 @@ pub struct ChannelReport {
     pub stats: ChannelStats,
 }
 
-/// Creates every channel and sorts them into per-subtask inputs and outputs.
-/// `tasks[v][i]` is subtask `i` of vertex `v`.
-pub(crate) fn wire(graph: &JobGraph, tasks: &[Vec<Arc<TaskShared>>]) -> (Vec<Vec<SubtaskIo>>, Vec<WiredChannel>) {
-    let mut io: Vec<Vec<SubtaskIo>> = graph
-        .vertices
+/// Creates the channels of `execution` and sorts them into per-subtask inputs and
+/// outputs. `tasks[v][i]` is subtask `i` of vertex `v`.
+pub(crate) fn wire(
+    graph: &JobGraph,
+    execution: &ExecutionGraph,
+    tasks: &[Vec<Arc<TaskShared>>],
+) -> (Vec<Vec<SubtaskIo>>, Vec<WiredChannel>) {
+    let mut io: Vec<Vec<SubtaskIo>> = execution
+        .subtasks
         .iter()
-        .map(|v| (0..v.parallelism).map(|_| SubtaskIo::default()).collect())
+        .map(|&n| (0..n).map(|_| SubtaskIo::default()).collect())
         .collect();
-    let mut all = Vec::new();
+    let mut all = Vec::with_capacity(execution.channels.len());
     let config = &graph.config;
-    for edge in &graph.edges {
-        let (sv, tv) = (edge.source_vertex, edge.target_vertex);
-        let (sp, tp) = (graph.vertices[sv].parallelism, graph.vertices[tv].parallelism);
-        for source in 0..sp {
-            let targets: Vec<usize> = if edge.kind.is_pointwise() {
-                vec![source % tp]
-            } else {
-                (0..tp).collect()
-            };
-            let mut outputs = Vec::with_capacity(targets.len());
-            for target in targets {
-                let channel = edge.record_type.new_channel(
-                    config.channel_capacity,
-                    config.buffer_size,
-                    tasks[sv][source].signal().clone(),
-                    tasks[tv][target].signal().clone(),
-                );
-                io[tv][target].inputs[edge.target_input].push(channel.clone());
-                outputs.push(channel.clone());
-                all.push(WiredChannel {
-                    edge: edge.id,
-                    source_subtask: source,
-                    target_subtask: target,
-                    channel,
-                });
-            }
-            io[sv][source].outputs.insert(edge.id, outputs);
-        }
+    for spec in &execution.channels {
+        let (source, target) = (spec.source, spec.target);
+        let channel = graph.edges[spec.edge].record_type.new_channel(
+            config.channel_capacity,
+            config.buffer_size,
+            tasks[source.vertex][source.subtask].signal().clone(),
+            tasks[target.vertex][target.subtask].signal().clone(),
+        );
+        io[target.vertex][target.subtask].inputs[spec.target_input].push(channel.clone());
+        io[source.vertex][source.subtask]
+            .outputs
+            .entry(spec.edge)
+            .or_default()
+            .push(channel.clone());
+        all.push(WiredChannel {
+            edge: spec.edge,
+            source_subtask: source.subtask,
+            target_subtask: target.subtask,
+            channel,
+        });
     }
     (io, all)
 }
