@@ -2,8 +2,7 @@
 
 use crate::functions::{CoProcessFunction, KeyedCoProcessFunction};
 use crate::keyed::KeySelector;
-use crate::operators::{CoFlatMap, CoMap, CoNode, CoProcess, KeyedCoProcess};
-use crate::state::{keyed_store, operator_store};
+use crate::operators::{CoFlatMap, CoMap, CoNode, CoProcess, FunctionHost, KeyedCoProcess, KeyedHost};
 use crate::stream::DataStream;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -112,10 +111,8 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
             Ok(CoNode::boxed(
                 ctx,
                 CoProcess {
-                    meta: ctx.meta.clone(),
-                    info: ctx.info.clone(),
+                    host: FunctionHost::new(ctx),
                     function: function.clone(),
-                    state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,
@@ -148,13 +145,10 @@ impl<K: Data + Hash + Eq, A: Data, B: Data> KeyedConnectedStreams<K, A, B> {
             Ok(CoNode::boxed(
                 ctx,
                 KeyedCoProcess {
-                    meta: ctx.meta.clone(),
-                    info: ctx.info.clone(),
+                    host: KeyedHost::new(ctx)?,
                     key1: Arc::clone(&key1),
                     key2: Arc::clone(&key2),
                     function: function.clone(),
-                    store: keyed_store(ctx)?,
-                    operator_state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,

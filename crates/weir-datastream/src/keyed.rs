@@ -1,8 +1,8 @@
 //! `KeyedStream`: a stream partitioned by key, with per-key state.
 
 use crate::functions::{FnKeyedProcess, KeyedContext, KeyedProcessFunction};
-use crate::operators::{KeyedProcess, KeyedReduce, Node};
-use crate::state::{keyed_store, operator_store};
+use crate::operators::{KeyedHost, KeyedProcess, KeyedReduce, Node};
+use crate::state::keyed_store;
 use crate::stream::DataStream;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -63,12 +63,9 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
             Ok(Node::boxed(
                 ctx,
                 KeyedProcess {
-                    meta: ctx.meta.clone(),
-                    info: ctx.info.clone(),
+                    host: KeyedHost::new(ctx)?,
                     key_selector: key_selector.clone(),
                     function: function.clone(),
-                    store: keyed_store(ctx)?,
-                    operator_state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,

@@ -4,8 +4,7 @@ use crate::connected::ConnectedStreams;
 use crate::environment::StreamExecutionEnvironment;
 use crate::functions::{FnProcess, ProcessFunction};
 use crate::keyed::KeyedStream;
-use crate::operators::{Filter, FlatMap, Map, Node, Process};
-use crate::state::operator_store;
+use crate::operators::{Filter, FlatMap, FunctionHost, Map, Node, Process};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -212,10 +211,8 @@ impl<T: Data> DataStream<T> {
             Ok(Node::boxed(
                 ctx,
                 Process {
-                    meta: ctx.meta.clone(),
-                    info: ctx.info.clone(),
+                    host: FunctionHost::new(ctx),
                     function: function.clone(),
-                    state: operator_store(ctx),
                     _types: PhantomData,
                 },
                 out,

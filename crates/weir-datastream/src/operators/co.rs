@@ -1,15 +1,14 @@
 //! Operators on connected streams.
 
-use super::process::snapshot_operator_state;
+use super::host::{FunctionHost, KeyedHost};
 use super::{CoOperator, OperatorState};
-use crate::functions::{CoProcessFunction, Context, KeyedCoProcessFunction, KeyedContext};
+use crate::functions::{CoProcessFunction, KeyedCoProcessFunction};
 use crate::keyed::KeySelector;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use weir_core::{Data, StreamRecord, SubtaskInfo, NO_TIMESTAMP};
-use weir_runtime::failure::{check, guard, OperatorMeta};
-use weir_runtime::operator::{Collector, Input};
-use weir_state::{KeyedStateStore, OperatorStateStore};
+use weir_core::{Data, StreamRecord};
+use weir_runtime::failure::{guard, OperatorMeta};
+use weir_runtime::operator::Input;
 
 /// A map with one function per input.
 pub(crate) struct CoMap<F1, F2> {
@@ -81,78 +80,55 @@ where
 
 /// Runs a [`CoProcessFunction`].
 pub(crate) struct CoProcess<P, A, B, O> {
-    pub meta: OperatorMeta,
-    pub info: SubtaskInfo,
+    pub host: FunctionHost,
     pub function: P,
-    pub state: OperatorStateStore,
     pub _types: PhantomData<fn(A, B) -> O>,
 }
 
 impl<A, B, O, P: CoProcessFunction<A, B, O>> CoOperator<A, B, O> for CoProcess<P, A, B, O> {
     fn open(&mut self) {
-        let (function, info, state) = (&mut self.function, &self.info, &mut self.state);
-        let result = guard(&self.meta, || {
-            function.open(info).and_then(|()| function.initialize_state(state))
+        let function = &mut self.function;
+        self.host
+            .open(|info, state| function.open(info).and_then(|()| function.initialize_state(state)));
+    }
+
+    fn process1(&mut self, record: StreamRecord<A>, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host.process(record, out, |value, ctx, out| {
+            function.process_element1(value, ctx, out)
         });
-        check(&self.meta, result);
+    }
+
+    fn process2(&mut self, record: StreamRecord<B>, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host.process(record, out, |value, ctx, out| {
+            function.process_element2(value, ctx, out)
+        });
+    }
+
+    fn end_input(&mut self, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host.finish(out, |out| function.finish(out));
     }
 
     fn snapshot(&mut self, checkpoint_id: u64) -> OperatorState {
-        let (function, state) = (&mut self.function, &mut self.state);
-        let result = guard(&self.meta, || function.snapshot_state(checkpoint_id, state));
-        check(&self.meta, result);
-        snapshot_operator_state(&self.meta, &self.state)
+        let function = &mut self.function;
+        self.host
+            .snapshot(|state| function.snapshot_state(checkpoint_id, state))
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.notify_checkpoint_complete(checkpoint_id));
-        check(&self.meta, result);
-    }
-
-    fn process1(&mut self, record: StreamRecord<A>, out: &mut dyn Input<O>) {
-        let mut ctx = Context {
-            timestamp: record.timestamp,
-            info: &self.info,
-        };
-        let mut collector = Collector::new(out, record.timestamp);
-        let function = &mut self.function;
-        let result = guard(&self.meta, || {
-            function.process_element1(record.value, &mut ctx, &mut collector)
-        });
-        check(&self.meta, result);
-    }
-
-    fn process2(&mut self, record: StreamRecord<B>, out: &mut dyn Input<O>) {
-        let mut ctx = Context {
-            timestamp: record.timestamp,
-            info: &self.info,
-        };
-        let mut collector = Collector::new(out, record.timestamp);
-        let function = &mut self.function;
-        let result = guard(&self.meta, || {
-            function.process_element2(record.value, &mut ctx, &mut collector)
-        });
-        check(&self.meta, result);
-    }
-
-    fn end_input(&mut self, out: &mut dyn Input<O>) {
-        let mut collector = Collector::new(out, NO_TIMESTAMP);
-        let function = &mut self.function;
-        let result = guard(&self.meta, || function.finish(&mut collector));
-        check(&self.meta, result);
+        self.host.call(|| function.notify_checkpoint_complete(checkpoint_id));
     }
 }
 
 /// Runs a [`KeyedCoProcessFunction`] with the keyed state of its subtask.
 pub(crate) struct KeyedCoProcess<K, A, B, O, P> {
-    pub meta: OperatorMeta,
-    pub info: SubtaskInfo,
+    pub host: KeyedHost<K>,
     pub key1: KeySelector<A, K>,
     pub key2: KeySelector<B, K>,
     pub function: P,
-    pub store: KeyedStateStore<K>,
-    pub operator_state: OperatorStateStore,
     pub _types: PhantomData<fn(A, B) -> O>,
 }
 
@@ -164,72 +140,41 @@ where
     P: KeyedCoProcessFunction<K, A, B, O>,
 {
     fn open(&mut self) {
-        let (function, info, state) = (&mut self.function, &self.info, &mut self.operator_state);
-        let result = guard(&self.meta, || {
-            function.open(info).and_then(|()| function.initialize_state(state))
-        });
-        check(&self.meta, result);
+        let function = &mut self.function;
+        self.host
+            .host
+            .open(|info, state| function.open(info).and_then(|()| function.initialize_state(state)));
     }
 
     fn process1(&mut self, record: StreamRecord<A>, out: &mut dyn Input<O>) {
-        let selector = &self.key1;
-        let key = guard(&self.meta, || selector(&record.value));
-        let key = self.store.key(key);
-        let mut ctx = KeyedContext {
-            base: Context {
-                timestamp: record.timestamp,
-                info: &self.info,
-            },
-            key: &key,
-            store: &mut self.store,
-        };
-        let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || {
-            function.process_element1(record.value, &mut ctx, &mut collector)
+        self.host.process(&self.key1, record, out, |value, ctx, out| {
+            function.process_element1(value, ctx, out)
         });
-        check(&self.meta, result);
     }
 
     fn process2(&mut self, record: StreamRecord<B>, out: &mut dyn Input<O>) {
-        let selector = &self.key2;
-        let key = guard(&self.meta, || selector(&record.value));
-        let key = self.store.key(key);
-        let mut ctx = KeyedContext {
-            base: Context {
-                timestamp: record.timestamp,
-                info: &self.info,
-            },
-            key: &key,
-            store: &mut self.store,
-        };
-        let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || {
-            function.process_element2(record.value, &mut ctx, &mut collector)
+        self.host.process(&self.key2, record, out, |value, ctx, out| {
+            function.process_element2(value, ctx, out)
         });
-        check(&self.meta, result);
     }
 
     fn end_input(&mut self, out: &mut dyn Input<O>) {
-        let mut collector = Collector::new(out, NO_TIMESTAMP);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.finish(&mut collector));
-        check(&self.meta, result);
+        self.host.host.finish(out, |out| function.finish(out));
     }
 
     fn snapshot(&mut self, checkpoint_id: u64) -> OperatorState {
-        let (function, state) = (&mut self.function, &mut self.operator_state);
-        let result = guard(&self.meta, || function.snapshot_state(checkpoint_id, state));
-        check(&self.meta, result);
-        let mut snapshot = snapshot_operator_state(&self.meta, &self.operator_state);
-        snapshot.keyed = Some(self.store.snapshot());
-        snapshot
+        let function = &mut self.function;
+        self.host
+            .snapshot(|state| function.snapshot_state(checkpoint_id, state))
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.notify_checkpoint_complete(checkpoint_id));
-        check(&self.meta, result);
+        self.host
+            .host
+            .call(|| function.notify_checkpoint_complete(checkpoint_id));
     }
 }

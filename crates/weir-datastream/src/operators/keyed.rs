@@ -1,24 +1,21 @@
 //! Operators on keyed streams.
 
-use super::process::snapshot_operator_state;
+use super::host::KeyedHost;
 use super::{Operator, OperatorState};
-use crate::functions::{Context, KeyedContext, KeyedProcessFunction};
+use crate::functions::KeyedProcessFunction;
 use crate::keyed::KeySelector;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use weir_core::{Data, StreamRecord, SubtaskInfo, NO_TIMESTAMP};
-use weir_runtime::failure::{check, fail, guard, OperatorMeta};
-use weir_runtime::operator::{Collector, Input};
-use weir_state::{KeyedStateStore, OperatorStateStore, ValueStateDescriptor};
+use weir_core::{Data, StreamRecord};
+use weir_runtime::failure::{fail, guard, OperatorMeta};
+use weir_runtime::operator::Input;
+use weir_state::{KeyedStateStore, ValueStateDescriptor};
 
 /// Runs a [`KeyedProcessFunction`] with the keyed state of its subtask.
 pub(crate) struct KeyedProcess<K, I, O, P> {
-    pub meta: OperatorMeta,
-    pub info: SubtaskInfo,
+    pub host: KeyedHost<K>,
     pub key_selector: KeySelector<I, K>,
     pub function: P,
-    pub store: KeyedStateStore<K>,
-    pub operator_state: OperatorStateStore,
     pub _types: PhantomData<fn(I) -> O>,
 }
 
@@ -29,54 +26,36 @@ where
     P: KeyedProcessFunction<K, I, O>,
 {
     fn open(&mut self) {
-        let (function, info, state) = (&mut self.function, &self.info, &mut self.operator_state);
-        let result = guard(&self.meta, || {
-            function.open(info).and_then(|()| function.initialize_state(state))
-        });
-        check(&self.meta, result);
+        let function = &mut self.function;
+        self.host
+            .host
+            .open(|info, state| function.open(info).and_then(|()| function.initialize_state(state)));
     }
 
     #[inline]
     fn process(&mut self, record: StreamRecord<I>, out: &mut dyn Input<O>) {
-        let selector = &self.key_selector;
-        let key = guard(&self.meta, || selector(&record.value));
-        let key = self.store.key(key);
-        let mut ctx = KeyedContext {
-            base: Context {
-                timestamp: record.timestamp,
-                info: &self.info,
-            },
-            key: &key,
-            store: &mut self.store,
-        };
-        let mut collector = Collector::new(out, record.timestamp);
         let function = &mut self.function;
-        let result = guard(&self.meta, || {
-            function.process_element(record.value, &mut ctx, &mut collector)
+        self.host.process(&self.key_selector, record, out, |value, ctx, out| {
+            function.process_element(value, ctx, out)
         });
-        check(&self.meta, result);
     }
 
     fn end_input(&mut self, out: &mut dyn Input<O>) {
-        let mut collector = Collector::new(out, NO_TIMESTAMP);
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.finish(&mut collector));
-        check(&self.meta, result);
+        self.host.host.finish(out, |out| function.finish(out));
     }
 
     fn snapshot(&mut self, checkpoint_id: u64) -> OperatorState {
-        let (function, state) = (&mut self.function, &mut self.operator_state);
-        let result = guard(&self.meta, || function.snapshot_state(checkpoint_id, state));
-        check(&self.meta, result);
-        let mut snapshot = snapshot_operator_state(&self.meta, &self.operator_state);
-        snapshot.keyed = Some(self.store.snapshot());
-        snapshot
+        let function = &mut self.function;
+        self.host
+            .snapshot(|state| function.snapshot_state(checkpoint_id, state))
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
         let function = &mut self.function;
-        let result = guard(&self.meta, || function.notify_checkpoint_complete(checkpoint_id));
-        check(&self.meta, result);
+        self.host
+            .host
+            .call(|| function.notify_checkpoint_complete(checkpoint_id));
     }
 }
 

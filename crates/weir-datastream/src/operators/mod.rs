@@ -8,11 +8,13 @@
 
 mod basic;
 mod co;
+mod host;
 mod keyed;
 mod process;
 
 pub(crate) use basic::{Filter, FlatMap, Map};
 pub(crate) use co::{CoFlatMap, CoMap, CoProcess, KeyedCoProcess};
+pub(crate) use host::{FunctionHost, KeyedHost};
 pub(crate) use keyed::{KeyedProcess, KeyedReduce};
 pub(crate) use process::Process;
 
