@@ -84,18 +84,15 @@ where
             Ok(state) => state,
             Err(e) => fail(&self.meta, e),
         };
-        let previous = match state.get() {
-            Ok(previous) => previous,
+        let (reduce, meta) = (&mut self.reduce, &self.meta);
+        let updated = state.update(|previous| match previous {
+            Some(accumulator) => guard(meta, || reduce(accumulator.clone(), record.value)),
+            None => record.value,
+        });
+        let value = match updated {
+            Ok(value) => value,
             Err(e) => fail(&self.meta, e),
         };
-        let reduce = &mut self.reduce;
-        let value = match previous {
-            Some(accumulator) => guard(&self.meta, || reduce(accumulator, record.value)),
-            None => record.value,
-        };
-        if let Err(e) = state.set(value.clone()) {
-            fail(&self.meta, e);
-        }
         out.process(StreamRecord {
             value,
             timestamp: record.timestamp,

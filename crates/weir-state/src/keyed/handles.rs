@@ -30,15 +30,11 @@ impl<'a, K: Hash + Eq + Clone, V: Clone> ValueState<'a, K, V> {
         self.table.insert(self.key, value)
     }
 
-    /// Changes the value in place (`None` when unset); returns what `f` returns.
+    /// Sets the value to `f(current value)` (one lookup when a value exists) and
+    /// returns a copy of the new value.
     #[inline]
-    pub fn update<R>(&mut self, f: impl FnOnce(&mut Option<V>) -> R) -> Result<R, StateError> {
-        let mut current = self.table.remove(self.key)?;
-        let result = f(&mut current);
-        if let Some(value) = current {
-            self.table.insert(self.key, value)?;
-        }
-        Ok(result)
+    pub fn update(&mut self, f: impl FnOnce(Option<&V>) -> V) -> Result<V, StateError> {
+        self.table.upsert(self.key, f, V::clone)
     }
 
     /// Removes the value.
@@ -190,11 +186,15 @@ impl<'a, K: Hash + Eq + Clone, V: Clone> ReducingState<'a, K, V> {
 
     /// Combines `value` into the state.
     pub fn add(&mut self, value: V) -> Result<(), StateError> {
-        let combined = match self.table.remove(self.key)? {
-            Some(current) => (self.reduce)(current, value),
-            None => value,
-        };
-        self.table.insert(self.key, combined)
+        let reduce = self.reduce;
+        self.table.upsert(
+            self.key,
+            |current| match current {
+                Some(current) => reduce(current.clone(), value),
+                None => value,
+            },
+            |_| (),
+        )
     }
 
     /// Removes the value.

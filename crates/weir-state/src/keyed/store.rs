@@ -46,7 +46,7 @@ impl<K> CurrentKey<K> {
 /// A table of any entry type, as the store holds it.
 pub(crate) trait ErasedTable: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn snapshot(&self) -> Box<dyn TableSnapshot>;
+    fn snapshot(&mut self) -> Box<dyn TableSnapshot>;
     fn restore_group(&mut self, key_group: usize, bytes: &[u8]) -> Result<(), String>;
     fn len(&self) -> usize;
 }
@@ -60,7 +60,7 @@ where
         self
     }
 
-    fn snapshot(&self) -> Box<dyn TableSnapshot> {
+    fn snapshot(&mut self) -> Box<dyn TableSnapshot> {
         Box::new(TypedTableSnapshot {
             first_group: self.range().start,
             groups: self.share(),
@@ -306,12 +306,12 @@ where
     /// A snapshot of every state as it is now. Copies no entries: the key groups are
     /// shared until written again. Serialize it with [`KeyedSnapshot::write`], on
     /// any thread.
-    pub fn snapshot(&self) -> Box<dyn KeyedSnapshot> {
+    pub fn snapshot(&mut self) -> Box<dyn KeyedSnapshot> {
         Box::new(HeapSnapshot {
             range: self.range,
             tables: self
                 .states
-                .iter()
+                .iter_mut()
                 .map(|s| (s.name.to_string(), s.kind, s.table.snapshot()))
                 .collect(),
             pending: self.pending.iter().map(|(name, p)| (name.clone(), p.clone())).collect(),

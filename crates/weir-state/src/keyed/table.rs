@@ -11,19 +11,62 @@ use weir_core::keygroup::KeyGroupRange;
 /// The map of one key group.
 pub(crate) type Map<K, S> = HashMap<K, S, RandomState>;
 
-/// Entries of one state for every key group a subtask owns. Each group's map is
-/// behind an `Arc`: a snapshot clones the `Arc`s, and the first write to a group
-/// the snapshot still holds copies that group (`Arc::make_mut`).
+/// One key group's map: owned by the table (written in place), or shared with a
+/// snapshot that is still being written.
+enum Group<K, S> {
+    Owned(Map<K, S>),
+    Shared(Arc<Map<K, S>>),
+}
+
+impl<K: Hash + Eq + Clone, S: Clone> Group<K, S> {
+    #[inline]
+    fn get(&self) -> &Map<K, S> {
+        match self {
+            Group::Owned(map) => map,
+            Group::Shared(map) => map,
+        }
+    }
+
+    /// The map for writing. A shared map is taken back if the snapshot is done with
+    /// it, and copied otherwise (once per group and snapshot).
+    #[inline]
+    fn get_mut(&mut self) -> &mut Map<K, S> {
+        if let Group::Shared(shared) = self {
+            let shared = std::mem::replace(shared, Arc::new(Map::default()));
+            *self = Group::Owned(Arc::try_unwrap(shared).unwrap_or_else(|still_shared| (*still_shared).clone()));
+        }
+        match self {
+            Group::Owned(map) => map,
+            Group::Shared(_) => unreachable!("just made owned"),
+        }
+    }
+
+    /// The map as it is now, shared with the caller; later writes do not change it.
+    fn share(&mut self) -> Arc<Map<K, S>> {
+        if let Group::Owned(map) = self {
+            *self = Group::Shared(Arc::new(std::mem::take(map)));
+        }
+        match self {
+            Group::Shared(map) => map.clone(),
+            Group::Owned(_) => unreachable!("just made shared"),
+        }
+    }
+}
+
+/// Entries of one state for every key group a subtask owns. Writes go to owned
+/// maps directly, with no synchronization. A snapshot turns each group into a shared
+/// map and keeps a reference; the first write to a group afterwards copies it only if
+/// the snapshot still holds it.
 pub(crate) struct Table<K, S> {
     range: KeyGroupRange,
-    groups: Vec<Arc<Map<K, S>>>,
+    groups: Vec<Group<K, S>>,
 }
 
 impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
     pub(crate) fn new(range: KeyGroupRange) -> Self {
         Table {
             range,
-            groups: (0..range.len()).map(|_| Arc::new(Map::default())).collect(),
+            groups: (0..range.len()).map(|_| Group::Owned(Map::default())).collect(),
         }
     }
 
@@ -43,14 +86,14 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
     #[inline]
     pub(crate) fn get(&self, key: &CurrentKey<K>) -> Result<Option<&S>, StateError> {
         let index = self.index(key.key_group())?;
-        Ok(self.groups[index].get(key.key()))
+        Ok(self.groups[index].get().get(key.key()))
     }
 
-    /// The group of `key_group`, unshared (copied if a snapshot holds it).
+    /// The map of `key_group`, writable.
     #[inline]
     pub(crate) fn group_mut(&mut self, key_group: usize) -> Result<&mut Map<K, S>, StateError> {
         let index = self.index(key_group)?;
-        Ok(Arc::make_mut(&mut self.groups[index]))
+        Ok(self.groups[index].get_mut())
     }
 
     #[inline]
@@ -69,11 +112,30 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         if !group.contains_key(key.key()) {
             group.insert(key.key().clone(), init());
         }
-        // The entry exists now; `get_mut` cannot miss.
         group.get_mut(key.key()).ok_or_else(|| StateError::Restore {
             name: "entry".into(),
             message: "entry vanished after insert".into(),
         })
+    }
+
+    /// Replaces the entry of `key` by `f(current)` with a single lookup when it
+    /// exists, and returns `then(new entry)`.
+    #[inline]
+    pub(crate) fn upsert<R>(
+        &mut self,
+        key: &CurrentKey<K>,
+        f: impl FnOnce(Option<&S>) -> S,
+        then: impl FnOnce(&S) -> R,
+    ) -> Result<R, StateError> {
+        let group = self.group_mut(key.key_group())?;
+        if let Some(slot) = group.get_mut(key.key()) {
+            *slot = f(Some(slot));
+            return Ok(then(slot));
+        }
+        let value = f(None);
+        let result = then(&value);
+        group.insert(key.key().clone(), value);
+        Ok(result)
     }
 
     #[inline]
@@ -91,15 +153,15 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
     #[inline]
     pub(crate) fn remove(&mut self, key: &CurrentKey<K>) -> Result<Option<S>, StateError> {
         let index = self.index(key.key_group())?;
-        if !self.groups[index].contains_key(key.key()) {
+        if !self.groups[index].get().contains_key(key.key()) {
             return Ok(None);
         }
-        Ok(Arc::make_mut(&mut self.groups[index]).remove(key.key()))
+        Ok(self.groups[index].get_mut().remove(key.key()))
     }
 
     /// The groups as they are now; later writes do not change what is returned.
-    pub(crate) fn share(&self) -> Vec<Arc<Map<K, S>>> {
-        self.groups.clone()
+    pub(crate) fn share(&mut self) -> Vec<Arc<Map<K, S>>> {
+        self.groups.iter_mut().map(Group::share).collect()
     }
 
     /// Adds restored entries of `key_group` (ignored when the group is not owned).
@@ -116,7 +178,7 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
 
     /// Number of keys with an entry.
     pub(crate) fn len(&self) -> usize {
-        self.groups.iter().map(|g| g.len()).sum()
+        self.groups.iter().map(|g| g.get().len()).sum()
     }
 
     /// Every key with an entry, in no particular order.
@@ -125,6 +187,6 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         self.groups
             .iter()
             .enumerate()
-            .flat_map(move |(i, g)| g.keys().map(move |k| (start + i, k)))
+            .flat_map(move |(i, g)| g.get().keys().map(move |k| (start + i, k)))
     }
 }
