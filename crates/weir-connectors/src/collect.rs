@@ -78,6 +78,13 @@ impl<T: Send> SinkWriter<T> for CollectWriter<T> {
         Ok(())
     }
 
+    fn flush(&mut self) -> Result<(), BoxError> {
+        if !self.pending.is_empty() {
+            self.records.lock().append(&mut self.pending);
+        }
+        Ok(())
+    }
+
     fn finish(&mut self) -> Result<(), BoxError> {
         self.records.lock().append(&mut self.pending);
         Ok(())

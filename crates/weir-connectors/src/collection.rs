@@ -46,7 +46,7 @@ impl<T: Clone + Send + Sync + 'static> SourceReader<T> for CollectionReader<T> {
                 let Some(item) = self.items.get(split.next as usize) else {
                     break;
                 };
-                output.collect(item.clone());
+                output.collect_in((split.next % split.step) as usize, item.clone());
                 split.next += split.step;
                 budget -= 1;
             }

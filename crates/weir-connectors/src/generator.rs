@@ -97,10 +97,12 @@ impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
                 return Ok(PollStatus::Finished);
             };
             if exhausted(split) {
+                output.split_finished((split.next % split.step) as usize);
                 self.splits.remove(0);
                 continue;
             }
-            output.collect((self.generate)(split.next));
+            let split_id = (split.next % split.step) as usize;
+            output.collect_in(split_id, (self.generate)(split.next));
             split.next += split.step;
             self.emitted += 1;
             budget -= 1;

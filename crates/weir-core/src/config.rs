@@ -28,6 +28,9 @@ pub struct ExecutionConfig {
     /// Seed of every randomized decision the runtime makes (shuffle partitioning), so
     /// that runs repeat.
     pub seed: u64,
+    /// How often watermark generators emit periodic watermarks (and idleness is
+    /// checked).
+    pub auto_watermark_interval: Duration,
     /// Periodic checkpoints (disabled by default).
     pub checkpointing: CheckpointConfig,
     /// What happens when a task fails; `None` means "no restarts" without
@@ -48,6 +51,7 @@ impl Default for ExecutionConfig {
             channel_capacity: 4,
             chaining: true,
             seed: 0x5745_4952,
+            auto_watermark_interval: Duration::from_millis(200),
             checkpointing: CheckpointConfig::default(),
             restart_strategy: None,
             restore_from: None,
@@ -75,6 +79,9 @@ impl ExecutionConfig {
         }
         if self.channel_capacity == 0 {
             return Err(WeirError::Config("channel_capacity must be at least 1 buffer".into()));
+        }
+        if self.auto_watermark_interval.is_zero() {
+            return Err(WeirError::Config("auto_watermark_interval must be positive".into()));
         }
         self.checkpointing.validate()?;
         Ok(())

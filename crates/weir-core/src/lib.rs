@@ -27,5 +27,5 @@ pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
 pub use config::ExecutionConfig;
 pub use data::Data;
 pub use error::{BoxError, Result, WeirError};
-pub use record::{StreamRecord, Timestamp, Watermark, NO_TIMESTAMP};
+pub use record::{processing_time_now, StreamRecord, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
 pub use task_info::SubtaskInfo;

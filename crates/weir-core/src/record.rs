@@ -6,6 +6,14 @@ pub type Timestamp = i64;
 /// The timestamp of a record that has none (no timestamp assigner ran).
 pub const NO_TIMESTAMP: Timestamp = i64::MIN;
 
+/// The current processing time: wall-clock milliseconds since the Unix epoch.
+pub fn processing_time_now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Timestamp)
+        .unwrap_or(0)
+}
+
 /// A record with its event timestamp ([`NO_TIMESTAMP`] when it has none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct StreamRecord<T> {
@@ -63,6 +71,17 @@ impl Watermark {
     pub fn new(timestamp: Timestamp) -> Self {
         Watermark { timestamp }
     }
+}
+
+/// Whether a stream currently produces data, as far as event time is concerned. An
+/// *idle* stream (a source split that has had no data for a while) does not hold back
+/// the watermark of the operators it feeds, until it becomes *active* again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WatermarkStatus {
+    /// The stream produces records and watermarks.
+    Active,
+    /// The stream is idle: ignore it when combining watermarks.
+    Idle,
 }
 
 #[cfg(test)]

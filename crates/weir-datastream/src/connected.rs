@@ -55,8 +55,8 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
             .first
             .inputs
             .iter()
-            .map(|(n, p)| (*n, p.clone(), 0))
-            .chain(self.second.inputs.iter().map(|(n, p)| (*n, p.clone(), 1)))
+            .map(|u| (u.clone(), 0))
+            .chain(self.second.inputs.iter().map(|u| (u.clone(), 1)))
             .collect();
         let env = self.first.env.clone();
         let id = env.add_node(name, factory, stream_type::<O>(), inputs);

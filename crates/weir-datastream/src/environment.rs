@@ -1,6 +1,6 @@
 //! The execution environment: where a job is defined and run.
 
-use crate::stream::DataStream;
+use crate::stream::{DataStream, Upstream};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -9,11 +9,10 @@ use std::time::Duration;
 use weir_connectors::{CollectionSource, IteratorSource, SequenceSource, TextFileSource};
 use weir_core::{CheckpointMode, Data, ExecutionConfig, RestartStrategy, Result, WeirError};
 use weir_runtime::erased::{stream_type, StreamType};
-use weir_runtime::factory::source_factory;
-use weir_runtime::graph::{
-    ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamEdge, StreamGraph, StreamNode,
-};
+use weir_runtime::factory::{source_factory, source_factory_with_watermarks};
+use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, StreamEdge, StreamGraph, StreamNode};
 use weir_runtime::source::Source;
+use weir_runtime::watermark::WatermarkStrategy;
 use weir_runtime::{JobClient, JobGraph, JobResult};
 
 pub(crate) struct EnvState {
@@ -220,7 +219,7 @@ impl StreamExecutionEnvironment {
         name: &str,
         operator: OperatorFactory,
         output_type: Arc<dyn StreamType>,
-        inputs: Vec<(NodeId, Partitioning, usize)>,
+        inputs: Vec<(Upstream, usize)>,
     ) -> NodeId {
         let mut state = self.state.borrow_mut();
         let id = state.nodes.len();
@@ -233,13 +232,15 @@ impl StreamExecutionEnvironment {
             operator,
             output_type,
             chaining: ChainingStrategy::Always,
+            side_outputs: Vec::new(),
         });
-        for (source, partitioning, target_input) in inputs {
+        for (upstream, target_input) in inputs {
             state.edges.push(StreamEdge {
-                source,
+                source: upstream.node,
                 target: id,
                 target_input,
-                partitioning,
+                partitioning: upstream.partitioning,
+                side_output: upstream.side_output,
             });
         }
         id
@@ -271,6 +272,34 @@ impl StreamExecutionEnvironment {
             self.update_node(id, |n| n.parallelism = Some(1));
         }
         DataStream::from_node(self.clone(), id)
+    }
+
+    /// A stream of what `source` reads, with event time and watermarks from
+    /// `strategy` applied per source split (a split without data stops holding event
+    /// time back after the strategy's idleness timeout).
+    pub fn from_source<T: Data>(
+        &self,
+        source: impl Source<T>,
+        strategy: WatermarkStrategy<T>,
+        name: &str,
+    ) -> DataStream<T> {
+        let single = source.max_parallelism() == Some(1);
+        let id = self.add_node(
+            name,
+            OperatorFactory::Source(source_factory_with_watermarks::<T>(Arc::new(source), strategy)),
+            stream_type::<T>(),
+            Vec::new(),
+        );
+        if single {
+            self.update_node(id, |n| n.parallelism = Some(1));
+        }
+        DataStream::from_node(self.clone(), id)
+    }
+
+    /// Sets how often watermark generators emit periodic watermarks (default 200 ms).
+    pub fn set_auto_watermark_interval(&self, interval: Duration) -> &Self {
+        self.state.borrow_mut().config.auto_watermark_interval = interval;
+        self
     }
 
     /// A stream of the given elements (split across the source's subtasks; in order

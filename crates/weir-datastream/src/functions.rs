@@ -9,8 +9,11 @@
 //! `Send`, since subtasks run on their own threads). Errors returned from a function
 //! fail the job with the operator's name, subtask and the error's text.
 
+pub use crate::operators::timers::TimeDomain;
+use crate::operators::timers::Timers;
 use weir_core::{BoxError, SubtaskInfo, Timestamp, NO_TIMESTAMP};
 use weir_runtime::operator::Collector;
+use weir_runtime::task::TaskShared;
 use weir_state::{
     AggregatingState, AggregatingStateDescriptor, CurrentKey, KeyedStateStore, ListState, ListStateDescriptor,
     MapState, MapStateDescriptor, OperatorStateStore, ReducingState, ReducingStateDescriptor, StateError, ValueState,
@@ -118,11 +121,15 @@ where
     }
 }
 
-/// The context of a keyed function: the current key and its keyed state.
+/// The context of a keyed function: the current key, its keyed state, and timers.
 pub struct KeyedContext<'a, K> {
     pub(crate) base: Context<'a>,
     pub(crate) key: &'a CurrentKey<K>,
     pub(crate) store: &'a mut KeyedStateStore<K>,
+    pub(crate) timers: &'a mut Timers<K, ()>,
+    pub(crate) watermark: Timestamp,
+    pub(crate) task: &'a TaskShared,
+    pub(crate) time_domain: Option<TimeDomain>,
 }
 
 impl<'a, K: weir_core::Data + std::hash::Hash + Eq> KeyedContext<'a, K> {
@@ -195,6 +202,50 @@ impl<'a, K: weir_core::Data + std::hash::Hash + Eq> KeyedContext<'a, K> {
     pub fn subtask(&self) -> &SubtaskInfo {
         self.base.subtask()
     }
+
+    /// The current event time (the operator's watermark), if it has advanced.
+    pub fn current_watermark(&self) -> Option<Timestamp> {
+        (self.watermark != i64::MIN).then_some(self.watermark)
+    }
+
+    /// The current processing time (ms since the epoch).
+    pub fn current_processing_time(&self) -> Timestamp {
+        weir_core::processing_time_now()
+    }
+
+    /// In `on_timer`: which clock fired the timer.
+    pub fn time_domain(&self) -> Option<TimeDomain> {
+        self.time_domain
+    }
+
+    /// Calls `on_timer` for the current key when the watermark passes `time`.
+    /// Registering the same time twice for a key registers one timer.
+    pub fn register_event_time_timer(&mut self, time: Timestamp) -> Result<(), StateError> {
+        self.timers
+            .register(self.store, self.key, TimeDomain::EventTime, (), time)
+            .map(|_| ())
+    }
+
+    /// Calls `on_timer` for the current key when the wall clock passes `time` (ms
+    /// since the epoch).
+    pub fn register_processing_time_timer(&mut self, time: Timestamp) -> Result<(), StateError> {
+        self.timers
+            .register(self.store, self.key, TimeDomain::ProcessingTime, (), time)?;
+        self.task.register_processing_timer(time);
+        Ok(())
+    }
+
+    /// Deletes the current key's event-time timer at `time`, if any.
+    pub fn delete_event_time_timer(&mut self, time: Timestamp) -> Result<(), StateError> {
+        self.timers
+            .delete(self.store, self.key, TimeDomain::EventTime, &(), time)
+    }
+
+    /// Deletes the current key's processing-time timer at `time`, if any.
+    pub fn delete_processing_time_timer(&mut self, time: Timestamp) -> Result<(), StateError> {
+        self.timers
+            .delete(self.store, self.key, TimeDomain::ProcessingTime, &(), time)
+    }
 }
 
 /// A function on a keyed stream, with access to the current key's state.
@@ -231,6 +282,17 @@ pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
         ctx: &mut KeyedContext<'_, K>,
         out: &mut Collector<'_, O>,
     ) -> Result<(), BoxError>;
+
+    /// A timer of the current key fired at `timestamp` (`ctx.time_domain()` tells
+    /// which clock); results get `timestamp` as their event time.
+    fn on_timer(
+        &mut self,
+        _timestamp: Timestamp,
+        _ctx: &mut KeyedContext<'_, K>,
+        _out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
 
     /// Called once when the input has ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {
@@ -305,6 +367,17 @@ pub trait KeyedCoProcessFunction<K, A, B, O>: Clone + Send + 'static {
         ctx: &mut KeyedContext<'_, K>,
         out: &mut Collector<'_, O>,
     ) -> Result<(), BoxError>;
+
+    /// A timer of the current key fired at `timestamp` (`ctx.time_domain()` tells
+    /// which clock); results get `timestamp` as their event time.
+    fn on_timer(
+        &mut self,
+        _timestamp: Timestamp,
+        _ctx: &mut KeyedContext<'_, K>,
+        _out: &mut Collector<'_, O>,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
 
     /// Called once when both inputs have ended; may emit final records.
     fn finish(&mut self, _out: &mut Collector<'_, O>) -> Result<(), BoxError> {

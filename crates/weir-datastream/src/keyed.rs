@@ -46,7 +46,11 @@ impl<K: Data + Hash + Eq, T: Data> KeyedStream<K, T> {
         let selector = key_selector.clone();
         let partitioning = Partitioning::Given(partitioner::hash::<T, K, _>(move |v: &T| selector(v)));
         let mut stream = input.clone();
-        stream.inputs = input.inputs.iter().map(|(n, _)| (*n, partitioning.clone())).collect();
+        stream.inputs = input
+            .inputs
+            .iter()
+            .map(|u| u.with_partitioning(partitioning.clone()))
+            .collect();
         stream.node = None;
         KeyedStream { stream, key_selector }
     }

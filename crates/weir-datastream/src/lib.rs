@@ -38,7 +38,8 @@ pub use environment::StreamExecutionEnvironment;
 pub use keyed::{KeySelector, KeyedStream};
 pub use stream::{DataStream, DataStreamSink};
 pub use weir_connectors::CollectHandle;
-pub use weir_runtime::operator::Collector;
+pub use weir_runtime::operator::{Collector, OutputTag};
+pub use weir_runtime::watermark::{BoundedOutOfOrderness, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
 pub use weir_state::{
     AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
     Redistribution, ReducingStateDescriptor, ValueStateDescriptor,

@@ -4,7 +4,7 @@ use crate::connected::ConnectedStreams;
 use crate::environment::StreamExecutionEnvironment;
 use crate::functions::{FnProcess, ProcessFunction};
 use crate::keyed::KeyedStream;
-use crate::operators::{Filter, FlatMap, FunctionHost, Map, Node, Process};
+use crate::operators::{Filter, FlatMap, FunctionHost, Map, Node, Process, TimestampsAndWatermarks};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -15,10 +15,29 @@ use weir_core::{BoxError, Data};
 use weir_runtime::erased::stream_type;
 use weir_runtime::factory::{one_input_factory, BuildContext};
 use weir_runtime::graph::{ChainingStrategy, NodeId, OperatorFactory, Partitioning, StreamNode};
-use weir_runtime::operator::{Collector, Input};
+use weir_runtime::operator::{Collector, Input, OutputTag};
 use weir_runtime::partitioner;
 use weir_runtime::sink::transactional::ExactlyOnce;
 use weir_runtime::sink::{Sink, SinkContext, SinkOperator};
+use weir_runtime::watermark::{SplitWatermarks, WatermarkStrategy};
+
+/// Where a stream's records come from: a node's main output or one of its side
+/// outputs, and how they are partitioned towards the next operator.
+#[derive(Clone)]
+pub(crate) struct Upstream {
+    pub node: NodeId,
+    pub partitioning: Partitioning,
+    pub side_output: Option<String>,
+}
+
+impl Upstream {
+    pub(crate) fn with_partitioning(&self, partitioning: Partitioning) -> Upstream {
+        Upstream {
+            partitioning,
+            ..self.clone()
+        }
+    }
+}
 
 /// A stream of records of type `T`.
 ///
@@ -28,7 +47,7 @@ use weir_runtime::sink::{Sink, SinkContext, SinkOperator};
 pub struct DataStream<T> {
     pub(crate) env: StreamExecutionEnvironment,
     /// The producing nodes with the partitioning towards the next operator.
-    pub(crate) inputs: Vec<(NodeId, Partitioning)>,
+    pub(crate) inputs: Vec<Upstream>,
     /// The single operator that produced this stream, if there is one.
     pub(crate) node: Option<NodeId>,
     _type: PhantomData<fn() -> T>,
@@ -111,7 +130,11 @@ impl<T: Data> DataStream<T> {
     pub(crate) fn from_node(env: StreamExecutionEnvironment, node: NodeId) -> Self {
         DataStream {
             env,
-            inputs: vec![(node, Partitioning::Default)],
+            inputs: vec![Upstream {
+                node,
+                partitioning: Partitioning::Default,
+                side_output: None,
+            }],
             node: Some(node),
             _type: PhantomData,
         }
@@ -141,7 +164,7 @@ impl<T: Data> DataStream<T> {
             inputs: self
                 .inputs
                 .iter()
-                .map(|(node, _)| (*node, partitioning.clone()))
+                .map(|u| u.with_partitioning(partitioning.clone()))
                 .collect(),
             node: None,
             _type: PhantomData,
@@ -155,7 +178,7 @@ impl<T: Data> DataStream<T> {
         make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn Input<T>>, BoxError> + Send + Sync + 'static,
     ) -> DataStream<O> {
         let factory = OperatorFactory::OneInput(one_input_factory::<T, O, _>(make));
-        let inputs = self.inputs.iter().map(|(n, p)| (*n, p.clone(), 0)).collect();
+        let inputs = self.inputs.iter().map(|u| (u.clone(), 0)).collect();
         let id = self.env.add_node(name, factory, stream_type::<O>(), inputs);
         DataStream::from_node(self.env.clone(), id)
     }
@@ -232,6 +255,26 @@ impl<T: Data> DataStream<T> {
         self.process(FnProcess(f))
     }
 
+    /// Gives every record its event time and emits watermarks, both from `strategy`
+    /// (records keep their timestamp if the strategy has no assigner). Watermarks
+    /// from upstream are replaced, except the final one when the input ends. Prefer
+    /// [`StreamExecutionEnvironment::from_source`] when the source can apply the
+    /// strategy per split.
+    pub fn assign_timestamps_and_watermarks(&self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
+        self.one_input("timestamps/watermarks", move |ctx, out| {
+            Ok(Node::boxed(
+                ctx,
+                TimestampsAndWatermarks {
+                    meta: ctx.meta.clone(),
+                    watermarks: SplitWatermarks::new(strategy.clone()),
+                    task: ctx.task.clone(),
+                    interval_ms: ctx.config.auto_watermark_interval.as_millis() as i64,
+                },
+                out,
+            ))
+        })
+    }
+
     /// Partitions the stream by key: records with equal keys go to the same subtask
     /// of the next operator, which can keep state per key.
     pub fn key_by<K: Data + Hash + Eq>(
@@ -239,6 +282,41 @@ impl<T: Data> DataStream<T> {
         key_selector: impl Fn(&T) -> K + Send + Sync + 'static,
     ) -> KeyedStream<K, T> {
         KeyedStream::new(self, Arc::new(key_selector))
+    }
+
+    /// The stream of the records the operator producing this stream sends to side
+    /// output `tag` (from process functions with `Collector::output`, or late records
+    /// of windows).
+    pub fn get_side_output<U: Data>(&self, tag: &OutputTag<U>) -> DataStream<U> {
+        let Some(node) = self.node else {
+            self.env.misuse(format!(
+                "get_side_output('{}') was called on a union or a re-partitioned stream; call it on the \
+                 stream of the operator that emits the side output",
+                tag.name()
+            ));
+            return DataStream {
+                env: self.env.clone(),
+                inputs: Vec::new(),
+                node: None,
+                _type: PhantomData,
+            };
+        };
+        let name = tag.name().to_string();
+        self.env.update_node(node, |n| {
+            if !n.side_outputs.iter().any(|(existing, _)| *existing == name) {
+                n.side_outputs.push((name.clone(), stream_type::<U>()));
+            }
+        });
+        DataStream {
+            env: self.env.clone(),
+            inputs: vec![Upstream {
+                node,
+                partitioning: Partitioning::Default,
+                side_output: Some(name),
+            }],
+            node: None,
+            _type: PhantomData,
+        }
     }
 
     /// Merges this stream with `other` (same type); records keep their order per

@@ -77,6 +77,7 @@ fn main() -> Result<(), weir_core::WeirError> {
         operator,
         output_type,
         chaining: ChainingStrategy::Always,
+        side_outputs: Vec::new(),
     };
     let source = graph.add_node(node(
         "numbers",
@@ -97,6 +98,7 @@ fn main() -> Result<(), weir_core::WeirError> {
         target: printer,
         target_input: 0,
         partitioning: Partitioning::Given(partitioner::hash::<u64, u64, _>(|n: &u64| n % 4)),
+        side_output: None,
     });
     let job = JobGraph::from_stream_graph(graph)?;
     print!("{job}");

@@ -7,7 +7,7 @@
 //! are downcast once, at build time. Records themselves are never boxed.
 
 use crate::channel::{AnyChannel, Channel};
-use crate::operator::{FanOut, Input, NoOutput};
+use crate::operator::{FanOut, Input, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
 use crate::partitioner::{self, PartitionerFactory};
 use crate::signal::TaskSignal;
 use std::any::Any;
@@ -73,6 +73,12 @@ pub trait StreamType: Send + Sync {
     /// Round-robin partitioning for this type (the default between operators of
     /// different parallelism).
     fn rebalance(&self) -> Arc<dyn PartitionerFactory>;
+
+    /// Makes `output` (of this type) the side output `name`.
+    fn side_output(&self, name: String, output: AnyInput) -> Result<Box<dyn SideOutput>>;
+
+    /// Joins the main output `main` (of this type) with `side` outputs.
+    fn with_side_outputs(&self, main: AnyInput, side: SideOutputs) -> Result<AnyInput>;
 }
 
 struct TypeOps<T>(PhantomData<fn() -> T>);
@@ -110,6 +116,20 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
 
     fn rebalance(&self) -> Arc<dyn PartitionerFactory> {
         partitioner::rebalance::<T>()
+    }
+
+    fn side_output(&self, name: String, output: AnyInput) -> Result<Box<dyn SideOutput>> {
+        Ok(Box::new(TypedSideOutput::new(name, output.downcast::<T>()?)))
+    }
+
+    fn with_side_outputs(&self, main: AnyInput, side: SideOutputs) -> Result<AnyInput> {
+        if side.is_empty() {
+            return Ok(main);
+        }
+        Ok(AnyInput::new::<T>(Box::new(WithSideOutputs::new(
+            main.downcast::<T>()?,
+            side,
+        ))))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::source::{Boundedness, ReaderContext, Source, SourceWaker};
 use crate::task::{
     InputGate, OneInputTask, SourceTask, TaskBody, TaskReporter, TaskShared, TwoInputTask, SPLITS_STATE,
 };
+use crate::watermark::WatermarkStrategy;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_core::{BoxError, Data, ExecutionConfig, SubtaskInfo};
@@ -62,6 +63,7 @@ pub trait SourceFactory: Send + Sync {
 
 struct TypedSource<T> {
     source: Arc<dyn Source<T>>,
+    watermarks: Option<WatermarkStrategy<T>>,
 }
 
 impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
@@ -89,20 +91,39 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
             waker: SourceWaker::new(context.task.signal().clone()),
             restored,
         })?;
-        Ok(Box::new(SourceTask::new(
+        let task = SourceTask::new(
             context.meta.clone(),
             context.operator_id.clone(),
             reader,
             output,
             &context.config,
             context.reporter.clone(),
-        )))
+        );
+        Ok(Box::new(match &self.watermarks {
+            Some(strategy) => task.with_watermarks(strategy.clone()),
+            None => task,
+        }))
     }
 }
 
 /// The factory of a source node.
 pub fn source_factory<T: Clone + Send + 'static>(source: Arc<dyn Source<T>>) -> Arc<dyn SourceFactory> {
-    Arc::new(TypedSource { source })
+    Arc::new(TypedSource {
+        source,
+        watermarks: None,
+    })
+}
+
+/// The factory of a source node whose records get timestamps and watermarks per
+/// split from `strategy`.
+pub fn source_factory_with_watermarks<T: Clone + Send + 'static>(
+    source: Arc<dyn Source<T>>,
+    strategy: WatermarkStrategy<T>,
+) -> Arc<dyn SourceFactory> {
+    Arc::new(TypedSource {
+        source,
+        watermarks: Some(strategy),
+    })
 }
 
 /// Builds one-input operators (and tasks headed by one).

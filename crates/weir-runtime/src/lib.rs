@@ -26,6 +26,7 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 pub mod task;
+pub mod watermark;
 pub mod writer;
 
 pub use executor::{execute, JobClient, JobResult};

@@ -1,7 +1,7 @@
 //! What travels on a channel: buffers of records and in-band control events.
 
 use serde::{Deserialize, Serialize};
-use weir_core::{StreamRecord, Watermark};
+use weir_core::{StreamRecord, Watermark, WatermarkStatus};
 
 /// A checkpoint barrier: everything before it on a channel belongs to checkpoint
 /// `checkpoint_id`, everything after it to later checkpoints.
@@ -34,6 +34,8 @@ pub enum Message<T> {
     Data(Vec<StreamRecord<T>>),
     /// The sender's watermark advanced.
     Watermark(Watermark),
+    /// The sender became idle or active again.
+    Status(WatermarkStatus),
     /// A checkpoint barrier. `overtaken` counts the data buffers an unaligned
     /// barrier jumped over: they were sent before it and belong to the checkpoint's
     /// channel state (always 0 for barriers sent in order).

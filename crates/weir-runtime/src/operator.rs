@@ -12,7 +12,7 @@
 
 use crate::message::CheckpointBarrier;
 use crate::snapshot::TaskSnapshot;
-use weir_core::{StreamRecord, Timestamp, Watermark};
+use weir_core::{StreamRecord, Timestamp, Watermark, WatermarkStatus};
 
 /// Control hooks of a chain element. Every implementation acts, then forwards the
 /// call to its downstream elements (except where noted), so calling them on the head
@@ -24,6 +24,15 @@ pub trait ChainElement: Send {
 
     /// The combined watermark of the element's inputs advanced to `watermark`.
     fn process_watermark(&mut self, watermark: Watermark);
+
+    /// The element's inputs became idle or active again (forward it; record writers
+    /// send it downstream).
+    fn process_status(&mut self, _status: WatermarkStatus) {}
+
+    /// Processing time reached `now` (ms since the epoch) and some element of the
+    /// task registered a processing-time timer at or before it: fire due timers, then
+    /// forward.
+    fn on_processing_time(&mut self, _now: Timestamp) {}
 
     /// Sends partly filled output buffers downstream (latency bound; idle tasks).
     fn flush(&mut self);
@@ -53,6 +62,179 @@ pub trait ChainElement: Send {
 pub trait Input<T>: ChainElement {
     /// Processes one record.
     fn process(&mut self, record: StreamRecord<T>);
+
+    /// The side outputs of the operator this element is the output of, if it has
+    /// any (see [`SideOutputs`]).
+    fn side_outputs(&mut self) -> Option<&mut SideOutputs> {
+        None
+    }
+}
+
+/// One side output of an operator: a named stream of another type.
+pub trait SideOutput: ChainElement {
+    /// The tag's name.
+    fn name(&self) -> &str;
+    /// The typed element (`Box<dyn Input<T>>`), for emitting.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+/// The typed side output of records of type `T`.
+pub struct TypedSideOutput<T> {
+    name: String,
+    output: Box<dyn Input<T>>,
+}
+
+impl<T> TypedSideOutput<T> {
+    /// Side output `name` feeding `output`.
+    pub fn new(name: String, output: Box<dyn Input<T>>) -> Self {
+        TypedSideOutput { name, output }
+    }
+}
+
+impl<T: Send> ChainElement for TypedSideOutput<T> {
+    fn open(&mut self) {
+        self.output.open();
+    }
+    fn process_watermark(&mut self, watermark: Watermark) {
+        self.output.process_watermark(watermark);
+    }
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.output.process_status(status);
+    }
+    fn on_processing_time(&mut self, now: Timestamp) {
+        self.output.on_processing_time(now);
+    }
+    fn flush(&mut self) {
+        self.output.flush();
+    }
+    fn end_input(&mut self) {
+        self.output.end_input();
+    }
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        self.output.checkpoint(barrier, snapshot);
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.output.notify_checkpoint_complete(checkpoint_id);
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) {
+        self.output.notify_checkpoint_aborted(checkpoint_id);
+    }
+    fn close(&mut self) {
+        self.output.close();
+    }
+}
+
+impl<T: Send + 'static> SideOutput for TypedSideOutput<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        &mut self.output
+    }
+}
+
+/// The side outputs of an operator, by tag name. Records sent to a tag nobody
+/// consumes are dropped.
+#[derive(Default)]
+pub struct SideOutputs {
+    outputs: Vec<Box<dyn SideOutput>>,
+}
+
+impl SideOutputs {
+    /// Side outputs over `outputs`.
+    pub fn new(outputs: Vec<Box<dyn SideOutput>>) -> Self {
+        SideOutputs { outputs }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty()
+    }
+
+    /// Sends `record` to side output `name`; false if no such side output of type
+    /// `T` is consumed.
+    pub fn emit<T: 'static>(&mut self, name: &str, record: StreamRecord<T>) -> bool {
+        for output in &mut self.outputs {
+            if output.name() == name {
+                if let Some(typed) = output.as_any_mut().downcast_mut::<Box<dyn Input<T>>>() {
+                    typed.process(record);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn each(&mut self, f: impl FnMut(&mut Box<dyn SideOutput>)) {
+        self.outputs.iter_mut().for_each(f);
+    }
+}
+
+/// An operator's main output together with its side outputs: control calls reach
+/// both.
+pub struct WithSideOutputs<T> {
+    main: Box<dyn Input<T>>,
+    side: SideOutputs,
+}
+
+impl<T> WithSideOutputs<T> {
+    /// `main` with `side`.
+    pub fn new(main: Box<dyn Input<T>>, side: SideOutputs) -> Self {
+        WithSideOutputs { main, side }
+    }
+}
+
+impl<T: Send> ChainElement for WithSideOutputs<T> {
+    fn open(&mut self) {
+        self.main.open();
+        self.side.each(|o| o.open());
+    }
+    fn process_watermark(&mut self, watermark: Watermark) {
+        self.main.process_watermark(watermark);
+        self.side.each(|o| o.process_watermark(watermark));
+    }
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.main.process_status(status);
+        self.side.each(|o| o.process_status(status));
+    }
+    fn on_processing_time(&mut self, now: Timestamp) {
+        self.main.on_processing_time(now);
+        self.side.each(|o| o.on_processing_time(now));
+    }
+    fn flush(&mut self) {
+        self.main.flush();
+        self.side.each(|o| o.flush());
+    }
+    fn end_input(&mut self) {
+        self.main.end_input();
+        self.side.each(|o| o.end_input());
+    }
+    fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        self.main.checkpoint(barrier, snapshot);
+        self.side.each(|o| o.checkpoint(barrier, snapshot));
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.main.notify_checkpoint_complete(checkpoint_id);
+        self.side.each(|o| o.notify_checkpoint_complete(checkpoint_id));
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) {
+        self.main.notify_checkpoint_aborted(checkpoint_id);
+        self.side.each(|o| o.notify_checkpoint_aborted(checkpoint_id));
+    }
+    fn close(&mut self) {
+        self.main.close();
+        self.side.each(|o| o.close());
+    }
+}
+
+impl<T: Send> Input<T> for WithSideOutputs<T> {
+    #[inline]
+    fn process(&mut self, record: StreamRecord<T>) {
+        self.main.process(record);
+    }
+    fn side_outputs(&mut self) -> Option<&mut SideOutputs> {
+        Some(&mut self.side)
+    }
 }
 
 /// A chain head with two differently typed inputs (`connect`, joins).
@@ -61,6 +243,48 @@ pub trait TwoInput<A, B>: ChainElement {
     fn process1(&mut self, record: StreamRecord<A>);
     /// Processes a record of the second input.
     fn process2(&mut self, record: StreamRecord<B>);
+}
+
+/// Names a side output and the type of its records.
+///
+/// ```
+/// use weir_runtime::operator::OutputTag;
+/// let rejected = OutputTag::<String>::new("rejected");
+/// assert_eq!(rejected.name(), "rejected");
+/// ```
+pub struct OutputTag<T> {
+    name: std::sync::Arc<str>,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> OutputTag<T> {
+    /// The tag `name`.
+    pub fn new(name: impl Into<std::sync::Arc<str>>) -> Self {
+        OutputTag {
+            name: name.into(),
+            _type: std::marker::PhantomData,
+        }
+    }
+
+    /// The tag's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<T> Clone for OutputTag<T> {
+    fn clone(&self) -> Self {
+        OutputTag {
+            name: self.name.clone(),
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for OutputTag<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutputTag<{}>({})", std::any::type_name::<T>(), self.name)
+    }
 }
 
 /// Where user functions emit their results: the downstream chain, plus the
@@ -97,6 +321,18 @@ impl<'a, T> Collector<'a, T> {
     pub fn timestamp(&self) -> Timestamp {
         self.timestamp
     }
+
+    /// Emits `value` to side output `tag` (with the timestamp of the record being
+    /// processed); dropped if nobody consumes that side output.
+    pub fn output<U: 'static>(&mut self, tag: &OutputTag<U>, value: U) {
+        let record = StreamRecord {
+            value,
+            timestamp: self.timestamp,
+        };
+        if let Some(side) = self.out.side_outputs() {
+            side.emit(tag.name(), record);
+        }
+    }
 }
 
 /// Sends every record to several downstream elements (a stream consumed more than
@@ -118,6 +354,12 @@ impl<T: Send> ChainElement for FanOut<T> {
     }
     fn process_watermark(&mut self, watermark: Watermark) {
         self.outputs.iter_mut().for_each(|o| o.process_watermark(watermark));
+    }
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.outputs.iter_mut().for_each(|o| o.process_status(status));
+    }
+    fn on_processing_time(&mut self, now: Timestamp) {
+        self.outputs.iter_mut().for_each(|o| o.on_processing_time(now));
     }
     fn flush(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.flush());

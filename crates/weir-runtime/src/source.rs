@@ -9,9 +9,10 @@
 
 use crate::operator::Input;
 use crate::signal::TaskSignal;
+use crate::watermark::SplitWatermarks;
 use std::sync::Arc;
 use std::time::Instant;
-use weir_core::{BoxError, StreamRecord, SubtaskInfo, Timestamp, Watermark};
+use weir_core::{BoxError, StreamRecord, SubtaskInfo, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
 
 /// Whether a source ends by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,29 +71,79 @@ pub struct ReaderContext {
 }
 
 /// Where a reader emits its records.
+///
+/// Readers with several splits (partitions, files) tell which split a record comes
+/// from (`collect_in`), so that a watermark strategy can follow each split on its
+/// own; readers with one split use `collect`.
 pub struct SourceOutput<'a, T> {
     out: &'a mut dyn Input<T>,
     emitted: u64,
+    watermarks: Option<&'a mut SplitWatermarks<T>>,
 }
 
-impl<'a, T> SourceOutput<'a, T> {
+impl<'a, T: 'static> SourceOutput<'a, T> {
     /// An output feeding `out`.
     pub fn new(out: &'a mut dyn Input<T>) -> Self {
-        SourceOutput { out, emitted: 0 }
+        SourceOutput {
+            out,
+            emitted: 0,
+            watermarks: None,
+        }
     }
 
-    /// Emits a record without a timestamp.
+    /// An output feeding `out` that assigns timestamps and tracks watermarks.
+    pub fn with_watermarks(out: &'a mut dyn Input<T>, watermarks: Option<&'a mut SplitWatermarks<T>>) -> Self {
+        SourceOutput {
+            out,
+            emitted: 0,
+            watermarks,
+        }
+    }
+
+    #[inline]
+    fn emit(&mut self, split: usize, value: T, timestamp: Timestamp) {
+        self.emitted += 1;
+        let timestamp = match &mut self.watermarks {
+            None => timestamp,
+            Some(watermarks) => {
+                if watermarks.activate() {
+                    self.out.process_status(WatermarkStatus::Active);
+                }
+                watermarks.on_record(split, &value, timestamp)
+            }
+        };
+        self.out.process(StreamRecord { value, timestamp });
+    }
+
+    /// Emits a record (of split 0) without a timestamp.
     #[inline]
     pub fn collect(&mut self, value: T) {
-        self.emitted += 1;
-        self.out.process(StreamRecord::new(value));
+        self.emit(0, value, NO_TIMESTAMP);
     }
 
-    /// Emits a record with event time `timestamp`.
+    /// Emits a record (of split 0) with event time `timestamp`.
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: T, timestamp: Timestamp) {
-        self.emitted += 1;
-        self.out.process(StreamRecord::with_timestamp(value, timestamp));
+        self.emit(0, value, timestamp);
+    }
+
+    /// Emits a record of split `split` without a timestamp.
+    #[inline]
+    pub fn collect_in(&mut self, split: usize, value: T) {
+        self.emit(split, value, NO_TIMESTAMP);
+    }
+
+    /// Emits a record of split `split` with event time `timestamp`.
+    #[inline]
+    pub fn collect_with_timestamp_in(&mut self, split: usize, value: T, timestamp: Timestamp) {
+        self.emit(split, value, timestamp);
+    }
+
+    /// Split `split` has no more records: it no longer holds back the watermark.
+    pub fn split_finished(&mut self, split: usize) {
+        if let Some(watermarks) = &mut self.watermarks {
+            watermarks.split_finished(split);
+        }
     }
 
     /// Emits a watermark.

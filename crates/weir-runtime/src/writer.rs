@@ -8,7 +8,7 @@ use crate::partitioner::{Partitioner, Selection, WriterContext};
 use crate::snapshot::TaskSnapshot;
 use crate::task::TaskShared;
 use std::sync::Arc;
-use weir_core::{StreamRecord, Watermark};
+use weir_core::{StreamRecord, Watermark, WatermarkStatus};
 
 /// Partitions records over the channels of one edge, one buffer per channel. A
 /// buffer is sent when it is full, before any control event, on flush, and (with a
@@ -80,6 +80,10 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> ChainElement for RecordWriter
 
     fn process_watermark(&mut self, watermark: Watermark) {
         self.broadcast_event(|| Message::Watermark(watermark));
+    }
+
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.broadcast_event(|| Message::Status(status));
     }
 
     fn flush(&mut self) {

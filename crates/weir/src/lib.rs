@@ -49,6 +49,7 @@ pub mod prelude {
     pub use weir_connectors::{FileSink, IdempotentSink, KeyValueStore, MemoryKeyValueStore, WriteAheadLogSink};
     pub use weir_core::{BoxError, Data, ExecutionConfig, Result, StreamRecord, WeirError};
     pub use weir_core::{CheckpointMode, RestartStrategy};
+    pub use weir_datastream::functions::TimeDomain;
     pub use weir_datastream::functions::{
         CoProcessFunction, Context, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction, ProcessFunction,
     };
@@ -56,6 +57,9 @@ pub mod prelude {
         AggregateFunction, AggregatingStateDescriptor, Collector, ConnectedStreams, DataStream, DataStreamSink,
         KeyedConnectedStreams, KeyedStream, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
         Redistribution, ReducingStateDescriptor, StreamExecutionEnvironment, ValueStateDescriptor,
+    };
+    pub use weir_datastream::{
+        BoundedOutOfOrderness, OutputTag, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };
     pub use weir_runtime::sink::transactional::{ExactlyOnce, TransactionContext, TransactionalSink};
     pub use weir_runtime::{JobClient, JobResult};

@@ -1,12 +1,13 @@
 //! Operators on connected streams.
 
 use super::host::{FunctionHost, KeyedHost};
+use super::timers::TimeDomain;
 use super::{CoOperator, OperatorState};
 use crate::functions::{CoProcessFunction, KeyedCoProcessFunction};
 use crate::keyed::KeySelector;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use weir_core::{Data, StreamRecord};
+use weir_core::{Data, StreamRecord, Timestamp, Watermark};
 use weir_runtime::failure::{guard, OperatorMeta};
 use weir_runtime::operator::Input;
 
@@ -144,6 +145,24 @@ where
         self.host
             .host
             .open(|info, state| function.open(info).and_then(|()| function.initialize_state(state)));
+        self.host.restore_timers();
+    }
+
+    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host
+            .fire_timers(TimeDomain::EventTime, watermark.timestamp, out, &mut |t, ctx, out| {
+                function.on_timer(t, ctx, out)
+            });
+        out.process_watermark(watermark);
+    }
+
+    fn on_processing_time(&mut self, now: Timestamp, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host
+            .fire_timers(TimeDomain::ProcessingTime, now, out, &mut |t, ctx, out| {
+                function.on_timer(t, ctx, out)
+            });
     }
 
     fn process1(&mut self, record: StreamRecord<A>, out: &mut dyn Input<O>) {

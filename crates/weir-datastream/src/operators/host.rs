@@ -1,15 +1,18 @@
 //! What every operator running a user function shares: failure attribution, the
 //! subtask's identity, operator state and (for keyed operators) keyed state.
 
+use super::timers::{TimeDomain, Timers};
 use super::OperatorState;
 use crate::functions::{Context, KeyedContext};
 use crate::keyed::KeySelector;
 use crate::state::{keyed_store, operator_store};
 use std::hash::Hash;
+use std::sync::Arc;
 use weir_core::{BoxError, Data, StreamRecord, SubtaskInfo, Timestamp};
 use weir_runtime::factory::BuildContext;
 use weir_runtime::failure::{check, fail, guard, OperatorMeta};
 use weir_runtime::operator::{Collector, Input};
+use weir_runtime::task::TaskShared;
 use weir_state::{KeyedStateStore, OperatorStateStore};
 
 /// The non-keyed part of a user function's surroundings.
@@ -90,14 +93,81 @@ impl FunctionHost {
 pub(crate) struct KeyedHost<K> {
     pub host: FunctionHost,
     pub store: KeyedStateStore<K>,
+    pub timers: Timers<K, ()>,
+    pub watermark: Timestamp,
+    pub task: Arc<TaskShared>,
+    restored: bool,
 }
+
+/// The user function's part of firing a timer.
+pub(crate) type OnTimer<'f, K, O> =
+    &'f mut dyn FnMut(Timestamp, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> Result<(), BoxError>;
 
 impl<K: Data + Hash + Eq> KeyedHost<K> {
     pub(crate) fn new(context: &BuildContext) -> Result<Self, BoxError> {
         Ok(KeyedHost {
             host: FunctionHost::new(context),
             store: keyed_store(context)?,
+            timers: Timers::new("user"),
+            watermark: i64::MIN,
+            task: context.task.clone(),
+            restored: context.restored.is_some(),
         })
+    }
+
+    /// After a restore: rebuilds the timer index and schedules processing time.
+    pub(crate) fn restore_timers(&mut self) {
+        if self.restored {
+            let (timers, store) = (&mut self.timers, &mut self.store);
+            let result = timers.restore(store).map_err(BoxError::from);
+            self.host.call(|| result);
+        }
+        if let Some(next) = self.timers.next_processing_time() {
+            self.task.register_processing_timer(next);
+        }
+    }
+
+    /// Fires the timers of `domain` due at `until` in time order.
+    pub(crate) fn fire_timers<O>(
+        &mut self,
+        domain: TimeDomain,
+        until: Timestamp,
+        out: &mut dyn Input<O>,
+        on_timer: OnTimer<'_, K, O>,
+    ) {
+        if domain == TimeDomain::EventTime {
+            self.watermark = until;
+        }
+        loop {
+            let due = self
+                .timers
+                .pop_due(&mut self.store, domain, until)
+                .map_err(BoxError::from);
+            let Some((key, (), time)) = self.host.call(|| due) else {
+                break;
+            };
+            let mut ctx = KeyedContext {
+                base: Context {
+                    timestamp: time,
+                    info: &self.host.info,
+                },
+                key: &key,
+                store: &mut self.store,
+                timers: &mut self.timers,
+                watermark: self.watermark,
+                task: &self.task,
+                time_domain: Some(domain),
+            };
+            let mut collector = Collector::new(out, time);
+            let meta = &self.host.meta;
+            let result = guard(meta, || on_timer(time, &mut ctx, &mut collector));
+            check(meta, result);
+        }
+        if domain == TimeDomain::ProcessingTime {
+            if let Some(next) = self.timers.next_processing_time() {
+                self.task.register_processing_timer(next);
+            }
+        }
     }
 
     /// Runs a user function on one record with the keyed context of the record's key.
@@ -119,6 +189,10 @@ impl<K: Data + Hash + Eq> KeyedHost<K> {
             },
             key: &key,
             store: &mut self.store,
+            timers: &mut self.timers,
+            watermark: self.watermark,
+            task: &self.task,
+            time_domain: None,
         };
         let mut collector = Collector::new(out, timestamp);
         let meta = &self.host.meta;

@@ -1,12 +1,13 @@
 //! Operators on keyed streams.
 
 use super::host::KeyedHost;
+use super::timers::TimeDomain;
 use super::{Operator, OperatorState};
 use crate::functions::KeyedProcessFunction;
 use crate::keyed::KeySelector;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use weir_core::{Data, StreamRecord};
+use weir_core::{Data, StreamRecord, Timestamp, Watermark};
 use weir_runtime::failure::{fail, guard, OperatorMeta};
 use weir_runtime::operator::Input;
 use weir_state::{KeyedStateStore, ValueStateDescriptor};
@@ -30,6 +31,7 @@ where
         self.host
             .host
             .open(|info, state| function.open(info).and_then(|()| function.initialize_state(state)));
+        self.host.restore_timers();
     }
 
     #[inline]
@@ -38,6 +40,23 @@ where
         self.host.process(&self.key_selector, record, out, |value, ctx, out| {
             function.process_element(value, ctx, out)
         });
+    }
+
+    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host
+            .fire_timers(TimeDomain::EventTime, watermark.timestamp, out, &mut |t, ctx, out| {
+                function.on_timer(t, ctx, out)
+            });
+        out.process_watermark(watermark);
+    }
+
+    fn on_processing_time(&mut self, now: Timestamp, out: &mut dyn Input<O>) {
+        let function = &mut self.function;
+        self.host
+            .fire_timers(TimeDomain::ProcessingTime, now, out, &mut |t, ctx, out| {
+                function.on_timer(t, ctx, out)
+            });
     }
 
     fn end_input(&mut self, out: &mut dyn Input<O>) {

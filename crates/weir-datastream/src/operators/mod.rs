@@ -11,15 +11,18 @@ mod co;
 mod host;
 mod keyed;
 mod process;
+pub(crate) mod timers;
+mod watermarks;
 
 pub(crate) use basic::{Filter, FlatMap, Map};
 pub(crate) use co::{CoFlatMap, CoMap, CoProcess, KeyedCoProcess};
 pub(crate) use host::{FunctionHost, KeyedHost};
 pub(crate) use keyed::{KeyedProcess, KeyedReduce};
 pub(crate) use process::Process;
+pub(crate) use watermarks::TimestampsAndWatermarks;
 
 use std::marker::PhantomData;
-use weir_core::{StreamRecord, Watermark};
+use weir_core::{StreamRecord, Timestamp, Watermark, WatermarkStatus};
 use weir_runtime::factory::BuildContext;
 use weir_runtime::message::CheckpointBarrier;
 use weir_runtime::operator::{ChainElement, Input, TwoInput};
@@ -43,6 +46,12 @@ pub(crate) trait Operator<I, O>: Send {
     fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<O>) {
         out.process_watermark(watermark);
     }
+    /// Reacts to the input becoming idle or active; by default forwards it.
+    fn status(&mut self, status: WatermarkStatus, out: &mut dyn Input<O>) {
+        out.process_status(status);
+    }
+    /// Fires processing-time timers due at `now`.
+    fn on_processing_time(&mut self, _now: Timestamp, _out: &mut dyn Input<O>) {}
     /// Emits what is still held when the input ends.
     fn end_input(&mut self, _out: &mut dyn Input<O>) {}
     /// The synchronous part of a snapshot.
@@ -88,6 +97,13 @@ impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
     fn process_watermark(&mut self, watermark: Watermark) {
         self.op.watermark(watermark, &mut *self.out);
     }
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.op.status(status, &mut *self.out);
+    }
+    fn on_processing_time(&mut self, now: Timestamp) {
+        self.op.on_processing_time(now, &mut *self.out);
+        self.out.on_processing_time(now);
+    }
     fn flush(&mut self) {
         self.out.flush();
     }
@@ -127,6 +143,12 @@ pub(crate) trait CoOperator<A, B, O>: Send {
     fn process1(&mut self, record: StreamRecord<A>, out: &mut dyn Input<O>);
     /// Processes a record of the second input.
     fn process2(&mut self, record: StreamRecord<B>, out: &mut dyn Input<O>);
+    /// Reacts to the combined watermark of both inputs; by default forwards it.
+    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<O>) {
+        out.process_watermark(watermark);
+    }
+    /// Fires processing-time timers due at `now`.
+    fn on_processing_time(&mut self, _now: Timestamp, _out: &mut dyn Input<O>) {}
     /// Emits what is still held when both inputs end.
     fn end_input(&mut self, _out: &mut dyn Input<O>) {}
     /// The synchronous part of a snapshot.
@@ -162,7 +184,14 @@ impl<Op: CoOperator<A, B, O>, A, B, O> ChainElement for CoNode<Op, A, B, O> {
         self.op.open();
     }
     fn process_watermark(&mut self, watermark: Watermark) {
-        self.out.process_watermark(watermark);
+        self.op.watermark(watermark, &mut *self.out);
+    }
+    fn process_status(&mut self, status: WatermarkStatus) {
+        self.out.process_status(status);
+    }
+    fn on_processing_time(&mut self, now: Timestamp) {
+        self.op.on_processing_time(now, &mut *self.out);
+        self.out.on_processing_time(now);
     }
     fn flush(&mut self) {
         self.out.flush();

@@ -6,6 +6,7 @@ use crate::erased::AnyInput;
 use crate::factory::BuildContext;
 use crate::failure::{FailureCause, OperatorFailure, OperatorMeta};
 use crate::graph::{JobGraph, NodeId, OperatorFactory};
+use crate::operator::SideOutputs;
 use crate::partitioner::WriterContext;
 use crate::snapshot::Restored;
 use crate::task::{TaskBody, TaskReporter, TaskShared};
@@ -96,12 +97,18 @@ impl SubtaskBuilder<'_> {
         self.failure(node, FailureCause::Error(cause.to_string()))
     }
 
-    /// Everything `node` emits into: chained operators and record writers.
+    /// Everything `node` emits into: chained operators and record writers, on its
+    /// main output and its side outputs.
     fn outputs(&mut self, node: NodeId) -> Result<AnyInput, OperatorFailure> {
         let graph = self.graph;
-        let mut outputs = Vec::new();
-        for &target in &graph.chained_outputs[node] {
-            outputs.push(self.operator(target)?);
+        let mut by_output: Vec<(Option<String>, Vec<AnyInput>)> = vec![(None, Vec::new())];
+        let mut push = |side: &Option<String>, element: AnyInput| match by_output.iter_mut().find(|(s, _)| s == side) {
+            Some((_, elements)) => elements.push(element),
+            None => by_output.push((side.clone(), vec![element])),
+        };
+        for (target, side) in &graph.chained_outputs[node] {
+            let element = self.operator(*target)?;
+            push(side, element);
         }
         for edge in graph.edges_from_node(node) {
             let channels = self.io.outputs.remove(&edge.id).unwrap_or_default();
@@ -119,11 +126,25 @@ impl SubtaskBuilder<'_> {
                 .partitioner
                 .create_writer(&context, channels)
                 .map_err(|e| self.error(node, e))?;
-            outputs.push(writer);
+            push(&edge.side_output, writer);
         }
-        graph.nodes[node]
+        let stream_node = &graph.nodes[node];
+        let mut main = None;
+        let mut side = Vec::new();
+        for (name, elements) in by_output {
+            let record_type = stream_node
+                .output_type_of(name.as_deref())
+                .ok_or_else(|| self.error(node, format!("unknown side output {name:?}")))?;
+            let joined = record_type.fan_out(elements).map_err(|e| self.error(node, e))?;
+            match name {
+                None => main = Some(joined),
+                Some(name) => side.push(record_type.side_output(name, joined).map_err(|e| self.error(node, e))?),
+            }
+        }
+        let main = main.ok_or_else(|| self.error(node, "internal error: no main output"))?;
+        stream_node
             .output_type
-            .fan_out(outputs)
+            .with_side_outputs(main, SideOutputs::new(side))
             .map_err(|e| self.error(node, e))
     }
 

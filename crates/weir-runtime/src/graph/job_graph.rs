@@ -46,6 +46,8 @@ pub struct JobEdge {
     pub kind: PartitionKind,
     /// Type of the records on the edge.
     pub record_type: Arc<dyn StreamType>,
+    /// The producing node's side output the edge carries (`None`: main output).
+    pub side_output: Option<String>,
 }
 
 impl fmt::Debug for JobEdge {
@@ -74,8 +76,9 @@ pub struct JobGraph {
     pub node_max_parallelism: Vec<usize>,
     /// The vertex each node belongs to.
     pub node_vertex: Vec<usize>,
-    /// For each node, the nodes fed by direct calls inside the same task.
-    pub chained_outputs: Vec<Vec<NodeId>>,
+    /// For each node, the nodes fed by direct calls inside the same task, with the
+    /// side output that feeds them (`None`: the main output).
+    pub chained_outputs: Vec<Vec<(NodeId, Option<String>)>>,
     /// Chains.
     pub vertices: Vec<JobVertex>,
     /// Network edges.
@@ -182,10 +185,17 @@ impl JobGraph {
                 )));
             }
             let (sp, tp) = (node_parallelism[edge.source], node_parallelism[edge.target]);
+            let record_type = source.output_type_of(edge.side_output.as_deref()).ok_or_else(|| {
+                WeirError::Internal(format!(
+                    "'{}' has no side output '{}'",
+                    source.name,
+                    edge.side_output.as_deref().unwrap_or_default()
+                ))
+            })?;
             let partitioner = match &edge.partitioning {
                 Partitioning::Given(p) => p.clone(),
-                Partitioning::Default if sp == tp => source.output_type.forward(),
-                Partitioning::Default => source.output_type.rebalance(),
+                Partitioning::Default if sp == tp => record_type.forward(),
+                Partitioning::Default => record_type.rebalance(),
             };
             let kind = partitioner.kind();
             if kind == PartitionKind::Forward && sp != tp {
@@ -216,7 +226,7 @@ impl JobGraph {
 
         // Chaining: a forward edge into a node with a single input, equal parallelism.
         let mut chained_from: Vec<Option<NodeId>> = vec![None; nodes.len()];
-        let mut chained_outputs: Vec<Vec<NodeId>> = vec![Vec::new(); nodes.len()];
+        let mut chained_outputs: Vec<Vec<(NodeId, Option<String>)>> = vec![Vec::new(); nodes.len()];
         let mut network_edges = Vec::new();
         for (index, edge) in edges.iter().enumerate() {
             let (source, target) = (&nodes[edge.source], &nodes[edge.target]);
@@ -229,7 +239,7 @@ impl JobGraph {
                 && node_parallelism[edge.source] == node_parallelism[edge.target];
             if chainable {
                 chained_from[edge.target] = Some(edge.source);
-                chained_outputs[edge.source].push(edge.target);
+                chained_outputs[edge.source].push((edge.target, edge.side_output.clone()));
             } else {
                 network_edges.push(index);
             }
@@ -282,7 +292,11 @@ impl JobGraph {
                     target_input: edge.target_input,
                     partitioner: resolved[index].0.clone(),
                     kind: resolved[index].1,
-                    record_type: nodes[edge.source].output_type.clone(),
+                    record_type: nodes[edge.source]
+                        .output_type_of(edge.side_output.as_deref())
+                        .cloned()
+                        .unwrap_or_else(|| nodes[edge.source].output_type.clone()),
+                    side_output: edge.side_output.clone(),
                 }
             })
             .collect();

@@ -51,6 +51,18 @@ pub struct StreamNode {
     pub output_type: Arc<dyn StreamType>,
     /// Chaining preference.
     pub chaining: ChainingStrategy,
+    /// Side outputs consumed downstream: tag name and record type.
+    pub side_outputs: Vec<(String, Arc<dyn StreamType>)>,
+}
+
+impl StreamNode {
+    /// The type of the records on output `side_output` (the main output for `None`).
+    pub fn output_type_of(&self, side_output: Option<&str>) -> Option<&Arc<dyn StreamType>> {
+        match side_output {
+            None => Some(&self.output_type),
+            Some(name) => self.side_outputs.iter().find(|(n, _)| n == name).map(|(_, t)| t),
+        }
+    }
 }
 
 /// How an edge distributes records.
@@ -73,6 +85,8 @@ pub struct StreamEdge {
     pub target_input: usize,
     /// How records are distributed.
     pub partitioning: Partitioning,
+    /// The source's side output this edge carries (`None`: its main output).
+    pub side_output: Option<String>,
 }
 
 /// A job as the API built it.

@@ -35,6 +35,12 @@ pub trait SinkWriter<T>: Send {
     /// Writes one record. `timestamp` is its event time, if it has one.
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError>;
 
+    /// The task has nothing else to do for now (or the buffer timeout passed): push
+    /// out what is buffered, if the sink buffers (not a commit).
+    fn flush(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
+
     /// The input has ended: make everything written durable (and, without
     /// checkpoints, visible).
     fn finish(&mut self) -> Result<(), BoxError> {
@@ -98,7 +104,11 @@ impl<T> SinkOperator<T> {
 impl<T: Send> ChainElement for SinkOperator<T> {
     fn open(&mut self) {}
     fn process_watermark(&mut self, _: Watermark) {}
-    fn flush(&mut self) {}
+    fn flush(&mut self) {
+        let writer = &mut self.writer;
+        let result = guard(&self.meta, || writer.flush());
+        check(&self.meta, result);
+    }
     fn end_input(&mut self) {
         let writer = &mut self.writer;
         let result = guard(&self.meta, || writer.finish());

@@ -3,7 +3,7 @@
 use crate::channel::Channel;
 use crate::message::{CheckpointBarrier, Message};
 use std::sync::Arc;
-use weir_core::{StreamRecord, Watermark};
+use weir_core::{StreamRecord, Watermark, WatermarkStatus};
 
 /// What [`InputGate::poll`] found.
 #[derive(Debug)]
@@ -11,8 +11,10 @@ pub enum Polled<T> {
     /// A buffer of records from channel `channel`; hand it back with
     /// [`InputGate::recycle`].
     Data(usize, Vec<StreamRecord<T>>),
-    /// The minimum watermark over all channels advanced.
+    /// The minimum watermark over all active channels advanced.
     Watermark(Watermark),
+    /// All channels became idle, or one became active again after all were idle.
+    Status(WatermarkStatus),
     /// A checkpoint barrier arrived on channel `channel`, having overtaken
     /// `overtaken` data buffers (unaligned barriers only).
     Barrier(usize, CheckpointBarrier, usize),
@@ -29,6 +31,7 @@ struct InputChannel<T> {
     ended_data: bool,
     closed: bool,
     blocked: bool,
+    idle: bool,
     watermark: Watermark,
 }
 
@@ -42,6 +45,8 @@ pub struct InputGate<T> {
     open_channels: usize,
     data_channels: usize,
     watermark: Watermark,
+    status: WatermarkStatus,
+    pending_status: Option<WatermarkStatus>,
     end_of_data_reported: bool,
     finished_reported: bool,
 }
@@ -58,6 +63,7 @@ impl<T: Send + 'static> InputGate<T> {
                     ended_data: false,
                     closed: false,
                     blocked: false,
+                    idle: false,
                     watermark: Watermark::new(i64::MIN),
                 })
                 .collect(),
@@ -65,6 +71,8 @@ impl<T: Send + 'static> InputGate<T> {
             open_channels,
             data_channels: open_channels,
             watermark: Watermark::new(i64::MIN),
+            status: WatermarkStatus::Active,
+            pending_status: None,
             end_of_data_reported: false,
             finished_reported: false,
         }
@@ -105,6 +113,9 @@ impl<T: Send + 'static> InputGate<T> {
     /// Takes the next message from the channels in round-robin order. Returns `None`
     /// when no channel has anything to deliver right now.
     pub fn poll(&mut self) -> Option<Polled<T>> {
+        if let Some(status) = self.pending_status.take() {
+            return Some(Polled::Status(status));
+        }
         loop {
             if self.data_channels == 0 && !self.end_of_data_reported {
                 self.end_of_data_reported = true;
@@ -130,7 +141,34 @@ impl<T: Send + 'static> InputGate<T> {
                         }
                     }
                 }
+                Message::Status(status) => {
+                    input.idle = status == WatermarkStatus::Idle;
+                    let all_idle = self.channels.iter().all(|c| c.idle);
+                    let gate_status = if all_idle {
+                        WatermarkStatus::Idle
+                    } else {
+                        WatermarkStatus::Active
+                    };
+                    if gate_status != self.status {
+                        self.status = gate_status;
+                        if gate_status == WatermarkStatus::Idle {
+                            // All idle: event time advances to the furthest channel
+                            // first, then the gate reports idleness.
+                            let max = self.channels.iter().map(|c| c.watermark).max();
+                            if let Some(max) = max.filter(|m| *m > self.watermark) {
+                                self.watermark = max;
+                                self.pending_status = Some(gate_status);
+                                return Some(Polled::Watermark(max));
+                            }
+                        }
+                        return Some(Polled::Status(gate_status));
+                    }
+                    if let Some(w) = self.advance_watermark() {
+                        return Some(Polled::Watermark(w));
+                    }
+                }
                 Message::EndOfData => {
+                    input.idle = false;
                     if !input.ended_data {
                         input.ended_data = true;
                         self.data_channels -= 1;
@@ -143,6 +181,7 @@ impl<T: Send + 'static> InputGate<T> {
                     }
                 }
                 Message::EndOfPartition => {
+                    input.idle = false;
                     if !input.ended_data {
                         input.ended_data = true;
                         self.data_channels -= 1;
@@ -181,12 +220,8 @@ impl<T: Send + 'static> InputGate<T> {
     }
 
     fn advance_watermark(&mut self) -> Option<Watermark> {
-        let min = self
-            .channels
-            .iter()
-            .map(|c| c.watermark)
-            .min()
-            .unwrap_or(Watermark::MAX);
+        // Idle channels do not hold the watermark back; when all are idle it stays.
+        let min = self.channels.iter().filter(|c| !c.idle).map(|c| c.watermark).min()?;
         if min > self.watermark {
             self.watermark = min;
             Some(min)
@@ -228,6 +263,45 @@ mod tests {
         assert!(matches!(gate.poll(), Some(Polled::ChannelClosed(0))));
         assert!(matches!(gate.poll(), Some(Polled::Finished)));
         assert!(gate.poll().is_none());
+    }
+
+    #[test]
+    fn idle_channels_do_not_hold_the_watermark_back() {
+        let (a, b) = (chan(), chan());
+        let mut gate = InputGate::new(vec![a.clone(), b.clone()]);
+        a.send_event(Message::Watermark(Watermark::new(100)));
+        assert!(gate.poll().is_none());
+        b.send_event(Message::Status(WatermarkStatus::Idle));
+        assert!(matches!(gate.poll(), Some(Polled::Watermark(w)) if w.timestamp == 100));
+        a.send_event(Message::Watermark(Watermark::new(120)));
+        assert!(matches!(gate.poll(), Some(Polled::Watermark(w)) if w.timestamp == 120));
+        a.send_event(Message::Status(WatermarkStatus::Idle));
+        assert!(matches!(gate.poll(), Some(Polled::Status(WatermarkStatus::Idle))));
+        // b comes back behind the gate's watermark: the output never goes back.
+        b.send_event(Message::Status(WatermarkStatus::Active));
+        assert!(matches!(gate.poll(), Some(Polled::Status(WatermarkStatus::Active))));
+        b.send_event(Message::Watermark(Watermark::new(50)));
+        assert!(gate.poll().is_none());
+        b.send_event(Message::Watermark(Watermark::new(150)));
+        assert!(matches!(gate.poll(), Some(Polled::Watermark(w)) if w.timestamp == 150));
+        // a is active again at 120: the minimum is behind, nothing is emitted.
+        a.send_event(Message::Status(WatermarkStatus::Active));
+        assert!(gate.poll().is_none());
+    }
+
+    #[test]
+    fn when_all_channels_go_idle_the_furthest_watermark_is_emitted_first() {
+        let (a, b) = (chan(), chan());
+        let mut gate = InputGate::new(vec![a.clone(), b.clone()]);
+        a.send_event(Message::Watermark(Watermark::new(98)));
+        a.send_event(Message::Status(WatermarkStatus::Idle));
+        b.send_event(Message::Status(WatermarkStatus::Idle));
+        let mut seen = Vec::new();
+        while let Some(p) = gate.poll() {
+            seen.push(format!("{p:?}"));
+        }
+        assert_eq!(seen.last().map(String::as_str), Some("Status(Idle)"), "{seen:?}");
+        assert!(seen.iter().any(|s| s.contains("timestamp: 98")), "{seen:?}");
     }
 
     #[test]

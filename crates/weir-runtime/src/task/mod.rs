@@ -19,7 +19,7 @@ pub use two_input::TwoInputTask;
 
 use crate::signal::TaskSignal;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::ExecutionConfig;
@@ -69,6 +69,7 @@ pub struct TaskShared {
     cancelled: AtomicBool,
     has_mail: AtomicBool,
     mailbox: Mutex<Vec<TaskCommand>>,
+    next_timer: AtomicI64,
     /// Counters of the task.
     pub metrics: TaskMetrics,
 }
@@ -87,6 +88,7 @@ impl TaskShared {
             cancelled: AtomicBool::new(false),
             has_mail: AtomicBool::new(false),
             mailbox: Mutex::new(Vec::new()),
+            next_timer: AtomicI64::new(i64::MAX),
             metrics: TaskMetrics::default(),
         }
     }
@@ -119,6 +121,38 @@ impl TaskShared {
     #[inline]
     pub fn has_mail(&self) -> bool {
         self.has_mail.load(Ordering::Acquire)
+    }
+
+    /// Asks for `ChainElement::on_processing_time` to be called once processing time
+    /// reaches `time` (ms since the epoch). Elements register their earliest timer;
+    /// after each call they register their next one.
+    pub fn register_processing_timer(&self, time: weir_core::Timestamp) {
+        self.next_timer.fetch_min(time, Ordering::AcqRel);
+    }
+
+    /// If a processing-time timer is due, clears it and returns the current time.
+    #[inline]
+    pub fn take_due_timer(&self) -> Option<weir_core::Timestamp> {
+        let next = self.next_timer.load(Ordering::Acquire);
+        if next == i64::MAX {
+            return None;
+        }
+        let now = weir_core::processing_time_now();
+        if now < next {
+            return None;
+        }
+        self.next_timer.store(i64::MAX, Ordering::Release);
+        Some(now)
+    }
+
+    /// When the next processing-time timer is due, as a deadline for waiting.
+    pub fn timer_deadline(&self) -> Option<Instant> {
+        let next = self.next_timer.load(Ordering::Acquire);
+        if next == i64::MAX {
+            return None;
+        }
+        let wait = next.saturating_sub(weir_core::processing_time_now()).max(0) as u64;
+        Some(Instant::now() + Duration::from_millis(wait))
     }
 
     /// Takes all waiting commands, oldest first.
@@ -170,5 +204,13 @@ impl FlushTimer {
     /// Records that the chain was just flushed.
     pub(crate) fn flushed(&mut self) {
         self.last = Instant::now();
+    }
+}
+
+/// The earlier of two optional deadlines.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::barrier::Gates;
 use super::common::TaskCommon;
-use super::{InputGate, Polled, TaskBody, TaskReporter, TaskShared};
+use super::{earliest, InputGate, Polled, TaskBody, TaskReporter, TaskShared};
 use crate::failure::{fail, OperatorMeta};
 use crate::operator::Input;
 use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
@@ -76,6 +76,9 @@ impl<T: Data> TaskBody for OneInputTask<T> {
             if let Some(barrier) = self.common.handler.check_timeout(Instant::now(), &mut self.gate) {
                 self.common.snapshot(barrier, &mut *self.head);
             }
+            if let Some(now) = shared.take_due_timer() {
+                self.head.on_processing_time(now);
+            }
             match self.gate.poll() {
                 Some(Polled::Data(channel, mut buffer)) => {
                     shared
@@ -99,6 +102,7 @@ impl<T: Data> TaskBody for OneInputTask<T> {
                     }
                 }
                 Some(Polled::Watermark(watermark)) => self.head.process_watermark(watermark),
+                Some(Polled::Status(status)) => self.head.process_status(status),
                 Some(Polled::Barrier(channel, barrier, overtaken)) => {
                     if let Some(barrier) = self
                         .common
@@ -120,7 +124,9 @@ impl<T: Data> TaskBody for OneInputTask<T> {
                 None => {
                     self.head.flush();
                     self.common.flush.flushed();
-                    shared.signal().wait(token, self.common.deadline());
+                    shared
+                        .signal()
+                        .wait(token, earliest(self.common.deadline(), shared.timer_deadline()));
                 }
             }
         }

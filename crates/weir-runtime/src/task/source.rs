@@ -1,14 +1,15 @@
 //! A task whose chain head is a source reader.
 
-use super::{FlushTimer, TaskBody, TaskCommand, TaskReporter, TaskShared};
+use super::{earliest, FlushTimer, TaskBody, TaskCommand, TaskReporter, TaskShared};
 use crate::failure::{cancelled, check, guard, OperatorMeta};
 use crate::message::CheckpointBarrier;
 use crate::operator::Input;
 use crate::snapshot::{OperatorSnapshot, TaskSnapshot};
 use crate::source::{PollStatus, SourceOutput, SourceReader};
+use crate::watermark::{SplitWatermarks, WatermarkStrategy};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use weir_core::{ExecutionConfig, Watermark};
 use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
 
@@ -23,6 +24,8 @@ pub struct SourceTask<T> {
     output: Box<dyn Input<T>>,
     flush: FlushTimer,
     reporter: Option<Arc<dyn TaskReporter>>,
+    watermarks: Option<SplitWatermarks<T>>,
+    watermark_interval: Duration,
 }
 
 impl<T: Send + 'static> SourceTask<T> {
@@ -43,6 +46,35 @@ impl<T: Send + 'static> SourceTask<T> {
             output,
             flush: FlushTimer::new(config),
             reporter,
+            watermarks: None,
+            watermark_interval: config.auto_watermark_interval,
+        }
+    }
+
+    /// Assigns timestamps and generates watermarks per split with `strategy`.
+    pub fn with_watermarks(mut self, strategy: WatermarkStrategy<T>) -> Self {
+        self.watermarks = Some(SplitWatermarks::new(strategy));
+        self
+    }
+
+    /// Emits watermark and idleness changes of the splits.
+    fn emit_watermark_change(&mut self) {
+        let Some(watermarks) = &mut self.watermarks else {
+            return;
+        };
+        let change = watermarks.take_change();
+        if let Some(status) = change.status {
+            self.output.process_status(status);
+        }
+        if let Some(watermark) = change.watermark {
+            self.output.process_watermark(Watermark::new(watermark));
+        }
+    }
+
+    fn schedule_periodic_watermark(&self, shared: &TaskShared) {
+        if self.watermarks.is_some() {
+            let interval = self.watermark_interval.as_millis() as i64;
+            shared.register_processing_timer(weir_core::processing_time_now() + interval.max(1));
         }
     }
 
@@ -73,6 +105,7 @@ impl<T: Send + 'static> SourceTask<T> {
 impl<T: Send + 'static> TaskBody for SourceTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.output.open();
+        self.schedule_periodic_watermark(shared);
         let mut reading = true;
         let mut ended = false;
         let mut finish = false;
@@ -97,12 +130,21 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                     }
                 }
             }
+            if let Some(now) = shared.take_due_timer() {
+                if let Some(watermarks) = &mut self.watermarks {
+                    watermarks.on_periodic(Instant::now());
+                }
+                self.emit_watermark_change();
+                self.schedule_periodic_watermark(shared);
+                self.output.on_processing_time(now);
+            }
             if reading {
-                let mut output = SourceOutput::new(&mut *self.output);
+                let mut output = SourceOutput::with_watermarks(&mut *self.output, self.watermarks.as_mut());
                 let reader = &mut self.reader;
                 let status = guard(&self.meta, || reader.poll_next(&mut output));
                 let emitted = output.emitted();
                 shared.metrics.records_in.fetch_add(emitted, Ordering::Relaxed);
+                self.emit_watermark_change();
                 match check(&self.meta, status) {
                     PollStatus::MoreAvailable => {
                         if self.flush.due() {
@@ -113,7 +155,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                     PollStatus::Pending { retry_at } => {
                         self.output.flush();
                         self.flush.flushed();
-                        shared.signal().wait(token, retry_at);
+                        shared.signal().wait(token, earliest(retry_at, shared.timer_deadline()));
                         continue;
                     }
                     PollStatus::Finished => reading = false,
@@ -134,7 +176,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                 break;
             }
             self.output.flush();
-            shared.signal().wait(token, None);
+            shared.signal().wait(token, shared.timer_deadline());
         }
         self.output.close();
     }

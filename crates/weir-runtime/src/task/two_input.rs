@@ -2,14 +2,14 @@
 
 use super::barrier::Gates;
 use super::common::TaskCommon;
-use super::{InputGate, Polled, TaskBody, TaskReporter, TaskShared};
+use super::{earliest, InputGate, Polled, TaskBody, TaskReporter, TaskShared};
 use crate::failure::{fail, OperatorMeta};
 use crate::operator::TwoInput;
 use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use weir_core::{Data, ExecutionConfig, Watermark};
+use weir_core::{Data, ExecutionConfig, Watermark, WatermarkStatus};
 
 /// Both gates of a two-input task, addressed by global channel index (the first
 /// input's channels first).
@@ -48,6 +48,7 @@ pub struct TwoInputTask<A, B> {
     gate1: InputGate<A>,
     gate2: InputGate<B>,
     watermarks: [Watermark; 2],
+    idle: [bool; 2],
     emitted_watermark: Watermark,
     ended: [bool; 2],
     prefer_second: bool,
@@ -73,6 +74,7 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
             gate1,
             gate2,
             watermarks: [start, start],
+            idle: [false, false],
             emitted_watermark: start,
             ended: [false, false],
             prefer_second: false,
@@ -106,11 +108,37 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
 
     fn on_watermark(&mut self, input: usize, watermark: Watermark) {
         self.watermarks[input] = watermark;
-        let min = self.watermarks[0].min(self.watermarks[1]);
-        if min > self.emitted_watermark {
-            self.emitted_watermark = min;
-            self.head.process_watermark(min);
+        self.advance_watermark();
+    }
+
+    /// Emits the minimum watermark of the inputs that are not idle, if it advanced.
+    fn advance_watermark(&mut self) {
+        let min = (0..2).filter(|&i| !self.idle[i]).map(|i| self.watermarks[i]).min();
+        if let Some(min) = min {
+            if min > self.emitted_watermark {
+                self.emitted_watermark = min;
+                self.head.process_watermark(min);
+            }
         }
+    }
+
+    /// Input `input` became idle or active; the task is idle only when both are.
+    fn on_status(&mut self, input: usize, status: WatermarkStatus) {
+        let was_idle = self.idle[0] && self.idle[1];
+        self.idle[input] = status == WatermarkStatus::Idle;
+        let is_idle = self.idle[0] && self.idle[1];
+        if is_idle && !was_idle {
+            // Both idle: event time advances to the further input, then idleness.
+            let max = self.watermarks[0].max(self.watermarks[1]);
+            if max > self.emitted_watermark {
+                self.emitted_watermark = max;
+                self.head.process_watermark(max);
+            }
+        }
+        if is_idle != was_idle {
+            self.head.process_status(status);
+        }
+        self.advance_watermark();
     }
 
     fn on_barrier(&mut self, global: usize, barrier: crate::message::CheckpointBarrier, overtaken: usize) {
@@ -180,6 +208,7 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
                 self.gate1.recycle(channel, buffer);
             }
             Polled::Watermark(w) => self.on_watermark(0, w),
+            Polled::Status(s) => self.on_status(0, s),
             Polled::Barrier(channel, barrier, overtaken) => self.on_barrier(channel, barrier, overtaken),
             Polled::EndOfData => self.on_end_of_data(0),
             Polled::ChannelClosed(channel) => self.on_closed(channel),
@@ -206,6 +235,7 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
                 self.gate2.recycle(channel, buffer);
             }
             Polled::Watermark(w) => self.on_watermark(1, w),
+            Polled::Status(s) => self.on_status(1, s),
             Polled::Barrier(channel, barrier, overtaken) => self.on_barrier(first + channel, barrier, overtaken),
             Polled::EndOfData => self.on_end_of_data(1),
             Polled::ChannelClosed(channel) => self.on_closed(first + channel),
@@ -231,6 +261,9 @@ impl<A: Data, B: Data> TaskBody for TwoInputTask<A, B> {
                     self.common.snapshot(barrier, &mut *self.head);
                 }
             }
+            if let Some(now) = shared.take_due_timer() {
+                self.head.on_processing_time(now);
+            }
             let inputs_closed = self.gate1.is_finished() && self.gate2.is_finished() && self.ended == [true, true];
             if self.common.may_exit(inputs_closed) {
                 break;
@@ -245,7 +278,9 @@ impl<A: Data, B: Data> TaskBody for TwoInputTask<A, B> {
             } else {
                 self.head.flush();
                 self.common.flush.flushed();
-                shared.signal().wait(token, self.common.deadline());
+                shared
+                    .signal()
+                    .wait(token, earliest(self.common.deadline(), shared.timer_deadline()));
             }
         }
         self.head.close();

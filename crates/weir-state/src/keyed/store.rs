@@ -283,6 +283,36 @@ where
         Ok(self.table::<V>(&descriptor.name, StateKind::Value)?.len())
     }
 
+    /// Every key holding value state `descriptor`, with its value (used to rebuild
+    /// in-memory indexes, e.g. of timers, after a restore).
+    pub fn value_entries<V>(
+        &mut self,
+        descriptor: &ValueStateDescriptor<V>,
+    ) -> Result<Vec<(CurrentKey<K>, V)>, StateError>
+    where
+        V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    {
+        Ok(self
+            .table::<V>(&descriptor.name, StateKind::Value)?
+            .entries()
+            .map(|(key_group, key, value)| {
+                (
+                    CurrentKey {
+                        key: key.clone(),
+                        key_group,
+                    },
+                    value.clone(),
+                )
+            })
+            .collect())
+    }
+
+    /// The key `key` placed in `key_group` instead of its own: for state scoped by a
+    /// namespace (e.g. a window) whose key group is that of the record's key.
+    pub fn key_in_group(&self, key: K, key_group: usize) -> CurrentKey<K> {
+        CurrentKey { key, key_group }
+    }
+
     /// Every key holding list state `descriptor`, with its key group.
     pub fn list_keys<V>(&mut self, descriptor: &ListStateDescriptor<V>) -> Result<Vec<CurrentKey<K>>, StateError>
     where

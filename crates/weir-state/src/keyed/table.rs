@@ -181,6 +181,15 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         self.groups.iter().map(|g| g.get().len()).sum()
     }
 
+    /// Every entry with its key group, in no particular order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (usize, &K, &S)> + '_ {
+        let start = self.range.start;
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, g)| g.get().iter().map(move |(k, v)| (start + i, k, v)))
+    }
+
     /// Every key with an entry, in no particular order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = (usize, &K)> + '_ {
         let start = self.range.start;
