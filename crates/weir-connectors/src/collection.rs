@@ -15,6 +15,7 @@ use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, Sourc
 #[derive(Debug, Clone)]
 pub struct CollectionSource<T> {
     items: Arc<Vec<T>>,
+    per_poll: usize,
 }
 
 impl<T> CollectionSource<T> {
@@ -22,7 +23,16 @@ impl<T> CollectionSource<T> {
     pub fn new(items: impl IntoIterator<Item = T>) -> Self {
         CollectionSource {
             items: Arc::new(items.into_iter().collect()),
+            per_poll: MAX_RECORDS_PER_POLL,
         }
+    }
+
+    /// Emits at most `records` records per poll (default 1024). Watermarks and
+    /// checkpoint barriers enter the stream between polls, so `1` places them
+    /// between any two records: deterministic event-time tests use it.
+    pub fn with_records_per_poll(mut self, records: usize) -> Self {
+        self.per_poll = records.max(1);
+        self
     }
 }
 
@@ -36,11 +46,12 @@ pub(crate) struct StridedSplit {
 struct CollectionReader<T> {
     items: Arc<Vec<T>>,
     splits: Vec<StridedSplit>,
+    per_poll: usize,
 }
 
 impl<T: Clone + Send + Sync + 'static> SourceReader<T> for CollectionReader<T> {
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
-        let mut budget = MAX_RECORDS_PER_POLL;
+        let mut budget = self.per_poll;
         while let Some(split) = self.splits.first_mut() {
             while budget > 0 {
                 let Some(item) = self.items.get(split.next as usize) else {
@@ -79,6 +90,7 @@ impl<T: Clone + Send + Sync + 'static> Source<T> for CollectionSource<T> {
         Ok(Box::new(CollectionReader {
             items: self.items.clone(),
             splits,
+            per_poll: self.per_poll,
         }))
     }
 }

@@ -25,6 +25,7 @@ pub struct GeneratorSource<T> {
     generate: Arc<dyn Fn(u64) -> T + Send + Sync>,
     count: Option<u64>,
     rate: Option<f64>,
+    per_poll: u64,
 }
 
 impl<T> Clone for GeneratorSource<T> {
@@ -33,6 +34,7 @@ impl<T> Clone for GeneratorSource<T> {
             generate: self.generate.clone(),
             count: self.count,
             rate: self.rate,
+            per_poll: self.per_poll,
         }
     }
 }
@@ -53,6 +55,7 @@ impl<T> GeneratorSource<T> {
             generate: Arc::new(generate),
             count: None,
             rate: None,
+            per_poll: MAX_RECORDS_PER_POLL as u64,
         }
     }
 
@@ -67,6 +70,14 @@ impl<T> GeneratorSource<T> {
         self.rate = (records_per_second.is_finite() && records_per_second > 0.0).then_some(records_per_second);
         self
     }
+
+    /// Emits at most `records` records per poll (default 1024). Watermarks and
+    /// checkpoint barriers enter the stream between polls, so `1` places them
+    /// between any two records: deterministic event-time tests use it.
+    pub fn with_records_per_poll(mut self, records: usize) -> Self {
+        self.per_poll = records.max(1) as u64;
+        self
+    }
 }
 
 struct GeneratorReader<T> {
@@ -74,13 +85,14 @@ struct GeneratorReader<T> {
     splits: Vec<StridedSplit>,
     end: Option<u64>,
     rate: Option<f64>,
+    per_poll: u64,
     started: Option<Instant>,
     emitted: u64,
 }
 
 impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
-        let mut budget = MAX_RECORDS_PER_POLL as u64;
+        let mut budget = self.per_poll;
         if let Some(rate) = self.rate {
             let started = *self.started.get_or_insert_with(Instant::now);
             let allowed = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
@@ -142,6 +154,7 @@ impl<T: Send + 'static> Source<T> for GeneratorSource<T> {
             splits,
             end: self.count,
             rate: self.rate.map(|r| r / p as f64),
+            per_poll: self.per_poll,
             started: None,
             emitted: 0,
         }))

@@ -45,7 +45,7 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         }
     }
 
-    fn two_input<O: Data>(
+    pub(crate) fn two_input<O: Data>(
         &self,
         name: &str,
         make: impl Fn(&BuildContext, Box<dyn Input<O>>) -> Result<Box<dyn TwoInput<A, B>>, BoxError> + Send + Sync + 'static,
@@ -138,6 +138,11 @@ impl<K, A, B> Deref for KeyedConnectedStreams<K, A, B> {
 }
 
 impl<K: Data + Hash + Eq, A: Data, B: Data> KeyedConnectedStreams<K, A, B> {
+    /// The key selectors of the two streams.
+    pub(crate) fn key_selectors(&self) -> (KeySelector<A, K>, KeySelector<B, K>) {
+        (self.key1.clone(), self.key2.clone())
+    }
+
     /// Runs a [`KeyedCoProcessFunction`] over both streams with per-key state.
     pub fn process<O: Data, P: KeyedCoProcessFunction<K, A, B, O> + Sync>(&self, function: P) -> DataStream<O> {
         let (key1, key2) = (self.key1.clone(), self.key2.clone());

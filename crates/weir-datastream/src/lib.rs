@@ -28,10 +28,12 @@
 mod connected;
 mod environment;
 pub mod functions;
+pub mod join;
 mod keyed;
 mod operators;
 mod state;
 mod stream;
+pub mod window;
 
 pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use environment::StreamExecutionEnvironment;
@@ -44,3 +46,4 @@ pub use weir_state::{
     AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
     Redistribution, ReducingStateDescriptor, ValueStateDescriptor,
 };
+pub use window::WindowedStream;

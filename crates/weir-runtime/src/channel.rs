@@ -38,6 +38,9 @@ pub struct ChannelStats {
 struct Inner<T> {
     queue: VecDeque<Message<T>>,
     queued_data: usize,
+    /// Queued data buffers and watermarks: what an unaligned barrier overtakes
+    /// and the receiver records as channel state.
+    queued_in_band: usize,
     /// Unaligned barriers at the front of the queue, in order.
     priority: usize,
     free: Vec<Vec<StreamRecord<T>>>,
@@ -71,6 +74,7 @@ impl<T: Send + 'static> Channel<T> {
             inner: Mutex::new(Inner {
                 queue: VecDeque::with_capacity(capacity + 4),
                 queued_data: 0,
+                queued_in_band: 0,
                 priority: 0,
                 free: Vec::new(),
                 sender_blocked: false,
@@ -137,6 +141,7 @@ impl<T: Send + 'static> Channel<T> {
                 inner.stats.buffers_sent += 1;
                 inner.queue.push_back(Message::Data(buffer));
                 inner.queued_data += 1;
+                inner.queued_in_band += 1;
                 inner.stats.max_queued = inner.stats.max_queued.max(inner.queued_data);
                 let next = inner.free.pop();
                 drop(inner);
@@ -159,6 +164,9 @@ impl<T: Send + 'static> Channel<T> {
     pub fn send_event(&self, message: Message<T>) {
         let mut inner = self.inner.lock();
         let was_empty = inner.queue.is_empty();
+        if matches!(message, Message::Watermark(_)) {
+            inner.queued_in_band += 1;
+        }
         inner.queue.push_back(message);
         drop(inner);
         if was_empty {
@@ -166,13 +174,13 @@ impl<T: Send + 'static> Channel<T> {
         }
     }
 
-    /// Sends an unaligned barrier that overtakes every queued data buffer (but not
-    /// earlier unaligned barriers); the receiver learns how many it overtook. Never
-    /// blocks.
+    /// Sends an unaligned barrier that overtakes every queued data buffer and
+    /// watermark (but not earlier unaligned barriers); the receiver learns how many
+    /// it overtook. Never blocks.
     pub fn send_priority_barrier(&self, barrier: crate::message::CheckpointBarrier) {
         let mut inner = self.inner.lock();
         let was_empty = inner.queue.is_empty();
-        let overtaken = inner.queued_data;
+        let overtaken = inner.queued_in_band;
         let position = inner.priority;
         inner.queue.insert(position, Message::Barrier { barrier, overtaken });
         inner.priority += 1;
@@ -190,8 +198,12 @@ impl<T: Send + 'static> Channel<T> {
             inner.priority -= 1;
         }
         let mut wake_sender = false;
+        if matches!(message, Message::Watermark(_)) {
+            inner.queued_in_band -= 1;
+        }
         if matches!(message, Message::Data(_)) {
             inner.queued_data -= 1;
+            inner.queued_in_band -= 1;
             if inner.sender_blocked {
                 inner.sender_blocked = false;
                 wake_sender = true;

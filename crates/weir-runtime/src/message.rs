@@ -36,13 +36,13 @@ pub enum Message<T> {
     Watermark(Watermark),
     /// The sender became idle or active again.
     Status(WatermarkStatus),
-    /// A checkpoint barrier. `overtaken` counts the data buffers an unaligned
-    /// barrier jumped over: they were sent before it and belong to the checkpoint's
-    /// channel state (always 0 for barriers sent in order).
+    /// A checkpoint barrier. `overtaken` counts the data buffers and watermarks an
+    /// unaligned barrier jumped over: they were sent before it and belong to the
+    /// checkpoint's channel state (always 0 for barriers sent in order).
     Barrier {
         /// The barrier.
         barrier: CheckpointBarrier,
-        /// Data buffers it overtook.
+        /// Data buffers and watermarks it overtook.
         overtaken: usize,
     },
     /// The sender's input has ended: no more records or watermarks follow, but

@@ -65,26 +65,60 @@ pub struct OperatorRestore {
 /// Shared restored state of one operator subtask.
 pub type Restored = Option<Arc<OperatorRestore>>;
 
-/// One buffer of in-flight input stored by an unaligned checkpoint.
+/// One buffer (or watermark) of in-flight input stored by an unaligned checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChannelStateEntry {
     /// Input of the task (0, or 1 for the second input of two-input tasks).
     pub input: u8,
     /// Channel within that input.
     pub channel: u32,
-    /// The encoded buffer (`Vec<StreamRecord<T>>`).
+    /// The encoded item ([`encode_buffer`] or [`encode_watermark`]).
     #[serde(with = "serde_bytes")]
     pub buffer: Vec<u8>,
 }
 
-/// Encodes a buffer of records for channel state.
-pub fn encode_buffer<T: serde::Serialize>(buffer: &[weir_core::StreamRecord<T>]) -> Result<Vec<u8>, String> {
-    bincode::serde::encode_to_vec(buffer, bincode::config::standard()).map_err(|e| e.to_string())
+/// What one channel-state entry holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelItem<T> {
+    /// A buffer of records, oldest first.
+    Records(Vec<weir_core::StreamRecord<T>>),
+    /// A watermark the channel carried between buffers.
+    Watermark(weir_core::Watermark),
 }
 
-/// Decodes a buffer of records from channel state.
-pub fn decode_buffer<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<Vec<weir_core::StreamRecord<T>>, String> {
-    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map(|(v, _)| v)
-        .map_err(|e| e.to_string())
+const RECORDS: u8 = 0;
+const WATERMARK: u8 = 1;
+
+/// Encodes a buffer of records for channel state.
+pub fn encode_buffer<T: serde::Serialize>(buffer: &[weir_core::StreamRecord<T>]) -> Result<Vec<u8>, String> {
+    let mut bytes = vec![RECORDS];
+    bincode::serde::encode_into_std_write(buffer, &mut bytes, bincode::config::standard())
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// Encodes a watermark for channel state.
+pub fn encode_watermark(watermark: weir_core::Watermark) -> Vec<u8> {
+    let mut bytes = vec![WATERMARK];
+    bytes.extend_from_slice(&watermark.timestamp.to_le_bytes());
+    bytes
+}
+
+/// Decodes one channel-state entry.
+pub fn decode_channel_item<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<ChannelItem<T>, String> {
+    match bytes.split_first() {
+        Some((&RECORDS, rest)) => bincode::serde::decode_from_slice(rest, bincode::config::standard())
+            .map(|(records, _)| ChannelItem::Records(records))
+            .map_err(|e| e.to_string()),
+        Some((&WATERMARK, rest)) => {
+            let timestamp: [u8; 8] = rest
+                .try_into()
+                .map_err(|_| format!("a watermark entry has {} bytes instead of 8", rest.len()))?;
+            Ok(ChannelItem::Watermark(weir_core::Watermark::new(i64::from_le_bytes(
+                timestamp,
+            ))))
+        }
+        Some((tag, _)) => Err(format!("unknown channel-state entry kind {tag}")),
+        None => Err("empty channel-state entry".to_string()),
+    }
 }

@@ -17,8 +17,7 @@
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex, Once};
+use std::sync::Arc;
 use std::time::Duration;
 use weir_connectors::GeneratorSource;
 use weir_core::{BoxError, CheckpointMode, RestartStrategy};
@@ -30,101 +29,14 @@ use weir_datastream::{
 };
 use weir_state::OperatorStateStore;
 
+mod common;
+
+use common::{
+    assert_same_lines, committed_lines, quiet_injected_panics, run_with_watchdog, seeds, Injector, Point, MIN_FAULTS,
+};
+
 const EVENTS: u64 = 100_000;
 const KEYS: u64 = 37;
-const FAULTS: usize = 24;
-const MIN_FAULTS: u32 = 20;
-
-// ---------------------------------------------------------------- fault injection
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Point {
-    Processing(usize),
-    SyncSnapshot,
-    AsyncWrite,
-    AfterCompletion,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Fault {
-    point: Point,
-    after: u64,
-}
-
-/// Plans one fault per job attempt (for the first `FAULTS` attempts) from a seed, and
-/// fires it when the attempt reaches it.
-struct Injector {
-    seed: u64,
-    plan: Vec<Fault>,
-    counters: Mutex<HashMap<(u32, Point), u64>>,
-    fired: AtomicU32,
-}
-
-impl Injector {
-    fn new(seed: u64) -> Arc<Self> {
-        let mut rng = fastrand::Rng::with_seed(seed);
-        let plan = (0..FAULTS)
-            .map(|_| {
-                let point = match rng.u32(0..7) {
-                    0..=3 => Point::Processing(rng.usize(0..4)),
-                    4 => Point::SyncSnapshot,
-                    5 => Point::AsyncWrite,
-                    _ => Point::AfterCompletion,
-                };
-                let after = match point {
-                    Point::Processing(_) => rng.u64(1..=300),
-                    Point::SyncSnapshot | Point::AfterCompletion => rng.u64(1..=2),
-                    Point::AsyncWrite => rng.u64(1..=20),
-                };
-                Fault { point, after }
-            })
-            .collect();
-        Arc::new(Injector {
-            seed,
-            plan,
-            counters: Mutex::new(HashMap::new()),
-            fired: AtomicU32::new(0),
-        })
-    }
-
-    fn hit(&self, attempt: u32, point: Point) {
-        let Some(fault) = self.plan.get(attempt as usize) else {
-            return;
-        };
-        if fault.point != point {
-            return;
-        }
-        let n = {
-            let mut counters = self.counters.lock().unwrap();
-            let n = counters.entry((attempt, point)).or_insert(0);
-            *n += 1;
-            *n
-        };
-        if n == fault.after {
-            self.fired.fetch_add(1, Ordering::SeqCst);
-            panic!("injected fault {point:?} in attempt {attempt} (seed {})", self.seed);
-        }
-    }
-}
-
-/// Keeps the test output readable: injected panics are expected.
-fn quiet_injected_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| info.payload().downcast_ref::<&str>().copied())
-                .unwrap_or("");
-            if !message.contains("injected fault") {
-                default(info);
-            }
-        }));
-    });
-}
 
 // ---------------------------------------------------------------- the job
 
@@ -328,7 +240,7 @@ struct Run {
 }
 
 fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
-    let injector = Injector::new(seed);
+    let injector = Injector::new(seed, 4);
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2)
         .set_buffer_size(64)
@@ -392,80 +304,39 @@ fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
     let result = env
         .execute("exactly once")
         .unwrap_or_else(|e| panic!("seed {seed} {mode:?}: job failed: {e}"));
-    let mut committed = Vec::new();
-    let mut hidden_files = Vec::new();
-    for entry in std::fs::read_dir(dir.join("out")).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') {
-            hidden_files.push(name);
-        } else {
-            committed.extend(std::fs::read_to_string(entry.path()).unwrap().lines().map(String::from));
-        }
-    }
-    committed.sort();
+    let (committed, hidden_files) = committed_lines(&dir.join("out"));
     Run {
         committed,
         hidden_files,
         restarts: result.restarts,
-        faults: injector.fired.load(Ordering::SeqCst),
+        faults: injector.fired(),
         checkpoints: result.checkpoints.len(),
     }
 }
 
-/// Runs `run_job` on its own thread so that a hang fails the test with the seed.
-fn run_with_watchdog(seed: u64, mode: CheckpointMode) -> Run {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let run = run_job(seed, mode, dir.path());
-        let _ = tx.send(run);
-    });
-    match rx.recv_timeout(Duration::from_secs(300)) {
-        Ok(run) => run,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("seed {seed} {mode:?}: the job hung"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("seed {seed} {mode:?}: the job panicked (see above)"),
-    }
-}
-
-fn seeds() -> impl Iterator<Item = u64> {
-    let count: u64 = std::env::var("WEIR_EXACTLY_ONCE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let first: u64 = std::env::var("WEIR_EXACTLY_ONCE_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    first..first + count
+fn run_with_watchdog_for(seed: u64, mode: CheckpointMode) -> Run {
+    run_with_watchdog(format!("seed {seed} {mode:?}"), move |dir| run_job(seed, mode, dir))
 }
 
 fn check_exactly_once(mode: CheckpointMode) {
     quiet_injected_panics();
     let expected = oracle();
     for seed in seeds() {
-        let run = run_with_watchdog(seed, mode);
+        let run = run_with_watchdog_for(seed, mode);
         assert!(
             run.faults >= MIN_FAULTS,
             "seed {seed} {mode:?}: only {} faults fired (restarts {})",
             run.faults,
             run.restarts
         );
-        if run.committed != expected {
-            let missing = expected
-                .iter()
-                .filter(|l| run.committed.binary_search(l).is_err())
-                .count();
-            let extra = run.committed.len() as i64 - (expected.len() as i64 - missing as i64);
-            panic!(
-                "seed {seed} {mode:?}: committed output differs from the oracle: {} lines, expected {}; \
-                 {missing} missing, {extra} unexpected or duplicated (faults {}, restarts {})",
-                run.committed.len(),
-                expected.len(),
-                run.faults,
-                run.restarts
-            );
-        }
+        assert_same_lines(
+            &format!(
+                "seed {seed} {mode:?} (faults {}, restarts {})",
+                run.faults, run.restarts
+            ),
+            &run.committed,
+            &expected,
+        );
         assert!(
             run.hidden_files.is_empty(),
             "seed {seed} {mode:?}: leftover files {:?}",
@@ -497,7 +368,7 @@ fn at_least_once_checkpoints_lose_nothing_under_failures() {
     let expected = oracle();
     let events: Vec<&String> = expected.iter().filter(|l| l.starts_with("e ")).collect();
     for seed in seeds() {
-        let run = run_with_watchdog(seed, CheckpointMode::AtLeastOnce);
+        let run = run_with_watchdog_for(seed, CheckpointMode::AtLeastOnce);
         assert!(
             run.faults >= MIN_FAULTS,
             "seed {seed}: only {} faults fired",

@@ -53,6 +53,14 @@ pub mod prelude {
     pub use weir_datastream::functions::{
         CoProcessFunction, Context, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction, ProcessFunction,
     };
+    pub use weir_datastream::join::TaggedUnion;
+    pub use weir_datastream::window::{
+        ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountEvictor, CountTrigger,
+        EventTimeSessionWindows, EventTimeTrigger, Evictor, GlobalWindow, GlobalWindows, ProcessWindowFunction,
+        ProcessingTimeSessionWindows, ProcessingTimeTrigger, PurgingTrigger, SlidingEventTimeWindows,
+        SlidingProcessingTimeWindows, TimeEvictor, TimeWindow, Trigger, TriggerContext, TriggerResult,
+        TumblingEventTimeWindows, TumblingProcessingTimeWindows, Window, WindowAssigner, WindowContext, WindowedStream,
+    };
     pub use weir_datastream::{
         AggregateFunction, AggregatingStateDescriptor, Collector, ConnectedStreams, DataStream, DataStreamSink,
         KeyedConnectedStreams, KeyedStream, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,

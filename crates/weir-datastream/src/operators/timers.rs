@@ -21,10 +21,13 @@ pub enum TimeDomain {
 
 type Index<K, N> = BTreeMap<Timestamp, Vec<(K, N)>>;
 
+/// A key's timers as kept in keyed state.
+type Stored<N> = ValueStateDescriptor<Vec<(Timestamp, N)>>;
+
 /// The timers of one keyed operator subtask.
 pub(crate) struct Timers<K, N> {
-    event_state: ValueStateDescriptor<Vec<(Timestamp, N)>>,
-    processing_state: ValueStateDescriptor<Vec<(Timestamp, N)>>,
+    event_state: Stored<N>,
+    processing_state: Stored<N>,
     event: Index<K, N>,
     processing: Index<K, N>,
 }
@@ -39,7 +42,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
         }
     }
 
-    fn parts(&mut self, domain: TimeDomain) -> (&ValueStateDescriptor<Vec<(Timestamp, N)>>, &mut Index<K, N>) {
+    fn parts(&mut self, domain: TimeDomain) -> (&Stored<N>, &mut Index<K, N>) {
         match domain {
             TimeDomain::EventTime => (&self.event_state, &mut self.event),
             TimeDomain::ProcessingTime => (&self.processing_state, &mut self.processing),
@@ -70,12 +73,19 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     ) -> Result<bool, StateError> {
         let (descriptor, index) = self.parts(domain);
         let mut state = store.value(descriptor, key)?;
-        let mut timers = state.get()?.unwrap_or_default();
-        if timers.iter().any(|(t, n)| *t == time && *n == namespace) {
-            return Ok(false);
+        if let Some(timers) = state.get_ref()? {
+            if timers.iter().any(|(t, n)| *t == time && *n == namespace) {
+                return Ok(false);
+            }
         }
-        timers.push((time, namespace.clone()));
-        state.set(timers)?;
+        let entry = (time, namespace.clone());
+        state.modify(|timers| match timers {
+            Some(timers) => {
+                timers.push(entry);
+                None
+            }
+            None => Some(vec![entry]),
+        })?;
         index.entry(time).or_default().push((key.key().clone(), namespace));
         Ok(true)
     }
@@ -148,6 +158,20 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
             }
         }
         Ok(Some((key, namespace, time)))
+    }
+
+    /// Removes every timer of `domain` and returns them in time order (at the end
+    /// of input, when the clock will not advance any more).
+    pub(crate) fn drain(
+        &mut self,
+        store: &mut KeyedStateStore<K>,
+        domain: TimeDomain,
+    ) -> Result<Vec<(CurrentKey<K>, N, Timestamp)>, StateError> {
+        let mut all = Vec::new();
+        while let Some(timer) = self.pop_due(store, domain, Timestamp::MAX)? {
+            all.push(timer);
+        }
+        Ok(all)
     }
 
     /// The earliest processing-time timer.

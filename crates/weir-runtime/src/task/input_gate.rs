@@ -49,6 +49,9 @@ pub struct InputGate<T> {
     pending_status: Option<WatermarkStatus>,
     end_of_data_reported: bool,
     finished_reported: bool,
+    /// Whether watermark messages are kept for channel state (while recording).
+    recording: bool,
+    recorded_watermarks: Vec<(usize, Watermark)>,
 }
 
 impl<T: Send + 'static> InputGate<T> {
@@ -75,6 +78,8 @@ impl<T: Send + 'static> InputGate<T> {
             pending_status: None,
             end_of_data_reported: false,
             finished_reported: false,
+            recording: false,
+            recorded_watermarks: Vec::new(),
         }
     }
 
@@ -134,6 +139,10 @@ impl<T: Send + 'static> InputGate<T> {
                 Message::Data(buffer) => return Some(Polled::Data(index, buffer)),
                 Message::Barrier { barrier, overtaken } => return Some(Polled::Barrier(index, barrier, overtaken)),
                 Message::Watermark(watermark) => {
+                    if self.recording {
+                        self.recorded_watermarks.push((index, watermark));
+                    }
+                    let input = &mut self.channels[index];
                     if watermark > input.watermark {
                         input.watermark = watermark;
                         if let Some(w) = self.advance_watermark() {
@@ -194,6 +203,29 @@ impl<T: Send + 'static> InputGate<T> {
                 }
             }
         }
+    }
+
+    /// Keeps every watermark message from now on (or stops), for unaligned
+    /// checkpoints that record in-flight input as channel state.
+    pub fn set_recording(&mut self, recording: bool) {
+        self.recording = recording;
+    }
+
+    /// The watermark messages kept since the last call, with their channels, in
+    /// arrival order; each arrived before whatever the last `poll` returned.
+    pub fn take_recorded_watermarks(&mut self) -> Vec<(usize, Watermark)> {
+        std::mem::take(&mut self.recorded_watermarks)
+    }
+
+    /// Applies a watermark of `channel` restored from channel state; returns the
+    /// gate's watermark if it advanced.
+    pub fn replay_watermark(&mut self, channel: usize, watermark: Watermark) -> Option<Watermark> {
+        let input = self.channels.get_mut(channel)?;
+        if watermark > input.watermark {
+            input.watermark = watermark;
+            return self.advance_watermark();
+        }
+        None
     }
 
     fn next_message(&mut self) -> Option<(usize, Message<T>)> {
@@ -323,5 +355,86 @@ mod tests {
         assert_eq!(order, vec![0, 1, 1]);
         gate.unblock_all();
         assert!(matches!(gate.poll(), Some(Polled::Data(0, _))));
+    }
+
+    use proptest::prelude::*;
+
+    /// What one channel sends in a generated run.
+    #[derive(Debug, Clone)]
+    enum Sent {
+        Watermark(i64),
+        Idle,
+        Active,
+        End,
+    }
+
+    fn sent() -> impl Strategy<Value = Sent> {
+        prop_oneof![
+            6 => (-1_000i64..1_000).prop_map(Sent::Watermark),
+            1 => Just(Sent::Idle),
+            1 => Just(Sent::Active),
+            1 => Just(Sent::End),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the channels send, in whatever interleaving: the gate's
+        /// watermark only ever increases, never passes what some channel sent, and
+        /// reaches the end of time once every channel ended.
+        #[test]
+        fn the_gate_watermark_is_monotonic(
+            script in proptest::collection::vec((0usize..3, sent()), 0..60),
+        ) {
+            let channels = [chan(), chan(), chan()];
+            let mut gate = InputGate::new(channels.to_vec());
+            let mut emitted = Vec::new();
+            let mut highest_sent = i64::MIN;
+            let drain = |gate: &mut InputGate<u32>, emitted: &mut Vec<i64>| {
+                while let Some(polled) = gate.poll() {
+                    if let Polled::Watermark(w) = polled {
+                        emitted.push(w.timestamp);
+                    }
+                }
+            };
+            let mut ended = [false; 3];
+            for (channel, message) in script {
+                if ended[channel] {
+                    continue;
+                }
+                let message = match message {
+                    Sent::Watermark(w) => {
+                        highest_sent = highest_sent.max(w);
+                        Message::Watermark(Watermark::new(w))
+                    }
+                    Sent::Idle => Message::Status(WatermarkStatus::Idle),
+                    Sent::Active => Message::Status(WatermarkStatus::Active),
+                    Sent::End => {
+                        // Senders end event time before their data (as tasks do).
+                        ended[channel] = true;
+                        channels[channel].send_event(Message::Watermark(Watermark::MAX));
+                        Message::EndOfData
+                    }
+                };
+                channels[channel].send_event(message);
+                drain(&mut gate, &mut emitted);
+                for pair in emitted.windows(2) {
+                    prop_assert!(pair[0] < pair[1], "watermark went from {} to {}", pair[0], pair[1]);
+                }
+                if !ended.iter().any(|e| *e) {
+                    prop_assert!(emitted.iter().all(|w| *w <= highest_sent));
+                }
+            }
+            for (channel, done) in ended.iter().enumerate() {
+                if !done {
+                    channels[channel].send_event(Message::Watermark(Watermark::MAX));
+                    channels[channel].send_event(Message::EndOfData);
+                }
+            }
+            drain(&mut gate, &mut emitted);
+            for pair in emitted.windows(2) {
+                prop_assert!(pair[0] < pair[1]);
+            }
+            prop_assert_eq!(emitted.last().copied(), Some(i64::MAX));
+        }
     }
 }

@@ -5,7 +5,7 @@ use super::common::TaskCommon;
 use super::{earliest, InputGate, Polled, TaskBody, TaskReporter, TaskShared};
 use crate::failure::{fail, OperatorMeta};
 use crate::operator::Input;
-use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
+use crate::snapshot::{decode_channel_item, encode_buffer, encode_watermark, ChannelItem, ChannelStateEntry};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,8 +54,13 @@ impl<T: Data> OneInputTask<T> {
 
     fn replay_channel_state(&mut self) {
         for entry in std::mem::take(&mut self.restored_channel_state) {
-            match decode_buffer::<T>(&entry.buffer) {
-                Ok(records) => records.into_iter().for_each(|r| self.head.process(r)),
+            match decode_channel_item::<T>(&entry.buffer) {
+                Ok(ChannelItem::Records(records)) => records.into_iter().for_each(|r| self.head.process(r)),
+                Ok(ChannelItem::Watermark(watermark)) => {
+                    if let Some(w) = self.gate.replay_watermark(entry.channel as usize, watermark) {
+                        self.head.process_watermark(w);
+                    }
+                }
                 Err(e) => fail(&self.common.meta, format!("cannot decode restored channel state: {e}")),
             }
         }
@@ -79,7 +84,16 @@ impl<T: Data> TaskBody for OneInputTask<T> {
             if let Some(now) = shared.take_due_timer() {
                 self.head.on_processing_time(now);
             }
-            match self.gate.poll() {
+            self.gate.set_recording(self.common.handler.recording());
+            let polled = self.gate.poll();
+            let watermarks = self.gate.take_recorded_watermarks();
+            if !watermarks.is_empty() {
+                for (channel, watermark) in watermarks {
+                    self.common.handler.record(channel, || encode_watermark(watermark));
+                }
+                self.common.submit_recorded(|c| (0, c as u32));
+            }
+            match polled {
                 Some(Polled::Data(channel, mut buffer)) => {
                     shared
                         .metrics

@@ -5,7 +5,7 @@ use super::common::TaskCommon;
 use super::{earliest, InputGate, Polled, TaskBody, TaskReporter, TaskShared};
 use crate::failure::{fail, OperatorMeta};
 use crate::operator::TwoInput;
-use crate::snapshot::{decode_buffer, encode_buffer, ChannelStateEntry};
+use crate::snapshot::{decode_channel_item, encode_buffer, encode_watermark, ChannelItem, ChannelStateEntry};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -95,10 +95,25 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
 
     fn replay_channel_state(&mut self) {
         for entry in std::mem::take(&mut self.restored_channel_state) {
+            let channel = entry.channel as usize;
             let result = if entry.input == 0 {
-                decode_buffer::<A>(&entry.buffer).map(|records| records.into_iter().for_each(|r| self.head.process1(r)))
+                decode_channel_item::<A>(&entry.buffer).map(|item| match item {
+                    ChannelItem::Records(records) => records.into_iter().for_each(|r| self.head.process1(r)),
+                    ChannelItem::Watermark(w) => {
+                        if let Some(w) = self.gate1.replay_watermark(channel, w) {
+                            self.on_watermark(0, w);
+                        }
+                    }
+                })
             } else {
-                decode_buffer::<B>(&entry.buffer).map(|records| records.into_iter().for_each(|r| self.head.process2(r)))
+                decode_channel_item::<B>(&entry.buffer).map(|item| match item {
+                    ChannelItem::Records(records) => records.into_iter().for_each(|r| self.head.process2(r)),
+                    ChannelItem::Watermark(w) => {
+                        if let Some(w) = self.gate2.replay_watermark(channel, w) {
+                            self.on_watermark(1, w);
+                        }
+                    }
+                })
             };
             if let Err(e) = result {
                 fail(&self.common.meta, format!("cannot decode restored channel state: {e}"));
@@ -191,8 +206,23 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
         }
     }
 
+    /// Records the watermark messages a poll of input `input` consumed.
+    fn record_watermarks(&mut self, input: usize) {
+        let (watermarks, offset) = if input == 0 {
+            (self.gate1.take_recorded_watermarks(), 0)
+        } else {
+            (self.gate2.take_recorded_watermarks(), self.gate1.len())
+        };
+        for (channel, watermark) in watermarks {
+            self.record(offset + channel, || Ok(encode_watermark(watermark)));
+        }
+    }
+
     fn step1(&mut self, shared: &TaskShared) -> bool {
-        let Some(polled) = self.gate1.poll() else {
+        self.gate1.set_recording(self.common.handler.recording());
+        let polled = self.gate1.poll();
+        self.record_watermarks(0);
+        let Some(polled) = polled else {
             return false;
         };
         match polled {
@@ -218,7 +248,10 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
     }
 
     fn step2(&mut self, shared: &TaskShared) -> bool {
-        let Some(polled) = self.gate2.poll() else {
+        self.gate2.set_recording(self.common.handler.recording());
+        let polled = self.gate2.poll();
+        self.record_watermarks(1);
+        let Some(polled) = polled else {
             return false;
         };
         let first = self.gate1.len();

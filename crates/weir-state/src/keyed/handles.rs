@@ -42,6 +42,26 @@ impl<'a, K: Hash + Eq + Clone, V: Clone> ValueState<'a, K, V> {
     pub fn clear(&mut self) -> Result<(), StateError> {
         self.table.remove(self.key).map(|_| ())
     }
+
+    /// The value without copying it.
+    #[inline]
+    pub fn get_ref(&self) -> Result<Option<&V>, StateError> {
+        self.table.get(self.key)
+    }
+
+    /// Removes the value and returns it (no copy).
+    #[inline]
+    pub fn take(&mut self) -> Result<Option<V>, StateError> {
+        self.table.remove(self.key)
+    }
+
+    /// Changes the value in place with a single lookup: `f` receives the current
+    /// value to modify (returning `None`), or `None` when there is none (returning
+    /// the value to set, if any). Returns whether a value was created.
+    #[inline]
+    pub fn modify(&mut self, f: impl FnOnce(Option<&mut V>) -> Option<V>) -> Result<bool, StateError> {
+        self.table.modify(self.key, f)
+    }
 }
 
 /// The list of one list state for the current key.

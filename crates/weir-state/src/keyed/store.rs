@@ -95,6 +95,7 @@ struct Registered {
 pub struct KeyedStateStore<K> {
     max_parallelism: usize,
     range: KeyGroupRange,
+    hash: fn(&K) -> u64,
     states: Vec<Registered>,
     pending: HashMap<String, PendingGroups>,
     _key: std::marker::PhantomData<fn() -> K>,
@@ -116,9 +117,17 @@ where
 {
     /// An empty store for a subtask owning key groups `range` of `max_parallelism`.
     pub fn new(max_parallelism: usize, range: KeyGroupRange) -> Self {
+        Self::with_partitioning(max_parallelism, range, stable_hash::<K>)
+    }
+
+    /// An empty store whose keys belong to the key group of `hash(key)`: for
+    /// composite keys (e.g. a record key with a window) that must stay in the key
+    /// group of their record key.
+    pub fn with_partitioning(max_parallelism: usize, range: KeyGroupRange, hash: fn(&K) -> u64) -> Self {
         KeyedStateStore {
             max_parallelism: max_parallelism.max(1),
             range,
+            hash,
             states: Vec::new(),
             pending: HashMap::new(),
             _key: std::marker::PhantomData,
@@ -133,7 +142,7 @@ where
     /// Wraps `key` with its key group.
     #[inline]
     pub fn key(&self, key: K) -> CurrentKey<K> {
-        let key_group = key_group_for_hash(stable_hash(&key), self.max_parallelism);
+        let key_group = key_group_for_hash((self.hash)(&key), self.max_parallelism);
         CurrentKey { key, key_group }
     }
 
@@ -305,12 +314,6 @@ where
                 )
             })
             .collect())
-    }
-
-    /// The key `key` placed in `key_group` instead of its own: for state scoped by a
-    /// namespace (e.g. a window) whose key group is that of the record's key.
-    pub fn key_in_group(&self, key: K, key_group: usize) -> CurrentKey<K> {
-        CurrentKey { key, key_group }
     }
 
     /// Every key holding list state `descriptor`, with its key group.

@@ -109,13 +109,13 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         init: impl FnOnce() -> S,
     ) -> Result<&mut S, StateError> {
         let group = self.group_mut(key.key_group())?;
-        if !group.contains_key(key.key()) {
-            group.insert(key.key().clone(), init());
+        if group.contains_key(key.key()) {
+            return group.get_mut(key.key()).ok_or_else(|| StateError::Restore {
+                name: "entry".into(),
+                message: "entry vanished after lookup".into(),
+            });
         }
-        group.get_mut(key.key()).ok_or_else(|| StateError::Restore {
-            name: "entry".into(),
-            message: "entry vanished after insert".into(),
-        })
+        Ok(group.entry(key.key().clone()).or_insert_with(init))
     }
 
     /// Replaces the entry of `key` by `f(current)` with a single lookup when it
@@ -138,6 +138,28 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         Ok(result)
     }
 
+    /// Changes the entry of `key` in place, or creates it from what `f` returns
+    /// when it is missing; returns whether an entry was created.
+    #[inline]
+    pub(crate) fn modify(
+        &mut self,
+        key: &CurrentKey<K>,
+        f: impl FnOnce(Option<&mut S>) -> Option<S>,
+    ) -> Result<bool, StateError> {
+        let group = self.group_mut(key.key_group())?;
+        if let Some(slot) = group.get_mut(key.key()) {
+            f(Some(slot));
+            return Ok(false);
+        }
+        match f(None) {
+            Some(value) => {
+                group.insert(key.key().clone(), value);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     #[inline]
     pub(crate) fn insert(&mut self, key: &CurrentKey<K>, value: S) -> Result<(), StateError> {
         let group = self.group_mut(key.key_group())?;
@@ -153,10 +175,12 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
     #[inline]
     pub(crate) fn remove(&mut self, key: &CurrentKey<K>) -> Result<Option<S>, StateError> {
         let index = self.index(key.key_group())?;
-        if !self.groups[index].get().contains_key(key.key()) {
-            return Ok(None);
+        match &mut self.groups[index] {
+            Group::Owned(map) => Ok(map.remove(key.key())),
+            // Copy a shared group only if there is something to remove.
+            shared if !shared.get().contains_key(key.key()) => Ok(None),
+            shared => Ok(shared.get_mut().remove(key.key())),
         }
-        Ok(self.groups[index].get_mut().remove(key.key()))
     }
 
     /// The groups as they are now; later writes do not change what is returned.
