@@ -5,6 +5,7 @@
 //! restored with the key); an in-memory index ordered by time finds the due ones and
 //! is rebuilt from the state after a restore.
 
+use smallvec::{smallvec, SmallVec};
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use weir_core::{Data, Timestamp};
@@ -21,8 +22,10 @@ pub enum TimeDomain {
 
 type Index<K, N> = BTreeMap<Timestamp, Vec<(K, N)>>;
 
-/// A key's timers as kept in keyed state.
-type Stored<N> = ValueStateDescriptor<Vec<(Timestamp, N)>>;
+/// A key's timers as kept in keyed state: mostly one or two, kept inline in the
+/// state entry (no allocation, no second cache miss).
+type KeyTimers<N> = SmallVec<[(Timestamp, N); 2]>;
+type Stored<N> = ValueStateDescriptor<KeyTimers<N>>;
 
 /// The timers of one keyed operator subtask.
 pub(crate) struct Timers<K, N> {
@@ -84,7 +87,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
                 timers.push(entry);
                 None
             }
-            None => Some(vec![entry]),
+            None => Some(smallvec![entry]),
         })?;
         index.entry(time).or_default().push((key.key().clone(), namespace));
         Ok(true)
