@@ -20,19 +20,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_connectors::GeneratorSource;
-use weir_core::{BoxError, CheckpointMode, RestartStrategy};
-use weir_datastream::functions::{
-    Context, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction, ProcessFunction,
-};
-use weir_datastream::{
-    Collector, ListStateDescriptor, MapStateDescriptor, StreamExecutionEnvironment, ValueStateDescriptor,
-};
-use weir_state::OperatorStateStore;
+use weir_core::{BoxError, CheckpointMode};
+use weir_datastream::functions::{KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction};
+use weir_datastream::{Collector, ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor};
 
 mod common;
 
 use common::{
-    assert_same_lines, committed_lines, quiet_injected_panics, run_with_watchdog, seeds, Injector, Point, MIN_FAULTS,
+    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_with_watchdog, seeds, Gate, Injector,
+    Point, MIN_FAULTS,
 };
 
 const EVENTS: u64 = 100_000;
@@ -176,42 +172,6 @@ impl KeyedCoProcessFunction<u64, Rec, (u64, u64), String> for ApplyRates {
     }
 }
 
-/// Operator 3, chained to the sink: can fail while processing, while snapshotting,
-/// and when a checkpoint completed (before the sink after it commits).
-#[derive(Clone)]
-struct Gate {
-    injector: Arc<Injector>,
-    attempt: u32,
-}
-
-impl ProcessFunction<String, String> for Gate {
-    fn open(&mut self, subtask: &weir_core::SubtaskInfo) -> Result<(), BoxError> {
-        self.attempt = subtask.attempt;
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        line: String,
-        _: &mut Context<'_>,
-        out: &mut Collector<'_, String>,
-    ) -> Result<(), BoxError> {
-        self.injector.hit(self.attempt, Point::Processing(3));
-        out.collect(line);
-        Ok(())
-    }
-
-    fn snapshot_state(&mut self, _: u64, _: &mut OperatorStateStore) -> Result<(), BoxError> {
-        self.injector.hit(self.attempt, Point::SyncSnapshot);
-        Ok(())
-    }
-
-    fn notify_checkpoint_complete(&mut self, _: u64) -> Result<(), BoxError> {
-        self.injector.hit(self.attempt, Point::AfterCompletion);
-        Ok(())
-    }
-}
-
 fn oracle() -> Vec<String> {
     let mut lines = Vec::new();
     let mut totals: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
@@ -241,20 +201,7 @@ struct Run {
 
 fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
     let injector = Injector::new(seed, 4);
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2)
-        .set_buffer_size(64)
-        .set_channel_capacity(2)
-        .enable_checkpointing(Duration::from_millis(5))
-        .set_checkpoint_mode(mode)
-        .set_max_concurrent_checkpoints(2)
-        .set_tolerable_checkpoint_failures(0)
-        .set_checkpoint_dir(dir.join("checkpoints"))
-        .set_restart_strategy(RestartStrategy::FixedDelay {
-            attempts: 1_000,
-            delay: Duration::ZERO,
-        })
-        .set_seed(seed);
+    let env = faulty_env(seed, mode, 2, dir);
     if mode == CheckpointMode::Aligned && seed % 2 == 1 {
         // Half the aligned runs switch slow alignments to unaligned checkpoints.
         env.set_alignment_timeout(Duration::from_millis(1));
@@ -294,10 +241,8 @@ fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
             waiting: ListStateDescriptor::new("waiting"),
         })
         .name("apply rates")
-        .process(Gate {
-            injector: injector.clone(),
-            attempt: 0,
-        })
+        // Operator 3, chained to the sink.
+        .process(Gate::new(Some(injector.clone())))
         .name("gate")
         .sink_to_files(dir.join("out"))
         .name("files");

@@ -22,7 +22,8 @@
 mod common;
 
 use common::{
-    assert_same_lines, committed_lines, quiet_injected_panics, run_with_watchdog, seeds, Injector, Point, MIN_FAULTS,
+    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_with_watchdog, seeds, Gate, Injector,
+    Point, MIN_FAULTS,
 };
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -30,8 +31,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_connectors::GeneratorSource;
-use weir_core::{BoxError, CheckpointMode, RestartStrategy, Timestamp};
-use weir_datastream::functions::{Context, ProcessFunction};
+use weir_core::{BoxError, CheckpointMode, Timestamp};
 use weir_datastream::window::{
     ContinuousEventTimeTrigger, EventTimeSessionWindows, SlidingEventTimeWindows, TimeEvictor, TimeWindow,
     TumblingEventTimeWindows, WindowContext,
@@ -40,7 +40,6 @@ use weir_datastream::{
     AggregateFunction, Collector, DataStream, OutputTag, StreamExecutionEnvironment, ValueStateDescriptor,
     WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
 };
-use weir_state::OperatorStateStore;
 
 const KEYS: u32 = 11;
 /// Event time advances 5 ms per event.
@@ -466,45 +465,6 @@ fn events_line(kind: &'static str, ctx: &WindowContext<'_, u32, TimeWindow>, eve
     format!("{kind} {} {} {} {n} {sum} {xor}", ctx.key(), w.start, w.end)
 }
 
-/// The last operator before the sink: can fail while processing, while
-/// snapshotting, and when a checkpoint completed (before the sink commits).
-#[derive(Clone)]
-struct Gate {
-    injector: Option<Arc<Injector>>,
-    attempt: u32,
-}
-
-impl ProcessFunction<String, String> for Gate {
-    fn open(&mut self, subtask: &weir_core::SubtaskInfo) -> Result<(), BoxError> {
-        self.attempt = subtask.attempt;
-        Ok(())
-    }
-    fn process_element(
-        &mut self,
-        line: String,
-        _: &mut Context<'_>,
-        out: &mut Collector<'_, String>,
-    ) -> Result<(), BoxError> {
-        if let Some(injector) = &self.injector {
-            injector.hit(self.attempt, Point::Processing(3));
-        }
-        out.collect(line);
-        Ok(())
-    }
-    fn snapshot_state(&mut self, _: u64, _: &mut OperatorStateStore) -> Result<(), BoxError> {
-        if let Some(injector) = &self.injector {
-            injector.hit(self.attempt, Point::SyncSnapshot);
-        }
-        Ok(())
-    }
-    fn notify_checkpoint_complete(&mut self, _: u64) -> Result<(), BoxError> {
-        if let Some(injector) = &self.injector {
-            injector.hit(self.attempt, Point::AfterCompletion);
-        }
-        Ok(())
-    }
-}
-
 /// Adds every windowed computation of the test to `env`; returns all result lines.
 fn build(
     env: &StreamExecutionEnvironment,
@@ -744,7 +704,7 @@ fn build(
         });
     all = all.union(&join).union(&cogroup).union(&interval);
 
-    all.process(Gate { injector, attempt: 0 }).name("gate")
+    all.process(Gate::new(injector)).name("gate")
 }
 
 /// Full-window function with per-window state: numbers each firing of a window.
@@ -829,22 +789,9 @@ struct Run {
 
 fn run_with_faults(seed: u64, mode: CheckpointMode, events: Vec<Ev>, dir: &Path) -> Run {
     let injector = Injector::new(seed, 4);
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2)
-        .set_buffer_size(64)
-        .set_channel_capacity(2)
-        .enable_checkpointing(Duration::from_millis(5))
-        .set_checkpoint_mode(mode)
-        // One checkpoint at a time: a failed asynchronous write then always fails
-        // a pending checkpoint (and the job), never one a later checkpoint subsumed.
-        .set_max_concurrent_checkpoints(1)
-        .set_tolerable_checkpoint_failures(0)
-        .set_checkpoint_dir(dir.join("checkpoints"))
-        .set_restart_strategy(RestartStrategy::FixedDelay {
-            attempts: 1_000,
-            delay: Duration::ZERO,
-        })
-        .set_seed(seed);
+    // One checkpoint at a time: a failed asynchronous write then always fails a
+    // pending checkpoint (and the job), never one a later checkpoint subsumed.
+    let env = faulty_env(seed, mode, 1, dir);
     build(&env, Arc::new(events), Some(injector.clone()), Some(20_000.0))
         .sink_to_files(dir.join("out"))
         .name("files");

@@ -12,23 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use weir::prelude::*;
 
+mod support;
+
+use support::peak_rss_mib;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn checkpoint_dir() -> std::path::PathBuf {
     std::env::temp_dir().join("weir-bench-checkpoints")
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// generator -> key_by(i % 10 000) -> rolling sum -> discard.

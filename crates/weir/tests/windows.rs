@@ -268,3 +268,35 @@ fn custom_triggers_and_evictors_decide_what_fires() {
     // "d" never fires: global windows have no end.
     assert_eq!(got, vec!["ab".to_string(), "c".to_string()]);
 }
+
+/// Processing-time sessions and a continuous processing-time trigger: what they
+/// hold when the input ends fires then, so every record is counted.
+#[test]
+fn processing_time_sessions_and_continuous_triggers_fire_what_they_hold_at_the_end() {
+    let (sessions, continuous) = common::no_hang("processing-time windows", || {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(2);
+        let keyed = env.from_sequence(0, 9_999).map(|i| (i % 5, 1u64)).key_by(|t| t.0);
+        let sessions = keyed
+            .window(ProcessingTimeSessionWindows::with_gap(Duration::from_secs(3600)))
+            .reduce(|a, b| (a.0, a.1 + b.1))
+            .collect();
+        let continuous = keyed
+            .window(GlobalWindows::create())
+            .trigger(ContinuousProcessingTimeTrigger::of(Duration::from_millis(1)))
+            .reduce(|a, b| (a.0, a.1 + b.1))
+            .collect();
+        env.execute("processing-time windows").unwrap();
+        (sessions.take(), continuous.take())
+    });
+    let mut sessions = sessions;
+    sessions.sort();
+    assert_eq!(sessions, (0..5).map(|k| (k, 2_000)).collect::<Vec<_>>());
+    // Early results come and go; the last of each key has every record.
+    let mut last: BTreeMap<i64, u64> = BTreeMap::new();
+    for (key, n) in continuous {
+        let entry = last.entry(key).or_default();
+        *entry = (*entry).max(n);
+    }
+    assert_eq!(last, (0..5).map(|k| (k, 2_000)).collect());
+}

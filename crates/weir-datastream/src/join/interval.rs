@@ -15,7 +15,7 @@ use crate::operators::timers::Timers;
 use crate::operators::{CoNode, CoOperator, FunctionHost, OperatorState};
 use crate::state::keyed_store;
 use crate::stream::DataStream;
-use crate::window::operator::{restored_watermark, snapshot_with_watermark};
+use crate::window::operator::{report_late_dropped, restored_watermark, snapshot_with_watermark};
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -316,14 +316,7 @@ where
     }
 
     fn end_input(&mut self, _: &mut dyn Input<O>) {
-        if self.late_dropped > 0 {
-            tracing::warn!(
-                operator = %self.host.meta.name,
-                subtask = self.host.meta.subtask,
-                dropped = self.late_dropped,
-                "late records were dropped by an interval join"
-            );
-        }
+        report_late_dropped(&self.host, self.late_dropped, "an interval join");
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
@@ -368,17 +361,8 @@ fn remove_entry<K: Data + Hash + Eq, T: Data>(
     key: &weir_state::CurrentKey<K>,
     time: Timestamp,
 ) -> Result<(), StateError> {
-    let mut state = store.value(descriptor, key)?;
-    let mut now_empty = false;
-    state.modify(|buffer| {
-        if let Some(buffer) = buffer {
-            buffer.remove(&time);
-            now_empty = buffer.is_empty();
-        }
-        None
-    })?;
-    if now_empty {
-        state.clear()?;
-    }
-    Ok(())
+    store.value(descriptor, key)?.modify_or_remove(|buffer| {
+        buffer.remove(&time);
+        !buffer.is_empty()
+    })
 }

@@ -40,19 +40,6 @@ impl CountEvictor {
     }
 }
 
-impl<T, W: Window> Evictor<T, W> for CountEvictor {
-    fn evict_before(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
-        if !self.after {
-            self.evict(elements);
-        }
-    }
-    fn evict_after(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
-        if self.after {
-            self.evict(elements);
-        }
-    }
-}
-
 /// Keeps the records within `keep` of the latest record's timestamp.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeEvictor {
@@ -86,18 +73,26 @@ impl TimeEvictor {
     }
 }
 
-impl<T, W: Window> Evictor<T, W> for TimeEvictor {
-    fn evict_before(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
-        if !self.after {
-            self.evict(elements);
+/// Evicts before or after the window function, as the evictor was built.
+macro_rules! before_or_after {
+    ($evictor:ty) => {
+        impl<T, W: Window> Evictor<T, W> for $evictor {
+            fn evict_before(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
+                if !self.after {
+                    self.evict(elements);
+                }
+            }
+            fn evict_after(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
+                if self.after {
+                    self.evict(elements);
+                }
+            }
         }
-    }
-    fn evict_after(&self, elements: &mut Vec<(Timestamp, T)>, _: &W) {
-        if self.after {
-            self.evict(elements);
-        }
-    }
+    };
 }
+
+before_or_after!(CountEvictor);
+before_or_after!(TimeEvictor);
 
 /// An evictor from a closure run before the window function.
 pub struct FnEvictor<F>(pub F);

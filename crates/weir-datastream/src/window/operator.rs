@@ -268,22 +268,24 @@ impl<K: Data + Hash + Eq, W: Window, A: Data> TriggerBackend<W> for TriggerScope
     fn set_state(&mut self, window: &W, name: &str, value: Option<i64>) -> Result<(), StateError> {
         self.with_key(window, |state, key| {
             let mut values = state.store.value(&state.trigger_state, key)?;
-            let mut now_empty = false;
-            values.modify(|values| match values {
-                Some(values) => {
+            let Some(value) = value else {
+                return values.modify_or_remove(|values| {
                     values.retain(|(n, _)| n != name);
-                    if let Some(value) = value {
-                        values.push((name.to_string(), value));
+                    !values.is_empty()
+                });
+            };
+            values
+                .modify(|values| match values {
+                    Some(values) => {
+                        match values.iter_mut().find(|(n, _)| n == name) {
+                            Some(entry) => entry.1 = value,
+                            None => values.push((name.to_string(), value)),
+                        }
+                        None
                     }
-                    now_empty = values.is_empty();
-                    None
-                }
-                None => value.map(|value| vec![(name.to_string(), value)]),
-            })?;
-            if now_empty {
-                values.clear()?;
-            }
-            Ok(())
+                    None => Some(vec![(name.to_string(), value)]),
+                })
+                .map(|_| ())
         })
     }
 }
@@ -314,37 +316,74 @@ where
     host.call(|| f(trigger, &mut ctx))
 }
 
-/// Runs the window function on `elements` of `window`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn call_function<K, W, A, IN, O, F>(
-    host: &FunctionHost,
-    state: &mut WindowStore<K, W, A>,
-    function: &mut F,
-    key: &CurrentKey<WindowStateKey<K, W>>,
-    window: &W,
-    merging: bool,
-    elements: Option<Vec<IN>>,
-    out: &mut dyn Input<O>,
-) where
-    K: Data + Hash + Eq,
-    W: Window,
-    A: Data,
-    F: ProcessWindowFunction<K, IN, O, W>,
-{
-    let mut ctx = WindowContext {
-        window,
-        window_key: key,
-        global_key: None,
-        store: &mut state.store,
-        watermark: state.watermark,
-        info: &host.info,
-        merging,
-    };
-    let mut collector = Collector::new(out, window.max_timestamp());
-    match elements {
-        Some(elements) => host.call(|| function.process(&mut ctx, elements, &mut collector)),
-        None => host.call(|| function.clear(&mut ctx)),
+/// What runs the window function on one window: the operator's parts it needs.
+pub(crate) struct FunctionCall<'a, K, W, A, F> {
+    pub host: &'a FunctionHost,
+    pub state: &'a mut WindowStore<K, W, A>,
+    pub function: &'a mut F,
+    pub key: &'a CurrentKey<WindowStateKey<K, W>>,
+    pub window: &'a W,
+    pub merging: bool,
+}
+
+impl<K: Data + Hash + Eq, W: Window, A: Data, F> FunctionCall<'_, K, W, A, F> {
+    fn run<IN, O>(&mut self, elements: Option<Vec<IN>>, out: &mut dyn Input<O>)
+    where
+        F: ProcessWindowFunction<K, IN, O, W>,
+    {
+        let mut ctx = WindowContext {
+            window: self.window,
+            window_key: self.key,
+            global_key: None,
+            store: &mut self.state.store,
+            watermark: self.state.watermark,
+            info: &self.host.info,
+            merging: self.merging,
+        };
+        let mut collector = Collector::new(out, self.window.max_timestamp());
+        let function = &mut *self.function;
+        match elements {
+            Some(elements) => self.host.call(|| function.process(&mut ctx, elements, &mut collector)),
+            None => self.host.call(|| function.clear(&mut ctx)),
+        }
     }
+
+    /// Computes the window's result from `elements`.
+    pub(crate) fn process<IN, O>(&mut self, elements: Vec<IN>, out: &mut dyn Input<O>)
+    where
+        F: ProcessWindowFunction<K, IN, O, W>,
+    {
+        self.run(Some(elements), out);
+    }
+
+    /// Lets the function drop its per-window state.
+    pub(crate) fn clear<IN, O>(&mut self, out: &mut dyn Input<O>)
+    where
+        F: ProcessWindowFunction<K, IN, O, W>,
+    {
+        self.run::<IN, O>(None, out);
+    }
+}
+
+/// Logs the records an event-time operator dropped as late, once, at the end.
+pub(crate) fn report_late_dropped(host: &FunctionHost, dropped: u64, what: &str) {
+    if dropped > 0 {
+        tracing::warn!(
+            operator = %host.meta.name,
+            subtask = host.meta.subtask,
+            dropped,
+            "late records were dropped by {what}"
+        );
+    }
+}
+
+/// Removes the value of `descriptor` for `key`.
+pub(crate) fn clear_value<S: Data + Hash + Eq, V: Data>(
+    store: &mut KeyedStateStore<S>,
+    descriptor: &ValueStateDescriptor<V>,
+    key: &CurrentKey<S>,
+) -> Result<(), StateError> {
+    store.value(descriptor, key)?.clear()
 }
 
 /// The general window operator.
@@ -513,57 +552,48 @@ where
         let Some(mut acc) = self.check(acc) else {
             return;
         };
-        let merging = self.spec.assigner.is_merging();
-        let elements = match self.spec.evictor.clone() {
+        let evictor = self.spec.evictor.clone();
+        let contents = &mut self.contents;
+        let (elements, kept) = guard(&self.host.meta, || match &evictor {
             Some(evictor) => {
-                let contents = &mut self.contents;
-                let elements = guard(&self.host.meta, || {
-                    contents.evict(&mut acc, &*evictor, window, true);
-                    contents.copy_output(&acc)
-                });
-                call_function(
-                    &self.host,
-                    &mut self.state,
-                    &mut self.function,
-                    key,
-                    window,
-                    merging,
-                    Some(elements),
-                    out,
-                );
-                guard(&self.host.meta, || {
-                    self.contents.evict(&mut acc, &*evictor, window, false)
-                });
-                if !take {
-                    let set = self
-                        .state
-                        .store
-                        .value(&self.state.contents, key)
-                        .and_then(|mut s| s.set(acc));
-                    self.check(set);
-                }
-                return;
+                contents.evict(&mut acc, &**evictor, window, true);
+                (contents.copy_output(&acc), Some(acc))
             }
-            None => guard(&self.host.meta, || self.contents.output(acc)),
-        };
-        call_function(
-            &self.host,
-            &mut self.state,
-            &mut self.function,
+            None => (contents.output(acc), None),
+        });
+        self.function_call(key, window).process(elements, out);
+        if let (Some(evictor), Some(mut acc)) = (evictor, kept) {
+            guard(&self.host.meta, || {
+                self.contents.evict(&mut acc, &*evictor, window, false)
+            });
+            if !take {
+                let set = self
+                    .state
+                    .store
+                    .value(&self.state.contents, key)
+                    .and_then(|mut s| s.set(acc));
+                self.check(set);
+            }
+        }
+    }
+
+    fn function_call<'a>(
+        &'a mut self,
+        key: &'a CurrentKey<WindowStateKey<K, W>>,
+        window: &'a W,
+    ) -> FunctionCall<'a, K, W, C::Acc, F> {
+        FunctionCall {
+            host: &self.host,
+            state: &mut self.state,
+            function: &mut self.function,
             key,
             window,
-            merging,
-            Some(elements),
-            out,
-        );
+            merging: self.spec.assigner.is_merging(),
+        }
     }
 
     fn clear_contents(&mut self, key: &CurrentKey<WindowStateKey<K, W>>) {
-        let cleared = self
-            .state
-            .store
-            .value(&self.state.contents, key)
-            .and_then(|mut s| s.clear());
+        let cleared = clear_value(&mut self.state.store, &self.state.contents, key);
         self.check(cleared);
     }
 
@@ -571,35 +601,21 @@ where
     fn clear_window(&mut self, key: &CurrentKey<WindowStateKey<K, W>>, window: &W, out: &mut dyn Input<O>) {
         self.clear_contents(key);
         self.trigger(key, window, &[], |trigger, ctx| trigger.clear(window, ctx));
-        let cleared = self
-            .state
-            .store
-            .value(&self.state.trigger_state, key)
-            .and_then(|mut s| s.clear());
+        let cleared = clear_value(&mut self.state.store, &self.state.trigger_state, key);
         self.check(cleared);
-        let merging = self.spec.assigner.is_merging();
-        call_function(
-            &self.host,
-            &mut self.state,
-            &mut self.function,
-            key,
-            window,
-            merging,
-            None,
-            out,
-        );
-        if merging {
+        self.function_call(key, window).clear::<C::Out, O>(out);
+        if self.spec.assigner.is_merging() {
             let global = self.state.store.key((key.key().0.clone(), None));
-            let mut sessions = ok(&self.host, self.state.store.value(&self.state.sessions, &global));
-            let mut now_empty = false;
-            let removed = sessions.modify(|sessions| {
-                if let Some(sessions) = sessions {
-                    sessions.retain(|s| s != window);
-                    now_empty = sessions.is_empty();
-                }
-                None
-            });
-            let removed = removed.and_then(|_| if now_empty { sessions.clear() } else { Ok(()) });
+            let removed = self
+                .state
+                .store
+                .value(&self.state.sessions, &global)
+                .and_then(|mut sessions| {
+                    sessions.modify_or_remove(|sessions| {
+                        sessions.retain(|s| s != window);
+                        !sessions.is_empty()
+                    })
+                });
             self.check(removed);
         }
     }
@@ -755,14 +771,11 @@ where
         for (key, (), time) in self.check(pending) {
             self.on_timer(key, TimeDomain::ProcessingTime, time, out);
         }
-        if self.late_dropped > 0 {
-            tracing::warn!(
-                operator = %self.host.meta.name,
-                subtask = self.host.meta.subtask,
-                dropped = self.late_dropped,
-                "late records were dropped by a window operator (use side_output_late_data to keep them)"
-            );
-        }
+        report_late_dropped(
+            &self.host,
+            self.late_dropped,
+            "a window operator (use side_output_late_data to keep them)",
+        );
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {

@@ -22,7 +22,9 @@
 use super::assigners::{require_event_time, Slicing};
 use super::contents::Contents;
 use super::functions::{ProcessWindowFunction, WindowStateKey};
-use super::operator::{call_function, emit_late, ok, restored_watermark, snapshot_with_watermark, WindowStore};
+use super::operator::{
+    emit_late, ok, report_late_dropped, restored_watermark, snapshot_with_watermark, FunctionCall, WindowStore,
+};
 use super::windows::{TimeWindow, Window};
 use crate::keyed::KeySelector;
 use crate::operators::{FunctionHost, Operator, OperatorState};
@@ -164,41 +166,30 @@ where
         let next_start = start + self.slide;
         let mut combined: Option<C::Acc> = None;
         let mut oldest_left = None;
-        let mut now_empty = false;
         let (store, descriptor, contents) = (&mut self.state.store, &self.state.contents, &mut self.contents);
         let updated = guard(&self.host.meta, || {
-            store.value(descriptor, &key)?.modify(|slices| {
-                let slices = slices?;
+            store.value(descriptor, &key)?.modify_or_remove(|slices| {
+                let mut add = |acc: C::Acc| {
+                    combined = Some(match combined.take() {
+                        Some(c) => contents.merge(c, acc),
+                        None => acc,
+                    });
+                };
                 // Slices before the next window's start are needed no more.
                 let keep = slices.partition_point(|(s, _)| *s < next_start);
                 for (slice_start, acc) in slices.drain(..keep) {
                     if slice_start >= start {
-                        combined = Some(match combined.take() {
-                            Some(c) => contents.merge(c, acc),
-                            None => acc,
-                        });
+                        add(acc);
                     }
                 }
                 for (_, acc) in slices.iter().take_while(|(s, _)| *s < end) {
-                    combined = Some(match combined.take() {
-                        Some(c) => contents.merge(c, acc.clone()),
-                        None => acc.clone(),
-                    });
+                    add(acc.clone());
                 }
                 oldest_left = slices.front().map(|(s, _)| *s);
-                now_empty = slices.is_empty();
-                None
+                !slices.is_empty()
             })
         });
         ok(&self.host, updated);
-        if now_empty {
-            let cleared = self
-                .state
-                .store
-                .value(&self.state.contents, &key)
-                .and_then(|mut s| s.clear());
-            ok(&self.host, cleared);
-        }
         if let Some(oldest) = oldest_left {
             if let Some(next) = self.first_end(oldest, end + self.slide) {
                 self.schedule(&key.key().0, next);
@@ -210,26 +201,16 @@ where
         let elements = guard(&self.host.meta, || self.contents.output(combined));
         let window = self.interval(start, end);
         let window_key = self.state.window_key(key.into_key().0, window.clone());
-        call_function(
-            &self.host,
-            &mut self.state,
-            &mut self.function,
-            &window_key,
-            &window,
-            false,
-            Some(elements),
-            out,
-        );
-        call_function(
-            &self.host,
-            &mut self.state,
-            &mut self.function,
-            &window_key,
-            &window,
-            false,
-            None,
-            out,
-        );
+        let mut call = FunctionCall {
+            host: &self.host,
+            state: &mut self.state,
+            function: &mut self.function,
+            key: &window_key,
+            window: &window,
+            merging: false,
+        };
+        call.process(elements, out);
+        call.clear::<C::Out, O>(out);
     }
 }
 
@@ -325,14 +306,11 @@ where
     }
 
     fn end_input(&mut self, _: &mut dyn Input<O>) {
-        if self.late_dropped > 0 {
-            tracing::warn!(
-                operator = %self.host.meta.name,
-                subtask = self.host.meta.subtask,
-                dropped = self.late_dropped,
-                "late records were dropped by a window operator (use side_output_late_data to keep them)"
-            );
-        }
+        report_late_dropped(
+            &self.host,
+            self.late_dropped,
+            "a window operator (use side_output_late_data to keep them)",
+        );
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {

@@ -7,6 +7,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::Duration;
+use weir_core::BoxError;
+use weir_core::{CheckpointMode, RestartStrategy};
+use weir_datastream::functions::{Context, ProcessFunction};
+use weir_datastream::{Collector, StreamExecutionEnvironment};
+use weir_state::OperatorStateStore;
 
 /// Faults planned per run (one per job attempt).
 pub const FAULTS: usize = 24;
@@ -209,4 +214,75 @@ pub fn assert_same_lines(label: &str, got: &[String], expected: &[String]) {
         unexpected.len(),
         unexpected.iter().take(3).collect::<Vec<_>>(),
     );
+}
+
+/// The last operator before the sink: can fail while processing (point
+/// `Processing(3)`), while snapshotting, and when a checkpoint completed (before
+/// the sink after it commits).
+#[derive(Clone)]
+pub struct Gate {
+    injector: Option<Arc<Injector>>,
+    attempt: u32,
+}
+
+impl Gate {
+    /// A gate failing as `injector` plans (never without one).
+    pub fn new(injector: Option<Arc<Injector>>) -> Self {
+        Gate { injector, attempt: 0 }
+    }
+
+    fn hit(&self, point: Point) {
+        if let Some(injector) = &self.injector {
+            injector.hit(self.attempt, point);
+        }
+    }
+}
+
+impl ProcessFunction<String, String> for Gate {
+    fn open(&mut self, subtask: &weir_core::SubtaskInfo) -> Result<(), BoxError> {
+        self.attempt = subtask.attempt;
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        line: String,
+        _: &mut Context<'_>,
+        out: &mut Collector<'_, String>,
+    ) -> Result<(), BoxError> {
+        self.hit(Point::Processing(3));
+        out.collect(line);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _: u64, _: &mut OperatorStateStore) -> Result<(), BoxError> {
+        self.hit(Point::SyncSnapshot);
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, _: u64) -> Result<(), BoxError> {
+        self.hit(Point::AfterCompletion);
+        Ok(())
+    }
+}
+
+/// An environment for runs under failures: parallelism 2, small buffers,
+/// checkpoints every 5 ms in `mode` (at most `concurrent` at once) into `dir`, no
+/// tolerated checkpoint failure, immediate restarts.
+pub fn faulty_env(seed: u64, mode: CheckpointMode, concurrent: usize, dir: &Path) -> StreamExecutionEnvironment {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2)
+        .set_buffer_size(64)
+        .set_channel_capacity(2)
+        .enable_checkpointing(Duration::from_millis(5))
+        .set_checkpoint_mode(mode)
+        .set_max_concurrent_checkpoints(concurrent)
+        .set_tolerable_checkpoint_failures(0)
+        .set_checkpoint_dir(dir.join("checkpoints"))
+        .set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: 1_000,
+            delay: Duration::ZERO,
+        })
+        .set_seed(seed);
+    env
 }

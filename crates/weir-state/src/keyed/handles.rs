@@ -55,6 +55,13 @@ impl<'a, K: Hash + Eq + Clone, V: Clone> ValueState<'a, K, V> {
         self.table.remove(self.key)
     }
 
+    /// Changes an existing value in place and removes it when `f` returns false
+    /// (nothing happens when there is no value).
+    #[inline]
+    pub fn modify_or_remove(&mut self, f: impl FnOnce(&mut V) -> bool) -> Result<(), StateError> {
+        self.table.modify_or_remove(self.key, f)
+    }
+
     /// Changes the value in place with a single lookup: `f` receives the current
     /// value to modify (returning `None`), or `None` when there is none (returning
     /// the value to set, if any). Returns whether a value was created.

@@ -160,6 +160,26 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         }
     }
 
+    /// Changes the entry of `key` in place, removing it when `f` returns false.
+    #[inline]
+    pub(crate) fn modify_or_remove(
+        &mut self,
+        key: &CurrentKey<K>,
+        f: impl FnOnce(&mut S) -> bool,
+    ) -> Result<(), StateError> {
+        let index = self.index(key.key_group())?;
+        if !self.groups[index].get().contains_key(key.key()) {
+            return Ok(());
+        }
+        let group = self.groups[index].get_mut();
+        if let Some(slot) = group.get_mut(key.key()) {
+            if !f(slot) {
+                group.remove(key.key());
+            }
+        }
+        Ok(())
+    }
+
     #[inline]
     pub(crate) fn insert(&mut self, key: &CurrentKey<K>, value: S) -> Result<(), StateError> {
         let group = self.group_mut(key.key_group())?;
