@@ -224,9 +224,13 @@ fn advance(
         of_key.retain(|w, window| {
             let end = w.1 - 1;
             if let Some(c) = continuous {
-                while let Some(next) = window.next_fire.filter(|n| *n <= new && *n < end) {
-                    firings.push((*key, *w, window.contents.clone()));
-                    window.next_fire = Some((next + c.interval).min(end));
+                // One early firing per advance, however many intervals it covers.
+                if let Some(next) = window.next_fire.filter(|n| *n <= new && *n < end) {
+                    if end > new {
+                        firings.push((*key, *w, window.contents.clone()));
+                    }
+                    let skipped = (new.min(i64::MAX / 2) - next) / c.interval;
+                    window.next_fire = Some((next + (skipped + 1) * c.interval).min(end));
                 }
             }
             if old < end && end <= new {

@@ -300,3 +300,97 @@ fn processing_time_sessions_and_continuous_triggers_fire_what_they_hold_at_the_e
     }
     assert_eq!(last, (0..5).map(|k| (k, 2_000)).collect());
 }
+
+/// Sliding windows with gaps (slide > size) leave the records between them out.
+#[test]
+fn windows_with_gaps_leave_records_between_them_out() {
+    let got = common::no_hang("gaps", || {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(1);
+        let out = env
+            .from_collection(vec![(1u32, 1i64), (1, 7), (1, 12)])
+            .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::for_monotonous_timestamps()))
+            .key_by(|e| e.0)
+            .window(SlidingEventTimeWindows::of(
+                Duration::from_millis(5),
+                Duration::from_millis(10),
+            ))
+            .process_fn(
+                |ctx, events: Vec<(u32, i64)>, out: &mut Collector<'_, (i64, Vec<i64>)>| {
+                    out.collect((ctx.window().start, events.iter().map(|e| e.1).collect()));
+                    Ok(())
+                },
+            )
+            .collect();
+        env.execute("gaps").unwrap();
+        out.take()
+    });
+    assert_eq!(got, vec![(0, vec![1]), (10, vec![12])]);
+}
+
+/// A continuous event-time trigger on a global window fires once when event time
+/// jumps to its end, instead of once per interval it jumped over.
+#[test]
+fn a_continuous_trigger_fires_once_per_advance_of_event_time() {
+    let got = common::no_hang("continuous", || {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(1);
+        let out = env
+            .from_collection(vec![(1u32, 0i64), (1, 5_000)])
+            .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::no_watermarks()))
+            .key_by(|e| e.0)
+            .window(GlobalWindows::create())
+            .trigger(ContinuousEventTimeTrigger::of(Duration::from_secs(1)))
+            .reduce(|a, b| (a.0, a.1 + b.1))
+            .collect();
+        env.execute("continuous").unwrap();
+        out.take()
+    });
+    assert_eq!(got, vec![(1, 5_000)]);
+}
+
+#[test]
+fn out_of_range_timestamps_and_geometries_fail_with_a_clear_error() {
+    let env = StreamExecutionEnvironment::new();
+    env.from_collection(vec![(1u32, i64::MAX - 1_000)])
+        .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::no_watermarks()))
+        .key_by(|e| e.0)
+        .window(TumblingEventTimeWindows::of(Duration::from_secs(3600)))
+        .reduce(|a, _| a)
+        .discard();
+    let error = env.execute("sentinel timestamp").unwrap_err().to_string();
+    assert!(error.contains("outside the range"), "{error}");
+
+    let env = StreamExecutionEnvironment::new();
+    env.from_collection(vec![(1u32, 5i64)])
+        .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::no_watermarks()))
+        .key_by(|e| e.0)
+        .window(SlidingEventTimeWindows::of(Duration::MAX, Duration::from_millis(1)))
+        .evictor(CountEvictor::of(1))
+        .reduce(|a, _| a)
+        .discard();
+    let error = env.execute("too many windows").unwrap_err().to_string();
+    assert!(error.contains("window size") || error.contains("windows"), "{error}");
+}
+
+#[test]
+fn interval_joins_without_an_interval_are_rejected() {
+    let env = StreamExecutionEnvironment::new();
+    let a = env
+        .from_collection(vec![(1u32, 5i64)])
+        .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::no_watermarks()));
+    let b = env
+        .from_collection(vec![(1u32, 5i64)])
+        .assign_timestamps_and_watermarks(timestamps(WatermarkStrategy::no_watermarks()));
+    a.key_by(|e| e.0)
+        .interval_join(&b.key_by(|e| e.0))
+        .between(0, 0)
+        .lower_bound_exclusive()
+        .process(|_, _, out: &mut Collector<'_, u32>| {
+            out.collect(1);
+            Ok(())
+        })
+        .discard();
+    let error = env.execute("empty interval").unwrap_err().to_string();
+    assert!(error.contains("interval_join"), "{error}");
+}

@@ -78,11 +78,6 @@ impl<K: Data + Hash + Eq, A: Data, B: Data> IntervalJoin<K, A, B> {
     /// time is in `[t + lower, t + upper]` (milliseconds, either may be negative;
     /// `lower <= upper`).
     pub fn between(&self, lower: i64, upper: i64) -> IntervalJoined<K, A, B> {
-        if lower > upper {
-            self.left.environment().misuse(format!(
-                "interval_join: the lower bound ({lower} ms) is above the upper bound ({upper} ms)"
-            ));
-        }
         IntervalJoined {
             left: self.left.clone(),
             right: self.right.clone(),
@@ -123,6 +118,12 @@ impl<K: Data + Hash + Eq, A: Data, B: Data> IntervalJoined<K, A, B> {
         );
         let (key1, key2) = connected.key_selectors();
         let (lower, upper) = (self.lower, self.upper);
+        if lower > upper {
+            self.left.environment().misuse(format!(
+                "interval_join: the bounds leave no interval (lower {lower} ms > upper {upper} ms, exclusive bounds \
+                 applied)"
+            ));
+        }
         connected.two_input("interval_join", move |ctx, out| {
             Ok(CoNode::boxed(
                 ctx,

@@ -38,9 +38,18 @@ pub struct Slicing {
     pub offset: i64,
 }
 
-fn millis(duration: Duration) -> i64 {
+/// Milliseconds of `duration`, clamped to `i64::MAX`.
+pub(crate) fn millis(duration: Duration) -> i64 {
     duration.as_millis().min(i64::MAX as u128) as i64
 }
+
+/// The largest magnitude of event time (and of window sizes) windows accept, far
+/// beyond any real clock (about 73 million years in milliseconds), so that window
+/// arithmetic cannot overflow.
+pub(crate) const TIME_LIMIT: i64 = i64::MAX / 4;
+
+/// At most this many windows per record (a sliding window's size / slide).
+const MAX_WINDOWS_PER_RECORD: i64 = 1_000_000;
 
 pub(crate) fn require_event_time(timestamp: Timestamp) -> Result<Timestamp, BoxError> {
     if timestamp == NO_TIMESTAMP {
@@ -51,11 +60,23 @@ pub(crate) fn require_event_time(timestamp: Timestamp) -> Result<Timestamp, BoxE
                 .into(),
         );
     }
+    check_time(timestamp)
+}
+
+/// Rejects timestamps too far from zero for window arithmetic.
+pub(crate) fn check_time(timestamp: Timestamp) -> Result<Timestamp, BoxError> {
+    if timestamp.abs() > TIME_LIMIT {
+        return Err(format!(
+            "event time {timestamp} ms is outside the range windows support (±{TIME_LIMIT} ms); is the \
+             timestamp assigner returning a sentinel value?"
+        )
+        .into());
+    }
     Ok(timestamp)
 }
 
 fn sliding(timestamp: Timestamp, size: i64, slide: i64, offset: i64) -> Vec<TimeWindow> {
-    let mut windows = Vec::with_capacity((size / slide.max(1)) as usize + 1);
+    let mut windows = Vec::with_capacity((size / slide).clamp(0, 64) as usize + 1);
     let mut start = TimeWindow::window_start(timestamp, offset, slide);
     while start > timestamp - size {
         windows.push(TimeWindow::new(start, start + size));
@@ -68,8 +89,19 @@ fn check_geometry(size: i64, slide: i64, offset: i64) -> Result<(), BoxError> {
     if size <= 0 || slide <= 0 {
         return Err(format!("window size ({size} ms) and slide ({slide} ms) must be positive").into());
     }
+    if size > TIME_LIMIT {
+        return Err(format!("window size ({size} ms) is beyond the supported range ({TIME_LIMIT} ms)").into());
+    }
     if offset.abs() >= slide {
         return Err(format!("window offset ({offset} ms) must be smaller than the slide ({slide} ms)").into());
+    }
+    if size / slide > MAX_WINDOWS_PER_RECORD {
+        return Err(format!(
+            "a window of {size} ms every {slide} ms puts each record into {} windows (at most \
+             {MAX_WINDOWS_PER_RECORD}); use a larger slide",
+            size / slide
+        )
+        .into());
     }
     Ok(())
 }
@@ -95,7 +127,7 @@ macro_rules! time_assigner {
         impl<T: 'static> WindowAssigner<T, TimeWindow> for $name {
             fn assign_windows(&self, _: &T, timestamp: Timestamp, now: Timestamp) -> Result<Vec<TimeWindow>, BoxError> {
                 check_geometry(self.size, self.slide, self.offset)?;
-                let time = if $event { require_event_time(timestamp)? } else { now };
+                let time = if $event { require_event_time(timestamp)? } else { check_time(now)? };
                 Ok(sliding(time, self.size, self.slide, self.offset))
             }
             fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {
@@ -105,7 +137,8 @@ macro_rules! time_assigner {
                 $event
             }
             fn slicing(&self) -> Option<Slicing> {
-                Some(Slicing {
+                // Windows with gaps between them (slide > size) are not sliced.
+                (self.slide <= self.size).then_some(Slicing {
                     size: self.size,
                     slide: self.slide,
                     offset: self.offset,
@@ -235,9 +268,9 @@ macro_rules! session_assigner {
                 let time = if $event {
                     require_event_time(timestamp)?
                 } else {
-                    now
+                    check_time(now)?
                 };
-                let gap = self.gap.of(element)?;
+                let gap = self.gap.of(element)?.min(TIME_LIMIT);
                 Ok(vec![TimeWindow::new(time, time.saturating_add(gap))])
             }
             fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {

@@ -1,6 +1,7 @@
 //! Evictors: remove records from a window's contents before (or after) its function
 //! runs.
 
+use super::assigners::millis;
 use super::windows::Window;
 use std::time::Duration;
 use weir_core::Timestamp;
@@ -52,7 +53,7 @@ impl TimeEvictor {
     /// window function.
     pub fn of(keep: Duration) -> Self {
         TimeEvictor {
-            keep: keep.as_millis() as i64,
+            keep: millis(keep),
             after: false,
         }
     }
@@ -60,7 +61,7 @@ impl TimeEvictor {
     /// The same, evicting after the window function.
     pub fn of_after(keep: Duration) -> Self {
         TimeEvictor {
-            keep: keep.as_millis() as i64,
+            keep: millis(keep),
             after: true,
         }
     }

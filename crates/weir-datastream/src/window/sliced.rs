@@ -28,6 +28,7 @@ use super::operator::{
 use super::windows::{TimeWindow, Window};
 use crate::keyed::KeySelector;
 use crate::operators::{FunctionHost, Operator, OperatorState};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -45,8 +46,15 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
-/// A key's live slices: `(slice start, contents)`, ordered by start.
-type Slices<A> = VecDeque<(Timestamp, A)>;
+/// A key's live slices: `(slice start, contents)`, ordered by start, and the end
+/// of the last window that fired for the key (so that a restore at another
+/// parallelism, which starts from the smallest watermark of the old subtasks,
+/// does not fire a window twice).
+#[derive(Clone, Serialize, Deserialize)]
+struct Slices<A> {
+    fired_until: Timestamp,
+    slices: VecDeque<(Timestamp, A)>,
+}
 
 /// The sliced sliding-window operator.
 pub(crate) struct SlicedWindowOperator<K, T, W, C: Contents<T>, F, O> {
@@ -147,12 +155,22 @@ where
         self.schedule.entry(end).or_default().push(key.clone());
     }
 
+    /// The first window end that may still fire: after the watermark, and after the
+    /// last window that fired for the key.
+    fn not_before(&self, fired_until: Timestamp) -> Timestamp {
+        self.state
+            .watermark
+            .saturating_add(2)
+            .max(fired_until.saturating_add(self.slide))
+    }
+
     /// Rebuilds the schedule from restored slices.
     fn restore_schedule(&mut self) {
         let entries = self.state.store.value_entries(&self.state.contents);
         for (key, slices) in ok(&self.host, entries) {
-            if let Some((oldest, _)) = slices.front() {
-                if let Some(end) = self.first_end(*oldest, self.state.watermark.saturating_add(2)) {
+            if let Some((oldest, _)) = slices.slices.front() {
+                let not_before = self.not_before(slices.fired_until);
+                if let Some(end) = self.first_end(*oldest, not_before) {
                     self.schedule(&key.key().0, end);
                 }
             }
@@ -168,7 +186,9 @@ where
         let mut oldest_left = None;
         let (store, descriptor, contents) = (&mut self.state.store, &self.state.contents, &mut self.contents);
         let updated = guard(&self.host.meta, || {
-            store.value(descriptor, &key)?.modify_or_remove(|slices| {
+            store.value(descriptor, &key)?.modify_or_remove(|state| {
+                state.fired_until = end;
+                let slices = &mut state.slices;
                 let mut add = |acc: C::Acc| {
                     combined = Some(match combined.take() {
                         Some(c) => contents.merge(c, acc),
@@ -178,7 +198,7 @@ where
                 // Slices before the next window's start are needed no more.
                 let keep = slices.partition_point(|(s, _)| *s < next_start);
                 for (slice_start, acc) in slices.drain(..keep) {
-                    if slice_start >= start {
+                    if slice_start >= start && slice_start < end {
                         add(acc);
                     }
                 }
@@ -245,10 +265,13 @@ where
         let key = self.state.store.key((key, None));
         let (store, descriptor, contents) = (&mut self.state.store, &self.state.contents, &mut self.contents);
         let mut created = false;
+        let mut fired_until = i64::MIN;
         let value = record.value;
         let added = guard(&self.host.meta, || {
-            store.value(descriptor, &key)?.modify(|slices| match slices {
-                Some(slices) => {
+            store.value(descriptor, &key)?.modify(|state| match state {
+                Some(state) => {
+                    fired_until = state.fired_until;
+                    let slices = &mut state.slices;
                     // Mostly the newest slice: search from the back.
                     match slices.iter().rposition(|(s, _)| *s <= slice_start) {
                         Some(i) if slices[i].0 == slice_start => {
@@ -266,16 +289,34 @@ where
                 }
                 None => {
                     created = true;
-                    contents
-                        .add(None, value, timestamp)
-                        .map(|acc| VecDeque::from([(slice_start, acc)]))
+                    contents.add(None, value, timestamp).map(|acc| Slices {
+                        fired_until: i64::MIN,
+                        slices: VecDeque::from([(slice_start, acc)]),
+                    })
                 }
             })
         });
         ok(&self.host, added);
         if created {
-            if let Some(end) = self.first_end(slice_start, self.state.watermark.saturating_add(2)) {
-                self.schedule(&key.key().0, end);
+            match self.first_end(slice_start, self.not_before(fired_until)) {
+                Some(end) => self.schedule(&key.key().0, end),
+                None => {
+                    // Every window of the slice fired already for this key (only
+                    // after a restore at another parallelism, which starts from the
+                    // smallest watermark): the record is late after all.
+                    let removed = self
+                        .state
+                        .store
+                        .value(&self.state.contents, &key)
+                        .and_then(|mut state| {
+                            state.modify_or_remove(|state| {
+                                state.slices.retain(|(s, _)| *s != slice_start);
+                                !state.slices.is_empty()
+                            })
+                        });
+                    ok(&self.host, removed);
+                    self.late_dropped += 1;
+                }
             }
         }
     }

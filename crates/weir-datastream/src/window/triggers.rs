@@ -7,6 +7,7 @@ use std::time::Duration;
 use weir_core::{processing_time_now, BoxError, Timestamp};
 use weir_state::StateError;
 
+use super::assigners::millis;
 use super::windows::Window;
 
 /// What a trigger decided.
@@ -289,8 +290,15 @@ impl<T, W: Window> Trigger<T, W> for CountTrigger {
 
 const NEXT_FIRE: &str = "next-fire";
 
+/// The first `time + k × interval` (k ≥ 1) after `now`.
+fn next_after(time: Timestamp, interval: i64, now: Timestamp) -> Timestamp {
+    let skipped = if now >= time { (now - time) / interval } else { 0 };
+    time.saturating_add(skipped.saturating_add(1).saturating_mul(interval))
+}
+
 /// Fires every `interval` of event time while the window is open (early results),
-/// and at the window's end.
+/// and at the window's end. When event time jumps over several intervals at once,
+/// the window fires once for the jump.
 #[derive(Debug, Clone, Copy)]
 pub struct ContinuousEventTimeTrigger {
     interval: i64,
@@ -300,7 +308,7 @@ impl ContinuousEventTimeTrigger {
     /// Fires every `interval` of event time.
     pub fn of(interval: Duration) -> Self {
         ContinuousEventTimeTrigger {
-            interval: (interval.as_millis() as i64).max(1),
+            interval: millis(interval).max(1),
         }
     }
 }
@@ -335,9 +343,15 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
             return Ok(TriggerResult::Fire);
         }
         if ctx.get(NEXT_FIRE)? == Some(time) {
-            let next = time.saturating_add(self.interval).min(window.max_timestamp());
+            // One firing per advance of event time: skip intervals it jumped over,
+            // and leave the firing to the window's end if that has come too.
+            let watermark = ctx.current_watermark();
+            let next = next_after(time, self.interval, watermark).min(window.max_timestamp());
             ctx.register_event_time_timer(next)?;
             ctx.set(NEXT_FIRE, Some(next))?;
+            if window.max_timestamp() <= watermark {
+                return Ok(TriggerResult::Continue);
+            }
             return Ok(TriggerResult::Fire);
         }
         Ok(TriggerResult::Continue)
@@ -382,7 +396,7 @@ impl ContinuousProcessingTimeTrigger {
     /// Fires every `interval` of processing time.
     pub fn of(interval: Duration) -> Self {
         ContinuousProcessingTimeTrigger {
-            interval: (interval.as_millis() as i64).max(1),
+            interval: millis(interval).max(1),
         }
     }
 }
@@ -411,7 +425,8 @@ impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
         ctx: &mut TriggerContext<'_, W>,
     ) -> Result<TriggerResult, BoxError> {
         if ctx.get(NEXT_FIRE)? == Some(time) {
-            let next = time.saturating_add(self.interval).min(window.max_timestamp());
+            let now = ctx.current_processing_time();
+            let next = next_after(time, self.interval, now).min(window.max_timestamp());
             if next > time {
                 ctx.register_processing_time_timer(next)?;
                 ctx.set(NEXT_FIRE, Some(next))?;
