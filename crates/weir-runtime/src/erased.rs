@@ -3,7 +3,7 @@
 //! The API is generic over record types, but a job graph holds operators of many
 //! types. Operators are therefore stored as factories behind object-safe traits, and
 //! the typed pieces they exchange while a task is being built (chain elements,
-//! channels) travel as [`AnyInput`] and [`AnyChannel`](crate::channel::AnyChannel) and
+//! channels) travel as [`AnyInput`] and [`AnyChannel`] and
 //! are downcast once, at build time. Records themselves are never boxed.
 
 use crate::channel::{AnyChannel, Channel};
