@@ -23,8 +23,10 @@ mod local;
 mod metadata;
 
 pub use error::CheckpointError;
+mod shared;
 pub use local::{CheckpointLocation, LocalCheckpointStorage, StateFileWriter};
 pub use metadata::{
-    CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, TaskSnapshotHandle, METADATA_FILE,
-    METADATA_VERSION,
+    CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, SnapshotKind, TaskSnapshotHandle, METADATA_FILE,
+    METADATA_VERSION, OLDEST_READABLE_VERSION,
 };
+pub use shared::{LocalSharedFiles, SHARED_DIR};

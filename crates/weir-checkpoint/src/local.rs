@@ -1,7 +1,9 @@
 //! Checkpoints in a local directory.
 
 use crate::error::CheckpointError;
-use crate::metadata::{CheckpointMetadata, FileHandle, METADATA_FILE, METADATA_VERSION};
+use crate::metadata::{
+    CheckpointMetadata, FileHandle, SnapshotKind, METADATA_FILE, METADATA_VERSION, OLDEST_READABLE_VERSION,
+};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,6 +75,28 @@ impl Write for StateFileWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Writes `metadata` into `dir` atomically (temporary file, sync, rename, sync of
+/// the directory), with a checksum line.
+fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), CheckpointError> {
+    fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
+    let mut body = serde_json::to_vec_pretty(metadata)
+        .map_err(|e| CheckpointError::corrupt(dir.join(METADATA_FILE), e.to_string()))?;
+    let checksum = xxh3_64(&body);
+    body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:016x}\n").as_bytes());
+    let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
+    let final_path = dir.join(METADATA_FILE);
+    {
+        let mut file = File::create(&temporary).map_err(|e| CheckpointError::io(&temporary, e))?;
+        file.write_all(&body).map_err(|e| CheckpointError::io(&temporary, e))?;
+        file.sync_all().map_err(|e| CheckpointError::io(&temporary, e))?;
+    }
+    fs::rename(&temporary, &final_path).map_err(|e| CheckpointError::io(&final_path, e))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// The checkpoints of one job in a local directory.
@@ -162,22 +186,51 @@ impl LocalCheckpointStorage {
     /// atomically (temporary file, sync, rename, sync of the directory).
     pub fn commit(&self, metadata: &CheckpointMetadata) -> Result<PathBuf, CheckpointError> {
         let dir = self.checkpoint_dir(metadata.checkpoint_id);
+        write_metadata(&dir, metadata)?;
+        Ok(dir)
+    }
+
+    /// Copies completed checkpoint `metadata.checkpoint_id` into a new savepoint
+    /// directory under `target` (`savepoint-<id>-<timestamp>`), which Weir never
+    /// deletes. The savepoint is complete once its metadata is written (last).
+    pub fn export_savepoint(&self, metadata: &CheckpointMetadata, target: &Path) -> Result<PathBuf, CheckpointError> {
+        let source = self.checkpoint_dir(metadata.checkpoint_id);
+        let dir = target.join(format!(
+            "savepoint-{}-{}",
+            metadata.checkpoint_id, metadata.timestamp_ms
+        ));
         fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
-        let mut body = serde_json::to_vec_pretty(metadata)
-            .map_err(|e| CheckpointError::corrupt(dir.join(METADATA_FILE), e.to_string()))?;
-        let checksum = xxh3_64(&body);
-        body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:016x}\n").as_bytes());
-        let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
-        let final_path = dir.join(METADATA_FILE);
-        {
-            let mut file = File::create(&temporary).map_err(|e| CheckpointError::io(&temporary, e))?;
-            file.write_all(&body).map_err(|e| CheckpointError::io(&temporary, e))?;
-            file.sync_all().map_err(|e| CheckpointError::io(&temporary, e))?;
+        for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
+            let from = source.join(&file.name);
+            let to = dir.join(&file.name);
+            fs::copy(&from, &to).map_err(|e| CheckpointError::io(&from, e))?;
+            File::open(&to)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| CheckpointError::io(&to, e))?;
         }
-        fs::rename(&temporary, &final_path).map_err(|e| CheckpointError::io(&final_path, e))?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
+        // Incremental state: the savepoint gets its own copy of the shared files.
+        let keys: std::collections::BTreeSet<&str> = metadata
+            .tasks
+            .iter()
+            .flat_map(|t| t.operators.iter())
+            .filter_map(|o| o.keyed.as_ref())
+            .filter_map(|(_, handle)| handle.native.as_ref())
+            .flat_map(|n| n.shared_keys())
+            .collect();
+        if !keys.is_empty() {
+            let from_dir = self.job_dir.join(crate::shared::SHARED_DIR);
+            let to_dir = dir.join(crate::shared::SHARED_DIR);
+            fs::create_dir_all(&to_dir).map_err(|e| CheckpointError::io(&to_dir, e))?;
+            for key in keys {
+                let from = from_dir.join(key);
+                fs::copy(&from, to_dir.join(key)).map_err(|e| CheckpointError::io(&from, e))?;
+            }
         }
+        let savepoint = CheckpointMetadata {
+            kind: SnapshotKind::Savepoint,
+            ..metadata.clone()
+        };
+        write_metadata(&dir, &savepoint)?;
         Ok(dir)
     }
 
@@ -256,6 +309,16 @@ impl LocalCheckpointStorage {
         }
         let metadata: CheckpointMetadata =
             serde_json::from_str(body).map_err(|e| CheckpointError::corrupt(&path, e.to_string()))?;
+        if metadata.version < OLDEST_READABLE_VERSION {
+            return Err(CheckpointError::corrupt(
+                &path,
+                format!(
+                    "format version {} was written by an older release whose state layout this release \
+                     cannot read (oldest readable: {OLDEST_READABLE_VERSION})",
+                    metadata.version
+                ),
+            ));
+        }
         if metadata.version > METADATA_VERSION {
             return Err(CheckpointError::corrupt(
                 &path,
@@ -363,6 +426,7 @@ mod tests {
             checkpoint_id: id,
             timestamp_ms: 0,
             mode: CheckpointMode::Aligned,
+            kind: SnapshotKind::Checkpoint,
             tasks: vec![TaskSnapshotHandle {
                 vertex: "v".into(),
                 head_operator: "op".into(),

@@ -8,7 +8,25 @@ use weir_state::KeyedStateHandle;
 pub const METADATA_FILE: &str = "_metadata";
 
 /// Version of the metadata format written by this release.
-pub const METADATA_VERSION: u32 = 1;
+///
+/// * 1: keyed state entries as one bincode sequence of typed pairs.
+/// * 2: keyed state entries in the backend-independent form (length-prefixed key and
+///   value bytes, see `weir-state`'s `format` module); checkpoints and savepoints.
+pub const METADATA_VERSION: u32 = 2;
+
+/// The oldest metadata version this release reads.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
+
+/// Whether a snapshot is a checkpoint (owned and deleted by the job) or a savepoint
+/// (owned by the user, never deleted by Weir).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnapshotKind {
+    /// Taken periodically, kept as long as the retention policy says.
+    #[default]
+    Checkpoint,
+    /// Taken on request, into a directory of the user's choosing.
+    Savepoint,
+}
 
 /// A byte range of a state file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +100,9 @@ pub struct CheckpointMetadata {
     pub timestamp_ms: i64,
     /// How barriers were handled.
     pub mode: CheckpointMode,
+    /// Checkpoint or savepoint.
+    #[serde(default)]
+    pub kind: SnapshotKind,
     /// One entry per subtask of every vertex.
     pub tasks: Vec<TaskSnapshotHandle>,
 }
@@ -92,6 +113,36 @@ impl CheckpointMetadata {
         self.tasks
             .iter()
             .find(|t| t.head_operator == head_operator && t.subtask == subtask)
+    }
+
+    fn natives(&self) -> impl Iterator<Item = &weir_state::NativeSnapshot> {
+        self.tasks
+            .iter()
+            .flat_map(|t| t.operators.iter())
+            .filter_map(|o| o.keyed.as_ref())
+            .filter_map(|(_, handle)| handle.native.as_ref())
+    }
+
+    /// Bytes this checkpoint wrote: its state files and the shared files it
+    /// uploaded (incremental checkpoints upload only files storage lacked).
+    pub fn written_bytes(&self) -> u64 {
+        self.state_bytes() + self.natives().map(|n| n.uploaded).sum::<u64>()
+    }
+
+    /// Bytes of state the checkpoint refers to: its state files and every shared
+    /// file it lists, uploaded now or before.
+    pub fn referenced_bytes(&self) -> u64 {
+        let inline: u64 = self
+            .natives()
+            .map(|n| {
+                n.files
+                    .iter()
+                    .filter(|f| matches!(f.location, weir_state::NativeFileLocation::Inline { .. }))
+                    .map(|f| f.size)
+                    .sum::<u64>()
+            })
+            .sum();
+        self.state_bytes() - inline.min(self.state_bytes()) + self.natives().map(|n| n.total_bytes()).sum::<u64>()
     }
 
     /// Total bytes of all state files.

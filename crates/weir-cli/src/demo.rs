@@ -44,10 +44,28 @@ pub struct DemoArgs {
     /// Where each run keeps its checkpoints (default: the system's temporary directory).
     #[arg(long)]
     checkpoint_dir: Option<std::path::PathBuf>,
-    /// Start from a retained checkpoint: a `chk-<n>` directory, or a run's checkpoint
-    /// directory (its newest valid checkpoint).
+    /// Start from a savepoint directory, a retained checkpoint (`chk-<n>`), or a
+    /// run's checkpoint directory (its newest valid checkpoint); the parallelism and
+    /// the state backend may differ from the run that wrote it.
     #[arg(long)]
     restore: Option<std::path::PathBuf>,
+    /// Let --restore drop state of operators this job no longer has.
+    #[arg(long)]
+    allow_non_restored_state: bool,
+    /// Where keyed state lives: `heap` (default) or `rocksdb` (embedded, on local
+    /// disk, for state larger than memory).
+    #[arg(long, default_value = "heap")]
+    state_backend: String,
+    /// Directory for RocksDB instances (default: the system's temporary directory).
+    #[arg(long)]
+    rocksdb_dir: Option<std::path::PathBuf>,
+    /// Memory for RocksDB's block cache and write buffers together, in MiB.
+    #[arg(long, default_value_t = 256)]
+    rocksdb_memory_mib: usize,
+    /// On Ctrl-C, stop with a savepoint into this directory (instead of draining);
+    /// needs --checkpoint-interval. Resume with --restore <the printed directory>.
+    #[arg(long)]
+    savepoint_dir: Option<std::path::PathBuf>,
 }
 
 const VOCABULARY: &[&str] = &[
@@ -263,8 +281,23 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
                 "--restore needs --checkpoint-interval: a restored job keeps taking checkpoints".into(),
             ));
         }
-        env.restore_from(path);
+        env.restore_from(path)
+            .set_allow_non_restored_state(args.allow_non_restored_state);
     }
+    if args.savepoint_dir.is_some() && args.checkpoint_interval.is_none() {
+        return Err(WeirError::Config(
+            "--savepoint-dir needs --checkpoint-interval: savepoints are taken as checkpoints".into(),
+        ));
+    }
+    let mut backend = StateBackendConfig::parse(&args.state_backend)?;
+    if let StateBackendConfig::RocksDb(options) = &mut backend {
+        if let Some(dir) = &args.rocksdb_dir {
+            options.local_dir = dir.clone();
+        }
+        options.memory_budget = args.rocksdb_memory_mib.saturating_mul(1 << 20);
+    }
+    backend.validate()?;
+    env.set_state_backend(backend);
     let mut generator = GeneratorSource::new(sentence);
     if !args.unbounded {
         generator = generator.with_count(args.sentences);
@@ -275,13 +308,17 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     let table: Table = Arc::new(Mutex::new(HashMap::new()));
     env.add_source(generator)
         .name("sentences")
+        .uid("sentences")
         .flat_map(|s: String| s.split(' ').map(|w| (w.to_string(), 1u64)).collect::<Vec<_>>())
         .name("split")
+        .uid("split")
         .key_by(|(word, _)| word.clone())
         .sum(|(_, n)| n)
         .name("count")
+        .uid("count")
         .add_sink(LiveTable { table: table.clone() })
-        .name("live table");
+        .name("live table")
+        .uid("live-table");
     if args.explain {
         println!("{}", env.explain("weir demo: live word count")?);
     }
@@ -323,8 +360,17 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         let interrupts_now = interrupts.load(Ordering::SeqCst);
         if interrupts_now != handled_interrupts {
             if handled_interrupts == 0 {
-                println!("stopping: the generator ends, everything already generated is still counted (Ctrl-C again to cancel)");
-                client.stop();
+                match &args.savepoint_dir {
+                    Some(dir) => {
+                        println!("stopping with a savepoint into {}", dir.display());
+                        let savepoint = client.stop_with_savepoint(dir)?;
+                        println!("savepoint written: {} (resume with --restore)", savepoint.display());
+                    }
+                    None => {
+                        println!("stopping: the generator ends, everything already generated is still counted (Ctrl-C again to cancel)");
+                        client.stop();
+                    }
+                }
             } else {
                 println!("cancelling");
                 client.cancel();
@@ -394,9 +440,8 @@ mod tests {
         assert!(counts["the"] > counts.get("job").copied().unwrap_or(0) * 5);
     }
 
-    #[test]
-    fn demo_counts_every_word() {
-        let args = DemoArgs {
+    fn args(state_backend: &str) -> DemoArgs {
+        DemoArgs {
             sentences: 5_000,
             unbounded: false,
             rate: None,
@@ -407,15 +452,41 @@ mod tests {
             checkpoint_mode: CheckpointMode::Unaligned,
             checkpoint_dir: Some(tempfile_dir()),
             restore: None,
-        };
-        let outcome = run_job(args).unwrap();
-        assert_eq!(outcome.words, 40_000);
+            allow_non_restored_state: false,
+            state_backend: state_backend.into(),
+            rocksdb_dir: Some(tempfile_dir()),
+            rocksdb_memory_mib: 16,
+            savepoint_dir: None,
+        }
+    }
+
+    #[test]
+    fn demo_counts_every_word_on_both_backends() {
         let mut expected: HashMap<String, u64> = HashMap::new();
         for i in 0..5_000 {
             for w in sentence(i).split(' ') {
                 *expected.entry(w.to_string()).or_insert(0) += 1;
             }
         }
-        assert_eq!(outcome.counts, expected);
+        for backend in ["heap", "rocksdb"] {
+            let outcome = run_job(args(backend)).unwrap();
+            assert_eq!(outcome.words, 40_000, "{backend}");
+            assert_eq!(outcome.counts, expected, "{backend}");
+        }
+    }
+
+    #[test]
+    fn bad_backend_settings_are_named() {
+        let e = run_job(args("disk")).err().unwrap().to_string();
+        assert!(e.contains("'disk'"), "{e}");
+        let mut tiny = args("rocksdb");
+        tiny.rocksdb_memory_mib = 1;
+        let e = run_job(tiny).err().unwrap().to_string();
+        assert!(e.contains("memory budget"), "{e}");
+        let mut savepoints = args("heap");
+        savepoints.checkpoint_interval = None;
+        savepoints.savepoint_dir = Some(tempfile_dir());
+        let e = run_job(savepoints).err().unwrap().to_string();
+        assert!(e.contains("--savepoint-dir needs --checkpoint-interval"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 use crate::checkpointing::{CheckpointConfig, RestartStrategy};
 use crate::error::{Result, WeirError};
 use crate::keygroup::{self, DEFAULT_MAX_PARALLELISM};
+use crate::state_backend::StateBackendConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +37,12 @@ pub struct ExecutionConfig {
     /// What happens when a task fails; `None` means "no restarts" without
     /// checkpointing and practically unlimited restarts with it.
     pub restart_strategy: Option<RestartStrategy>,
+    /// Where keyed state lives: on the heap (default) or in RocksDB.
+    pub state_backend: StateBackendConfig,
+    /// Whether a job may start from a checkpoint or savepoint holding state of
+    /// operators (by uid) the job no longer has; that state is then dropped.
+    /// Default false: such a restore is refused, naming the operators.
+    pub allow_non_restored_state: bool,
     /// Start from this retained checkpoint directory (`.../chk-<n>`) or from the
     /// latest valid checkpoint under this job checkpoint directory.
     pub restore_from: Option<PathBuf>,
@@ -54,6 +61,8 @@ impl Default for ExecutionConfig {
             auto_watermark_interval: Duration::from_millis(200),
             checkpointing: CheckpointConfig::default(),
             restart_strategy: None,
+            state_backend: StateBackendConfig::Heap,
+            allow_non_restored_state: false,
             restore_from: None,
         }
     }
@@ -84,6 +93,7 @@ impl ExecutionConfig {
             return Err(WeirError::Config("auto_watermark_interval must be positive".into()));
         }
         self.checkpointing.validate()?;
+        self.state_backend.validate()?;
         Ok(())
     }
 }

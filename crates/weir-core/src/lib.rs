@@ -5,7 +5,8 @@
 //! * [`keygroup`]: how keys map to key groups and key groups to subtasks.
 //! * [`hash`]: the stable, platform-independent hash behind key groups.
 //! * [`WeirError`]: the typed error every library crate returns.
-//! * [`ExecutionConfig`]: runtime knobs (buffer size, flush timeout, queue bounds).
+//! * [`ExecutionConfig`]: runtime knobs (buffer size, flush timeout, queue bounds,
+//!   checkpoints, the [state backend](StateBackendConfig)).
 //!
 //! ```
 //! use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
@@ -21,6 +22,7 @@ pub mod error;
 pub mod hash;
 pub mod keygroup;
 pub mod record;
+pub mod state_backend;
 pub mod task_info;
 
 pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
@@ -28,4 +30,5 @@ pub use config::ExecutionConfig;
 pub use data::Data;
 pub use error::{BoxError, Result, WeirError};
 pub use record::{processing_time_now, StreamRecord, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
+pub use state_backend::{RocksDbOptions, StateBackendConfig};
 pub use task_info::SubtaskInfo;

@@ -201,6 +201,24 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Chooses where keyed state lives: [`StateBackendConfig::Heap`] (default) or
+    /// [`StateBackendConfig::RocksDb`] for state larger than memory.
+    ///
+    /// [`StateBackendConfig::Heap`]: weir_core::StateBackendConfig::Heap
+    /// [`StateBackendConfig::RocksDb`]: weir_core::StateBackendConfig::RocksDb
+    pub fn set_state_backend(&self, backend: weir_core::StateBackendConfig) -> &Self {
+        self.state.borrow_mut().config.state_backend = backend;
+        self
+    }
+
+    /// Lets the job start from a checkpoint or savepoint that holds state of
+    /// operators (by uid) it no longer has, dropping that state (default: such a
+    /// restore fails and names the operators).
+    pub fn set_allow_non_restored_state(&self, allow: bool) -> &Self {
+        self.state.borrow_mut().config.allow_non_restored_state = allow;
+        self
+    }
+
     /// Starts the job from a retained checkpoint: a `chk-<n>` directory, or a job's
     /// checkpoint directory (its newest valid checkpoint).
     pub fn restore_from(&self, path: impl Into<PathBuf>) -> &Self {

@@ -8,10 +8,13 @@ use weir_state::{KeyedStateStore, OperatorStateStore};
 
 /// The keyed state store of an operator subtask, with its restored key groups.
 pub(crate) fn keyed_store<K: Data + Hash + Eq>(context: &BuildContext) -> Result<KeyedStateStore<K>, BoxError> {
-    restore(
-        context,
-        KeyedStateStore::new(context.info.max_parallelism, context.info.key_group_range()),
-    )
+    let store = KeyedStateStore::open(
+        &context.state_backend,
+        context.info.max_parallelism,
+        context.info.key_group_range(),
+        stable_hash::<K>,
+    )?;
+    restore(context, store)
 }
 
 fn record_key_hash<K: Hash, W>(key: &(K, Option<W>)) -> u64 {
@@ -23,11 +26,12 @@ fn record_key_hash<K: Hash, W>(key: &(K, Option<W>)) -> u64 {
 pub(crate) fn window_store<K: Data + Hash + Eq, W: Data + Hash + Eq>(
     context: &BuildContext,
 ) -> Result<KeyedStateStore<(K, Option<W>)>, BoxError> {
-    let store = KeyedStateStore::with_partitioning(
+    let store = KeyedStateStore::open(
+        &context.state_backend,
         context.info.max_parallelism,
         context.info.key_group_range(),
         record_key_hash::<K, W>,
-    );
+    )?;
     restore(context, store)
 }
 
@@ -38,6 +42,14 @@ fn restore<K: Data + Hash + Eq>(
     if let Some(restored) = &context.restored {
         for block in &restored.keyed {
             store.restore_block(block.clone())?;
+        }
+        if !restored.native.is_empty() {
+            let Some(shared) = &restored.shared else {
+                return Err("an incremental snapshot was restored without its shared files".into());
+            };
+            let snapshots: Vec<(&weir_state::NativeSnapshot, &[u8])> =
+                restored.native.iter().map(|(s, bytes)| (s, bytes.as_slice())).collect();
+            store.restore_native(&snapshots, shared)?;
         }
     }
     Ok(store)

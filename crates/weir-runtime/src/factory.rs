@@ -40,6 +40,8 @@ pub struct BuildContext {
     pub channel_state: Arc<Vec<ChannelStateEntry>>,
     /// How the task reports to the job master (set when checkpoints are enabled).
     pub reporter: Option<Arc<dyn TaskReporter>>,
+    /// Where the operator's keyed state lives (shared by the job's operators).
+    pub state_backend: weir_state::StateBackend,
 }
 
 impl BuildContext {

@@ -1,7 +1,7 @@
 //! What a task's chain hands over at a checkpoint, and gets back on restore.
 
 use std::sync::Arc;
-use weir_state::{KeyGroupBlock, KeyedSnapshot, OperatorStateSnapshot};
+use weir_state::{KeyGroupBlock, KeyedSnapshot, NativeSnapshot, OperatorStateSnapshot};
 
 /// The synchronous snapshot of one operator: its keyed state (to be serialized off
 /// the task thread) and its operator state (already encoded; it is small).
@@ -58,6 +58,11 @@ impl TaskSnapshot {
 pub struct OperatorRestore {
     /// Keyed state blocks of the key groups this subtask owns.
     pub keyed: Vec<KeyGroupBlock>,
+    /// Incremental (native RocksDB) snapshots overlapping this subtask's key
+    /// groups, each with its keyed section of the task's state file.
+    pub native: Vec<(NativeSnapshot, Vec<u8>)>,
+    /// Where the shared files of `native` are.
+    pub shared: Option<weir_checkpoint::LocalSharedFiles>,
     /// This subtask's share of the operator state.
     pub operator_state: OperatorStateSnapshot,
 }

@@ -12,6 +12,8 @@
 //!
 //! `WEIR_EXACTLY_ONCE_SEEDS=<n>` runs `n` seeds per mode (default 20);
 //! `WEIR_EXACTLY_ONCE_SEED=<s>` starts at seed `s` (to replay a failing seed).
+//! Odd seeds keep keyed state in RocksDB, even seeds on the heap;
+//! `WEIR_STATE_BACKEND=heap|rocksdb` runs every seed on one backend.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -27,8 +29,8 @@ use weir_datastream::{Collector, ListStateDescriptor, MapStateDescriptor, ValueS
 mod common;
 
 use common::{
-    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_with_watchdog, seeds, Gate, Injector,
-    Point, MIN_FAULTS,
+    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_label, run_with_watchdog, seeds, Gate,
+    Injector, Point, MIN_FAULTS,
 };
 
 const EVENTS: u64 = 100_000;
@@ -201,7 +203,7 @@ struct Run {
 
 fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
     let injector = Injector::new(seed, 4);
-    let env = faulty_env(seed, mode, 2, dir);
+    let env = faulty_env(seed, mode, 2, 0, dir);
     if mode == CheckpointMode::Aligned && seed % 2 == 1 {
         // Half the aligned runs switch slow alignments to unaligned checkpoints.
         env.set_alignment_timeout(Duration::from_millis(1));
@@ -248,7 +250,7 @@ fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
         .name("files");
     let result = env
         .execute("exactly once")
-        .unwrap_or_else(|e| panic!("seed {seed} {mode:?}: job failed: {e}"));
+        .unwrap_or_else(|e| panic!("{}: job failed: {e}", run_label(seed, mode)));
     let (committed, hidden_files) = committed_lines(&dir.join("out"));
     Run {
         committed,
@@ -260,7 +262,7 @@ fn run_job(seed: u64, mode: CheckpointMode, dir: &Path) -> Run {
 }
 
 fn run_with_watchdog_for(seed: u64, mode: CheckpointMode) -> Run {
-    run_with_watchdog(format!("seed {seed} {mode:?}"), move |dir| run_job(seed, mode, dir))
+    run_with_watchdog(run_label(seed, mode), move |dir| run_job(seed, mode, dir))
 }
 
 fn check_exactly_once(mode: CheckpointMode) {
@@ -270,25 +272,30 @@ fn check_exactly_once(mode: CheckpointMode) {
         let run = run_with_watchdog_for(seed, mode);
         assert!(
             run.faults >= MIN_FAULTS,
-            "seed {seed} {mode:?}: only {} faults fired (restarts {})",
+            "{}: only {} faults fired (restarts {})",
+            run_label(seed, mode),
             run.faults,
             run.restarts
         );
         assert_same_lines(
             &format!(
-                "seed {seed} {mode:?} (faults {}, restarts {})",
-                run.faults, run.restarts
+                "{} (faults {}, restarts {})",
+                run_label(seed, mode),
+                run.faults,
+                run.restarts
             ),
             &run.committed,
             &expected,
         );
         assert!(
             run.hidden_files.is_empty(),
-            "seed {seed} {mode:?}: leftover files {:?}",
+            "{}: leftover files {:?}",
+            run_label(seed, mode),
             run.hidden_files
         );
         println!(
-            "seed {seed} {mode:?}: exact ({} lines, {} faults, {} restarts, {} checkpoints completed)",
+            "{}: exact ({} lines, {} faults, {} restarts, {} checkpoints completed)",
+            run_label(seed, mode),
             run.committed.len(),
             run.faults,
             run.restarts,
@@ -316,7 +323,8 @@ fn at_least_once_checkpoints_lose_nothing_under_failures() {
         let run = run_with_watchdog_for(seed, CheckpointMode::AtLeastOnce);
         assert!(
             run.faults >= MIN_FAULTS,
-            "seed {seed}: only {} faults fired",
+            "{}: only {} faults fired",
+            run_label(seed, CheckpointMode::AtLeastOnce),
             run.faults
         );
         let mut seen: HashMap<&str, u32> = HashMap::new();
@@ -326,14 +334,17 @@ fn at_least_once_checkpoints_lose_nothing_under_failures() {
         let missing: Vec<&&String> = events.iter().filter(|l| !seen.contains_key(l.as_str())).collect();
         assert!(
             missing.is_empty(),
-            "seed {seed}: {} events missing, e.g. {:?}",
+            "{}: {} events missing, e.g. {:?}",
+            run_label(seed, CheckpointMode::AtLeastOnce),
             missing.len(),
             missing.first()
         );
         let duplicates: u32 = events.iter().map(|l| seen[l.as_str()] - 1).sum();
         println!(
-            "seed {seed} AtLeastOnce: nothing missing; {duplicates} duplicated events ({} faults, {} restarts)",
-            run.faults, run.restarts
+            "{}: nothing missing; {duplicates} duplicated events ({} faults, {} restarts)",
+            run_label(seed, CheckpointMode::AtLeastOnce),
+            run.faults,
+            run.restarts
         );
     }
 }

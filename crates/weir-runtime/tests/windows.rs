@@ -17,13 +17,15 @@
 //! exactly-once tests (at least 20 failures per run) the committed output of the
 //! exactly-once file sink must be exactly the model's, in aligned and unaligned
 //! mode. `WEIR_EXACTLY_ONCE_SEEDS` / `WEIR_EXACTLY_ONCE_SEED` select the seeds.
+//! Odd seeds keep keyed state in RocksDB, even seeds on the heap;
+//! `WEIR_STATE_BACKEND=heap|rocksdb` runs every seed on one backend.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
 
 use common::{
-    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_with_watchdog, seeds, Gate, Injector,
-    Point, MIN_FAULTS,
+    assert_same_lines, committed_lines, faulty_env, quiet_injected_panics, run_label, run_with_watchdog, seeds, Gate,
+    Injector, Point, MIN_FAULTS,
 };
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -31,7 +33,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_connectors::GeneratorSource;
-use weir_core::{BoxError, CheckpointMode, Timestamp};
+use weir_core::{BoxError, CheckpointMode, RocksDbOptions, StateBackendConfig, Timestamp};
 use weir_datastream::window::{
     ContinuousEventTimeTrigger, EventTimeSessionWindows, SlidingEventTimeWindows, TimeEvictor, TimeWindow,
     TumblingEventTimeWindows, WindowContext,
@@ -745,9 +747,16 @@ impl weir_datastream::window::ProcessWindowFunction<u32, Ev, String, TimeWindow>
 
 // ---------------------------------------------------------------- the tests
 
-fn run_plain(events: Vec<Ev>, parallelism: usize) -> Vec<String> {
+fn run_plain(events: Vec<Ev>, parallelism: usize, rocksdb: Option<&Path>) -> Vec<String> {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(parallelism);
+    if let Some(dir) = rocksdb {
+        env.set_state_backend(StateBackendConfig::RocksDb(RocksDbOptions {
+            local_dir: dir.to_path_buf(),
+            memory_budget: 16 << 20,
+            ..Default::default()
+        }));
+    }
     let out = build(&env, Arc::new(events), None, None).collect();
     env.execute("windows").unwrap();
     let mut lines = out.take();
@@ -759,12 +768,13 @@ fn run_plain(events: Vec<Ev>, parallelism: usize) -> Vec<String> {
 fn every_window_type_matches_the_oracle() {
     let events = events(7, 6_000);
     let expected = oracle(&events);
-    for parallelism in [1, 3] {
-        let got = run_with_watchdog(format!("parallelism {parallelism}"), {
+    for (parallelism, rocksdb) in [(1, false), (3, false), (3, true)] {
+        let label = format!("parallelism {parallelism}, rocksdb {rocksdb}");
+        let got = run_with_watchdog(label.clone(), {
             let events = events.clone();
-            move |_| run_plain(events, parallelism)
+            move |dir| run_plain(events, parallelism, rocksdb.then_some(dir))
         });
-        assert_same_lines(&format!("parallelism {parallelism}"), &got, &expected);
+        assert_same_lines(&label, &got, &expected);
     }
     for kind in [
         "tumble-late",
@@ -795,13 +805,13 @@ fn run_with_faults(seed: u64, mode: CheckpointMode, events: Vec<Ev>, dir: &Path)
     let injector = Injector::new(seed, 4);
     // One checkpoint at a time: a failed asynchronous write then always fails a
     // pending checkpoint (and the job), never one a later checkpoint subsumed.
-    let env = faulty_env(seed, mode, 1, dir);
+    let env = faulty_env(seed, mode, 1, 1 << 20, dir);
     build(&env, Arc::new(events), Some(injector.clone()), Some(20_000.0))
         .sink_to_files(dir.join("out"))
         .name("files");
     let result = env
         .execute("windows under failures")
-        .unwrap_or_else(|e| panic!("seed {seed} {mode:?}: job failed: {e}"));
+        .unwrap_or_else(|e| panic!("{}: job failed: {e}", run_label(seed, mode)));
     let (committed, hidden_files) = committed_lines(&dir.join("out"));
     Run {
         committed,
@@ -823,7 +833,7 @@ fn check_under_failures(mode: CheckpointMode) {
     let events = events(3, 20_000);
     let expected = oracle(&events);
     for seed in seeds() {
-        let label = format!("seed {seed} {mode:?}");
+        let label = run_label(seed, mode);
         let run = run_with_watchdog(label.clone(), {
             let events = events.clone();
             move |dir| run_with_faults(seed, mode, events, dir)
@@ -885,7 +895,7 @@ fn windows_lose_nothing_under_failures_with_at_least_once_checkpoints() {
         *entry = (*entry).max(n);
     }
     for seed in seeds().take(5) {
-        let label = format!("seed {seed} AtLeastOnce");
+        let label = run_label(seed, CheckpointMode::AtLeastOnce);
         let run = run_with_watchdog(label.clone(), {
             let events = events.clone();
             move |dir| run_with_faults(seed, CheckpointMode::AtLeastOnce, events, dir)

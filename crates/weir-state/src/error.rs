@@ -58,6 +58,14 @@ pub enum StateError {
         message: String,
     },
 
+    /// The state backend failed (RocksDB reported an error).
+    #[error("state backend: {0}")]
+    Backend(String),
+
+    /// The state backend is configured wrongly.
+    #[error("state backend configuration: {0}")]
+    Config(String),
+
     /// Writing a snapshot failed.
     #[error("cannot write state snapshot: {0}")]
     Io(#[from] std::io::Error),

@@ -28,12 +28,15 @@
 //! assert_eq!(store.list(&seen, &key).unwrap().get().unwrap(), vec!["page-1".to_string()]);
 //! ```
 
+mod backend;
 mod codec;
 mod descriptor;
 mod error;
+mod format;
 mod keyed;
 mod operator;
 
+pub use backend::{RocksDbOptions, StateBackend, StateBackendConfig};
 pub use descriptor::{
     AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
     StateKind, ValueStateDescriptor,
@@ -41,6 +44,7 @@ pub use descriptor::{
 pub use error::StateError;
 pub use keyed::{
     AggregatingState, CurrentKey, KeyGroupBlock, KeyedSnapshot, KeyedStateHandle, KeyedStateStore, ListState, MapState,
-    ReducingState, StateBlock, ValueState,
+    NativeFile, NativeFileLocation, NativeSnapshot, ReducingState, SharedFiles, StateBlock, StateData, StateKey,
+    ValueState,
 };
 pub use operator::{redistribute, OperatorList, OperatorStateSnapshot, OperatorStateStore, Redistribution};

@@ -48,7 +48,7 @@ pub mod prelude {
     };
     pub use weir_connectors::{FileSink, IdempotentSink, KeyValueStore, MemoryKeyValueStore, WriteAheadLogSink};
     pub use weir_core::{BoxError, Data, ExecutionConfig, Result, StreamRecord, WeirError};
-    pub use weir_core::{CheckpointMode, RestartStrategy};
+    pub use weir_core::{CheckpointMode, RestartStrategy, RocksDbOptions, StateBackendConfig};
     pub use weir_datastream::functions::TimeDomain;
     pub use weir_datastream::functions::{
         CoProcessFunction, Context, KeyedCoProcessFunction, KeyedContext, KeyedProcessFunction, ProcessFunction,

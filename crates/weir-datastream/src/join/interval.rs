@@ -338,7 +338,7 @@ fn probe<K: Data + Hash + Eq, T: Data, O>(
     out: &mut dyn Input<O>,
     mut emit: impl FnMut(&T, &mut Collector<'_, O>) -> Result<(), BoxError>,
 ) {
-    let state = match store.value(descriptor, key) {
+    let mut state = match store.value(descriptor, key) {
         Ok(state) => state,
         Err(e) => fail(&host.meta, e),
     };

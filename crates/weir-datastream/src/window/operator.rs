@@ -258,7 +258,7 @@ impl<K: Data + Hash + Eq, W: Window, A: Data> TriggerBackend<W> for TriggerScope
 
     fn get_state(&mut self, window: &W, name: &str) -> Result<Option<i64>, StateError> {
         self.with_key(window, |state, key| {
-            let values = state.store.value(&state.trigger_state, key)?;
+            let mut values = state.store.value(&state.trigger_state, key)?;
             Ok(values
                 .get_ref()?
                 .and_then(|values| values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)))
@@ -533,7 +533,7 @@ where
             .state
             .store
             .value(&self.state.sessions, &global)
-            .and_then(|s| s.get_ref().map(|s| s.is_some_and(|s| s.contains(window))));
+            .and_then(|mut s| s.get_ref().map(|s| s.is_some_and(|s| s.contains(window))));
         self.check(sessions)
     }
 }

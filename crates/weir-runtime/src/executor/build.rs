@@ -22,6 +22,7 @@ pub(crate) struct SubtaskBuilder<'a> {
     pub io: SubtaskIo,
     pub restore: Option<&'a JobRestore>,
     pub reporter: Option<Arc<dyn TaskReporter>>,
+    pub state_backend: &'a weir_state::StateBackend,
 }
 
 impl SubtaskBuilder<'_> {
@@ -80,6 +81,7 @@ impl SubtaskBuilder<'_> {
             restored: self.restored(node)?,
             channel_state: Arc::new(channel_state),
             reporter: self.reporter.clone(),
+            state_backend: self.state_backend.clone(),
         })
     }
 

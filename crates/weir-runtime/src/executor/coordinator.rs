@@ -2,13 +2,15 @@
 //! completes checkpoints (metadata first, then notifications) and aborts the ones
 //! that fail or time out.
 
-use super::events::SnapshotWritten;
+use super::events::{SavepointRequest, SnapshotWritten};
 use crate::message::CheckpointBarrier;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use weir_checkpoint::{CheckpointMetadata, LocalCheckpointStorage, TaskSnapshotHandle, METADATA_VERSION};
+use weir_checkpoint::{
+    CheckpointMetadata, LocalCheckpointStorage, LocalSharedFiles, SnapshotKind, TaskSnapshotHandle, METADATA_VERSION,
+};
 use weir_core::{CheckpointConfig, CheckpointMode};
 
 /// Figures of one completed checkpoint.
@@ -18,8 +20,12 @@ pub struct CheckpointStats {
     pub id: u64,
     /// From trigger to completion (metadata written).
     pub duration: Duration,
-    /// Bytes of state written.
+    /// Bytes written: state files, and the shared files an incremental checkpoint
+    /// uploaded.
     pub bytes: u64,
+    /// Bytes of state the checkpoint refers to (for an incremental checkpoint, also
+    /// the shared files earlier checkpoints uploaded).
+    pub state_size: u64,
     /// Longest synchronous part at any task.
     pub max_sync: Duration,
     /// Longest asynchronous part (writing) at any task.
@@ -35,6 +41,7 @@ struct Pending {
     acked: HashSet<(usize, usize)>,
     max_sync: Duration,
     max_async: Duration,
+    savepoint: Option<SavepointRequest>,
 }
 
 /// What the master must do after an event.
@@ -46,6 +53,8 @@ pub(crate) enum Decision {
         id: u64,
         subsumed: Vec<u64>,
         final_checkpoint: bool,
+        /// The checkpoint was a savepoint taken to stop the job (at this path).
+        stop_with_savepoint: Option<PathBuf>,
     },
     /// Tell every task the checkpoint was aborted; `fail` means the tolerable number
     /// of failed checkpoints was exceeded.
@@ -58,6 +67,10 @@ pub(crate) enum Decision {
 pub(crate) struct Coordinator {
     config: CheckpointConfig,
     storage: Arc<LocalCheckpointStorage>,
+    /// Shared files of incremental checkpoints, and the metadata of the retained
+    /// checkpoints that may refer to them.
+    shared: Option<Arc<LocalSharedFiles>>,
+    retained: VecDeque<CheckpointMetadata>,
     job_name: String,
     total_tasks: usize,
     next_id: u64,
@@ -67,6 +80,7 @@ pub(crate) struct Coordinator {
     consecutive_failures: u32,
     ended: HashSet<(usize, usize)>,
     final_id: Option<u64>,
+    savepoints: VecDeque<SavepointRequest>,
     pub completed: Vec<CheckpointStats>,
     pub failed: u32,
 }
@@ -82,12 +96,15 @@ impl Coordinator {
     pub(crate) fn new(
         config: CheckpointConfig,
         storage: Arc<LocalCheckpointStorage>,
+        shared: Option<Arc<LocalSharedFiles>>,
         job_name: String,
         first_id: u64,
     ) -> Self {
         Coordinator {
             config,
             storage,
+            shared,
+            retained: VecDeque::new(),
             job_name,
             total_tasks: 0,
             next_id: first_id.max(1),
@@ -97,6 +114,7 @@ impl Coordinator {
             consecutive_failures: 0,
             ended: HashSet::new(),
             final_id: None,
+            savepoints: VecDeque::new(),
             completed: Vec::new(),
             failed: 0,
         }
@@ -104,8 +122,13 @@ impl Coordinator {
 
     /// Forgets the previous attempt's checkpoints in flight.
     pub(crate) fn start_attempt(&mut self, total_tasks: usize) {
-        for id in std::mem::take(&mut self.pending).into_keys() {
+        for (id, pending) in std::mem::take(&mut self.pending) {
             self.storage.discard(id);
+            if let Some(request) = pending.savepoint {
+                request.answer(Err(format!(
+                    "the job failed and restarted while savepoint {id} was being taken"
+                )));
+            }
         }
         self.total_tasks = total_tasks;
         self.ended.clear();
@@ -115,6 +138,24 @@ impl Coordinator {
 
     pub(crate) fn on_end_of_input(&mut self, vertex: usize, subtask: usize) {
         self.ended.insert((vertex, subtask));
+        if self.all_ended() {
+            for request in self.savepoints.drain(..) {
+                request.answer(Err(
+                    "the job's input has ended: there is nothing left to savepoint".into()
+                ));
+            }
+        }
+    }
+
+    /// Queues a savepoint: it is triggered as the next checkpoint, at once.
+    pub(crate) fn request_savepoint(&mut self, request: SavepointRequest) {
+        if self.all_ended() {
+            request.answer(Err(
+                "the job's input has ended: there is nothing left to savepoint".into()
+            ));
+            return;
+        }
+        self.savepoints.push_back(request);
     }
 
     fn all_ended(&self) -> bool {
@@ -125,6 +166,9 @@ impl Coordinator {
         if self.all_ended() {
             // The final checkpoint is due at once.
             return if self.final_id.is_none() { Some(now) } else { None };
+        }
+        if !self.savepoints.is_empty() && self.pending.values().all(|p| p.savepoint.is_none()) {
+            return Some(now);
         }
         let interval = self.config.interval?;
         if self.pending.len() >= self.config.max_concurrent {
@@ -144,10 +188,17 @@ impl Coordinator {
         }
         let id = self.next_id;
         self.next_id += 1;
+        let savepoint = if self.pending.values().all(|p| p.savepoint.is_none()) {
+            self.savepoints.pop_front()
+        } else {
+            None
+        };
+        // Savepoints are always aligned: they carry no in-flight data, so they
+        // restore at any parallelism.
         let barrier = CheckpointBarrier {
             checkpoint_id: id,
             timestamp_ms: now_ms(),
-            unaligned: self.config.mode == CheckpointMode::Unaligned,
+            unaligned: self.config.mode == CheckpointMode::Unaligned && savepoint.is_none(),
         };
         if self.all_ended() {
             self.final_id = Some(id);
@@ -161,11 +212,17 @@ impl Coordinator {
                 acked: HashSet::new(),
                 max_sync: Duration::ZERO,
                 max_async: Duration::ZERO,
+                savepoint,
             },
         );
         self.last_trigger = Some(now);
         tracing::debug!(checkpoint = id, "triggering checkpoint");
         Some(barrier)
+    }
+
+    /// Whether pending checkpoint `id` is a savepoint.
+    pub(crate) fn is_savepoint(&self, id: u64) -> bool {
+        self.pending.get(&id).is_some_and(|p| p.savepoint.is_some())
     }
 
     /// When the master must wake up next (trigger or timeout).
@@ -237,6 +294,7 @@ impl Coordinator {
             checkpoint_id: id,
             timestamp_ms: pending.barrier.timestamp_ms,
             mode: self.config.mode,
+            kind: SnapshotKind::Checkpoint,
             tasks: pending.handles,
         };
         let path = match self.storage.commit(&metadata) {
@@ -252,6 +310,7 @@ impl Coordinator {
                         acked: HashSet::new(),
                         max_sync: pending.max_sync,
                         max_async: pending.max_async,
+                        savepoint: pending.savepoint,
                     },
                 );
                 return self.abort(id, &format!("cannot write its metadata: {e}"));
@@ -260,7 +319,8 @@ impl Coordinator {
         let stats = CheckpointStats {
             id,
             duration: pending.started.elapsed(),
-            bytes: metadata.state_bytes(),
+            bytes: metadata.written_bytes(),
+            state_size: metadata.referenced_bytes(),
             max_sync: pending.max_sync,
             max_async: pending.max_async,
             path,
@@ -276,23 +336,60 @@ impl Coordinator {
         self.last_completion = Some(Instant::now());
         let subsumed: Vec<u64> = self.pending.range(..id).map(|(k, _)| *k).collect();
         for old in &subsumed {
-            self.pending.remove(old);
+            if let Some(request) = self.pending.remove(old).and_then(|p| p.savepoint) {
+                // A later checkpoint completed first: take the savepoint again.
+                self.savepoints.push_front(request);
+            }
             self.storage.discard(*old);
         }
         if let Err(e) = self.storage.retain(self.config.retained) {
             tracing::warn!("cannot delete old checkpoints: {e}");
         }
+        if let Some(shared) = &self.shared {
+            self.retained.push_back(metadata.clone());
+            while self.retained.len() > self.config.retained.max(1) {
+                self.retained.pop_front();
+            }
+            // Spare files that checkpoints still in flight may have written.
+            let oldest = self.pending.values().map(|p| p.started).min();
+            let spare_since =
+                SystemTime::now() - oldest.map_or(Duration::ZERO, |o| o.elapsed()) - Duration::from_secs(1);
+            let retained: Vec<CheckpointMetadata> = self.retained.iter().cloned().collect();
+            let deleted = shared.collect_garbage(&retained, spare_since);
+            if deleted > 0 {
+                tracing::debug!(checkpoint = id, deleted, "deleted unreferenced shared files");
+            }
+        }
         let final_checkpoint = self.final_id.is_some_and(|f| id >= f) && self.all_ended();
+        let mut stop_with_savepoint = None;
+        if let Some(request) = pending.savepoint {
+            match self.storage.export_savepoint(&metadata, &request.target) {
+                Ok(path) => {
+                    tracing::info!(checkpoint = id, "savepoint written to '{}'", path.display());
+                    if request.stop {
+                        stop_with_savepoint = Some(path.clone());
+                    }
+                    request.answer(Ok(path));
+                }
+                Err(e) => request.answer(Err(format!(
+                    "checkpoint {id} completed, but the savepoint cannot be written: {e}"
+                ))),
+            }
+        }
         Decision::Completed {
             id,
             subsumed,
             final_checkpoint,
+            stop_with_savepoint,
         }
     }
 
     fn abort(&mut self, id: u64, reason: &str) -> Decision {
-        if self.pending.remove(&id).is_none() {
+        let Some(pending) = self.pending.remove(&id) else {
             return Decision::Nothing;
+        };
+        if let Some(request) = pending.savepoint {
+            request.answer(Err(format!("savepoint {id} failed: {reason}")));
         }
         self.storage.discard(id);
         self.failed += 1;

@@ -44,6 +44,21 @@ pub(crate) enum MasterEvent {
     Stop,
     /// The user cancelled the job.
     Cancel,
+    /// The user asked for a savepoint (and to stop the job after it, if `stop`).
+    Savepoint(SavepointRequest),
+}
+
+/// A savepoint the user asked for, answered on `reply` with its directory.
+pub(crate) struct SavepointRequest {
+    pub target: std::path::PathBuf,
+    pub stop: bool,
+    pub reply: mpsc::Sender<Result<std::path::PathBuf, String>>,
+}
+
+impl SavepointRequest {
+    pub(crate) fn answer(self, result: Result<std::path::PathBuf, String>) {
+        let _ = self.reply.send(result);
+    }
 }
 
 /// Reports one task's checkpoint events to the job master.

@@ -7,7 +7,7 @@
 
 use super::build::SubtaskBuilder;
 use super::coordinator::{Coordinator, Decision};
-use super::events::{MasterEvent, Reporter, TaskEvent};
+use super::events::{MasterEvent, Reporter, SavepointRequest, TaskEvent};
 use super::restore::JobRestore;
 use super::wiring::{self, WiredChannel};
 use super::writer_pool::WriterPool;
@@ -52,6 +52,7 @@ impl Attempt {
 
 enum Outcome {
     Finished,
+    StoppedWithSavepoint(std::path::PathBuf),
     Cancelled,
     Failed { error: WeirError, recoverable: bool },
 }
@@ -66,6 +67,7 @@ pub(crate) struct Master {
     pub pool: Option<Arc<WriterPool>>,
     pub coordinator: Option<Coordinator>,
     pub initial_restore: Option<Arc<JobRestore>>,
+    pub state_backend: weir_state::StateBackend,
     pub source_vertices: Vec<usize>,
     pub execution: ExecutionGraph,
 }
@@ -98,7 +100,11 @@ impl Master {
             match outcome {
                 Outcome::Finished => {
                     let restored_from = restore.as_ref().map(|r| r.dir.clone());
-                    return Ok(self.result(&attempt, restarts, restored_from));
+                    return Ok(self.result(&attempt, restarts, restored_from, None));
+                }
+                Outcome::StoppedWithSavepoint(savepoint) => {
+                    let restored_from = restore.as_ref().map(|r| r.dir.clone());
+                    return Ok(self.result(&attempt, restarts, restored_from, Some(savepoint)));
                 }
                 Outcome::Cancelled => return Err(WeirError::Cancelled),
                 Outcome::Failed { error, recoverable } => {
@@ -147,7 +153,7 @@ impl Master {
     }
 
     /// Waits `delay` before a restart; returns true if the job was cancelled.
-    fn wait(&self, delay: Duration, stopping: &mut bool) -> bool {
+    fn wait(&mut self, delay: Duration, stopping: &mut bool) -> bool {
         let deadline = Instant::now() + delay;
         loop {
             if self.state.user_cancelled.load(Ordering::Acquire) {
@@ -160,9 +166,19 @@ impl Master {
             match self.received.recv_timeout(deadline - now) {
                 Ok(MasterEvent::Cancel) => return true,
                 Ok(MasterEvent::Stop) => *stopping = true,
+                Ok(MasterEvent::Savepoint(request)) => self.request_savepoint(request),
                 Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return false,
             }
+        }
+    }
+
+    fn request_savepoint(&mut self, request: SavepointRequest) {
+        match &mut self.coordinator {
+            Some(coordinator) => coordinator.request_savepoint(request),
+            None => request.answer(Err(
+                "savepoints are taken as checkpoints: enable checkpointing for this job".into(),
+            )),
         }
     }
 
@@ -200,6 +216,7 @@ impl Master {
             };
             match event {
                 Some(MasterEvent::Cancel) => return Outcome::Cancelled,
+                Some(MasterEvent::Savepoint(request)) => self.request_savepoint(request),
                 Some(MasterEvent::Stop) => {
                     *stopping = true;
                     self.post_sources(attempt, TaskCommand::Stop);
@@ -280,6 +297,11 @@ impl Master {
             }
             if let Some(coordinator) = &mut self.coordinator {
                 if let Some(barrier) = coordinator.due_trigger(now) {
+                    if coordinator.is_savepoint(barrier.checkpoint_id) {
+                        if let Some(pool) = &self.pool {
+                            pool.mark_savepoint(barrier.checkpoint_id);
+                        }
+                    }
                     for &vertex in &self.source_vertices {
                         for task in &attempt.tasks[vertex] {
                             task.post(TaskCommand::TriggerCheckpoint(barrier));
@@ -297,6 +319,7 @@ impl Master {
                 id,
                 subsumed,
                 final_checkpoint,
+                stop_with_savepoint,
             } => {
                 self.state.checkpoints_completed.fetch_add(1, Ordering::AcqRel);
                 if let Some(storage) = &self.storage {
@@ -306,6 +329,12 @@ impl Master {
                     attempt.post_all(TaskCommand::CheckpointAborted(old));
                 }
                 attempt.post_all(TaskCommand::CheckpointComplete(id));
+                if let Some(savepoint) = stop_with_savepoint {
+                    // Sinks commit the savepoint's transactions when they get to
+                    // the notification; those they do not reach before the tasks
+                    // stop are committed by the job resuming from the savepoint.
+                    return Some(Outcome::StoppedWithSavepoint(savepoint));
+                }
                 if final_checkpoint {
                     attempt.post_all(TaskCommand::Finish);
                 }
@@ -340,6 +369,7 @@ impl Master {
             for (subtask, io) in subtask_io.into_iter().enumerate() {
                 let graph = self.graph.clone();
                 let config = self.config.clone();
+                let state_backend = self.state_backend.clone();
                 let task = tasks[vertex.id][subtask].clone();
                 let events = self.events.clone();
                 let restore = restore.clone();
@@ -370,6 +400,7 @@ impl Master {
                             io,
                             restore: restore.as_deref(),
                             reporter,
+                            state_backend: &state_backend,
                         };
                         let mut body = builder.task(head)?;
                         drop(restore);
@@ -406,7 +437,13 @@ impl Master {
         Ok(attempt)
     }
 
-    fn result(&self, attempt: &Attempt, restarts: u32, restored_from: Option<std::path::PathBuf>) -> JobResult {
+    fn result(
+        &self,
+        attempt: &Attempt,
+        restarts: u32,
+        restored_from: Option<std::path::PathBuf>,
+        savepoint: Option<std::path::PathBuf>,
+    ) -> JobResult {
         let graph = &self.graph;
         let channels = attempt
             .wired
@@ -437,6 +474,7 @@ impl Master {
             failed_checkpoints,
             checkpoint_dir: self.storage.as_ref().map(|s| s.job_dir().to_path_buf()),
             restored_from,
+            savepoint,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct JobResult {
     pub checkpoint_dir: Option<PathBuf>,
     /// The checkpoint the last attempt started from, if any.
     pub restored_from: Option<PathBuf>,
+    /// The savepoint the job stopped with ([`JobClient::stop_with_savepoint`]).
+    pub savepoint: Option<PathBuf>,
 }
 
 pub(crate) struct JobState {
@@ -134,6 +136,46 @@ impl JobClient {
     /// by a final checkpoint) before the job finishes.
     pub fn stop(&self) {
         let _ = self.control.send(MasterEvent::Stop);
+    }
+
+    /// Takes a savepoint into a new directory under `target` and returns that
+    /// directory once it is complete. A savepoint is an aligned checkpoint in the
+    /// backend-independent format that Weir never deletes; start a job from it with
+    /// `restore_from`, at any parallelism and on either state backend. Needs
+    /// checkpointing enabled; blocks until the savepoint completes or fails.
+    pub fn trigger_savepoint(&self, target: impl Into<PathBuf>) -> Result<PathBuf> {
+        self.savepoint(target.into(), false)
+    }
+
+    /// Takes a savepoint like [`trigger_savepoint`](Self::trigger_savepoint), then
+    /// stops the job without draining it (no final watermark, windows do not fire):
+    /// [`wait`](Self::wait) returns a result whose `savepoint` is the directory.
+    /// Resume with `restore_from(savepoint)`.
+    pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>) -> Result<PathBuf> {
+        self.savepoint(target.into(), true)
+    }
+
+    fn savepoint(&self, target: PathBuf, stop: bool) -> Result<PathBuf> {
+        let (reply, answer) = mpsc::channel();
+        let request = events::SavepointRequest {
+            target: target.clone(),
+            stop,
+            reply,
+        };
+        self.control
+            .send(MasterEvent::Savepoint(request))
+            .map_err(|_| WeirError::Checkpoint("the job has ended: no savepoint can be taken".into()))?;
+        match answer.recv() {
+            Ok(Ok(path)) => Ok(path),
+            Ok(Err(reason)) => Err(WeirError::Checkpoint(format!(
+                "savepoint into '{}' failed: {reason}",
+                target.display()
+            ))),
+            Err(_) => Err(WeirError::Checkpoint(format!(
+                "the job ended before the savepoint into '{}' completed",
+                target.display()
+            ))),
+        }
     }
 
     /// Aborts the job: tasks stop at once; [`wait`](Self::wait) returns
@@ -207,10 +249,13 @@ impl Drop for JobClient {
 pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let config = Arc::new(graph.config.clone());
     config.validate()?;
+    let state_backend =
+        weir_state::StateBackend::from_config(&config.state_backend).map_err(|e| WeirError::Config(e.to_string()))?;
     let graph = Arc::new(graph);
     let initial_restore = match &config.restore_from {
         Some(path) => {
             let restore = restore::JobRestore::load(path)?;
+            restore.check_claimed(&graph, config.allow_non_restored_state)?;
             tracing::info!(
                 checkpoint = restore.checkpoint_id(),
                 "starting from checkpoint '{}'",
@@ -232,10 +277,29 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
             graph.job_name,
             storage.job_dir().display()
         );
-        let pool = Arc::new(writer_pool::WriterPool::new(storage.clone(), events.clone(), 2));
+        let incremental = matches!(
+            &config.state_backend,
+            weir_core::StateBackendConfig::RocksDb(options) if options.incremental_checkpoints
+        );
+        let shared = incremental.then(|| {
+            Arc::new(weir_checkpoint::LocalSharedFiles::new(
+                storage.job_dir().join(weir_checkpoint::SHARED_DIR),
+            ))
+        });
+        let pool = Arc::new(writer_pool::WriterPool::new(
+            storage.clone(),
+            shared.clone(),
+            events.clone(),
+            2,
+        ));
         let first_id = initial_restore.as_ref().map_or(1, |r| r.checkpoint_id() + 1);
-        let coordinator =
-            coordinator::Coordinator::new(checkpointing.clone(), storage.clone(), graph.job_name.clone(), first_id);
+        let coordinator = coordinator::Coordinator::new(
+            checkpointing.clone(),
+            storage.clone(),
+            shared,
+            graph.job_name.clone(),
+            first_id,
+        );
         (Some(storage), Some(pool), Some(coordinator))
     } else {
         (None, None, None)
@@ -264,6 +328,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         pool,
         coordinator,
         initial_restore,
+        state_backend,
     };
     let handle = std::thread::Builder::new()
         .name("weir-job-master".into())

@@ -1,10 +1,13 @@
 //! Restoring a job from a checkpoint: which state each operator subtask starts from.
 
+use crate::graph::JobGraph;
 use crate::snapshot::{ChannelStateEntry, OperatorRestore, Restored};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weir_checkpoint::{CheckpointMetadata, LocalCheckpointStorage, OperatorSnapshotHandle, TaskSnapshotHandle};
+use weir_checkpoint::{
+    CheckpointMetadata, LocalCheckpointStorage, LocalSharedFiles, OperatorSnapshotHandle, TaskSnapshotHandle,
+};
 use weir_core::keygroup::KeyGroupRange;
 use weir_core::WeirError;
 use weir_state::{redistribute, OperatorStateSnapshot};
@@ -35,6 +38,45 @@ impl JobRestore {
             files.insert(file.name.clone(), Arc::new(bytes));
         }
         Ok(JobRestore { dir, metadata, files })
+    }
+
+    /// Checks that every operator holding state in the checkpoint is in `graph`
+    /// (matched by operator id: its uid, or the id derived from its place). State
+    /// nobody claims is an error unless `allow_non_restored` says to drop it.
+    pub fn check_claimed(&self, graph: &JobGraph, allow_non_restored: bool) -> Result<(), WeirError> {
+        let ids: HashSet<String> = (0..graph.nodes.len()).map(|node| graph.operator_id(node)).collect();
+        let mut unclaimed: Vec<&str> = self
+            .metadata
+            .tasks
+            .iter()
+            .flat_map(|t| t.operators.iter().map(|o| o.operator_id.as_str()))
+            .chain(
+                self.metadata
+                    .tasks
+                    .iter()
+                    .filter(|t| t.channel_state.is_some())
+                    .map(|t| t.head_operator.as_str()),
+            )
+            .filter(|id| !ids.contains(*id))
+            .collect();
+        unclaimed.sort_unstable();
+        unclaimed.dedup();
+        if unclaimed.is_empty() {
+            return Ok(());
+        }
+        if allow_non_restored {
+            tracing::warn!(
+                "dropping the state of operators no longer in the job: {}",
+                unclaimed.join(", ")
+            );
+            return Ok(());
+        }
+        Err(WeirError::Checkpoint(format!(
+            "'{}' holds state of operators this job does not have: {} (operators are matched by uid; \
+             give operators stable uids, or allow non-restored state to drop it)",
+            self.dir.display(),
+            unclaimed.join(", ")
+        )))
     }
 
     /// The restored checkpoint's id.
@@ -102,10 +144,18 @@ impl JobRestore {
             let data = self.file_of(task)?;
             if let Some((section, handle)) = &op.keyed {
                 let bytes = self.section(data, task, section)?;
-                for block in handle.blocks_in(bytes, Some(range)) {
-                    restore
-                        .keyed
-                        .push(block.map_err(|e| format!("operator '{operator_id}': {e}"))?);
+                if let Some(native) = &handle.native {
+                    let (first, last) = native.key_groups;
+                    if (first as usize) <= range.end && (last as usize) >= range.start {
+                        restore.native.push((native.clone(), bytes.to_vec()));
+                        restore.shared = Some(LocalSharedFiles::for_snapshot(&self.dir));
+                    }
+                } else {
+                    for block in handle.blocks_in(bytes, Some(range)) {
+                        restore
+                            .keyed
+                            .push(block.map_err(|e| format!("operator '{operator_id}': {e}"))?);
+                    }
                 }
             }
             if let Some(section) = &op.operator_state {

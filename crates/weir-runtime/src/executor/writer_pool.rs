@@ -4,12 +4,13 @@ use super::events::{MasterEvent, SnapshotWritten};
 use crate::failure::panic_message;
 use crate::snapshot::TaskSnapshot;
 use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weir_checkpoint::{LocalCheckpointStorage, OperatorSnapshotHandle, Section, TaskSnapshotHandle};
+use weir_checkpoint::{LocalCheckpointStorage, LocalSharedFiles, OperatorSnapshotHandle, Section, TaskSnapshotHandle};
 
 /// One task's snapshot to write.
 pub(crate) struct SnapshotJob {
@@ -28,10 +29,30 @@ pub(crate) struct SnapshotJob {
 pub(crate) struct WriterPool {
     sender: Mutex<Option<mpsc::Sender<SnapshotJob>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Checkpoints that are savepoints: always written in full.
+    savepoints: Arc<Mutex<HashSet<u64>>>,
+}
+
+/// How keyed state is written: in full, or incrementally into shared files.
+#[derive(Clone)]
+pub(crate) struct WriteMode {
+    pub shared: Option<Arc<LocalSharedFiles>>,
+    pub savepoints: Arc<Mutex<HashSet<u64>>>,
 }
 
 impl WriterPool {
-    pub(crate) fn new(storage: Arc<LocalCheckpointStorage>, events: mpsc::Sender<MasterEvent>, threads: usize) -> Self {
+    /// `shared` set: keyed state is written incrementally where the backend can.
+    pub(crate) fn new(
+        storage: Arc<LocalCheckpointStorage>,
+        shared: Option<Arc<LocalSharedFiles>>,
+        events: mpsc::Sender<MasterEvent>,
+        threads: usize,
+    ) -> Self {
+        let savepoints = Arc::new(Mutex::new(HashSet::new()));
+        let mode = WriteMode {
+            shared,
+            savepoints: savepoints.clone(),
+        };
         let (sender, receiver) = mpsc::channel::<SnapshotJob>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut handles = Vec::new();
@@ -39,6 +60,7 @@ impl WriterPool {
             let receiver = receiver.clone();
             let storage = storage.clone();
             let events = events.clone();
+            let mode = mode.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("weir-snapshot-{i}"))
                 .spawn(move || loop {
@@ -48,7 +70,7 @@ impl WriterPool {
                         (job.attempt, job.snapshot.checkpoint_id, job.vertex, job.subtask);
                     let started = Instant::now();
                     let sync_duration = job.sync_duration;
-                    let result = match catch_unwind(AssertUnwindSafe(|| write(&storage, job))) {
+                    let result = match catch_unwind(AssertUnwindSafe(|| write(&storage, &mode, job))) {
                         Ok(result) => result,
                         Err(payload) => Err(format!("panicked while writing: {}", panic_message(&*payload))),
                     };
@@ -73,7 +95,13 @@ impl WriterPool {
         WriterPool {
             sender: Mutex::new(Some(sender)),
             threads: Mutex::new(handles),
+            savepoints,
         }
+    }
+
+    /// Checkpoint `id` is a savepoint: its state is written in full.
+    pub(crate) fn mark_savepoint(&self, id: u64) {
+        self.savepoints.lock().insert(id);
     }
 
     pub(crate) fn submit(&self, job: SnapshotJob) {
@@ -91,7 +119,7 @@ impl WriterPool {
     }
 }
 
-fn write(storage: &LocalCheckpointStorage, job: SnapshotJob) -> Result<TaskSnapshotHandle, String> {
+fn write(storage: &LocalCheckpointStorage, mode: &WriteMode, job: SnapshotJob) -> Result<TaskSnapshotHandle, String> {
     let SnapshotJob {
         vertex,
         vertex_name,
@@ -114,6 +142,11 @@ fn write(storage: &LocalCheckpointStorage, job: SnapshotJob) -> Result<TaskSnaps
     if snapshot.operators.is_empty() && channel_state.is_none() {
         return Ok(handle);
     }
+    let checkpoint_id = snapshot.checkpoint_id;
+    let shared = match &mode.shared {
+        Some(shared) if !mode.savepoints.lock().contains(&checkpoint_id) => Some(shared.clone()),
+        _ => None,
+    };
     let name = format!("task-{vertex}-{subtask}.state");
     let mut out = storage
         .create_state_file(snapshot.checkpoint_id, &name)
@@ -122,9 +155,11 @@ fn write(storage: &LocalCheckpointStorage, job: SnapshotJob) -> Result<TaskSnaps
         let keyed = match operator.keyed {
             Some(keyed) => {
                 let start = out.position();
-                let keyed_handle = keyed
-                    .write(&mut out)
-                    .map_err(|e| format!("operator '{}': {e}", operator.operator_id))?;
+                let written = match &shared {
+                    Some(shared) => keyed.write_incremental(&mut out, &**shared),
+                    None => keyed.write(&mut out),
+                };
+                let keyed_handle = written.map_err(|e| format!("operator '{}': {e}", operator.operator_id))?;
                 Some((
                     Section {
                         offset: start,

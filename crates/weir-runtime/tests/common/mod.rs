@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::Duration;
 use weir_core::BoxError;
-use weir_core::{CheckpointMode, RestartStrategy};
+use weir_core::{CheckpointMode, RestartStrategy, RocksDbOptions, StateBackendConfig};
 use weir_datastream::functions::{Context, ProcessFunction};
 use weir_datastream::{Collector, StreamExecutionEnvironment};
 use weir_state::OperatorStateStore;
@@ -269,8 +269,61 @@ impl ProcessFunction<String, String> for Gate {
 /// An environment for runs under failures: parallelism 2, small buffers,
 /// checkpoints every 5 ms in `mode` (at most `concurrent` at once) into `dir`, no
 /// tolerated checkpoint failure, immediate restarts.
-pub fn faulty_env(seed: u64, mode: CheckpointMode, concurrent: usize, dir: &Path) -> StreamExecutionEnvironment {
+/// The state backend the run of `seed` uses: odd seeds RocksDB (seeds 1, 5, 9, …
+/// with incremental checkpoints), even seeds the heap, unless `WEIR_STATE_BACKEND`
+/// (`heap` or `rocksdb`) picks one for all.
+pub fn backend_for(seed: u64) -> &'static str {
+    match std::env::var("WEIR_STATE_BACKEND").ok().as_deref() {
+        Some("heap") => "heap",
+        Some("rocksdb") => "rocksdb",
+        _ if seed % 2 == 1 => "rocksdb",
+        _ => "heap",
+    }
+}
+
+/// `seed`, its mode and its backend, for messages.
+pub fn run_label(seed: u64, mode: impl std::fmt::Debug) -> String {
+    let incremental = if backend_for(seed) == "rocksdb" && seed % 4 == 1 {
+        " incremental"
+    } else {
+        ""
+    };
+    format!("seed {seed} {mode:?} {}{incremental}", backend_for(seed))
+}
+
+/// Where test RocksDB instances live: on the RAM disk `/dev/shm` when there is one
+/// (a restart creates and deletes dozens of instances, and disk file system
+/// metadata made the tests three times slower), else under `dir`. Every instance
+/// removes its own directory.
+pub fn rocksdb_dir(dir: &Path) -> std::path::PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && std::fs::create_dir_all(shm.join("weir-tests")).is_ok() {
+        return shm.join("weir-tests");
+    }
+    dir.join("rocksdb")
+}
+
+/// A job environment that checkpoints every 5 ms and restarts at once, on the
+/// backend of `seed`. RocksDB snapshots state of up to `inline_snapshot_bytes` in
+/// the synchronous part, larger state through RocksDB checkpoints (0: always).
+pub fn faulty_env(
+    seed: u64,
+    mode: CheckpointMode,
+    concurrent: usize,
+    inline_snapshot_bytes: usize,
+    dir: &Path,
+) -> StreamExecutionEnvironment {
     let env = StreamExecutionEnvironment::new();
+    if backend_for(seed) == "rocksdb" {
+        env.set_state_backend(StateBackendConfig::RocksDb(RocksDbOptions {
+            local_dir: rocksdb_dir(dir),
+            memory_budget: 32 << 20,
+            inline_snapshot_bytes,
+            // Every other RocksDB seed checkpoints incrementally.
+            incremental_checkpoints: seed % 4 == 1,
+            ..Default::default()
+        }));
+    }
     env.set_parallelism(2)
         .set_buffer_size(64)
         .set_channel_capacity(2)

@@ -1,10 +1,16 @@
 //! Keyed state: the store, its tables, the typed handles and snapshots.
 
 mod handles;
+mod heap;
+mod native;
+mod rocks;
 mod snapshot;
 mod store;
 mod table;
 
-pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
+pub(crate) use table::Map;
+
+pub use handles::{AggregatingState, ListState, MapState, ReducingState, StateData, StateKey, ValueState};
+pub use native::{NativeFile, NativeFileLocation, NativeSnapshot, SharedFiles};
 pub use snapshot::{KeyGroupBlock, KeyedSnapshot, KeyedStateHandle, StateBlock};
 pub use store::{CurrentKey, KeyedStateStore};

@@ -9,8 +9,10 @@ use super::table::Map;
 use crate::codec;
 use crate::descriptor::StateKind;
 use crate::error::StateError;
-use serde::{Deserialize, Serialize, Serializer};
+use crate::format::EntryFormat;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_core::keygroup::KeyGroupRange;
 
@@ -30,7 +32,8 @@ pub struct StateBlock {
     pub name: String,
     /// The state's kind.
     pub kind: StateKind,
-    /// The encoded `(key, entry)` pairs.
+    /// The state's entries in the backend-independent form of [`crate::format`]:
+    /// length-prefixed `(key bytes, value bytes)` pairs.
     #[serde(with = "serde_bytes")]
     pub entries: Vec<u8>,
 }
@@ -42,6 +45,10 @@ pub struct KeyedStateHandle {
     pub groups: Vec<(u32, u64, u64)>,
     /// Bytes written in total.
     pub bytes: u64,
+    /// Set for an incremental snapshot: the RocksDB files (then `groups` is empty
+    /// and `bytes` counts the files written inline).
+    #[serde(default)]
+    pub native: Option<super::native::NativeSnapshot>,
 }
 
 impl KeyedStateHandle {
@@ -87,6 +94,18 @@ impl KeyedStateHandle {
 pub trait KeyedSnapshot: Send {
     /// Serializes the snapshot to `out` and says where each key group went.
     fn write(self: Box<Self>, out: &mut dyn Write) -> Result<KeyedStateHandle, StateError>;
+
+    /// Writes the snapshot incrementally where the backend can (RocksDB: its files,
+    /// uploading to `shared` those not there yet, small ones into `out`); others
+    /// write it in full ([`write`](Self::write)).
+    fn write_incremental(
+        self: Box<Self>,
+        out: &mut dyn Write,
+        shared: &dyn super::native::SharedFiles,
+    ) -> Result<KeyedStateHandle, StateError> {
+        let _ = shared;
+        self.write(out)
+    }
 }
 
 /// One table's groups as they were when the snapshot was taken.
@@ -95,28 +114,36 @@ pub(crate) trait TableSnapshot: Send {
     fn encode_group(&self, index: usize) -> Result<Option<Vec<u8>>, String>;
 }
 
-pub(crate) struct TypedTableSnapshot<K, S> {
-    pub first_group: usize,
-    pub groups: Vec<Arc<Map<K, S>>>,
+pub(crate) struct TypedTableSnapshot<K, S, F> {
+    groups: Vec<Arc<Map<K, S>>>,
+    _format: PhantomData<fn() -> F>,
 }
 
-struct Pairs<'a, K, S>(&'a Map<K, S>);
-
-impl<K: Serialize, S: Serialize> Serialize for Pairs<'_, K, S> {
-    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        serializer.collect_seq(self.0.iter())
+impl<K, S, F> TypedTableSnapshot<K, S, F> {
+    pub(crate) fn new(groups: Vec<Arc<Map<K, S>>>) -> Self {
+        TypedTableSnapshot {
+            groups,
+            _format: PhantomData,
+        }
     }
 }
 
-impl<K, S> TableSnapshot for TypedTableSnapshot<K, S>
+impl<K, S, F> TableSnapshot for TypedTableSnapshot<K, S, F>
 where
-    K: Serialize + Send + Sync,
-    S: Serialize + Send + Sync,
+    K: Send + Sync,
+    S: Send + Sync,
+    F: EntryFormat<K, S>,
 {
     fn encode_group(&self, index: usize) -> Result<Option<Vec<u8>>, String> {
-        let _ = self.first_group;
         match self.groups.get(index) {
-            Some(group) if !group.is_empty() => codec::encode(&Pairs(group)).map(Some),
+            Some(group) if !group.is_empty() => {
+                let mut out = Vec::new();
+                let mut scratch = Vec::new();
+                for (key, entry) in group.iter() {
+                    F::write(key, entry, &mut scratch, &mut out)?;
+                }
+                Ok(Some(out))
+            }
             _ => Ok(None),
         }
     }

@@ -208,18 +208,6 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         self.groups.iter_mut().map(Group::share).collect()
     }
 
-    /// Adds restored entries of `key_group` (ignored when the group is not owned).
-    pub(crate) fn restore_group(&mut self, key_group: usize, entries: Vec<(K, S)>) {
-        if let Ok(group) = self.group_mut(key_group) {
-            group.extend(entries);
-        }
-    }
-
-    /// The owned key groups.
-    pub(crate) fn range(&self) -> KeyGroupRange {
-        self.range
-    }
-
     /// Number of keys with an entry.
     pub(crate) fn len(&self) -> usize {
         self.groups.iter().map(|g| g.get().len()).sum()

@@ -1,0 +1,350 @@
+//! Typed access to one state's column family for the current key.
+
+use super::rocks_error;
+use crate::codec;
+use crate::error::StateError;
+use crate::format::{decode_elements, decode_prefix, encode_into};
+use crate::keyed::store::CurrentKey;
+use crate::keyed::Map;
+use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use weir_core::keygroup::KeyGroupRange;
+
+/// Bytes of the key group prefix of every key.
+pub(crate) const KEY_GROUP_BYTES: usize = 2;
+
+/// One registered state of a RocksDB store: its column family and buffers.
+pub(crate) struct RocksTable<K, S> {
+    pub name: Arc<str>,
+    pub column_family: String,
+    key: RefCell<Vec<u8>>,
+    value: Vec<u8>,
+    scratch: Option<S>,
+    _key: PhantomData<fn() -> K>,
+}
+
+impl<K, S> RocksTable<K, S> {
+    pub(crate) fn new(name: Arc<str>, column_family: String) -> Self {
+        RocksTable {
+            name,
+            column_family,
+            key: RefCell::new(Vec::with_capacity(64)),
+            value: Vec::with_capacity(64),
+            scratch: None,
+            _key: PhantomData,
+        }
+    }
+}
+
+/// A state's column family, opened for one access.
+pub(crate) struct RocksAccess<'a, K, S> {
+    pub db: &'a DB,
+    pub cf: &'a ColumnFamily,
+    pub write: &'a WriteOptions,
+    pub range: KeyGroupRange,
+    pub table: &'a mut RocksTable<K, S>,
+}
+
+/// The first key after every key starting with `prefix` (`None`: no such key).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Writes the key group prefix and the encoded key into `out`.
+pub(crate) fn encode_key<K: Serialize>(key: &CurrentKey<K>, out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
+    let key_group =
+        u16::try_from(key.key_group()).map_err(|_| format!("key group {} is too large", key.key_group()))?;
+    out.extend_from_slice(&key_group.to_be_bytes());
+    encode_into(key.key(), out)
+}
+
+impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAccess<'_, K, S> {
+    fn error(&self, action: &str, message: impl std::fmt::Display) -> StateError {
+        rocks_error(format!("state '{}': cannot {action}: {message}", self.table.name))
+    }
+
+    /// Runs `f` with the current key's bytes (key group prefix + encoded key).
+    fn with_key<R>(
+        &self,
+        key: &CurrentKey<K>,
+        f: impl FnOnce(&mut Vec<u8>) -> Result<R, StateError>,
+    ) -> Result<R, StateError> {
+        if !self.range.contains(key.key_group()) {
+            return Err(StateError::KeyGroupOutOfRange {
+                key_group: key.key_group(),
+                start: self.range.start,
+                end: self.range.end,
+            });
+        }
+        let mut bytes = self.table.key.borrow_mut();
+        encode_key(key, &mut bytes).map_err(|e| StateError::Serialize {
+            name: self.table.name.to_string(),
+            message: e,
+        })?;
+        f(&mut bytes)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, StateError> {
+        codec::decode(bytes).map_err(|message| StateError::Restore {
+            name: self.table.name.to_string(),
+            message: format!("{message}; did the state's type change?"),
+        })
+    }
+
+    fn read(&self, key: &[u8]) -> Result<Option<rocksdb::DBPinnableSlice<'_>>, StateError> {
+        self.db.get_pinned_cf(self.cf, key).map_err(|e| self.error("read", e))
+    }
+
+    /// Whether the key has an entry.
+    pub(crate) fn exists(&self, key: &CurrentKey<K>) -> Result<bool, StateError> {
+        self.with_key(key, |k| Ok(self.read(k)?.is_some()))
+    }
+
+    /// The decoded value of the key.
+    pub(crate) fn get(&self, key: &CurrentKey<K>) -> Result<Option<S>, StateError> {
+        self.with_key(key, |k| match self.read(k)? {
+            Some(bytes) => self.decode(&bytes).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// The value, decoded into the table's buffer.
+    pub(crate) fn get_ref(&mut self, key: &CurrentKey<K>) -> Result<Option<&S>, StateError> {
+        let value = self.get(key)?;
+        self.table.scratch = value;
+        Ok(self.table.scratch.as_ref())
+    }
+
+    /// Sets the value of the key.
+    pub(crate) fn put(&mut self, key: &CurrentKey<K>, value: &S) -> Result<(), StateError> {
+        let mut encoded = std::mem::take(&mut self.table.value);
+        encoded.clear();
+        let result = encode_into(value, &mut encoded)
+            .map_err(|message| StateError::Serialize {
+                name: self.table.name.to_string(),
+                message,
+            })
+            .and_then(|()| {
+                self.with_key(key, |k| {
+                    self.db
+                        .put_cf_opt(self.cf, k, &encoded, self.write)
+                        .map_err(|e| self.error("write", e))
+                })
+            });
+        self.table.value = encoded;
+        result
+    }
+
+    /// Removes the key's entry.
+    pub(crate) fn delete(&mut self, key: &CurrentKey<K>) -> Result<(), StateError> {
+        self.with_key(key, |k| {
+            self.db
+                .delete_cf_opt(self.cf, k, self.write)
+                .map_err(|e| self.error("delete", e))
+        })
+    }
+}
+
+impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> RocksAccess<'_, K, Vec<V>> {
+    /// The list's elements.
+    pub(crate) fn list_get(&self, key: &CurrentKey<K>) -> Result<Vec<V>, StateError> {
+        self.with_key(key, |k| {
+            let mut list = Vec::new();
+            if let Some(bytes) = self.read(k)? {
+                decode_elements(&bytes, &mut list).map_err(|message| StateError::Restore {
+                    name: self.table.name.to_string(),
+                    message: format!("{message}; did the state's type change?"),
+                })?;
+            }
+            Ok(list)
+        })
+    }
+
+    fn encode_elements(&mut self, values: &[V]) -> Result<Vec<u8>, StateError> {
+        let mut encoded = std::mem::take(&mut self.table.value);
+        encoded.clear();
+        for value in values {
+            encode_into(value, &mut encoded).map_err(|message| StateError::Serialize {
+                name: self.table.name.to_string(),
+                message,
+            })?;
+        }
+        Ok(encoded)
+    }
+
+    /// Appends elements without reading the list (a RocksDB merge).
+    pub(crate) fn list_append(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
+        let encoded = self.encode_elements(values)?;
+        let result = self.with_key(key, |k| {
+            self.db
+                .merge_cf_opt(self.cf, k, &encoded, self.write)
+                .map_err(|e| self.error("append to a list", e))
+        });
+        self.table.value = encoded;
+        result
+    }
+
+    /// Replaces the list.
+    pub(crate) fn list_put(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
+        let encoded = self.encode_elements(values)?;
+        let result = self.with_key(key, |k| {
+            self.db
+                .put_cf_opt(self.cf, k, &encoded, self.write)
+                .map_err(|e| self.error("write", e))
+        });
+        self.table.value = encoded;
+        result
+    }
+}
+
+impl<K, UK, UV> RocksAccess<'_, K, Map<UK, UV>>
+where
+    K: Serialize + DeserializeOwned,
+    UK: Serialize + DeserializeOwned + std::hash::Hash + Eq,
+    UV: Serialize + DeserializeOwned,
+{
+    fn with_user_key<R>(
+        &self,
+        key: &CurrentKey<K>,
+        user_key: &UK,
+        f: impl FnOnce(&[u8]) -> Result<R, StateError>,
+    ) -> Result<R, StateError> {
+        self.with_key(key, |k| {
+            encode_into(user_key, k).map_err(|message| StateError::Serialize {
+                name: self.table.name.to_string(),
+                message,
+            })?;
+            f(k)
+        })
+    }
+
+    /// The value of `user_key`.
+    pub(crate) fn map_get(&self, key: &CurrentKey<K>, user_key: &UK) -> Result<Option<UV>, StateError> {
+        self.with_user_key(key, user_key, |k| match self.read(k)? {
+            Some(bytes) => self.decode(&bytes).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// Sets the value of `user_key`.
+    pub(crate) fn map_put(&mut self, key: &CurrentKey<K>, user_key: &UK, value: &UV) -> Result<(), StateError> {
+        let mut encoded = std::mem::take(&mut self.table.value);
+        encoded.clear();
+        let result = encode_into(value, &mut encoded)
+            .map_err(|message| StateError::Serialize {
+                name: self.table.name.to_string(),
+                message,
+            })
+            .and_then(|()| {
+                self.with_user_key(key, user_key, |k| {
+                    self.db
+                        .put_cf_opt(self.cf, k, &encoded, self.write)
+                        .map_err(|e| self.error("write", e))
+                })
+            });
+        self.table.value = encoded;
+        result
+    }
+
+    /// Removes `user_key`, returning its value.
+    pub(crate) fn map_remove(&mut self, key: &CurrentKey<K>, user_key: &UK) -> Result<Option<UV>, StateError> {
+        self.with_user_key(key, user_key, |k| {
+            let Some(bytes) = self.read(k)? else {
+                return Ok(None);
+            };
+            let value = self.decode(&bytes)?;
+            drop(bytes);
+            self.db
+                .delete_cf_opt(self.cf, k, self.write)
+                .map_err(|e| self.error("delete", e))?;
+            Ok(Some(value))
+        })
+    }
+
+    /// Visits every entry of the key's map (raw user key and value bytes).
+    fn scan(
+        &self,
+        key: &CurrentKey<K>,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        self.with_key(key, |prefix| {
+            let mut options = ReadOptions::default();
+            if let Some(end) = prefix_end(prefix) {
+                options.set_iterate_upper_bound(end);
+            }
+            let iterator = self
+                .db
+                .iterator_cf_opt(self.cf, options, IteratorMode::From(prefix, Direction::Forward));
+            for entry in iterator {
+                let (k, v) = entry.map_err(|e| self.error("read", e))?;
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                visit(&k[prefix.len()..], &v)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// All entries of the key's map.
+    pub(crate) fn map_entries(&self, key: &CurrentKey<K>) -> Result<Vec<(UK, UV)>, StateError> {
+        let mut entries = Vec::new();
+        self.scan(key, |user_key, value| {
+            entries.push((self.decode(user_key)?, self.decode(value)?));
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// Number of entries of the key's map.
+    pub(crate) fn map_len(&self, key: &CurrentKey<K>) -> Result<usize, StateError> {
+        let mut n = 0;
+        self.scan(key, |_, _| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// Removes the key's whole map.
+    pub(crate) fn map_clear(&mut self, key: &CurrentKey<K>) -> Result<(), StateError> {
+        let mut batch = WriteBatch::default();
+        let mut prefix = Vec::new();
+        self.with_key(key, |k| {
+            prefix.extend_from_slice(k);
+            Ok(())
+        })?;
+        self.scan(key, |user_key, _| {
+            let mut full = prefix.clone();
+            full.extend_from_slice(user_key);
+            batch.delete_cf(self.cf, full);
+            Ok(())
+        })?;
+        self.db
+            .write_opt(batch, self.write)
+            .map_err(|e| self.error("delete", e))
+    }
+}
+
+/// Splits a stored key into its key group and the rest.
+pub(crate) fn split_key(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let (group, rest) = bytes.split_first_chunk::<KEY_GROUP_BYTES>()?;
+    Some((u16::from_be_bytes(*group) as usize, rest))
+}
+
+/// Decodes the record key at the front of a stored key's rest.
+pub(crate) fn decode_key<K: DeserializeOwned>(rest: &[u8]) -> Result<K, String> {
+    decode_prefix::<K>(rest).map(|(key, _)| key)
+}

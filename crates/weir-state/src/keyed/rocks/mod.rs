@@ -1,0 +1,415 @@
+//! The RocksDB keyed state backend: one embedded instance per operator subtask.
+//!
+//! Every state is a column family (`state/<name>`). Keys are the two-byte key
+//! group (big-endian) followed by the canonical key bytes of [`crate::format`], so
+//! a key group is a contiguous key range and a key's map entries share a prefix.
+//! Values are the canonical value bytes; list elements are appended with a merge
+//! operator (no read). Writes skip the write-ahead log: durability comes from
+//! checkpoints, which flush the memtables and hard-link the SST files.
+
+mod access;
+pub(crate) mod snapshot;
+
+pub(crate) use access::{RocksAccess, RocksTable};
+
+use crate::backend::RocksShared;
+use crate::descriptor::StateKind;
+use crate::error::StateError;
+use crate::format;
+use crate::keyed::snapshot::KeyGroupBlock;
+use crate::keyed::store::CurrentKey;
+use crate::KeyedSnapshot;
+use access::{decode_key, split_key};
+use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options, WriteBatch, WriteOptions, DB};
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use weir_core::keygroup::KeyGroupRange;
+
+pub(crate) fn rocks_error(message: impl Into<String>) -> StateError {
+    StateError::Backend(message.into())
+}
+
+/// Prefix of the column family names of states.
+const STATE_PREFIX: &str = "state/";
+
+fn column_family(state: &str) -> String {
+    format!("{STATE_PREFIX}{state}")
+}
+
+/// Concatenates list elements: the merge operator of every column family.
+fn append(_key: &[u8], existing: Option<&[u8]>, operands: &MergeOperands) -> Option<Vec<u8>> {
+    let extra: usize = operands.iter().map(<[u8]>::len).sum();
+    let mut out = Vec::with_capacity(existing.map_or(0, <[u8]>::len) + extra);
+    if let Some(existing) = existing {
+        out.extend_from_slice(existing);
+    }
+    for operand in operands {
+        out.extend_from_slice(operand);
+    }
+    Some(out)
+}
+
+/// Options of every column family (and of read-only opens of snapshots).
+pub(crate) fn cf_options(shared: Option<&RocksShared>) -> Options {
+    // Settings the Rust API has no setter for. Without a WAL, closing an instance
+    // would flush every memtable into files about to be deleted; the manifest need
+    // not reserve 4 MiB per instance.
+    let mut options = Options::default()
+        .get_options_from_string("avoid_flush_during_shutdown=true;manifest_preallocation_size=65536")
+        .unwrap_or_default();
+    options.set_merge_operator_associative("weir-list-append", append);
+    options.set_compression_type(DBCompressionType::Lz4);
+    options.set_level_compaction_dynamic_level_bytes(true);
+    let mut table = BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
+    table.set_format_version(5);
+    if let Some(shared) = shared {
+        table.set_block_cache(&shared.cache);
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        let buffers = (shared.options.memory_budget as f64 * shared.options.write_buffer_ratio) as usize;
+        let write_buffer = (buffers / 4).clamp(1 << 20, 64 << 20);
+        options.set_write_buffer_size(write_buffer);
+        // Small arena blocks: an idle column family then holds (and charges to the
+        // budget) 64 KiB rather than an eighth of its write buffer.
+        options.set_arena_block_size((write_buffer / 8).min(64 << 10));
+        options.set_max_write_buffer_number(2);
+    }
+    options.set_block_based_table_factory(&table);
+    options
+}
+
+struct Registered {
+    name: Arc<str>,
+    kind: StateKind,
+    type_name: &'static str,
+    table: Box<dyn Any + Send>,
+}
+
+/// The RocksDB instance of one subtask, with its registered states.
+pub(crate) struct RocksStates {
+    // Dropped before the directory.
+    db: DB,
+    write: WriteOptions,
+    shared: Arc<RocksShared>,
+    registered: Vec<Registered>,
+    /// Every state with a column family (registered or restored), with its kind.
+    kinds: Vec<(String, StateKind)>,
+    range: KeyGroupRange,
+    snapshots: u64,
+    /// Content hashes of SST files already hashed, by (name, size).
+    hashes: Arc<Mutex<HashMap<(String, u64), String>>>,
+    dir: tempfile::TempDir,
+}
+
+impl RocksStates {
+    /// Opens a fresh instance in a new directory under the backend's local dir.
+    pub(crate) fn open(shared: Arc<RocksShared>, range: KeyGroupRange) -> Result<Self, StateError> {
+        let n = {
+            let mut opened = shared
+                .opened
+                .lock()
+                .map_err(|_| rocks_error("instance counter poisoned"))?;
+            *opened += 1;
+            *opened
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("weir-rocksdb-{}-{n}-", std::process::id()))
+            .tempdir_in(&shared.options.local_dir)
+            .map_err(|e| {
+                rocks_error(format!(
+                    "cannot create an instance directory in {}: {e}",
+                    shared.options.local_dir.display()
+                ))
+            })?;
+        let mut options = cf_options(Some(&shared));
+        options.create_if_missing(true);
+        options.set_write_buffer_manager(&shared.write_buffers);
+        options.set_max_background_jobs(2);
+        options.set_max_open_files(-1);
+        let path = dir.path().join("db");
+        let db = DB::open(&options, &path)
+            .map_err(|e| rocks_error(format!("cannot open RocksDB at {}: {e}", path.display())))?;
+        let mut write = WriteOptions::default();
+        write.disable_wal(true);
+        Ok(RocksStates {
+            db,
+            write,
+            shared,
+            registered: Vec::new(),
+            kinds: Vec::new(),
+            range,
+            snapshots: 0,
+            hashes: Arc::new(Mutex::new(HashMap::new())),
+            dir,
+        })
+    }
+
+    fn ensure_column_family(&mut self, name: &str, kind: StateKind) -> Result<(), StateError> {
+        if let Some((_, known)) = self.kinds.iter().find(|(n, _)| n == name) {
+            if *known != kind {
+                return Err(StateError::KindMismatch {
+                    name: name.to_string(),
+                    registered: known.name(),
+                    requested: kind.name(),
+                });
+            }
+            return Ok(());
+        }
+        self.db
+            .create_cf(column_family(name), &cf_options(Some(&self.shared)))
+            .map_err(|e| rocks_error(format!("cannot create the column family of state '{name}': {e}")))?;
+        self.kinds.push((name.to_string(), kind));
+        Ok(())
+    }
+
+    fn position(&mut self, name: &Arc<str>, kind: StateKind, type_name: &'static str) -> Result<usize, StateError> {
+        let position = match self.registered.iter().position(|s| Arc::ptr_eq(&s.name, name)) {
+            Some(p) => Some(p),
+            None => self.registered.iter().position(|s| s.name == *name),
+        };
+        let index = match position {
+            Some(index) => index,
+            None => {
+                self.ensure_column_family(name, kind)?;
+                self.registered.push(Registered {
+                    name: name.clone(),
+                    kind,
+                    type_name,
+                    table: Box::new(()),
+                });
+                self.registered.len() - 1
+            }
+        };
+        let registered = &self.registered[index];
+        if registered.kind != kind {
+            return Err(StateError::KindMismatch {
+                name: name.to_string(),
+                registered: registered.kind.name(),
+                requested: kind.name(),
+            });
+        }
+        Ok(index)
+    }
+
+    /// The column family of state `name`, registered on first use.
+    pub(crate) fn access<K: 'static, S: Send + 'static>(
+        &mut self,
+        name: &Arc<str>,
+        kind: StateKind,
+    ) -> Result<RocksAccess<'_, K, S>, StateError> {
+        let type_name = std::any::type_name::<S>();
+        let index = self.position(name, kind, type_name)?;
+        let registered = &mut self.registered[index];
+        if registered.table.is::<()>() {
+            registered.table = Box::new(RocksTable::<K, S>::new(name.clone(), column_family(name)));
+        }
+        let registered_type = registered.type_name;
+        let table = registered
+            .table
+            .downcast_mut::<RocksTable<K, S>>()
+            .ok_or_else(|| StateError::TypeMismatch {
+                name: name.to_string(),
+                registered: registered_type,
+                requested: type_name,
+            })?;
+        let cf = self
+            .db
+            .cf_handle(&table.column_family)
+            .ok_or_else(|| rocks_error(format!("the column family of state '{name}' is missing")))?;
+        Ok(RocksAccess {
+            db: &self.db,
+            cf,
+            write: &self.write,
+            range: self.range,
+            table,
+        })
+    }
+
+    /// Visits every stored entry of state `name` with its key group (raw key rest
+    /// and value bytes).
+    fn scan(
+        &self,
+        name: &str,
+        mut visit: impl FnMut(usize, &[u8], &[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let Some(cf) = self.db.cf_handle(&column_family(name)) else {
+            return Ok(());
+        };
+        for entry in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (k, v) = entry.map_err(|e| rocks_error(format!("state '{name}': cannot read: {e}")))?;
+            let (key_group, rest) =
+                split_key(&k).ok_or_else(|| rocks_error(format!("state '{name}' holds a key without a key group")))?;
+            visit(key_group, rest, &v)?;
+        }
+        Ok(())
+    }
+
+    /// Every key holding state `name`, with its decoded value (value-like state).
+    pub(crate) fn value_entries<K: DeserializeOwned, V: DeserializeOwned>(
+        &self,
+        name: &str,
+        make_key: impl Fn(K, usize) -> CurrentKey<K>,
+    ) -> Result<Vec<(CurrentKey<K>, V)>, StateError> {
+        let mut out = Vec::new();
+        let bad = |message: String| StateError::Restore {
+            name: name.to_string(),
+            message,
+        };
+        self.scan(name, |key_group, rest, value| {
+            let key = decode_key::<K>(rest).map_err(bad)?;
+            let value = crate::codec::decode::<V>(value).map_err(bad)?;
+            out.push((make_key(key, key_group), value));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every key holding state `name` (for map state, one per user key).
+    pub(crate) fn keys<K: DeserializeOwned>(
+        &self,
+        name: &str,
+        make_key: impl Fn(K, usize) -> CurrentKey<K>,
+    ) -> Result<Vec<CurrentKey<K>>, StateError> {
+        let mut out = Vec::new();
+        self.scan(name, |key_group, rest, _| {
+            let key = decode_key::<K>(rest).map_err(|message| StateError::Restore {
+                name: name.to_string(),
+                message,
+            })?;
+            out.push(make_key(key, key_group));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Number of stored entries over every state.
+    pub(crate) fn entries(&self) -> usize {
+        let mut n = 0;
+        for (name, _) in &self.kinds {
+            let _ = self.scan(name, |_, _, _| {
+                n += 1;
+                Ok(())
+            });
+        }
+        n
+    }
+
+    /// RocksDB's estimate of the live bytes in SST files (memtables not counted).
+    fn sst_bytes(&self) -> u64 {
+        let mut total = 0u64;
+        for (name, _) in &self.kinds {
+            if let Some(cf) = self.db.cf_handle(&column_family(name)) {
+                // An unknown size counts as large: take the RocksDB checkpoint.
+                let size = self
+                    .db
+                    .property_int_value_cf(cf, "rocksdb.estimate-live-data-size")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(u64::MAX);
+                total = total.saturating_add(size);
+            }
+        }
+        total
+    }
+
+    /// Writes the entries of one restored key group (groups not owned are skipped).
+    pub(crate) fn restore_block(&mut self, block: KeyGroupBlock) -> Result<(), StateError> {
+        let key_group = block.key_group as usize;
+        if !self.range.contains(key_group) {
+            return Ok(());
+        }
+        let prefix = u16::try_from(key_group)
+            .map_err(|_| rocks_error(format!("key group {key_group} is too large")))?
+            .to_be_bytes();
+        for state in block.states {
+            self.ensure_column_family(&state.name, state.kind)?;
+            let cf = self
+                .db
+                .cf_handle(&column_family(&state.name))
+                .ok_or_else(|| rocks_error(format!("the column family of state '{}' is missing", state.name)))?;
+            let mut batch = WriteBatch::default();
+            let mut key = Vec::new();
+            for entry in format::entries(&state.entries) {
+                let (k, v) = entry.map_err(|message| StateError::Restore {
+                    name: state.name.clone(),
+                    message: format!("key group {key_group}: {message}"),
+                })?;
+                key.clear();
+                key.extend_from_slice(&prefix);
+                key.extend_from_slice(k);
+                batch.put_cf(cf, &key, v);
+            }
+            self.db.write_opt(batch, &self.write).map_err(|e| {
+                rocks_error(format!(
+                    "state '{}': cannot restore key group {key_group}: {e}",
+                    state.name
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether nothing was registered or restored yet.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.kinds.is_empty() && self.registered.is_empty()
+    }
+
+    /// A new directory inside the instance's own, for restored files.
+    pub(crate) fn scratch_dir(&mut self) -> PathBuf {
+        self.snapshots += 1;
+        self.dir.path().join(format!("restore-{}", self.snapshots))
+    }
+
+    /// Replaces the (fresh) instance by the RocksDB files in `path`, which hold
+    /// exactly this subtask's key groups.
+    pub(crate) fn adopt(&mut self, path: &Path, states: &[(String, StateKind)]) -> Result<(), StateError> {
+        let mut options = cf_options(Some(&self.shared));
+        options.create_if_missing(false);
+        options.set_write_buffer_manager(&self.shared.write_buffers);
+        options.set_max_background_jobs(2);
+        options.set_max_open_files(-1);
+        let descriptors: Vec<rocksdb::ColumnFamilyDescriptor> = states
+            .iter()
+            .map(|(name, _)| rocksdb::ColumnFamilyDescriptor::new(column_family(name), cf_options(Some(&self.shared))))
+            .collect();
+        let db = DB::open_cf_descriptors(&options, path, descriptors)
+            .map_err(|e| rocks_error(format!("cannot open restored RocksDB files in {}: {e}", path.display())))?;
+        self.db = db;
+        self.kinds = states.to_vec();
+        Ok(())
+    }
+
+    /// Flushes the memtables and hard-links the instance's files into a new
+    /// directory (the synchronous part of a checkpoint); the returned snapshot reads
+    /// them on any thread.
+    pub(crate) fn snapshot(&mut self) -> Box<dyn KeyedSnapshot> {
+        let limit = self.shared.options.inline_snapshot_bytes as u64;
+        if limit > 0 && self.sst_bytes() <= limit {
+            let mut bytes = Vec::new();
+            match snapshot::write_blocks(&self.db, self.range, &self.kinds, &mut bytes, limit) {
+                Ok(Some(handle)) => return Box::new(snapshot::EncodedSnapshot { bytes, handle }),
+                Ok(None) => {}
+                Err(e) => return Box::new(snapshot::FailedSnapshot(e.to_string())),
+            }
+        }
+        self.snapshots += 1;
+        let path: PathBuf = self.dir.path().join(format!("snapshot-{}", self.snapshots));
+        let created = rocksdb::checkpoint::Checkpoint::new(&self.db).and_then(|c| c.create_checkpoint(&path));
+        match created {
+            Ok(()) => Box::new(snapshot::RocksSnapshot {
+                path,
+                range: self.range,
+                states: self.kinds.clone(),
+                hashes: self.hashes.clone(),
+            }),
+            Err(e) => Box::new(snapshot::FailedSnapshot(format!(
+                "cannot create a RocksDB checkpoint in {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+}
