@@ -132,7 +132,7 @@ impl KeyedProcessFunction<u64, u64, u64> for Fill {
 /// `budget_mib`, every key updated twice (the second pass after all keys exist),
 /// incremental checkpoints, one planned failure half way; prints figures after
 /// checking that every key was emitted exactly once.
-fn large_child(keys: u64, budget_mib: usize) {
+fn large_child(keys: u64, budget_mib: usize, incremental: bool) {
     let dir = tempfile::tempdir_in(std::env::var("WEIR_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let cpu = ProcessTime::now();
     let wall = Instant::now();
@@ -141,7 +141,7 @@ fn large_child(keys: u64, budget_mib: usize) {
         .set_state_backend(StateBackendConfig::RocksDb(RocksDbOptions {
             local_dir: dir.path().join("rocksdb"),
             memory_budget: budget_mib << 20,
-            incremental_checkpoints: true,
+            incremental_checkpoints: incremental,
             ..Default::default()
         }))
         .enable_checkpointing(Duration::from_secs(5))
@@ -180,18 +180,36 @@ fn large_child(keys: u64, budget_mib: usize) {
     }
     assert_eq!(lines, keys, "every key must be emitted exactly once");
     let biggest = result.checkpoints.iter().map(|c| c.state_size).max().unwrap_or(0);
-    let full: Vec<String> = result
+    let listed: Vec<String> = result
         .checkpoints
         .iter()
-        .map(|c| format!("{}:{:.1}MB/{:.1}MB", c.id, c.bytes as f64 / 1e6, c.state_size as f64 / 1e6))
+        .map(|c| {
+            format!(
+                "{}: {:.2}s {:.1}MB/{:.1}MB",
+                c.id,
+                c.duration.as_secs_f64(),
+                c.bytes as f64 / 1e6,
+                c.state_size as f64 / 1e6
+            )
+        })
         .collect();
-    eprintln!("checkpoints (uploaded/referenced): {}", full.join(" "));
+    eprintln!("checkpoints (duration, written/referenced): {}", listed.join(", "));
+    // Checkpoints after the first of each attempt: what steady state costs.
+    let n = result.checkpoints.len().max(1) as f64;
+    let mean_written = result.checkpoints.iter().map(|c| c.bytes as f64).sum::<f64>() / n;
+    let mean_duration = result.checkpoints.iter().map(|c| c.duration.as_secs_f64()).sum::<f64>() / n;
+    let max_sync = result
+        .checkpoints
+        .iter()
+        .map(|c| c.max_sync.as_secs_f64())
+        .fold(0.0, f64::max);
     println!(
-        "{} {cpu_s} {wall_s} {} {} {}",
+        "{} {cpu_s} {wall_s} {} {} {} {} {mean_written} {mean_duration} {max_sync}",
         2 * keys,
         support::peak_rss_mib(),
         biggest,
-        result.restarts
+        result.restarts,
+        result.checkpoints.len()
     );
 }
 
@@ -199,6 +217,11 @@ fn run_child(args: &[String]) -> Vec<f64> {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe).arg("child").args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if line.starts_with("checkpoints") {
+            println!("<!-- {} {line} -->", args.join(" "));
+        }
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or_default().to_string();
     line.split_whitespace().filter_map(|v| v.parse().ok()).collect()
@@ -209,7 +232,11 @@ fn main() {
     if args.first().map(String::as_str) == Some("child") {
         match args.get(1).map(String::as_str) {
             Some("count") => count_child(&args[2], args[3].parse().unwrap(), args[4].parse().unwrap()),
-            Some("large") => large_child(args[2].parse().unwrap(), args[3].parse().unwrap()),
+            Some("large") => large_child(
+                args[2].parse().unwrap(),
+                args[3].parse().unwrap(),
+                args[4] == "incremental",
+            ),
             other => panic!("unknown child {other:?}"),
         }
         return;
@@ -242,18 +269,27 @@ fn main() {
     }
     if wanted("large") {
         let (keys, budget) = if quick { (400_000u64, 16usize) } else { (4_000_000, 64) };
-        let r = run_child(&["large".into(), keys.to_string(), budget.to_string()]);
         println!();
-        println!("| large state on RocksDB | keys | budget MiB | state MiB (largest checkpoint) | records/CPU-s | wall s | peak RSS MiB | restarts |");
-        println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
         println!(
-            "| 2 updates per key, p=2, one failure | {:.1} M | {budget} | {:.0} | {:.2} M | {:.1} | {:.0} | {} |",
-            keys as f64 / 1e6,
-            r[4] / (1 << 20) as f64,
-            r[0] / r[1] / 1e6,
-            r[2],
-            r[3],
-            r[5]
+            "| large state on RocksDB, p=2, one failure | keys | budget MiB | state MiB | records/CPU-s | wall s | \
+             peak RSS MiB | restarts | checkpoints | mean written MiB | mean duration s | max sync s |"
         );
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for mode in ["incremental", "full"] {
+            let r = run_child(&["large".into(), keys.to_string(), budget.to_string(), mode.into()]);
+            println!(
+                "| {mode} checkpoints every 5 s | {:.1} M | {budget} | {:.0} | {:.2} M | {:.1} | {:.0} | {} | {} | {:.1} | {:.2} | {:.3} |",
+                keys as f64 / 1e6,
+                r[4] / (1 << 20) as f64,
+                r[0] / r[1] / 1e6,
+                r[2],
+                r[3],
+                r[5],
+                r[6],
+                r[7] / (1 << 20) as f64,
+                r[8],
+                r[9]
+            );
+        }
     }
 }

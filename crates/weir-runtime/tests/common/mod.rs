@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::Duration;
 use weir_core::BoxError;
@@ -269,14 +269,19 @@ impl ProcessFunction<String, String> for Gate {
 /// An environment for runs under failures: parallelism 2, small buffers,
 /// checkpoints every 5 ms in `mode` (at most `concurrent` at once) into `dir`, no
 /// tolerated checkpoint failure, immediate restarts.
-/// The state backend the run of `seed` uses: odd seeds RocksDB (seeds 1, 5, 9, …
-/// with incremental checkpoints), even seeds the heap, unless `WEIR_STATE_BACKEND`
-/// (`heap` or `rocksdb`) picks one for all.
+/// Every how many seeds a run uses RocksDB (2 by default: odd seeds); a test
+/// binary may set it once, before its first run.
+pub static ROCKSDB_EVERY: AtomicU64 = AtomicU64::new(2);
+
+/// The state backend the run of `seed` uses: seeds 1, 1 + n, 1 + 2n, … RocksDB (n
+/// = [`ROCKSDB_EVERY`]; seeds 1, 5, 9, … with incremental checkpoints), the others
+/// the heap, unless `WEIR_STATE_BACKEND` (`heap` or `rocksdb`) picks one for all.
 pub fn backend_for(seed: u64) -> &'static str {
+    let every = ROCKSDB_EVERY.load(Ordering::Relaxed).max(1);
     match std::env::var("WEIR_STATE_BACKEND").ok().as_deref() {
         Some("heap") => "heap",
         Some("rocksdb") => "rocksdb",
-        _ if seed % 2 == 1 => "rocksdb",
+        _ if seed % every == 1 % every => "rocksdb",
         _ => "heap",
     }
 }
