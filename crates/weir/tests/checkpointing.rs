@@ -265,8 +265,33 @@ fn a_checkpoint_that_cannot_be_written_fails_only_that_checkpoint() {
         while client.failed_checkpoints() < failed_before + 2 {
             std::thread::yield_now();
         }
-        std::fs::remove_file(&job_dir).unwrap();
-        std::fs::rename(&moved, &job_dir).unwrap();
+        // Put the directory back. A snapshot writer may recreate the path as a
+        // directory between the removal and the rename: remove it and retry.
+        loop {
+            match std::fs::symlink_metadata(&job_dir) {
+                Ok(m) if m.is_dir() => {
+                    let _ = std::fs::remove_dir_all(&job_dir);
+                }
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&job_dir);
+                }
+                Err(_) => {}
+            }
+            match std::fs::rename(&moved, &job_dir) {
+                Ok(()) => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::DirectoryNotEmpty
+                            | std::io::ErrorKind::AlreadyExists
+                            | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => panic!("cannot restore {}: {e}", job_dir.display()),
+            }
+        }
         let completed_before = client.completed_checkpoints();
         while client.completed_checkpoints() < completed_before + 2 {
             std::thread::yield_now();

@@ -296,16 +296,30 @@ pub fn run_label(seed: u64, mode: impl std::fmt::Debug) -> String {
     format!("seed {seed} {mode:?} {}{incremental}", backend_for(seed))
 }
 
-/// Where test RocksDB instances live: on the RAM disk `/dev/shm` when there is one
-/// (a restart creates and deletes dozens of instances, and disk file system
-/// metadata made the tests three times slower), else under `dir`. Every instance
-/// removes its own directory.
+/// Where test RocksDB instances live: on the RAM disk `/dev/shm` when it has at
+/// least 1 GiB free (a restart creates and deletes dozens of instances, and disk
+/// file system metadata made the tests three times slower), else under `dir`.
+/// Every instance removes its own directory.
 pub fn rocksdb_dir(dir: &Path) -> std::path::PathBuf {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() && std::fs::create_dir_all(shm.join("weir-tests")).is_ok() {
+    if shm_has_room(shm) && std::fs::create_dir_all(shm.join("weir-tests")).is_ok() {
         return shm.join("weir-tests");
     }
     dir.join("rocksdb")
+}
+
+/// Whether `df` reports at least 1 GiB available at `path` (containers often
+/// give `/dev/shm` only 64 MiB).
+fn shm_has_room(path: &Path) -> bool {
+    let Ok(output) = std::process::Command::new("df").arg("-Pk").arg(path).output() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .is_some_and(|kib| kib >= 1 << 20)
 }
 
 /// A job environment that checkpoints every 5 ms and restarts at once, on the
