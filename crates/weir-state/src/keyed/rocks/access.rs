@@ -127,24 +127,38 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
         Ok(self.table.scratch.as_ref())
     }
 
-    /// Sets the value of the key.
-    pub(crate) fn put(&mut self, key: &CurrentKey<K>, value: &S) -> Result<(), StateError> {
+    /// Encodes a value with `encode` into the table's reusable buffer and hands
+    /// the bytes to `store`.
+    fn store(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+        store: impl FnOnce(&Self, &[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
         let mut encoded = std::mem::take(&mut self.table.value);
         encoded.clear();
-        let result = encode_into(value, &mut encoded)
+        let result = encode(&mut encoded)
             .map_err(|message| StateError::Serialize {
                 name: self.table.name.to_string(),
                 message,
             })
-            .and_then(|()| {
-                self.with_key(key, |k| {
-                    self.db
-                        .put_cf_opt(self.cf, k, &encoded, self.write)
-                        .map_err(|e| self.error("write", e))
-                })
-            });
+            .and_then(|()| store(self, &encoded));
         self.table.value = encoded;
         result
+    }
+
+    /// Writes `value` under the stored key `k`.
+    fn put_bytes(&self, k: &[u8], value: &[u8]) -> Result<(), StateError> {
+        self.db
+            .put_cf_opt(self.cf, k, value, self.write)
+            .map_err(|e| self.error("write", e))
+    }
+
+    /// Sets the value of the key.
+    pub(crate) fn put(&mut self, key: &CurrentKey<K>, value: &S) -> Result<(), StateError> {
+        self.store(
+            |out| encode_into(value, out),
+            |this, bytes| this.with_key(key, |k| this.put_bytes(k, bytes)),
+        )
     }
 
     /// Removes the key's entry.
@@ -172,40 +186,26 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> RocksAcce
         })
     }
 
-    fn encode_elements(&mut self, values: &[V]) -> Result<Vec<u8>, StateError> {
-        let mut encoded = std::mem::take(&mut self.table.value);
-        encoded.clear();
-        for value in values {
-            encode_into(value, &mut encoded).map_err(|message| StateError::Serialize {
-                name: self.table.name.to_string(),
-                message,
-            })?;
-        }
-        Ok(encoded)
-    }
-
     /// Appends elements without reading the list (a RocksDB merge).
     pub(crate) fn list_append(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
-        let encoded = self.encode_elements(values)?;
-        let result = self.with_key(key, |k| {
-            self.db
-                .merge_cf_opt(self.cf, k, &encoded, self.write)
-                .map_err(|e| self.error("append to a list", e))
-        });
-        self.table.value = encoded;
-        result
+        self.store(
+            |out| values.iter().try_for_each(|v| encode_into(v, out)),
+            |this, bytes| {
+                this.with_key(key, |k| {
+                    this.db
+                        .merge_cf_opt(this.cf, k, bytes, this.write)
+                        .map_err(|e| this.error("append to a list", e))
+                })
+            },
+        )
     }
 
     /// Replaces the list.
     pub(crate) fn list_put(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
-        let encoded = self.encode_elements(values)?;
-        let result = self.with_key(key, |k| {
-            self.db
-                .put_cf_opt(self.cf, k, &encoded, self.write)
-                .map_err(|e| self.error("write", e))
-        });
-        self.table.value = encoded;
-        result
+        self.store(
+            |out| values.iter().try_for_each(|v| encode_into(v, out)),
+            |this, bytes| this.with_key(key, |k| this.put_bytes(k, bytes)),
+        )
     }
 }
 
@@ -240,22 +240,10 @@ where
 
     /// Sets the value of `user_key`.
     pub(crate) fn map_put(&mut self, key: &CurrentKey<K>, user_key: &UK, value: &UV) -> Result<(), StateError> {
-        let mut encoded = std::mem::take(&mut self.table.value);
-        encoded.clear();
-        let result = encode_into(value, &mut encoded)
-            .map_err(|message| StateError::Serialize {
-                name: self.table.name.to_string(),
-                message,
-            })
-            .and_then(|()| {
-                self.with_user_key(key, user_key, |k| {
-                    self.db
-                        .put_cf_opt(self.cf, k, &encoded, self.write)
-                        .map_err(|e| self.error("write", e))
-                })
-            });
-        self.table.value = encoded;
-        result
+        self.store(
+            |out| encode_into(value, out),
+            |this, bytes| this.with_user_key(key, user_key, |k| this.put_bytes(k, bytes)),
+        )
     }
 
     /// Removes `user_key`, returning its value.
