@@ -273,4 +273,56 @@ mod tests {
         // Subtask 0 of 2 cleans its own files and those of old subtask 2 (2 % 2 == 0).
         assert_eq!(visible(dir.path()), vec![".part-1-0-1.inprogress"]);
     }
+
+    /// Transactions pre-committed at parallelism 2 and restored at 3 are committed
+    /// by the subtask that also cleans up their writer's leftovers, whatever order
+    /// the new subtasks start in (with an even split, subtask 0 deleted the pending
+    /// file subtask 1 was about to commit).
+    #[test]
+    fn rescaled_restore_commits_every_pending_file_in_any_start_order() {
+        use weir_runtime::sink::transactional::ExactlyOnce;
+        use weir_runtime::sink::{Sink, SinkContext, SINK_STATE_REDISTRIBUTION};
+        use weir_state::{redistribute, OperatorList, OperatorStateSnapshot};
+
+        let dir = tempfile::tempdir().unwrap();
+        let sink = ExactlyOnce::<u32, _>::new(FileSink::<u32>::new(dir.path()));
+        let snapshots: Vec<OperatorStateSnapshot> = (0..2)
+            .map(|index| {
+                let mut writer = sink
+                    .create_writer(&SinkContext {
+                        info: SubtaskInfo::new("files", index, 2, 128),
+                        checkpointing: true,
+                        restored: None,
+                    })
+                    .unwrap();
+                for checkpoint in 1..=2 {
+                    writer.write(index as u32 * 10 + checkpoint, None).unwrap();
+                    writer.snapshot_state(checkpoint as u64).unwrap();
+                }
+                writer.write(99, None).unwrap();
+                let elements = writer.snapshot_state(3).unwrap();
+                drop(writer);
+                OperatorStateSnapshot {
+                    lists: vec![OperatorList {
+                        name: "sink-state".into(),
+                        mode: SINK_STATE_REDISTRIBUTION,
+                        elements: elements.into_iter().map(serde_bytes::ByteBuf::from).collect(),
+                    }],
+                }
+            })
+            .collect();
+        let restored = redistribute(&snapshots, 3);
+        for index in [0, 2, 1] {
+            let elements = restored[index].lists[0].elements.iter().map(|e| e.to_vec()).collect();
+            sink.create_writer(&SinkContext {
+                info: SubtaskInfo::new("files", index, 3, 128),
+                checkpointing: true,
+                restored: Some(elements),
+            })
+            .unwrap();
+        }
+        let names = visible(dir.path());
+        assert_eq!(names.len(), 6, "{names:?}");
+        assert!(names.iter().all(|n| n.starts_with("part-")), "{names:?}");
+    }
 }

@@ -16,6 +16,11 @@ pub enum Redistribution {
     EvenSplit,
     /// Every new subtask gets the elements of all old subtasks.
     Union,
+    /// The whole list of old subtask `i` goes to new subtask `i % new_parallelism`,
+    /// kept together: for state that refers to what one subtask wrote (a sink's
+    /// pre-committed transactions) and must stay with the subtask that also cleans
+    /// up that writer's leftovers.
+    BySubtaskIndex,
 }
 
 /// One list of a snapshot: its name, redistribution mode and encoded elements.
@@ -158,7 +163,8 @@ impl OperatorStateStore {
 
 /// Hands the operator state of `old` subtasks to `new_parallelism` subtasks:
 /// even-split lists are concatenated and cut into contiguous parts (kept as they are
-/// when the parallelism is unchanged), union lists go to everyone in full.
+/// when the parallelism is unchanged), union lists go to everyone in full, lists
+/// redistributed by subtask index go whole to `old index % new_parallelism`.
 pub fn redistribute(old: &[OperatorStateSnapshot], new_parallelism: usize) -> Vec<OperatorStateSnapshot> {
     let new_parallelism = new_parallelism.max(1);
     let mut result = vec![OperatorStateSnapshot::default(); new_parallelism];
@@ -186,6 +192,13 @@ pub fn redistribute(old: &[OperatorStateSnapshot], new_parallelism: usize) -> Ve
                 vec![all; new_parallelism]
             }
             Redistribution::EvenSplit if old.len() == new_parallelism => per_old.iter().map(|e| e.to_vec()).collect(),
+            Redistribution::BySubtaskIndex => {
+                let mut parts = vec![Vec::new(); new_parallelism];
+                for (index, elements) in per_old.iter().enumerate() {
+                    parts[index % new_parallelism].extend(elements.iter().cloned());
+                }
+                parts
+            }
             Redistribution::EvenSplit => {
                 let all: Vec<_> = per_old.iter().flat_map(|e| e.iter().cloned()).collect();
                 let n = all.len();
@@ -251,6 +264,36 @@ mod tests {
         }
         let merged = redistribute(&old, 1);
         assert_eq!(decode_all(&merged[0]).0, vec![1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn by_subtask_index_keeps_each_old_list_whole() {
+        let old: Vec<OperatorStateSnapshot> = [&[1u32, 2][..], &[3], &[4, 5]]
+            .iter()
+            .map(|values| {
+                let mut store = OperatorStateStore::new();
+                store
+                    .list::<u32>("txns", Redistribution::BySubtaskIndex)
+                    .unwrap()
+                    .extend_from_slice(values);
+                store.snapshot().unwrap()
+            })
+            .collect();
+        let parts = |p: usize| -> Vec<Vec<u32>> {
+            redistribute(&old, p)
+                .into_iter()
+                .map(|s| {
+                    OperatorStateStore::restored(s)
+                        .list::<u32>("txns", Redistribution::BySubtaskIndex)
+                        .unwrap()
+                        .clone()
+                })
+                .collect()
+        };
+        assert_eq!(parts(3), vec![vec![1, 2], vec![3], vec![4, 5]]);
+        assert_eq!(parts(2), vec![vec![1, 2, 4, 5], vec![3]]);
+        assert_eq!(parts(4), vec![vec![1, 2], vec![3], vec![4, 5], vec![]]);
+        assert_eq!(parts(1), vec![vec![1, 2, 3, 4, 5]]);
     }
 
     #[test]

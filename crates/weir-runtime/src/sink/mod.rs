@@ -17,6 +17,11 @@ use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
 /// Name of the operator-state list holding a sink writer's state.
 const SINK_STATE: &str = "sink-state";
 
+/// How a sink writer's state is handed out on restore: the state of old subtask
+/// `i` goes whole to new subtask `i % parallelism`, the subtask that also owns that
+/// writer's leftovers (see [`transactional::TransactionalSink::clean_up`]).
+pub const SINK_STATE_REDISTRIBUTION: Redistribution = Redistribution::BySubtaskIndex;
+
 /// What a sink writer is created with.
 #[derive(Debug, Clone)]
 pub struct SinkContext {
@@ -125,7 +130,7 @@ impl<T: Send> ChainElement for SinkOperator<T> {
             operator_state: Some(OperatorStateSnapshot {
                 lists: vec![OperatorList {
                     name: SINK_STATE.to_string(),
-                    mode: Redistribution::EvenSplit,
+                    mode: SINK_STATE_REDISTRIBUTION,
                     elements: elements.into_iter().map(serde_bytes::ByteBuf::from).collect(),
                 }],
             }),

@@ -67,6 +67,11 @@ pub trait TransactionalSink<T>: Send + Sync + 'static {
     /// Called once after a restore, when the restored pre-committed transactions are
     /// committed: discard what earlier attempts of this subtask left behind that no
     /// completed checkpoint covers.
+    ///
+    /// After a change of parallelism the transactions pre-committed by old subtask
+    /// `w` are restored to subtask `w % parallelism` ([`super::SINK_STATE_REDISTRIBUTION`]),
+    /// so a subtask may discard exactly the leftovers of writers `w` with
+    /// `w % parallelism == index`: no other subtask is committing them.
     fn clean_up(&self, _context: &TransactionContext) -> Result<(), BoxError> {
         Ok(())
     }
