@@ -2,7 +2,15 @@
 # Installs what building Weir needs beyond Rust, when it is missing:
 # libclang, with which the rocksdb crate generates its bindings at build time.
 # Debian/Ubuntu (apt-get); runs apt-get through sudo when not root.
+#
+# With --with-test-services it also installs the servers the test suite starts
+# on loopback (today: the S3-compatible s3s-fs, see scripts/s3-server.sh).
 set -euo pipefail
+
+if [ "${1:-}" = "--with-test-services" ]; then
+    "$(dirname "$0")/build-deps.sh"
+    exec "$(dirname "$0")/s3-server.sh" install
+fi
 
 have_libclang() {
     [ -n "${LIBCLANG_PATH:-}" ] && return 0

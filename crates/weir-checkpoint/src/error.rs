@@ -24,6 +24,25 @@ pub enum CheckpointError {
         reason: String,
     },
 
+    /// An object store request failed.
+    #[error("object store error on '{}': {source}", path.display())]
+    Remote {
+        /// The object or prefix.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// A remote location cannot be used as written.
+    #[error("bad checkpoint storage location '{}': {reason}", path.display())]
+    RemoteConfig {
+        /// The location.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// No usable checkpoint was found.
     #[error("no valid checkpoint in '{}'{}", path.display(), if details.is_empty() { String::new() } else { format!(": {details}") })]
     NotFound {
@@ -39,6 +58,20 @@ impl CheckpointError {
         CheckpointError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn remote(path: impl Into<PathBuf>, source: object_store::Error) -> Self {
+        CheckpointError::Remote {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn remote_config(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        CheckpointError::RemoteConfig {
+            path: path.into(),
+            reason: reason.into(),
         }
     }
 

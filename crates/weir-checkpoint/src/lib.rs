@@ -16,17 +16,23 @@
 //! temporary name, synced and renamed. Every state file carries an XXH3-64 checksum
 //! in the metadata, and the metadata carries one of its own, so a truncated or
 //! bit-flipped checkpoint is detected on restore and the previous one is used
-//! ([`LocalCheckpointStorage::latest_valid`]).
+//! ([`CheckpointStorage::latest_valid`]).
+//!
+//! The job directory may also be an object store URL (`s3://bucket/prefix`): the
+//! same layout is then kept as objects, through the `object_store` crate, with
+//! credentials from the environment (see [`is_remote`]).
 
 mod error;
-mod local;
 mod metadata;
+mod remote;
+mod storage;
 
 pub use error::CheckpointError;
 mod shared;
-pub use local::{CheckpointLocation, LocalCheckpointStorage, StateFileWriter};
 pub use metadata::{
     CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, SnapshotKind, TaskSnapshotHandle, METADATA_FILE,
     METADATA_VERSION, OLDEST_READABLE_VERSION,
 };
-pub use shared::{LocalSharedFiles, SHARED_DIR};
+pub use remote::is_remote;
+pub use shared::{SharedFileStore, SHARED_DIR};
+pub use storage::{CheckpointLocation, CheckpointStorage, StateFileWriter};

@@ -7,7 +7,9 @@
 //! in flight never loses a file it already counted on.
 
 use crate::metadata::CheckpointMetadata;
-use std::collections::HashSet;
+use crate::remote::Remote;
+use crate::storage::remote;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,28 +21,39 @@ use weir_state::SharedFiles;
 /// inside a savepoint's directory when it has shared files).
 pub const SHARED_DIR: &str = "shared";
 
-/// Shared files in a local directory.
+/// Shared files in a local directory or under an object store prefix.
 #[derive(Debug, Clone)]
-pub struct LocalSharedFiles {
+pub struct SharedFileStore {
     dir: PathBuf,
-    /// Serializes "is it there? then keep it" against garbage collection.
-    lock: Arc<Mutex<()>>,
+    remote: Option<Remote>,
+    /// Serializes "is it there? then keep it" against garbage collection, and
+    /// holds when each remote file was last written or reused by this process
+    /// (objects cannot be touched; local files get a new modification time).
+    lock: Arc<Mutex<HashMap<String, SystemTime>>>,
 }
 
-impl LocalSharedFiles {
-    /// Shared files in `dir` (created on the first write).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LocalSharedFiles {
-            dir: dir.into(),
-            lock: Arc::new(Mutex::new(())),
-        }
+impl SharedFileStore {
+    /// Shared files in `dir` (created on the first write), a local directory or
+    /// an object store URL; an unusable URL is an error.
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, crate::CheckpointError> {
+        let dir = dir.into();
+        let remote = remote(&dir)?;
+        Ok(SharedFileStore {
+            dir,
+            remote,
+            lock: Arc::new(Mutex::new(HashMap::new())),
+        })
     }
 
     /// The shared files of the checkpoint or savepoint in `snapshot_dir`: its own
     /// `shared` directory if it has one, else its job's (`../shared`).
-    pub fn for_snapshot(snapshot_dir: &Path) -> Self {
+    pub fn for_snapshot(snapshot_dir: &Path) -> Result<Self, crate::CheckpointError> {
         let own = snapshot_dir.join(SHARED_DIR);
-        if own.is_dir() {
+        let has_own = match remote(&own)? {
+            Some(object) => object.has_children()?,
+            None => own.is_dir(),
+        };
+        if has_own {
             return Self::new(own);
         }
         Self::new(snapshot_dir.parent().unwrap_or(snapshot_dir).join(SHARED_DIR))
@@ -69,7 +82,34 @@ impl LocalSharedFiles {
             .filter_map(|(_, handle)| handle.native.as_ref())
             .flat_map(|n| n.shared_keys())
             .collect();
-        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(object) = &self.remote {
+            let Ok(listed) = object.list() else {
+                return 0;
+            };
+            let mut deleted = 0;
+            for meta in listed {
+                let Some(name) = object.relative(&meta).map(str::to_string) else {
+                    continue;
+                };
+                let used = recent.get(&name).copied();
+                let modified = SystemTime::from(meta.last_modified);
+                if referenced.contains(name.as_str())
+                    || modified >= spare_since
+                    || used.is_some_and(|used| used >= spare_since)
+                {
+                    continue;
+                }
+                match object.child(&name).delete() {
+                    Ok(()) => {
+                        recent.remove(&name);
+                        deleted += 1;
+                    }
+                    Err(e) => tracing::warn!("cannot delete shared file: {e}"),
+                }
+            }
+            return deleted;
+        }
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return 0;
         };
@@ -96,9 +136,28 @@ impl LocalSharedFiles {
     }
 }
 
-impl SharedFiles for LocalSharedFiles {
+impl SharedFiles for SharedFileStore {
     fn put(&self, path: &Path, key: &str, size: u64) -> Result<u64, String> {
         let target = self.path(key)?;
+        if let Some(object) = &self.remote {
+            let target = object.child(key);
+            {
+                let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if target
+                    .head()
+                    .map_err(|e| e.to_string())?
+                    .is_some_and(|m| m.size == size)
+                {
+                    recent.insert(key.to_string(), SystemTime::now());
+                    return Ok(0);
+                }
+            }
+            // A put is atomic: concurrent uploads of the same content are harmless.
+            target.upload(path).map_err(|e| e.to_string())?;
+            let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            recent.insert(key.to_string(), SystemTime::now());
+            return Ok(size);
+        }
         {
             let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if fs::metadata(&target).is_ok_and(|existing| existing.len() == size) {
@@ -127,6 +186,9 @@ impl SharedFiles for LocalSharedFiles {
 
     fn fetch(&self, key: &str, to: &Path) -> Result<(), String> {
         let source = self.path(key)?;
+        if let Some(object) = &self.remote {
+            return object.child(key).download(to).map_err(|e| e.to_string());
+        }
         // A hard link is enough (files are never changed in place); copy across
         // file systems.
         if fs::hard_link(&source, to).is_ok() {
@@ -135,5 +197,43 @@ impl SharedFiles for LocalSharedFiles {
         fs::copy(&source, to)
             .map(|_| ())
             .map_err(|e| format!("{} -> {}: {e}", source.display(), to.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shared files in an object store: put uploads once, a reused file is spared
+    /// by garbage collection, unreferenced old files are deleted, fetch restores.
+    #[test]
+    fn object_store_shared_files_put_fetch_and_collect() {
+        let local = tempfile::tempdir().unwrap();
+        let file = local.path().join("000001.sst");
+        std::fs::write(&file, b"sst bytes").unwrap();
+        let shared = SharedFileStore::new("memory://shared-test/job/shared").unwrap();
+        assert_eq!(shared.put(&file, "00aa", 9).unwrap(), 9);
+        assert_eq!(
+            shared.put(&file, "00aa", 9).unwrap(),
+            0,
+            "a second put of the same key uploads nothing"
+        );
+        assert_eq!(shared.put(&file, "00bb", 9).unwrap(), 9);
+        assert!(shared.put(&file, "../escape", 9).is_err());
+
+        let fetched = local.path().join("fetched.sst");
+        shared.fetch("00aa", &fetched).unwrap();
+        assert_eq!(std::fs::read(&fetched).unwrap(), b"sst bytes");
+        assert!(shared.fetch("00cc", &local.path().join("missing")).is_err());
+
+        // Both were written after this moment: nothing is deleted.
+        let before = SystemTime::now() - std::time::Duration::from_secs(60);
+        assert_eq!(shared.collect_garbage(&[], before), 0);
+        // Spare nothing: both unreferenced files go.
+        let after = SystemTime::now() + std::time::Duration::from_secs(60);
+        assert_eq!(shared.collect_garbage(&[], after), 2);
+        assert!(shared.fetch("00aa", &local.path().join("gone")).is_err());
+        let found = SharedFileStore::for_snapshot(Path::new("memory://shared-test/job/chk-1")).unwrap();
+        assert_eq!(found.dir(), Path::new("memory://shared-test/job/shared"));
     }
 }

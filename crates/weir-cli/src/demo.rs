@@ -41,7 +41,10 @@ pub struct DemoArgs {
     /// How checkpoints handle barriers: aligned, unaligned or at-least-once.
     #[arg(long, default_value = "aligned")]
     checkpoint_mode: CheckpointMode,
-    /// Where each run keeps its checkpoints (default: the system's temporary directory).
+    /// Where each run keeps its checkpoints (default: the system's temporary
+    /// directory): a local directory or `s3://bucket/prefix` (credentials and
+    /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ENDPOINT, AWS_ALLOW_HTTP).
     #[arg(long)]
     checkpoint_dir: Option<std::path::PathBuf>,
     /// Start from a savepoint directory, a retained checkpoint (`chk-<n>`), or a
@@ -62,8 +65,8 @@ pub struct DemoArgs {
     /// Memory for RocksDB's block cache and write buffers together, in MiB.
     #[arg(long, default_value_t = 256)]
     rocksdb_memory_mib: usize,
-    /// On Ctrl-C, stop with a savepoint into this directory (instead of draining);
-    /// needs --checkpoint-interval. Resume with --restore <the printed directory>.
+    /// On Ctrl-C, stop with a savepoint into this directory or `s3://` prefix
+    /// (instead of draining); needs --checkpoint-interval. Resume with --restore <the printed directory>.
     #[arg(long)]
     savepoint_dir: Option<std::path::PathBuf>,
 }

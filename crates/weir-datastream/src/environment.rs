@@ -188,7 +188,10 @@ impl StreamExecutionEnvironment {
     }
 
     /// Sets the directory under which each run keeps its checkpoints (default: the
-    /// system's temporary directory).
+    /// system's temporary directory): a local path or an S3 URL such as
+    /// `s3://bucket/checkpoints`, with credentials and endpoint taken from the
+    /// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`).
     pub fn set_checkpoint_dir(&self, dir: impl Into<PathBuf>) -> &Self {
         self.state.borrow_mut().config.checkpointing.directory = dir.into();
         self
@@ -219,8 +222,9 @@ impl StreamExecutionEnvironment {
         self
     }
 
-    /// Starts the job from a retained checkpoint: a `chk-<n>` directory, or a job's
-    /// checkpoint directory (its newest valid checkpoint).
+    /// Starts the job from a savepoint or retained checkpoint: a `chk-<n>` or
+    /// savepoint directory, or a job's checkpoint directory (its newest valid
+    /// checkpoint); local or `s3://…`.
     pub fn restore_from(&self, path: impl Into<PathBuf>) -> &Self {
         self.state.borrow_mut().config.restore_from = Some(path.into());
         self

@@ -62,7 +62,7 @@ pub struct OperatorRestore {
     /// groups, each with its keyed section of the task's state file.
     pub native: Vec<(NativeSnapshot, Vec<u8>)>,
     /// Where the shared files of `native` are.
-    pub shared: Option<weir_checkpoint::LocalSharedFiles>,
+    pub shared: Option<weir_checkpoint::SharedFileStore>,
     /// This subtask's share of the operator state.
     pub operator_state: OperatorStateSnapshot,
 }

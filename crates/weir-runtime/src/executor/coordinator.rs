@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use weir_checkpoint::{
-    CheckpointMetadata, LocalCheckpointStorage, LocalSharedFiles, SnapshotKind, TaskSnapshotHandle, METADATA_VERSION,
+    CheckpointMetadata, CheckpointStorage, SharedFileStore, SnapshotKind, TaskSnapshotHandle, METADATA_VERSION,
 };
 use weir_core::{CheckpointConfig, CheckpointMode};
 
@@ -66,10 +66,10 @@ pub(crate) enum Decision {
 
 pub(crate) struct Coordinator {
     config: CheckpointConfig,
-    storage: Arc<LocalCheckpointStorage>,
+    storage: Arc<CheckpointStorage>,
     /// Shared files of incremental checkpoints, and the metadata of the retained
     /// checkpoints that may refer to them.
-    shared: Option<Arc<LocalSharedFiles>>,
+    shared: Option<Arc<SharedFileStore>>,
     retained: VecDeque<CheckpointMetadata>,
     job_name: String,
     total_tasks: usize,
@@ -95,8 +95,8 @@ fn now_ms() -> i64 {
 impl Coordinator {
     pub(crate) fn new(
         config: CheckpointConfig,
-        storage: Arc<LocalCheckpointStorage>,
-        shared: Option<Arc<LocalSharedFiles>>,
+        storage: Arc<CheckpointStorage>,
+        shared: Option<Arc<SharedFileStore>>,
         job_name: String,
         first_id: u64,
     ) -> Self {

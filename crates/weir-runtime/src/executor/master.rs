@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weir_checkpoint::LocalCheckpointStorage;
+use weir_checkpoint::CheckpointStorage;
 use weir_core::{ExecutionConfig, Result, WeirError};
 
 struct Attempt {
@@ -63,7 +63,7 @@ pub(crate) struct Master {
     pub state: Arc<JobState>,
     pub events: mpsc::Sender<MasterEvent>,
     pub received: mpsc::Receiver<MasterEvent>,
-    pub storage: Option<Arc<LocalCheckpointStorage>>,
+    pub storage: Option<Arc<CheckpointStorage>>,
     pub pool: Option<Arc<WriterPool>>,
     pub coordinator: Option<Coordinator>,
     pub initial_restore: Option<Arc<JobRestore>>,

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weir_checkpoint::LocalCheckpointStorage;
+use weir_checkpoint::CheckpointStorage;
 use weir_core::{Result, WeirError};
 
 /// Figures of one vertex after (or during) a run.
@@ -269,7 +269,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let checkpointing = &config.checkpointing;
     let (storage, pool, coordinator) = if checkpointing.enabled() {
         let storage = Arc::new(
-            LocalCheckpointStorage::for_new_run(&checkpointing.directory, &graph.job_name)
+            CheckpointStorage::for_new_run(&checkpointing.directory, &graph.job_name)
                 .map_err(|e| WeirError::Checkpoint(e.to_string()))?,
         );
         tracing::info!(
@@ -281,11 +281,14 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
             &config.state_backend,
             weir_core::StateBackendConfig::RocksDb(options) if options.incremental_checkpoints
         );
-        let shared = incremental.then(|| {
-            Arc::new(weir_checkpoint::LocalSharedFiles::new(
-                storage.job_dir().join(weir_checkpoint::SHARED_DIR),
+        let shared = if incremental {
+            let dir = storage.job_dir().join(weir_checkpoint::SHARED_DIR);
+            Some(Arc::new(
+                weir_checkpoint::SharedFileStore::new(dir).map_err(|e| WeirError::Checkpoint(e.to_string()))?,
             ))
-        });
+        } else {
+            None
+        };
         let pool = Arc::new(writer_pool::WriterPool::new(
             storage.clone(),
             shared.clone(),

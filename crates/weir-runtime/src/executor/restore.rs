@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_checkpoint::{
-    CheckpointMetadata, LocalCheckpointStorage, LocalSharedFiles, OperatorSnapshotHandle, TaskSnapshotHandle,
+    CheckpointMetadata, CheckpointStorage, OperatorSnapshotHandle, SharedFileStore, TaskSnapshotHandle,
 };
 use weir_core::keygroup::KeyGroupRange;
 use weir_core::WeirError;
@@ -30,11 +30,11 @@ impl JobRestore {
     /// directory: then its newest valid checkpoint).
     pub fn load(path: &Path) -> Result<Self, WeirError> {
         let (dir, metadata) =
-            LocalCheckpointStorage::latest_valid(path).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
+            CheckpointStorage::latest_valid(path).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
         let mut files = HashMap::new();
         for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
-            let bytes = LocalCheckpointStorage::read_state_file(&dir, file)
-                .map_err(|e| WeirError::Checkpoint(e.to_string()))?;
+            let bytes =
+                CheckpointStorage::read_state_file(&dir, file).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
             files.insert(file.name.clone(), Arc::new(bytes));
         }
         Ok(JobRestore { dir, metadata, files })
@@ -148,7 +148,9 @@ impl JobRestore {
                     let (first, last) = native.key_groups;
                     if (first as usize) <= range.end && (last as usize) >= range.start {
                         restore.native.push((native.clone(), bytes.to_vec()));
-                        restore.shared = Some(LocalSharedFiles::for_snapshot(&self.dir));
+                        if restore.shared.is_none() {
+                            restore.shared = Some(SharedFileStore::for_snapshot(&self.dir).map_err(|e| e.to_string())?);
+                        }
                     }
                 } else {
                     for block in handle.blocks_in(bytes, Some(range)) {

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weir_checkpoint::{LocalCheckpointStorage, LocalSharedFiles, OperatorSnapshotHandle, Section, TaskSnapshotHandle};
+use weir_checkpoint::{CheckpointStorage, OperatorSnapshotHandle, Section, SharedFileStore, TaskSnapshotHandle};
 
 /// One task's snapshot to write.
 pub(crate) struct SnapshotJob {
@@ -36,15 +36,15 @@ pub(crate) struct WriterPool {
 /// How keyed state is written: in full, or incrementally into shared files.
 #[derive(Clone)]
 pub(crate) struct WriteMode {
-    pub shared: Option<Arc<LocalSharedFiles>>,
+    pub shared: Option<Arc<SharedFileStore>>,
     pub savepoints: Arc<Mutex<HashSet<u64>>>,
 }
 
 impl WriterPool {
     /// `shared` set: keyed state is written incrementally where the backend can.
     pub(crate) fn new(
-        storage: Arc<LocalCheckpointStorage>,
-        shared: Option<Arc<LocalSharedFiles>>,
+        storage: Arc<CheckpointStorage>,
+        shared: Option<Arc<SharedFileStore>>,
         events: mpsc::Sender<MasterEvent>,
         threads: usize,
     ) -> Self {
@@ -119,7 +119,7 @@ impl WriterPool {
     }
 }
 
-fn write(storage: &LocalCheckpointStorage, mode: &WriteMode, job: SnapshotJob) -> Result<TaskSnapshotHandle, String> {
+fn write(storage: &CheckpointStorage, mode: &WriteMode, job: SnapshotJob) -> Result<TaskSnapshotHandle, String> {
     let SnapshotJob {
         vertex,
         vertex_name,

@@ -1,9 +1,15 @@
-//! Checkpoints in a local directory.
+//! Checkpoints in a local directory or an object store.
+//!
+//! Every location is a `Path`: a local directory, or a URL such as
+//! `s3://bucket/checkpoints/job-1/chk-7` (see [`crate::remote`]). Local files are
+//! written with `std::fs` (synced, renamed into place); remote ones through
+//! `object_store`, where a single put is atomic.
 
 use crate::error::CheckpointError;
 use crate::metadata::{
     CheckpointMetadata, FileHandle, SnapshotKind, METADATA_FILE, METADATA_VERSION, OLDEST_READABLE_VERSION,
 };
+use crate::remote::Remote;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,13 +26,70 @@ pub struct CheckpointLocation {
     pub dir: PathBuf,
 }
 
-/// Writes one state file, computing its size and checksum on the way.
+/// The remote location `path` names, `None` if it is local.
+pub(crate) fn remote(path: &Path) -> Result<Option<Remote>, CheckpointError> {
+    Remote::parse(path).transpose()
+}
+
+/// Reads the whole file or object at `path`.
+pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    match remote(path)? {
+        Some(object) => object.read(),
+        None => fs::read(path).map_err(|e| CheckpointError::io(path, e)),
+    }
+}
+
+/// Whether a file or object exists at `path`.
+pub(crate) fn is_file(path: &Path) -> bool {
+    match remote(path) {
+        Ok(Some(object)) => object.exists(),
+        Ok(None) => path.is_file(),
+        Err(_) => false,
+    }
+}
+
+/// Copies the file or object `from` to `to`, local or remote on either side.
+fn copy_file(from: &Path, to: &Path) -> Result<(), CheckpointError> {
+    match (remote(from)?, remote(to)?) {
+        (None, None) => {
+            fs::copy(from, to).map_err(|e| CheckpointError::io(from, e))?;
+            File::open(to)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| CheckpointError::io(to, e))
+        }
+        (Some(source), Some(target)) => source.copy_to(&target),
+        (None, Some(target)) => target.upload(from).map(|_| ()),
+        (Some(source), None) => source.download(to),
+    }
+}
+
+/// A local file that a remote state file is written to before it is uploaded.
+fn spool_file() -> PathBuf {
+    static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("weir-upload-{}-{n}", std::process::id()))
+}
+
+/// Writes one state file, computing its size and checksum on the way. A remote
+/// state file is spooled to a local temporary file and uploaded by [`finish`].
+///
+/// [`finish`]: StateFileWriter::finish
 pub struct StateFileWriter {
     path: PathBuf,
     name: String,
     out: BufWriter<File>,
     hasher: Xxh3,
     written: u64,
+    /// Remote target and local spool file.
+    upload: Option<(Remote, PathBuf)>,
+}
+
+impl Drop for StateFileWriter {
+    fn drop(&mut self) {
+        if let Some((_, spool)) = &self.upload {
+            let _ = fs::remove_file(spool);
+        }
+    }
 }
 
 impl std::fmt::Debug for StateFileWriter {
@@ -49,15 +112,21 @@ impl StateFileWriter {
         &self.path
     }
 
-    /// Flushes and syncs the file and returns its handle.
+    /// Flushes and syncs (or uploads) the file and returns its handle.
     pub fn finish(mut self) -> Result<FileHandle, CheckpointError> {
         self.out.flush().map_err(|e| CheckpointError::io(&self.path, e))?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(|e| CheckpointError::io(&self.path, e))?;
+        match &self.upload {
+            Some((target, spool)) => {
+                target.upload(spool)?;
+            }
+            None => self
+                .out
+                .get_ref()
+                .sync_all()
+                .map_err(|e| CheckpointError::io(&self.path, e))?,
+        }
         Ok(FileHandle {
-            name: self.name,
+            name: std::mem::take(&mut self.name),
             size: self.written,
             checksum: self.hasher.digest(),
         })
@@ -80,11 +149,15 @@ impl Write for StateFileWriter {
 /// Writes `metadata` into `dir` atomically (temporary file, sync, rename, sync of
 /// the directory), with a checksum line.
 fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), CheckpointError> {
-    fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
     let mut body = serde_json::to_vec_pretty(metadata)
         .map_err(|e| CheckpointError::corrupt(dir.join(METADATA_FILE), e.to_string()))?;
     let checksum = xxh3_64(&body);
     body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:016x}\n").as_bytes());
+    if let Some(object) = remote(dir)? {
+        // One put is atomic in an object store.
+        return object.child(METADATA_FILE).write(body);
+    }
+    fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
     let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
     let final_path = dir.join(METADATA_FILE);
     {
@@ -99,10 +172,12 @@ fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), Check
     Ok(())
 }
 
-/// The checkpoints of one job in a local directory.
+/// The checkpoints of one job, in a local directory or under an object store
+/// prefix (`s3://bucket/prefix`).
 #[derive(Debug, Clone)]
-pub struct LocalCheckpointStorage {
+pub struct CheckpointStorage {
     job_dir: PathBuf,
+    remote: Option<Remote>,
 }
 
 fn sanitize(name: &str) -> String {
@@ -128,12 +203,21 @@ fn checkpoint_id_of(dir_name: &str) -> Option<u64> {
     dir_name.strip_prefix("chk-")?.parse().ok()
 }
 
-impl LocalCheckpointStorage {
-    /// Storage in `job_dir` (created if missing).
+impl CheckpointStorage {
+    /// Storage in `job_dir` (a local directory, created if missing, or an object
+    /// store URL).
     pub fn new(job_dir: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
         let job_dir = job_dir.into();
-        fs::create_dir_all(&job_dir).map_err(|e| CheckpointError::io(&job_dir, e))?;
-        Ok(LocalCheckpointStorage { job_dir })
+        let remote = remote(&job_dir)?;
+        if remote.is_none() {
+            fs::create_dir_all(&job_dir).map_err(|e| CheckpointError::io(&job_dir, e))?;
+        }
+        Ok(CheckpointStorage { job_dir, remote })
+    }
+
+    /// Whether the checkpoints live in an object store.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// Storage for a new run of `job_name` under `base`: `base/<job-name>-<run-id>`.
@@ -150,7 +234,11 @@ impl LocalCheckpointStorage {
                 format!("{}-{stamp}-{suffix}", sanitize(job_name))
             };
             let dir = base.join(name);
-            if !dir.exists() {
+            let taken = match remote(&dir)? {
+                Some(object) => object.has_children()?,
+                None => dir.exists(),
+            };
+            if !taken {
                 return Self::new(dir);
             }
             suffix += 1;
@@ -170,15 +258,26 @@ impl LocalCheckpointStorage {
     /// Creates state file `name` of checkpoint `id`.
     pub fn create_state_file(&self, id: u64, name: &str) -> Result<StateFileWriter, CheckpointError> {
         let dir = self.checkpoint_dir(id);
-        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
         let path = dir.join(name);
-        let file = File::create(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let (file, upload) = match &self.remote {
+            Some(_) => {
+                let target = remote(&path)?.ok_or_else(|| CheckpointError::remote_config(&path, "not remote"))?;
+                let spool = spool_file();
+                let file = File::create(&spool).map_err(|e| CheckpointError::io(&spool, e))?;
+                (file, Some((target, spool)))
+            }
+            None => {
+                fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+                (File::create(&path).map_err(|e| CheckpointError::io(&path, e))?, None)
+            }
+        };
         Ok(StateFileWriter {
             path,
             name: name.to_string(),
             out: BufWriter::with_capacity(1 << 20, file),
             hasher: Xxh3::new(),
             written: 0,
+            upload,
         })
     }
 
@@ -199,14 +298,12 @@ impl LocalCheckpointStorage {
             "savepoint-{}-{}",
             metadata.checkpoint_id, metadata.timestamp_ms
         ));
-        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        let local_target = remote(&dir)?.is_none();
+        if local_target {
+            fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        }
         for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
-            let from = source.join(&file.name);
-            let to = dir.join(&file.name);
-            fs::copy(&from, &to).map_err(|e| CheckpointError::io(&from, e))?;
-            File::open(&to)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| CheckpointError::io(&to, e))?;
+            copy_file(&source.join(&file.name), &dir.join(&file.name))?;
         }
         // Incremental state: the savepoint gets its own copy of the shared files.
         let keys: std::collections::BTreeSet<&str> = metadata
@@ -220,10 +317,11 @@ impl LocalCheckpointStorage {
         if !keys.is_empty() {
             let from_dir = self.job_dir.join(crate::shared::SHARED_DIR);
             let to_dir = dir.join(crate::shared::SHARED_DIR);
-            fs::create_dir_all(&to_dir).map_err(|e| CheckpointError::io(&to_dir, e))?;
+            if local_target {
+                fs::create_dir_all(&to_dir).map_err(|e| CheckpointError::io(&to_dir, e))?;
+            }
             for key in keys {
-                let from = from_dir.join(key);
-                fs::copy(&from, to_dir.join(key)).map_err(|e| CheckpointError::io(&from, e))?;
+                copy_file(&from_dir.join(key), &to_dir.join(key))?;
             }
         }
         let savepoint = CheckpointMetadata {
@@ -238,12 +336,24 @@ impl LocalCheckpointStorage {
     pub fn completed(&self) -> Result<Vec<CheckpointLocation>, CheckpointError> {
         Ok(Self::checkpoint_dirs(&self.job_dir)?
             .into_iter()
-            .filter(|l| l.dir.join(METADATA_FILE).is_file())
+            .filter(|l| is_file(&l.dir.join(METADATA_FILE)))
             .collect())
     }
 
     fn checkpoint_dirs(job_dir: &Path) -> Result<Vec<CheckpointLocation>, CheckpointError> {
         let mut found = Vec::new();
+        if let Some(object) = remote(job_dir)? {
+            for name in object.child_dirs()? {
+                if let Some(id) = checkpoint_id_of(&name) {
+                    found.push(CheckpointLocation {
+                        id,
+                        dir: job_dir.join(name),
+                    });
+                }
+            }
+            found.sort_by_key(|l| l.id);
+            return Ok(found);
+        }
         for entry in fs::read_dir(job_dir).map_err(|e| CheckpointError::io(job_dir, e))? {
             let entry = entry.map_err(|e| CheckpointError::io(job_dir, e))?;
             let name = entry.file_name();
@@ -260,6 +370,12 @@ impl LocalCheckpointStorage {
     /// Deletes the directory of checkpoint `id` (an aborted checkpoint's files).
     pub fn discard(&self, id: u64) {
         let dir = self.checkpoint_dir(id);
+        if let Some(object) = &self.remote {
+            if let Err(e) = object.child(&format!("chk-{id}")).delete_all() {
+                tracing::warn!("cannot delete checkpoint '{}': {e}", dir.display());
+            }
+            return;
+        }
         if dir.exists() {
             if let Err(e) = fs::remove_dir_all(&dir) {
                 tracing::warn!("cannot delete checkpoint directory '{}': {e}", dir.display());
@@ -270,17 +386,31 @@ impl LocalCheckpointStorage {
     /// Keeps the newest `keep` completed checkpoints and deletes older ones, and the
     /// leftovers of incomplete checkpoints older than the newest completed one.
     pub fn retain(&self, keep: usize) -> Result<(), CheckpointError> {
-        let all = Self::checkpoint_dirs(&self.job_dir)?;
-        let completed: Vec<&CheckpointLocation> = all.iter().filter(|l| l.dir.join(METADATA_FILE).is_file()).collect();
-        let Some(newest) = completed.last().map(|l| l.id) else {
+        let all: Vec<(CheckpointLocation, bool)> = Self::checkpoint_dirs(&self.job_dir)?
+            .into_iter()
+            .map(|l| {
+                let complete = is_file(&l.dir.join(METADATA_FILE));
+                (l, complete)
+            })
+            .collect();
+        let completed: Vec<u64> = all.iter().filter(|(_, c)| *c).map(|(l, _)| l.id).collect();
+        let Some(&newest) = completed.last() else {
             return Ok(());
         };
-        let kept: Vec<u64> = completed.iter().rev().take(keep.max(1)).map(|l| l.id).collect();
-        for location in &all {
-            let incomplete_and_old = !location.dir.join(METADATA_FILE).is_file() && location.id < newest;
-            let completed_and_dropped = location.dir.join(METADATA_FILE).is_file() && !kept.contains(&location.id);
+        let kept: Vec<u64> = completed.iter().rev().take(keep.max(1)).copied().collect();
+        for (location, complete) in &all {
+            let incomplete_and_old = !complete && location.id < newest;
+            let completed_and_dropped = *complete && !kept.contains(&location.id);
             if incomplete_and_old || completed_and_dropped {
-                fs::remove_dir_all(&location.dir).map_err(|e| CheckpointError::io(&location.dir, e))?;
+                match &self.remote {
+                    // The metadata first: a half-deleted checkpoint is incomplete.
+                    Some(object) => {
+                        let checkpoint = object.child(&format!("chk-{}", location.id));
+                        checkpoint.child(METADATA_FILE).delete()?;
+                        checkpoint.delete_all()?;
+                    }
+                    None => fs::remove_dir_all(&location.dir).map_err(|e| CheckpointError::io(&location.dir, e))?,
+                }
             }
         }
         Ok(())
@@ -290,7 +420,7 @@ impl LocalCheckpointStorage {
     /// checksum of every state file it names. Errors name the damaged file.
     pub fn load(dir: &Path) -> Result<CheckpointMetadata, CheckpointError> {
         let path = dir.join(METADATA_FILE);
-        let bytes = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let bytes = read_all(&path)?;
         let text = std::str::from_utf8(&bytes).map_err(|_| CheckpointError::corrupt(&path, "not UTF-8"))?;
         let trimmed = text.trim_end_matches('\n');
         let (body, trailer) = trimmed
@@ -336,6 +466,11 @@ impl LocalCheckpointStorage {
 
     fn verify_file(dir: &Path, handle: &FileHandle) -> Result<(), CheckpointError> {
         let path = dir.join(&handle.name);
+        if let Some(object) = remote(&path)? {
+            let mut hasher = Xxh3::new();
+            let size = object.read_chunks(|chunk| hasher.update(chunk))?;
+            return Self::check(&path, handle, size, hasher.digest());
+        }
         let mut file = File::open(&path).map_err(|e| CheckpointError::io(&path, e))?;
         let mut hasher = Xxh3::new();
         let mut buffer = vec![0u8; 1 << 20];
@@ -348,14 +483,18 @@ impl LocalCheckpointStorage {
             hasher.update(&buffer[..n]);
             size += n as u64;
         }
+        Self::check(&path, handle, size, hasher.digest())
+    }
+
+    fn check(path: &Path, handle: &FileHandle, size: u64, checksum: u64) -> Result<(), CheckpointError> {
         if size != handle.size {
             return Err(CheckpointError::corrupt(
-                &path,
+                path,
                 format!("size is {size} bytes, the metadata says {}", handle.size),
             ));
         }
-        if hasher.digest() != handle.checksum {
-            return Err(CheckpointError::corrupt(&path, "checksum mismatch"));
+        if checksum != handle.checksum {
+            return Err(CheckpointError::corrupt(path, "checksum mismatch"));
         }
         Ok(())
     }
@@ -363,7 +502,7 @@ impl LocalCheckpointStorage {
     /// Reads a state file of the checkpoint in `dir`, verifying size and checksum.
     pub fn read_state_file(dir: &Path, handle: &FileHandle) -> Result<Vec<u8>, CheckpointError> {
         let path = dir.join(&handle.name);
-        let bytes = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let bytes = read_all(&path)?;
         if bytes.len() as u64 != handle.size {
             return Err(CheckpointError::corrupt(
                 &path,
@@ -381,10 +520,10 @@ impl LocalCheckpointStorage {
     /// `path` is a job's checkpoint directory (damaged ones are skipped with a
     /// warning).
     pub fn latest_valid(path: &Path) -> Result<(PathBuf, CheckpointMetadata), CheckpointError> {
-        if path.join(METADATA_FILE).is_file() {
+        if is_file(&path.join(METADATA_FILE)) {
             return Self::load(path).map(|m| (path.to_path_buf(), m));
         }
-        if !path.is_dir() {
+        if remote(path)?.is_none() && !path.is_dir() {
             return Err(CheckpointError::NotFound {
                 path: path.to_path_buf(),
                 details: "no such directory".into(),
@@ -392,7 +531,7 @@ impl LocalCheckpointStorage {
         }
         let mut rejected = Vec::new();
         for location in Self::checkpoint_dirs(path)?.into_iter().rev() {
-            if !location.dir.join(METADATA_FILE).is_file() {
+            if !is_file(&location.dir.join(METADATA_FILE)) {
                 continue;
             }
             match Self::load(&location.dir) {
@@ -416,7 +555,7 @@ mod tests {
     use crate::metadata::{OperatorSnapshotHandle, Section, TaskSnapshotHandle};
     use weir_core::CheckpointMode;
 
-    fn write_checkpoint(storage: &LocalCheckpointStorage, id: u64, payload: &[u8]) -> CheckpointMetadata {
+    fn write_checkpoint(storage: &CheckpointStorage, id: u64, payload: &[u8]) -> CheckpointMetadata {
         let mut writer = storage.create_state_file(id, "task-0-0.state").unwrap();
         writer.write_all(payload).unwrap();
         let file = writer.finish().unwrap();
@@ -451,21 +590,18 @@ mod tests {
     #[test]
     fn commit_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = LocalCheckpointStorage::new(dir.path()).unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
         let written = write_checkpoint(&storage, 1, b"hello state");
-        let (path, loaded) = LocalCheckpointStorage::latest_valid(dir.path()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(dir.path()).unwrap();
         assert_eq!(loaded, written);
         let file = loaded.tasks[0].file.as_ref().unwrap();
-        assert_eq!(
-            LocalCheckpointStorage::read_state_file(&path, file).unwrap(),
-            b"hello state"
-        );
+        assert_eq!(CheckpointStorage::read_state_file(&path, file).unwrap(), b"hello state");
     }
 
     #[test]
     fn corrupt_latest_falls_back_to_previous_and_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = LocalCheckpointStorage::new(dir.path()).unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
         write_checkpoint(&storage, 1, b"first");
         write_checkpoint(&storage, 2, b"second");
         // Flip one bit of the newest state file.
@@ -473,9 +609,9 @@ mod tests {
         let mut bytes = fs::read(&state).unwrap();
         bytes[0] ^= 0x01;
         fs::write(&state, bytes).unwrap();
-        let e = LocalCheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
         assert!(e.to_string().contains("task-0-0.state"), "{e}");
-        let (path, loaded) = LocalCheckpointStorage::latest_valid(dir.path()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(dir.path()).unwrap();
         assert_eq!(loaded.checkpoint_id, 1);
         assert_eq!(path, storage.checkpoint_dir(1));
     }
@@ -483,32 +619,32 @@ mod tests {
     #[test]
     fn truncated_files_and_metadata_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = LocalCheckpointStorage::new(dir.path()).unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
         write_checkpoint(&storage, 1, b"some state bytes");
         let state = storage.checkpoint_dir(1).join("task-0-0.state");
         let bytes = fs::read(&state).unwrap();
         fs::write(&state, &bytes[..4]).unwrap();
-        let e = LocalCheckpointStorage::load(&storage.checkpoint_dir(1)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(1)).unwrap_err();
         assert!(e.to_string().contains("size is 4 bytes"), "{e}");
 
         write_checkpoint(&storage, 2, b"x");
         let meta = storage.checkpoint_dir(2).join(METADATA_FILE);
         let text = fs::read_to_string(&meta).unwrap();
         fs::write(&meta, text.replace("\"test\"", "\"tent\"")).unwrap();
-        let e = LocalCheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
         assert!(
             e.to_string().contains("_metadata") && e.to_string().contains("checksum"),
             "{e}"
         );
 
-        let e = LocalCheckpointStorage::latest_valid(dir.path()).unwrap_err();
+        let e = CheckpointStorage::latest_valid(dir.path()).unwrap_err();
         assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
     }
 
     #[test]
     fn incomplete_checkpoints_are_invisible_and_retention_keeps_the_newest() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = LocalCheckpointStorage::new(dir.path()).unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
         for id in 1..=5 {
             write_checkpoint(&storage, id, b"s");
         }
@@ -519,13 +655,7 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(storage.completed().unwrap().len(), 5);
-        assert_eq!(
-            LocalCheckpointStorage::latest_valid(dir.path())
-                .unwrap()
-                .1
-                .checkpoint_id,
-            5
-        );
+        assert_eq!(CheckpointStorage::latest_valid(dir.path()).unwrap().1.checkpoint_id, 5);
         storage.retain(2).unwrap();
         let ids: Vec<u64> = storage.completed().unwrap().iter().map(|l| l.id).collect();
         assert_eq!(ids, vec![4, 5]);
@@ -536,8 +666,8 @@ mod tests {
     #[test]
     fn new_runs_get_their_own_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let a = LocalCheckpointStorage::for_new_run(dir.path(), "my job/1").unwrap();
-        let b = LocalCheckpointStorage::for_new_run(dir.path(), "my job/1").unwrap();
+        let a = CheckpointStorage::for_new_run(dir.path(), "my job/1").unwrap();
+        let b = CheckpointStorage::for_new_run(dir.path(), "my job/1").unwrap();
         assert_ne!(a.job_dir(), b.job_dir());
         assert!(a
             .job_dir()
@@ -545,5 +675,75 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .starts_with("my-job-1-"));
+    }
+
+    /// The same operations on an object store (the in-process `memory://` one; the
+    /// S3 server test in weir-runtime covers `s3://`).
+    #[test]
+    fn object_store_checkpoints_retention_damage_savepoints_and_runs() {
+        let base = PathBuf::from("memory://storage-test/jobs");
+        let storage = CheckpointStorage::for_new_run(&base, "job").unwrap();
+        assert!(storage.is_remote());
+        let again = CheckpointStorage::for_new_run(&base, "job").unwrap();
+        for id in 1..=4 {
+            write_checkpoint(&storage, id, format!("state {id}").as_bytes());
+        }
+        // Runs are told apart once the first one has written something.
+        let third = CheckpointStorage::for_new_run(&base, "job").unwrap();
+        assert_ne!(third.job_dir(), storage.job_dir());
+        drop(again);
+        storage
+            .create_state_file(5, "task-0-0.state")
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert_eq!(storage.completed().unwrap().len(), 4);
+        storage.retain(2).unwrap();
+        let ids: Vec<u64> = storage.completed().unwrap().iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![3, 4]);
+        assert!(is_file(&storage.checkpoint_dir(5).join("task-0-0.state")));
+        assert!(!is_file(&storage.checkpoint_dir(1).join("task-0-0.state")));
+
+        let (path, loaded) = CheckpointStorage::latest_valid(storage.job_dir()).unwrap();
+        assert_eq!(loaded.checkpoint_id, 4);
+        let file = loaded.tasks[0].file.clone().unwrap();
+        assert_eq!(CheckpointStorage::read_state_file(&path, &file).unwrap(), b"state 4");
+
+        // A savepoint exported to local disk and one in the object store.
+        let local = tempfile::tempdir().unwrap();
+        let exported = storage.export_savepoint(&loaded, local.path()).unwrap();
+        let (_, from_disk) = CheckpointStorage::latest_valid(&exported).unwrap();
+        assert_eq!(from_disk.kind, SnapshotKind::Savepoint);
+        let remote_savepoint = storage
+            .export_savepoint(&loaded, Path::new("memory://storage-test/savepoints"))
+            .unwrap();
+        assert!(CheckpointStorage::load(&remote_savepoint).is_ok());
+
+        // Damage: a flipped byte in the newest state file makes restore fall back.
+        let state = storage.checkpoint_dir(4).join("task-0-0.state");
+        let object = remote(&state).unwrap().unwrap();
+        let mut bytes = object.read().unwrap();
+        bytes[0] ^= 0x01;
+        object.write(bytes).unwrap();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(4)).unwrap_err();
+        assert!(e.to_string().contains("memory://storage-test/jobs/job-"), "{e}");
+        assert!(
+            e.to_string().contains("task-0-0.state") && e.to_string().contains("checksum"),
+            "{e}"
+        );
+        assert_eq!(
+            CheckpointStorage::latest_valid(storage.job_dir())
+                .unwrap()
+                .1
+                .checkpoint_id,
+            3
+        );
+
+        storage.discard(5);
+        assert!(!is_file(&storage.checkpoint_dir(5).join("task-0-0.state")));
+        let e = CheckpointStorage::latest_valid(Path::new("memory://storage-test/nothing")).unwrap_err();
+        assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
+        let e = CheckpointStorage::new("s3:///no-bucket").unwrap_err();
+        assert!(e.to_string().contains("names no bucket"), "{e}");
     }
 }
