@@ -44,6 +44,6 @@ pub use weir_runtime::operator::{Collector, OutputTag};
 pub use weir_runtime::watermark::{BoundedOutOfOrderness, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
 pub use weir_state::{
     AggregateFunction, AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
-    Redistribution, ReducingStateDescriptor, ValueStateDescriptor,
+    Redistribution, ReducingStateDescriptor, StateTtlConfig, TtlUpdate, ValueStateDescriptor,
 };
 pub use window::WindowedStream;

@@ -4,6 +4,7 @@
 //! function: every access through the same descriptor finds its table without a
 //! string comparison.
 
+use crate::ttl::StateTtlConfig;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -42,11 +43,27 @@ macro_rules! descriptor_common {
             pub fn name(&self) -> &str {
                 &self.name
             }
+
+            /// Gives the state a time-to-live: its values expire `config.ttl()`
+            /// after their last write (see [`StateTtlConfig`]). State written with
+            /// TTL must be read with TTL, and state written without it without.
+            pub fn with_ttl(mut self, config: StateTtlConfig) -> Self {
+                self.ttl = Some(config);
+                self
+            }
+
+            /// The state's time-to-live, if it has one.
+            pub fn ttl(&self) -> Option<&StateTtlConfig> {
+                self.ttl.as_ref()
+            }
         }
 
         impl<$($p),*> std::fmt::Debug for $name<$($p),*> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name)).field("name", &self.name).finish_non_exhaustive()
+                f.debug_struct(stringify!($name))
+                    .field("name", &self.name)
+                    .field("ttl", &self.ttl)
+                    .finish_non_exhaustive()
             }
         }
     };
@@ -55,6 +72,7 @@ macro_rules! descriptor_common {
 /// Declares value state: one `V` per key.
 pub struct ValueStateDescriptor<V> {
     pub(crate) name: Arc<str>,
+    pub(crate) ttl: Option<StateTtlConfig>,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -63,6 +81,7 @@ impl<V> ValueStateDescriptor<V> {
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         ValueStateDescriptor {
             name: name.into(),
+            ttl: None,
             _value: PhantomData,
         }
     }
@@ -70,7 +89,11 @@ impl<V> ValueStateDescriptor<V> {
 
 impl<V> Clone for ValueStateDescriptor<V> {
     fn clone(&self) -> Self {
-        Self::new(self.name.clone())
+        Self {
+            name: self.name.clone(),
+            ttl: self.ttl.clone(),
+            _value: PhantomData,
+        }
     }
 }
 
@@ -79,6 +102,7 @@ descriptor_common!(ValueStateDescriptor<V>);
 /// Declares list state: a list of `V` per key.
 pub struct ListStateDescriptor<V> {
     pub(crate) name: Arc<str>,
+    pub(crate) ttl: Option<StateTtlConfig>,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -87,6 +111,7 @@ impl<V> ListStateDescriptor<V> {
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         ListStateDescriptor {
             name: name.into(),
+            ttl: None,
             _value: PhantomData,
         }
     }
@@ -94,7 +119,11 @@ impl<V> ListStateDescriptor<V> {
 
 impl<V> Clone for ListStateDescriptor<V> {
     fn clone(&self) -> Self {
-        Self::new(self.name.clone())
+        Self {
+            name: self.name.clone(),
+            ttl: self.ttl.clone(),
+            _value: PhantomData,
+        }
     }
 }
 
@@ -103,6 +132,7 @@ descriptor_common!(ListStateDescriptor<V>);
 /// Declares map state: a map from `UK` to `UV` per key.
 pub struct MapStateDescriptor<UK, UV> {
     pub(crate) name: Arc<str>,
+    pub(crate) ttl: Option<StateTtlConfig>,
     _types: PhantomData<fn() -> (UK, UV)>,
 }
 
@@ -111,6 +141,7 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         MapStateDescriptor {
             name: name.into(),
+            ttl: None,
             _types: PhantomData,
         }
     }
@@ -118,7 +149,11 @@ impl<UK, UV> MapStateDescriptor<UK, UV> {
 
 impl<UK, UV> Clone for MapStateDescriptor<UK, UV> {
     fn clone(&self) -> Self {
-        Self::new(self.name.clone())
+        Self {
+            name: self.name.clone(),
+            ttl: self.ttl.clone(),
+            _types: PhantomData,
+        }
     }
 }
 
@@ -128,6 +163,7 @@ descriptor_common!(MapStateDescriptor<UK, UV>);
 /// `reduce`.
 pub struct ReducingStateDescriptor<V> {
     pub(crate) name: Arc<str>,
+    pub(crate) ttl: Option<StateTtlConfig>,
     pub(crate) reduce: Arc<dyn Fn(V, V) -> V + Send + Sync>,
 }
 
@@ -136,6 +172,7 @@ impl<V> ReducingStateDescriptor<V> {
     pub fn new(name: impl Into<Arc<str>>, reduce: impl Fn(V, V) -> V + Send + Sync + 'static) -> Self {
         ReducingStateDescriptor {
             name: name.into(),
+            ttl: None,
             reduce: Arc::new(reduce),
         }
     }
@@ -145,6 +182,7 @@ impl<V> Clone for ReducingStateDescriptor<V> {
     fn clone(&self) -> Self {
         ReducingStateDescriptor {
             name: self.name.clone(),
+            ttl: self.ttl.clone(),
             reduce: self.reduce.clone(),
         }
     }
@@ -169,6 +207,7 @@ pub trait AggregateFunction<IN, ACC, OUT>: Send + Sync {
 /// [`AggregateFunction`].
 pub struct AggregatingStateDescriptor<IN, ACC, OUT> {
     pub(crate) name: Arc<str>,
+    pub(crate) ttl: Option<StateTtlConfig>,
     pub(crate) function: Arc<dyn AggregateFunction<IN, ACC, OUT>>,
 }
 
@@ -177,6 +216,7 @@ impl<IN, ACC, OUT> AggregatingStateDescriptor<IN, ACC, OUT> {
     pub fn new(name: impl Into<Arc<str>>, function: impl AggregateFunction<IN, ACC, OUT> + 'static) -> Self {
         AggregatingStateDescriptor {
             name: name.into(),
+            ttl: None,
             function: Arc::new(function),
         }
     }
@@ -186,6 +226,7 @@ impl<IN, ACC, OUT> Clone for AggregatingStateDescriptor<IN, ACC, OUT> {
     fn clone(&self) -> Self {
         AggregatingStateDescriptor {
             name: self.name.clone(),
+            ttl: self.ttl.clone(),
             function: self.function.clone(),
         }
     }

@@ -25,6 +25,24 @@ pub enum StateError {
         requested: &'static str,
     },
 
+    /// State stored with time-to-live timestamps was accessed through a descriptor
+    /// without TTL, or the other way round.
+    #[error(
+        "state '{name}' {}; give its descriptor the same TTL setting as when it was written \
+         (with_ttl or none), or start without this state",
+        if *.stored_with_ttl {
+            "was written with a time-to-live but is accessed without one"
+        } else {
+            "was written without a time-to-live but is accessed with one"
+        }
+    )]
+    TtlMismatch {
+        /// The state's name.
+        name: String,
+        /// Whether the stored state carries TTL timestamps.
+        stored_with_ttl: bool,
+    },
+
     /// A key reached a subtask that does not own its key group (the stream feeding
     /// the keyed operator was not partitioned by this key).
     #[error(

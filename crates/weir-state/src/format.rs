@@ -10,6 +10,9 @@
 //! | list | `enc(key)` | `enc(e1) enc(e2) …` (elements concatenated) |
 //! | map | `enc(key) enc(user key)` | `enc(user value)` |
 //!
+//! State with a time-to-live prefixes every value (list: every element) with its
+//! timestamp; see [`crate::ttl`] for that layout.
+//!
 //! `enc` is the bincode encoding of [`crate::codec`]. It is self-delimiting, so a
 //! key's encoding is never a prefix of another key's: the RocksDB backend stores
 //! exactly these bytes (after a two-byte key group prefix) and finds a key's map
@@ -17,6 +20,7 @@
 
 use crate::codec;
 use crate::keyed::Map;
+use crate::ttl::{frames, push_frame, push_ts, split_ts, TtlValue};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::hash::Hash;
@@ -90,8 +94,9 @@ pub(crate) fn decode_elements<V: DeserializeOwned>(mut bytes: &[u8], into: &mut 
 /// How one kind of state turns into canonical entries and back (heap backend).
 pub(crate) trait EntryFormat<K, S>: Send + Sync + 'static {
     /// Appends the canonical entries of `key`'s `entry` to `out`; `scratch` is a
-    /// reusable buffer.
-    fn write(key: &K, entry: &S, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String>;
+    /// reusable buffer. Formats of TTL'd state leave out values stamped at or
+    /// before `cutoff`; the others ignore it.
+    fn write(key: &K, entry: &S, cutoff: Option<i64>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String>;
     /// Adds one canonical entry to `map`.
     fn read(key: &[u8], value: &[u8], map: &mut Map<K, S>) -> Result<(), String>;
 }
@@ -104,7 +109,7 @@ where
     K: Serialize + DeserializeOwned + Hash + Eq,
     S: Serialize + DeserializeOwned,
 {
-    fn write(key: &K, entry: &S, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
+    fn write(key: &K, entry: &S, _cutoff: Option<i64>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
         scratch.clear();
         encode_into(key, scratch)?;
         let klen = scratch.len();
@@ -126,7 +131,13 @@ where
     K: Serialize + DeserializeOwned + Hash + Eq,
     V: Serialize + DeserializeOwned + 'static,
 {
-    fn write(key: &K, entry: &Vec<V>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
+    fn write(
+        key: &K,
+        entry: &Vec<V>,
+        _cutoff: Option<i64>,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         scratch.clear();
         encode_into(key, scratch)?;
         let klen = scratch.len();
@@ -151,7 +162,13 @@ where
     UK: Serialize + DeserializeOwned + Hash + Eq + 'static,
     UV: Serialize + DeserializeOwned + 'static,
 {
-    fn write(key: &K, entry: &Map<UK, UV>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), String> {
+    fn write(
+        key: &K,
+        entry: &Map<UK, UV>,
+        _cutoff: Option<i64>,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         scratch.clear();
         encode_into(key, scratch)?;
         let klen = scratch.len();
@@ -171,6 +188,156 @@ where
         map.entry(k).or_default().insert(user_key, codec::decode(value)?);
         Ok(())
     }
+}
+
+fn live(ts: i64, cutoff: Option<i64>) -> bool {
+    cutoff.is_none_or(|cutoff| ts > cutoff)
+}
+
+/// TTL'd value, reducing and aggregating state: `ts enc(value)` per key.
+pub(crate) struct TtlValueFormat;
+
+impl<K, V> EntryFormat<K, TtlValue<V>> for TtlValueFormat
+where
+    K: Serialize + DeserializeOwned + Hash + Eq,
+    V: Serialize + DeserializeOwned,
+{
+    fn write(
+        key: &K,
+        entry: &TtlValue<V>,
+        cutoff: Option<i64>,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        if !live(entry.ts, cutoff) {
+            return Ok(());
+        }
+        scratch.clear();
+        encode_into(key, scratch)?;
+        let klen = scratch.len();
+        push_ts(entry.ts, scratch);
+        encode_into(&entry.value, scratch)?;
+        push_entry(out, &scratch[..klen], &scratch[klen..])
+    }
+
+    fn read(key: &[u8], value: &[u8], map: &mut Map<K, TtlValue<V>>) -> Result<(), String> {
+        let (ts, value) = split_ts(value)?;
+        map.insert(
+            codec::decode(key)?,
+            TtlValue {
+                ts,
+                value: codec::decode(value)?,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// TTL'd list state: one entry per key, elements framed with their timestamps.
+pub(crate) struct TtlListFormat<V>(PhantomData<fn() -> V>);
+
+impl<K, V> EntryFormat<K, Vec<TtlValue<V>>> for TtlListFormat<V>
+where
+    K: Serialize + DeserializeOwned + Hash + Eq,
+    V: Serialize + DeserializeOwned + 'static,
+{
+    fn write(
+        key: &K,
+        entry: &Vec<TtlValue<V>>,
+        cutoff: Option<i64>,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        scratch.clear();
+        encode_into(key, scratch)?;
+        let klen = scratch.len();
+        for element in entry.iter().filter(|e| live(e.ts, cutoff)) {
+            push_frame(element.ts, scratch, |out| encode_into(&element.value, out))?;
+        }
+        if scratch.len() == klen {
+            return Ok(());
+        }
+        push_entry(out, &scratch[..klen], &scratch[klen..])
+    }
+
+    fn read(key: &[u8], value: &[u8], map: &mut Map<K, Vec<TtlValue<V>>>) -> Result<(), String> {
+        let list = map.entry(codec::decode(key)?).or_default();
+        for frame in frames(value) {
+            let frame = frame?;
+            list.push(TtlValue {
+                ts: frame.ts,
+                value: codec::decode(frame.element)?,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// TTL'd map state: one entry per key and user key, `ts enc(user value)`.
+pub(crate) struct TtlMapFormat<UK, UV>(PhantomData<fn() -> (UK, UV)>);
+
+impl<K, UK, UV> EntryFormat<K, Map<UK, TtlValue<UV>>> for TtlMapFormat<UK, UV>
+where
+    K: Serialize + DeserializeOwned + Hash + Eq,
+    UK: Serialize + DeserializeOwned + Hash + Eq + 'static,
+    UV: Serialize + DeserializeOwned + 'static,
+{
+    fn write(
+        key: &K,
+        entry: &Map<UK, TtlValue<UV>>,
+        cutoff: Option<i64>,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        scratch.clear();
+        encode_into(key, scratch)?;
+        let klen = scratch.len();
+        for (user_key, user_value) in entry.iter().filter(|(_, v)| live(v.ts, cutoff)) {
+            scratch.truncate(klen);
+            encode_into(user_key, scratch)?;
+            let kend = scratch.len();
+            push_ts(user_value.ts, scratch);
+            encode_into(&user_value.value, scratch)?;
+            push_entry(out, &scratch[..kend], &scratch[kend..])?;
+        }
+        Ok(())
+    }
+
+    fn read(key: &[u8], value: &[u8], map: &mut Map<K, Map<UK, TtlValue<UV>>>) -> Result<(), String> {
+        let (k, used) = decode_prefix::<K>(key)?;
+        let user_key: UK = codec::decode(&key[used..])?;
+        let (ts, value) = split_ts(value)?;
+        map.entry(k).or_default().insert(
+            user_key,
+            TtlValue {
+                ts,
+                value: codec::decode(value)?,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Drops expired values from one canonical (or RocksDB) value of TTL'd state:
+/// `None` when nothing of it is live, otherwise the bytes to keep (`value` itself
+/// unless list elements were dropped).
+pub(crate) fn retain_live<'a>(
+    value: &'a [u8],
+    list: bool,
+    cutoff: i64,
+    buffer: &'a mut Vec<u8>,
+) -> Result<Option<&'a [u8]>, String> {
+    if !list {
+        let (ts, _) = split_ts(value)?;
+        return Ok((ts > cutoff).then_some(value));
+    }
+    buffer.clear();
+    let (kept, dropped) = crate::ttl::retain_frames(value, cutoff, buffer)?;
+    Ok(match (kept, dropped) {
+        (0, _) => None,
+        (_, false) => Some(value),
+        (_, true) => Some(&buffer[..]),
+    })
 }
 
 #[cfg(test)]
@@ -197,7 +364,7 @@ mod tests {
         let mut scratch = Vec::new();
         let mut out = Vec::new();
         let list: Vec<String> = vec!["a".into(), "bc".into()];
-        ListFormat::<String>::write(&7u32, &list, &mut scratch, &mut out).unwrap();
+        ListFormat::<String>::write(&7u32, &list, None, &mut scratch, &mut out).unwrap();
         let mut lists: Map<u32, Vec<String>> = Map::default();
         for e in entries(&out) {
             let (k, v) = e.unwrap();
@@ -209,7 +376,7 @@ mod tests {
         let mut m: Map<String, i64> = Map::default();
         m.insert("x".into(), -1);
         m.insert("y".into(), 2);
-        MapFormat::<String, i64>::write(&"key".to_string(), &m, &mut scratch, &mut out).unwrap();
+        MapFormat::<String, i64>::write(&"key".to_string(), &m, None, &mut scratch, &mut out).unwrap();
         let mut maps: Map<String, Map<String, i64>> = Map::default();
         let mut n = 0;
         for e in entries(&out) {

@@ -7,6 +7,10 @@
 //! * **Operator state** ([`OperatorStateStore`]): named lists per operator subtask,
 //!   redistributed on restore by even split or union ([`Redistribution`]).
 //!
+//! * **State TTL** ([`StateTtlConfig`]): descriptors may give state a time-to-live;
+//!   expired values are never returned and are cleaned up on access, in full
+//!   snapshots, incrementally on the heap and by RocksDB compactions.
+//!
 //! Snapshots are cheap to take: [`KeyedStateStore::snapshot`] copies no entries.
 //! Each key group's table is shared with the snapshot (copy-on-write); the first write
 //! to a shared group after a snapshot copies that group only. The snapshot is then
@@ -35,6 +39,7 @@ mod error;
 mod format;
 mod keyed;
 mod operator;
+mod ttl;
 
 pub use backend::{RocksDbOptions, StateBackend, StateBackendConfig};
 pub use descriptor::{
@@ -48,3 +53,4 @@ pub use keyed::{
     ValueState,
 };
 pub use operator::{redistribute, OperatorList, OperatorStateSnapshot, OperatorStateStore, Redistribution};
+pub use ttl::{StateTtlConfig, TtlClock, TtlUpdate};

@@ -64,7 +64,8 @@ pub mod prelude {
     pub use weir_datastream::{
         AggregateFunction, AggregatingStateDescriptor, Collector, ConnectedStreams, DataStream, DataStreamSink,
         KeyedConnectedStreams, KeyedStream, ListStateDescriptor, MapStateDescriptor, OperatorStateStore,
-        Redistribution, ReducingStateDescriptor, StreamExecutionEnvironment, ValueStateDescriptor,
+        Redistribution, ReducingStateDescriptor, StateTtlConfig, StreamExecutionEnvironment, TtlUpdate,
+        ValueStateDescriptor,
     };
     pub use weir_datastream::{
         BoundedOutOfOrderness, OutputTag, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,

@@ -6,6 +6,7 @@ use super::table::Table;
 use crate::descriptor::StateKind;
 use crate::error::StateError;
 use crate::format::{self, EntryFormat};
+use crate::ttl::TtlSettings;
 use crate::KeyedSnapshot;
 use std::any::Any;
 use std::collections::HashMap;
@@ -17,7 +18,9 @@ use weir_core::keygroup::KeyGroupRange;
 /// A table of any entry type, as the store holds it.
 pub(crate) trait ErasedTable: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn snapshot(&mut self) -> Box<dyn TableSnapshot>;
+    /// The table's groups as they are now; values stamped at or before `cutoff`
+    /// (TTL'd state) are left out when they are written.
+    fn snapshot(&mut self, cutoff: Option<i64>) -> Box<dyn TableSnapshot>;
     fn restore_group(&mut self, key_group: usize, bytes: &[u8]) -> Result<(), String>;
     fn len(&self) -> usize;
 }
@@ -38,8 +41,8 @@ where
         &mut self.table
     }
 
-    fn snapshot(&mut self) -> Box<dyn TableSnapshot> {
-        Box::new(TypedTableSnapshot::<K, S, F>::new(self.table.share()))
+    fn snapshot(&mut self, cutoff: Option<i64>) -> Box<dyn TableSnapshot> {
+        Box::new(TypedTableSnapshot::<K, S, F>::new(self.table.share(), cutoff))
     }
 
     fn restore_group(&mut self, key_group: usize, bytes: &[u8]) -> Result<(), String> {
@@ -59,8 +62,21 @@ where
 struct Registered {
     name: Arc<str>,
     kind: StateKind,
+    /// Set for TTL'd state: its settings as of the latest access.
+    ttl: Option<TtlSettings>,
     type_name: &'static str,
     table: Box<dyn ErasedTable>,
+}
+
+fn check_ttl(name: &str, stored_with_ttl: bool, requested: bool) -> Result<(), StateError> {
+    if stored_with_ttl == requested {
+        Ok(())
+    } else {
+        Err(StateError::TtlMismatch {
+            name: name.to_string(),
+            stored_with_ttl,
+        })
+    }
 }
 
 /// The heap states of one subtask.
@@ -77,12 +93,13 @@ impl HeapStates {
     }
 
     /// The table of state `name`, registered (and filled from restored groups) on
-    /// first use.
+    /// first use; `ttl` is set for TTL'd state (whose table holds stamped values).
     pub(crate) fn table<K, S, F>(
         &mut self,
         range: KeyGroupRange,
         name: &Arc<str>,
         kind: StateKind,
+        ttl: Option<TtlSettings>,
     ) -> Result<&mut Table<K, S>, StateError>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -95,7 +112,7 @@ impl HeapStates {
         };
         let index = match position {
             Some(index) => index,
-            None => self.register::<K, S, F>(range, name, kind)?,
+            None => self.register::<K, S, F>(range, name, kind, ttl)?,
         };
         let registered = &mut self.states[index];
         if registered.kind != kind {
@@ -104,6 +121,12 @@ impl HeapStates {
                 registered: registered.kind.name(),
                 requested: kind.name(),
             });
+        }
+        if registered.ttl.is_some() != ttl.is_some() {
+            check_ttl(name, registered.ttl.is_some(), ttl.is_some())?;
+        }
+        if ttl.is_some() {
+            registered.ttl = ttl;
         }
         let type_name = registered.type_name;
         registered
@@ -118,7 +141,13 @@ impl HeapStates {
     }
 
     #[cold]
-    fn register<K, S, F>(&mut self, range: KeyGroupRange, name: &Arc<str>, kind: StateKind) -> Result<usize, StateError>
+    fn register<K, S, F>(
+        &mut self,
+        range: KeyGroupRange,
+        name: &Arc<str>,
+        kind: StateKind,
+        ttl: Option<TtlSettings>,
+    ) -> Result<usize, StateError>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         S: Clone + Send + Sync + 'static,
@@ -138,6 +167,14 @@ impl HeapStates {
                     requested: kind.name(),
                 });
             }
+            if pending.ttl != ttl.is_some() {
+                let stored_with_ttl = pending.ttl;
+                self.pending.insert(name.to_string(), pending);
+                return Err(StateError::TtlMismatch {
+                    name: name.to_string(),
+                    stored_with_ttl,
+                });
+            }
             for (key_group, bytes) in &pending.groups {
                 table
                     .restore_group(*key_group, bytes)
@@ -153,6 +190,7 @@ impl HeapStates {
         self.states.push(Registered {
             name: name.clone(),
             kind,
+            ttl,
             type_name: std::any::type_name::<S>(),
             table: Box::new(table),
         });
@@ -164,14 +202,18 @@ impl HeapStates {
         self.states.iter().map(|s| s.table.len()).sum()
     }
 
-    /// A copy-on-write snapshot of every state.
-    pub(crate) fn snapshot(&mut self, range: KeyGroupRange) -> Box<dyn KeyedSnapshot> {
+    /// A copy-on-write snapshot of every state; TTL'd state that cleans up in full
+    /// snapshots leaves out what is expired at `now`.
+    pub(crate) fn snapshot(&mut self, range: KeyGroupRange, now: i64) -> Box<dyn KeyedSnapshot> {
         Box::new(HeapSnapshot {
             range,
             tables: self
                 .states
                 .iter_mut()
-                .map(|s| (s.name.to_string(), s.kind, s.table.snapshot()))
+                .map(|s| {
+                    let cutoff = s.ttl.and_then(|ttl| ttl.snapshot_cutoff(now));
+                    (s.name.to_string(), s.kind, s.ttl.is_some(), s.table.snapshot(cutoff))
+                })
                 .collect(),
             pending: self.pending.iter().map(|(name, p)| (name.clone(), p.clone())).collect(),
         })
@@ -189,6 +231,7 @@ impl HeapStates {
                         requested: state.kind.name(),
                     });
                 }
+                check_ttl(&state.name, state.ttl, registered.ttl.is_some())?;
                 registered
                     .table
                     .restore_group(key_group, &state.entries)
@@ -200,6 +243,7 @@ impl HeapStates {
             }
             let pending = self.pending.entry(state.name.clone()).or_insert_with(|| PendingGroups {
                 kind: state.kind,
+                ttl: state.ttl,
                 groups: Vec::new(),
             });
             if pending.kind != state.kind {
@@ -209,6 +253,7 @@ impl HeapStates {
                     requested: state.kind.name(),
                 });
             }
+            check_ttl(&state.name, pending.ttl, state.ttl)?;
             pending.groups.push((key_group, Arc::from(state.entries)));
         }
         Ok(())

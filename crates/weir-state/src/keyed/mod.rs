@@ -7,6 +7,8 @@ mod rocks;
 mod snapshot;
 mod store;
 mod table;
+#[cfg(test)]
+mod ttl_tests;
 
 pub(crate) use table::Map;
 

@@ -56,6 +56,9 @@ pub struct NativeSnapshot {
     pub key_groups: (u32, u32),
     /// Its states (column families) and their kinds.
     pub states: Vec<(String, StateKind)>,
+    /// The states whose values carry time-to-live timestamps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ttl_states: Vec<String>,
     /// Every file of the RocksDB checkpoint.
     pub files: Vec<NativeFile>,
     /// Bytes copied to shared storage by this checkpoint (the rest was there).

@@ -36,6 +36,57 @@ pub struct StateBlock {
     /// length-prefixed `(key bytes, value bytes)` pairs.
     #[serde(with = "serde_bytes")]
     pub entries: Vec<u8>,
+    /// Whether the values carry time-to-live timestamps (the state has a
+    /// [`StateTtlConfig`](crate::StateTtlConfig)). Not part of the derived serde
+    /// form, which stays that of snapshots without TTL: [`KeyGroupBlock::to_bytes`]
+    /// appends it.
+    #[serde(skip)]
+    pub ttl: bool,
+}
+
+/// What [`KeyGroupBlock::to_bytes`] appends to the serde form of a block when some
+/// of its states have a TTL. Blocks without it (all written before TTL existed)
+/// decode as they always did.
+#[derive(Debug, Serialize, Deserialize)]
+struct BlockExtension {
+    /// Indexes (in `states`) of the states whose values carry TTL timestamps.
+    ttl_states: Vec<u32>,
+}
+
+impl KeyGroupBlock {
+    /// The block's bytes in snapshots: its bincode serde form, followed, when any
+    /// state has a TTL, by the list of those states.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = codec::encode(self)?;
+        let ttl_states: Vec<u32> = self
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.ttl)
+            .map(|(i, _)| u32::try_from(i).map_err(|_| format!("a block of {i} states is too large")))
+            .collect::<Result<_, _>>()?;
+        if !ttl_states.is_empty() {
+            bytes.extend(codec::encode(&BlockExtension { ttl_states })?);
+        }
+        Ok(bytes)
+    }
+
+    /// Decodes what [`to_bytes`](Self::to_bytes) wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let (mut block, used) = crate::format::decode_prefix::<KeyGroupBlock>(bytes)?;
+        let rest = bytes.get(used..).unwrap_or_default();
+        if !rest.is_empty() {
+            let extension: BlockExtension = codec::decode(rest)?;
+            for index in extension.ttl_states {
+                let state = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| block.states.get_mut(i))
+                    .ok_or_else(|| format!("the block marks state {index} as TTL'd, but has fewer states"))?;
+                state.ttl = true;
+            }
+        }
+        Ok(block)
+    }
 }
 
 /// Where the key groups of a written keyed snapshot are.
@@ -81,7 +132,7 @@ impl KeyedStateHandle {
                         data.len()
                     ))
                 })?;
-                let block: KeyGroupBlock = codec::decode(bytes).map_err(bad)?;
+                let block = KeyGroupBlock::from_bytes(bytes).map_err(bad)?;
                 if block.key_group != kg {
                     return Err(bad(format!("block holds key group {}", block.key_group)));
                 }
@@ -116,13 +167,16 @@ pub(crate) trait TableSnapshot: Send {
 
 pub(crate) struct TypedTableSnapshot<K, S, F> {
     groups: Vec<Arc<Map<K, S>>>,
+    /// TTL'd state: values stamped at or before this are left out.
+    cutoff: Option<i64>,
     _format: PhantomData<fn() -> F>,
 }
 
 impl<K, S, F> TypedTableSnapshot<K, S, F> {
-    pub(crate) fn new(groups: Vec<Arc<Map<K, S>>>) -> Self {
+    pub(crate) fn new(groups: Vec<Arc<Map<K, S>>>, cutoff: Option<i64>) -> Self {
         TypedTableSnapshot {
             groups,
+            cutoff,
             _format: PhantomData,
         }
     }
@@ -140,9 +194,9 @@ where
                 let mut out = Vec::new();
                 let mut scratch = Vec::new();
                 for (key, entry) in group.iter() {
-                    F::write(key, entry, &mut scratch, &mut out)?;
+                    F::write(key, entry, self.cutoff, &mut scratch, &mut out)?;
                 }
-                Ok(Some(out))
+                Ok((!out.is_empty()).then_some(out))
             }
             _ => Ok(None),
         }
@@ -153,12 +207,14 @@ where
 #[derive(Clone)]
 pub(crate) struct PendingGroups {
     pub kind: StateKind,
+    pub ttl: bool,
     pub groups: Vec<(usize, Arc<[u8]>)>,
 }
 
 pub(crate) struct HeapSnapshot {
     pub range: KeyGroupRange,
-    pub tables: Vec<(String, StateKind, Box<dyn TableSnapshot>)>,
+    /// Name, kind, whether TTL'd, and the groups of every registered state.
+    pub tables: Vec<(String, StateKind, bool, Box<dyn TableSnapshot>)>,
     pub pending: Vec<(String, PendingGroups)>,
 }
 
@@ -167,7 +223,7 @@ impl KeyedSnapshot for HeapSnapshot {
         let mut handle = KeyedStateHandle::default();
         for (index, key_group) in self.range.iter().enumerate() {
             let mut states = Vec::new();
-            for (name, kind, table) in &self.tables {
+            for (name, kind, ttl, table) in &self.tables {
                 let encoded = table.encode_group(index).map_err(|message| StateError::Serialize {
                     name: name.clone(),
                     message,
@@ -177,6 +233,7 @@ impl KeyedSnapshot for HeapSnapshot {
                         name: name.clone(),
                         kind: *kind,
                         entries,
+                        ttl: *ttl,
                     });
                 }
             }
@@ -187,6 +244,7 @@ impl KeyedSnapshot for HeapSnapshot {
                             name: name.clone(),
                             kind: pending.kind,
                             entries: bytes.to_vec(),
+                            ttl: pending.ttl,
                         });
                     }
                 }
@@ -198,7 +256,7 @@ impl KeyedSnapshot for HeapSnapshot {
                 key_group: key_group as u32,
                 states,
             };
-            let bytes = codec::encode(&block).map_err(|message| StateError::Serialize {
+            let bytes = block.to_bytes().map_err(|message| StateError::Serialize {
                 name: format!("key group {key_group}"),
                 message,
             })?;

@@ -1,6 +1,8 @@
 //! The keyed state store of one operator subtask.
 
-use super::handles::{AggregatingState, Backing, ListState, MapState, ReducingState, StateData, StateKey, ValueState};
+use super::handles::{
+    AggregatingState, Backing, ListState, MapState, ReducingState, StateData, StateKey, TtlTable, ValueState,
+};
 use super::heap::HeapStates;
 use super::native::{self, NativeSnapshot, SharedFiles};
 use super::rocks;
@@ -13,7 +15,8 @@ use crate::descriptor::{
     ValueStateDescriptor,
 };
 use crate::error::StateError;
-use crate::format::{EntryFormat, ListFormat, MapFormat, ValueFormat};
+use crate::format::{EntryFormat, ListFormat, MapFormat, TtlListFormat, TtlMapFormat, TtlValueFormat, ValueFormat};
+use crate::ttl::{Expirable, StateTtlConfig, TtlClock, TtlNow, TtlSettings, TtlValue};
 use crate::KeyedSnapshot;
 use std::sync::Arc;
 use weir_core::hash::stable_hash;
@@ -55,11 +58,16 @@ enum Backend {
 /// restored from a snapshot stays encoded until its descriptor is first used (only
 /// then is its type known); state that is never accessed again is carried into
 /// later snapshots unchanged. RocksDB stores restored state as it comes.
+///
+/// Descriptors with a [`StateTtlConfig`] get state whose values expire; the time
+/// comes from the store's [`TtlClock`] (the system clock unless
+/// [`set_ttl_clock`](Self::set_ttl_clock) installs another).
 pub struct KeyedStateStore<K> {
     max_parallelism: usize,
     range: KeyGroupRange,
     hash: fn(&K) -> u64,
     backend: Backend,
+    clock: TtlClock,
 }
 
 impl<K> std::fmt::Debug for KeyedStateStore<K> {
@@ -92,6 +100,7 @@ impl<K: StateKey> KeyedStateStore<K> {
             range,
             hash,
             backend: Backend::Heap(HeapStates::default()),
+            clock: TtlClock::system(),
         }
     }
 
@@ -108,6 +117,20 @@ impl<K: StateKey> KeyedStateStore<K> {
             store.backend = Backend::Rocks(Box::new(RocksStates::open(shared.clone(), range)?));
         }
         Ok(store)
+    }
+
+    /// Uses `clock` as the processing time of state TTL (timestamps of writes,
+    /// expiry of reads, snapshots and RocksDB compactions).
+    pub fn set_ttl_clock(&mut self, clock: TtlClock) {
+        if let Backend::Rocks(rocks) = &mut self.backend {
+            rocks.set_clock(clock.clone());
+        }
+        self.clock = clock;
+    }
+
+    /// The clock of state TTL.
+    pub fn ttl_clock(&self) -> &TtlClock {
+        &self.clock
     }
 
     /// Which backend holds the state: `heap` or `rocksdb`.
@@ -130,16 +153,46 @@ impl<K: StateKey> KeyedStateStore<K> {
         CurrentKey { key, key_group }
     }
 
+    /// The backing of state `name`: without TTL the plain table (`S` entries) or
+    /// column family; with TTL the stamped table (`T` entries) or the column
+    /// family handling stamps. Heap TTL'd state is swept incrementally here.
     #[inline]
-    fn table<S, F>(&mut self, name: &Arc<str>, kind: StateKind) -> Result<Backing<'_, K, S>, StateError>
+    fn backing<S, T, F, FT>(
+        &mut self,
+        name: &Arc<str>,
+        kind: StateKind,
+        ttl: Option<&StateTtlConfig>,
+    ) -> Result<Backing<'_, K, S, T>, StateError>
     where
         S: StateData,
+        T: Clone + Send + Sync + Expirable + 'static,
         F: EntryFormat<K, S>,
+        FT: EntryFormat<K, T>,
     {
+        let Some(config) = ttl else {
+            return match &mut self.backend {
+                Backend::Heap(heap) => heap.table::<K, S, F>(self.range, name, kind, None).map(Backing::Heap),
+                Backend::Rocks(rocks) => rocks.access::<K, S>(name, kind, None).map(Backing::Rocks),
+            };
+        };
+        let now = TtlNow::new(config, self.clock.now());
         match &mut self.backend {
-            Backend::Heap(heap) => heap.table::<K, S, F>(self.range, name, kind).map(Backing::Heap),
-            Backend::Rocks(rocks) => rocks.access::<K, S>(name, kind).map(Backing::Rocks),
+            Backend::Heap(heap) => {
+                let settings = Some(TtlSettings::of(config));
+                let table = heap.table::<K, T, FT>(self.range, name, kind, settings)?;
+                if let Some(budget) = config.incremental_cleanup() {
+                    table.sweep(budget, now.cutoff);
+                }
+                Ok(Backing::HeapTtl(TtlTable::new(table, now)))
+            }
+            Backend::Rocks(rocks) => rocks
+                .access::<K, S>(name, kind, Some((config, now)))
+                .map(Backing::Rocks),
         }
+    }
+
+    fn ttl_now(&self, config: Option<&StateTtlConfig>) -> Option<TtlNow> {
+        config.map(|config| TtlNow::new(config, self.clock.now()))
     }
 
     /// Value state `descriptor` of `key`.
@@ -149,7 +202,11 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &'a ValueStateDescriptor<V>,
         key: &'a CurrentKey<K>,
     ) -> Result<ValueState<'a, K, V>, StateError> {
-        let table = self.table::<V, ValueFormat>(&descriptor.name, StateKind::Value)?;
+        let table = self.backing::<V, TtlValue<V>, ValueFormat, TtlValueFormat>(
+            &descriptor.name,
+            StateKind::Value,
+            descriptor.ttl.as_ref(),
+        )?;
         Ok(ValueState::new(table, key))
     }
 
@@ -160,7 +217,11 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &'a ListStateDescriptor<V>,
         key: &'a CurrentKey<K>,
     ) -> Result<ListState<'a, K, V>, StateError> {
-        let table = self.table::<Vec<V>, ListFormat<V>>(&descriptor.name, StateKind::List)?;
+        let table = self.backing::<Vec<V>, Vec<TtlValue<V>>, ListFormat<V>, TtlListFormat<V>>(
+            &descriptor.name,
+            StateKind::List,
+            descriptor.ttl.as_ref(),
+        )?;
         Ok(ListState::new(table, key))
     }
 
@@ -171,7 +232,11 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &'a MapStateDescriptor<UK, UV>,
         key: &'a CurrentKey<K>,
     ) -> Result<MapState<'a, K, UK, UV>, StateError> {
-        let table = self.table::<Map<UK, UV>, MapFormat<UK, UV>>(&descriptor.name, StateKind::Map)?;
+        let table = self.backing::<Map<UK, UV>, Map<UK, TtlValue<UV>>, MapFormat<UK, UV>, TtlMapFormat<UK, UV>>(
+            &descriptor.name,
+            StateKind::Map,
+            descriptor.ttl.as_ref(),
+        )?;
         Ok(MapState::new(table, key))
     }
 
@@ -182,7 +247,11 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &'a ReducingStateDescriptor<V>,
         key: &'a CurrentKey<K>,
     ) -> Result<ReducingState<'a, K, V>, StateError> {
-        let table = self.table::<V, ValueFormat>(&descriptor.name, StateKind::Reducing)?;
+        let table = self.backing::<V, TtlValue<V>, ValueFormat, TtlValueFormat>(
+            &descriptor.name,
+            StateKind::Reducing,
+            descriptor.ttl.as_ref(),
+        )?;
         Ok(ReducingState::new(table, key, &descriptor.reduce))
     }
 
@@ -193,68 +262,106 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &'a AggregatingStateDescriptor<IN, ACC, OUT>,
         key: &'a CurrentKey<K>,
     ) -> Result<AggregatingState<'a, K, IN, ACC, OUT>, StateError> {
-        let table = self.table::<ACC, ValueFormat>(&descriptor.name, StateKind::Aggregating)?;
+        let table = self.backing::<ACC, TtlValue<ACC>, ValueFormat, TtlValueFormat>(
+            &descriptor.name,
+            StateKind::Aggregating,
+            descriptor.ttl.as_ref(),
+        )?;
         Ok(AggregatingState::new(table, key, &*descriptor.function))
     }
 
-    /// Number of keys holding value state `descriptor`.
+    /// Number of keys holding value state `descriptor` (with a TTL, unexpired).
     pub fn value_keys<V: StateData>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<usize, StateError> {
-        match self.table::<V, ValueFormat>(&descriptor.name, StateKind::Value)? {
+        let ttl = self.ttl_now(descriptor.ttl.as_ref());
+        match self.backing::<V, TtlValue<V>, ValueFormat, TtlValueFormat>(
+            &descriptor.name,
+            StateKind::Value,
+            descriptor.ttl.as_ref(),
+        )? {
             Backing::Heap(table) => Ok(table.len()),
+            Backing::HeapTtl(table) => {
+                let (table, ttl) = table.into_parts();
+                Ok(table.entries().filter(|(_, _, e)| e.has_live(ttl.cutoff)).count())
+            }
             Backing::Rocks(_) => match &self.backend {
-                Backend::Rocks(rocks) => Ok(rocks.keys::<K>(&descriptor.name, make_key)?.len()),
+                Backend::Rocks(rocks) => Ok(rocks.keys::<K>(&descriptor.name, ttl, make_key)?.len()),
                 Backend::Heap(_) => Ok(0),
             },
         }
     }
 
     /// Every key holding value state `descriptor`, with its value (used to rebuild
-    /// in-memory indexes, e.g. of timers, after a restore).
+    /// in-memory indexes, e.g. of timers, after a restore). With a TTL, the
+    /// unexpired ones (not renewed).
     pub fn value_entries<V: StateData>(
         &mut self,
         descriptor: &ValueStateDescriptor<V>,
     ) -> Result<Vec<(CurrentKey<K>, V)>, StateError> {
-        match self.table::<V, ValueFormat>(&descriptor.name, StateKind::Value)? {
-            Backing::Heap(table) => Ok(table
-                .entries()
-                .map(|(key_group, key, value)| {
-                    (
-                        CurrentKey {
-                            key: key.clone(),
-                            key_group,
-                        },
-                        value.clone(),
-                    )
-                })
-                .collect()),
+        let ttl = self.ttl_now(descriptor.ttl.as_ref());
+        let entry = |key_group: usize, key: &K, value: &V| {
+            (
+                CurrentKey {
+                    key: key.clone(),
+                    key_group,
+                },
+                value.clone(),
+            )
+        };
+        match self.backing::<V, TtlValue<V>, ValueFormat, TtlValueFormat>(
+            &descriptor.name,
+            StateKind::Value,
+            descriptor.ttl.as_ref(),
+        )? {
+            Backing::Heap(table) => Ok(table.entries().map(|(g, k, v)| entry(g, k, v)).collect()),
+            Backing::HeapTtl(table) => {
+                let (table, ttl) = table.into_parts();
+                Ok(table
+                    .entries()
+                    .filter(|(_, _, e)| e.has_live(ttl.cutoff))
+                    .map(|(g, k, e)| entry(g, k, &e.value))
+                    .collect())
+            }
             Backing::Rocks(_) => match &self.backend {
-                Backend::Rocks(rocks) => rocks.value_entries::<K, V>(&descriptor.name, make_key),
+                Backend::Rocks(rocks) => rocks.value_entries::<K, V>(&descriptor.name, ttl, make_key),
                 Backend::Heap(_) => Ok(Vec::new()),
             },
         }
     }
 
-    /// Every key holding list state `descriptor`, with its key group.
+    /// Every key holding list state `descriptor`, with its key group (with a TTL,
+    /// those with unexpired elements).
     pub fn list_keys<V: StateData>(
         &mut self,
         descriptor: &ListStateDescriptor<V>,
     ) -> Result<Vec<CurrentKey<K>>, StateError> {
-        match self.table::<Vec<V>, ListFormat<V>>(&descriptor.name, StateKind::List)? {
-            Backing::Heap(table) => Ok(table
-                .keys()
-                .map(|(key_group, key)| CurrentKey {
-                    key: key.clone(),
-                    key_group,
-                })
-                .collect()),
+        let ttl = self.ttl_now(descriptor.ttl.as_ref());
+        let current = |key_group: usize, key: &K| CurrentKey {
+            key: key.clone(),
+            key_group,
+        };
+        match self.backing::<Vec<V>, Vec<TtlValue<V>>, ListFormat<V>, TtlListFormat<V>>(
+            &descriptor.name,
+            StateKind::List,
+            descriptor.ttl.as_ref(),
+        )? {
+            Backing::Heap(table) => Ok(table.keys().map(|(g, k)| current(g, k)).collect()),
+            Backing::HeapTtl(table) => {
+                let (table, ttl) = table.into_parts();
+                Ok(table
+                    .entries()
+                    .filter(|(_, _, e)| e.has_live(ttl.cutoff))
+                    .map(|(g, k, _)| current(g, k))
+                    .collect())
+            }
             Backing::Rocks(_) => match &self.backend {
-                Backend::Rocks(rocks) => rocks.keys::<K>(&descriptor.name, make_key),
+                Backend::Rocks(rocks) => rocks.keys::<K>(&descriptor.name, ttl, make_key),
                 Backend::Heap(_) => Ok(Vec::new()),
             },
         }
     }
 
-    /// Total number of entries over all states (on RocksDB: a full scan).
+    /// Total number of entries over all states (on RocksDB: a full scan). TTL'd
+    /// entries count until they are cleaned up, expired or not.
     pub fn entries(&self) -> usize {
         match &self.backend {
             Backend::Heap(heap) => heap.entries(),
@@ -262,14 +369,27 @@ impl<K: StateKey> KeyedStateStore<K> {
         }
     }
 
+    /// Compacts RocksDB state now (its TTL compaction filters drop expired
+    /// entries); nothing on the heap.
+    #[cfg(test)]
+    pub(crate) fn compact(&self) {
+        if let Backend::Rocks(rocks) = &self.backend {
+            rocks.compact();
+        }
+    }
+
     /// A snapshot of every state as it is now, serialized with
     /// [`KeyedSnapshot::write`] on any thread. On the heap it copies no entries
     /// (key groups are shared until written again); on RocksDB it flushes the
-    /// memtables and hard-links the instance's files.
+    /// memtables and hard-links the instance's files. Written in full, it leaves
+    /// out values of TTL'd state that are expired now (unless their TTL turned
+    /// [`cleanup in full snapshots`](StateTtlConfig::with_cleanup_in_full_snapshot)
+    /// off).
     pub fn snapshot(&mut self) -> Box<dyn KeyedSnapshot> {
+        let now = self.clock.now();
         match &mut self.backend {
-            Backend::Heap(heap) => heap.snapshot(self.range),
-            Backend::Rocks(rocks) => rocks.snapshot(),
+            Backend::Heap(heap) => heap.snapshot(self.range, now),
+            Backend::Rocks(rocks) => rocks.snapshot(now),
         }
     }
 
@@ -307,7 +427,7 @@ impl<K: StateKey> KeyedStateStore<K> {
             if rocks.is_fresh() && snapshot.key_groups == (range.start as u32, range.end as u32) {
                 let dir = rocks.scratch_dir();
                 native::materialize(snapshot, section, shared, &dir)?;
-                return rocks.adopt(&dir, &snapshot.states);
+                return rocks.adopt(&dir, &snapshot.states, &snapshot.ttl_states);
             }
         }
         for (snapshot, section) in overlapping {
@@ -316,10 +436,11 @@ impl<K: StateKey> KeyedStateStore<K> {
                 .tempdir()
                 .map_err(|e| StateError::Backend(format!("no temporary directory for restored files: {e}")))?;
             native::materialize(snapshot, section, shared, scratch.path())?;
-            let db = rocks::snapshot::open_read_only(scratch.path(), &snapshot.states)?;
+            let db = rocks::snapshot::open_read_only(scratch.path(), snapshot.states.iter().map(|(n, _)| n.as_str()))?;
             let first = range.start.max(snapshot.key_groups.0 as usize);
             let last = range.end.min(snapshot.key_groups.1 as usize);
-            rocks::snapshot::visit_blocks(&db, KeyGroupRange::new(first, last), &snapshot.states, |block| {
+            let states = rocks::snapshot::SnapshotState::of_native(snapshot);
+            rocks::snapshot::visit_blocks(&db, KeyGroupRange::new(first, last), &states, |block| {
                 self.restore_block(block).map(|()| true)
             })?;
         }
@@ -332,18 +453,18 @@ fn make_key<K>(key: K, key_group: usize) -> CurrentKey<K> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{AggregateFunction, KeyedStateHandle, NativeFileLocation, RocksDbOptions};
 
-    fn full() -> KeyGroupRange {
+    pub(crate) fn full() -> KeyGroupRange {
         KeyGroupRange::new(0, 127)
     }
 
     /// The heap, RocksDB snapshotting small state in memory, and RocksDB always
     /// snapshotting through a RocksDB checkpoint; the directory must outlive the
     /// stores.
-    fn backends() -> (tempfile::TempDir, Vec<StateBackend>) {
+    pub(crate) fn backends() -> (tempfile::TempDir, Vec<StateBackend>) {
         let dir = tempfile::tempdir().unwrap();
         let rocks = |inline_snapshot_bytes| {
             StateBackend::rocksdb(RocksDbOptions {
@@ -358,11 +479,11 @@ mod tests {
         (dir, backends)
     }
 
-    fn store(backend: &StateBackend, range: KeyGroupRange) -> KeyedStateStore<u32> {
+    pub(crate) fn store(backend: &StateBackend, range: KeyGroupRange) -> KeyedStateStore<u32> {
         KeyedStateStore::open(backend, 128, range, stable_hash::<u32>).unwrap()
     }
 
-    struct Average;
+    pub(crate) struct Average;
     impl AggregateFunction<f64, (f64, u64), f64> for Average {
         fn create_accumulator(&self) -> (f64, u64) {
             (0.0, 0)
@@ -471,7 +592,7 @@ mod tests {
         }
     }
 
-    fn restore_into(store: &mut KeyedStateStore<u32>, bytes: &[u8], handle: &KeyedStateHandle) {
+    pub(crate) fn restore_into(store: &mut KeyedStateStore<u32>, bytes: &[u8], handle: &KeyedStateHandle) {
         for block in handle.blocks(bytes) {
             store.restore_block(block.unwrap()).unwrap();
         }
@@ -634,7 +755,7 @@ mod tests {
     }
 
     /// Shared files in a plain directory (what weir-checkpoint does, minus GC).
-    struct DirFiles(std::path::PathBuf);
+    pub(crate) struct DirFiles(pub(crate) std::path::PathBuf);
 
     impl SharedFiles for DirFiles {
         fn put(&self, path: &std::path::Path, key: &str, size: u64) -> Result<u64, String> {
@@ -652,7 +773,7 @@ mod tests {
         }
     }
 
-    fn incremental(store: &mut KeyedStateStore<u32>, shared: &DirFiles) -> (KeyedStateHandle, Vec<u8>) {
+    pub(crate) fn incremental(store: &mut KeyedStateStore<u32>, shared: &DirFiles) -> (KeyedStateHandle, Vec<u8>) {
         let mut section = Vec::new();
         let handle = store.snapshot().write_incremental(&mut section, shared).unwrap();
         (handle, section)

@@ -2,6 +2,7 @@
 
 use super::store::CurrentKey;
 use crate::error::StateError;
+use crate::ttl::Expirable;
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -60,6 +61,9 @@ impl<K: Hash + Eq + Clone, S: Clone> Group<K, S> {
 pub(crate) struct Table<K, S> {
     range: KeyGroupRange,
     groups: Vec<Group<K, S>>,
+    /// Incremental TTL cleanup: the next group to sweep, and the entries the
+    /// accesses since its last sweep paid for.
+    sweep: (usize, usize),
 }
 
 impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
@@ -67,6 +71,7 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
         Table {
             range,
             groups: (0..range.len()).map(|_| Group::Owned(Map::default())).collect(),
+            sweep: (0, 0),
         }
     }
 
@@ -229,5 +234,35 @@ impl<K: Hash + Eq + Clone, S: Clone> Table<K, S> {
             .iter()
             .enumerate()
             .flat_map(move |(i, g)| g.get().keys().map(move |k| (start + i, k)))
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: Clone + Expirable> Table<K, S> {
+    /// Incremental TTL cleanup: credits `budget` examined entries and sweeps whole
+    /// key groups, in turn, as long as the credit covers them (an empty group costs
+    /// one). A group's expired parts are removed; it is copied (if a snapshot
+    /// shares it) only when it holds anything expired. On average `budget`
+    /// entries are examined per call.
+    pub(crate) fn sweep(&mut self, budget: usize, cutoff: i64) {
+        let groups = self.groups.len();
+        if groups == 0 {
+            return;
+        }
+        let (mut next, mut credit) = self.sweep;
+        credit = credit.saturating_add(budget);
+        for _ in 0..groups {
+            let index = next % groups;
+            let group = &mut self.groups[index];
+            let cost = group.get().len().max(1);
+            if cost > credit {
+                break;
+            }
+            credit -= cost;
+            if group.get().values().any(|entry| entry.has_expired(cutoff)) {
+                group.get_mut().retain(|_, entry| entry.purge(cutoff));
+            }
+            next = index + 1;
+        }
+        self.sweep = (next % groups, credit);
     }
 }

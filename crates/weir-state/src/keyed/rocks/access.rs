@@ -6,6 +6,7 @@ use crate::error::StateError;
 use crate::format::{decode_elements, decode_prefix, encode_into};
 use crate::keyed::store::CurrentKey;
 use crate::keyed::Map;
+use crate::ttl::{frames, push_frame, push_ts, split_ts, TtlNow, TS_BYTES};
 use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -47,6 +48,8 @@ pub(crate) struct RocksAccess<'a, K, S> {
     pub write: &'a WriteOptions,
     pub range: KeyGroupRange,
     pub table: &'a mut RocksTable<K, S>,
+    /// Set for TTL'd state: values are stored after their timestamp.
+    pub ttl: Option<TtlNow>,
 }
 
 /// The first key after every key starting with `prefix` (`None`: no such key).
@@ -107,6 +110,51 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
         self.db.get_pinned_cf(self.cf, key).map_err(|e| self.error("read", e))
     }
 
+    fn corrupt(&self, message: String) -> StateError {
+        StateError::Restore {
+            name: self.table.name.to_string(),
+            message,
+        }
+    }
+
+    fn delete_bytes(&self, k: &[u8]) -> Result<(), StateError> {
+        self.db
+            .delete_cf_opt(self.cf, k, self.write)
+            .map_err(|e| self.error("delete", e))
+    }
+
+    /// Decodes the stamped value `bytes` stored under `k`: deletes it when it
+    /// expired, renews its timestamp when `refresh`.
+    fn decode_stamped<T: DeserializeOwned>(
+        &self,
+        k: &[u8],
+        bytes: &[u8],
+        ttl: TtlNow,
+        refresh: bool,
+    ) -> Result<Option<T>, StateError> {
+        let (ts, value) = split_ts(bytes).map_err(|m| self.corrupt(m))?;
+        if ttl.expired(ts) {
+            self.delete_bytes(k)?;
+            return Ok(None);
+        }
+        let decoded = self.decode(value)?;
+        if refresh && ts != ttl.now {
+            let mut renewed = Vec::with_capacity(bytes.len());
+            push_ts(ttl.now, &mut renewed);
+            renewed.extend_from_slice(value);
+            self.put_bytes(k, &renewed)?;
+        }
+        Ok(Some(decoded))
+    }
+
+    /// Decodes a value read under `k`, stamped or not as the state is.
+    fn decode_value<T: DeserializeOwned>(&self, k: &[u8], bytes: &[u8]) -> Result<Option<T>, StateError> {
+        match self.ttl {
+            None => self.decode(bytes).map(Some),
+            Some(ttl) => self.decode_stamped(k, bytes, ttl, ttl.refresh),
+        }
+    }
+
     /// Whether the key has an entry.
     pub(crate) fn exists(&self, key: &CurrentKey<K>) -> Result<bool, StateError> {
         self.with_key(key, |k| Ok(self.read(k)?.is_some()))
@@ -115,7 +163,7 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
     /// The decoded value of the key.
     pub(crate) fn get(&self, key: &CurrentKey<K>) -> Result<Option<S>, StateError> {
         self.with_key(key, |k| match self.read(k)? {
-            Some(bytes) => self.decode(&bytes).map(Some),
+            Some(bytes) => self.decode_value(k, &bytes),
             None => Ok(None),
         })
     }
@@ -155,41 +203,115 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
 
     /// Sets the value of the key.
     pub(crate) fn put(&mut self, key: &CurrentKey<K>, value: &S) -> Result<(), StateError> {
+        let ttl = self.ttl;
         self.store(
-            |out| encode_into(value, out),
+            |out| {
+                if let Some(ttl) = ttl {
+                    push_ts(ttl.now, out);
+                }
+                encode_into(value, out)
+            },
             |this, bytes| this.with_key(key, |k| this.put_bytes(k, bytes)),
         )
     }
 
     /// Removes the key's entry.
     pub(crate) fn delete(&mut self, key: &CurrentKey<K>) -> Result<(), StateError> {
-        self.with_key(key, |k| {
-            self.db
-                .delete_cf_opt(self.cf, k, self.write)
-                .map_err(|e| self.error("delete", e))
-        })
+        self.with_key(key, |k| self.delete_bytes(k))
+    }
+}
+
+/// Encodes list elements, each framed with `ttl`'s time when the state has a TTL.
+fn encode_elements<V: Serialize>(values: &[V], ttl: Option<TtlNow>, out: &mut Vec<u8>) -> Result<(), String> {
+    match ttl {
+        None => values.iter().try_for_each(|v| encode_into(v, out)),
+        Some(ttl) => values
+            .iter()
+            .try_for_each(|v| push_frame(ttl.now, out, |out| encode_into(v, out))),
     }
 }
 
 impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> RocksAccess<'_, K, Vec<V>> {
-    /// The list's elements.
+    /// The list's elements (with a TTL, the unexpired ones; a read renews them
+    /// when reads renew).
     pub(crate) fn list_get(&self, key: &CurrentKey<K>) -> Result<Vec<V>, StateError> {
+        let mut list = Vec::new();
+        let Some(ttl) = self.ttl else {
+            self.with_key(key, |k| {
+                if let Some(bytes) = self.read(k)? {
+                    decode_elements(&bytes, &mut list).map_err(|message| StateError::Restore {
+                        name: self.table.name.to_string(),
+                        message: format!("{message}; did the state's type change?"),
+                    })?;
+                }
+                Ok(())
+            })?;
+            return Ok(list);
+        };
+        self.ttl_list_read(key, ttl, ttl.refresh, |bytes| {
+            list.push(self.decode(bytes)?);
+            Ok(())
+        })?;
+        Ok(list)
+    }
+
+    /// Number of (unexpired) elements, without renewing them.
+    pub(crate) fn list_len(&self, key: &CurrentKey<K>) -> Result<usize, StateError> {
+        let Some(ttl) = self.ttl else {
+            return Ok(self.list_get(key)?.len());
+        };
+        let mut n = 0;
+        self.ttl_list_read(key, ttl, false, |_| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// Visits the unexpired element bytes of the key's TTL'd list, rewriting it
+    /// without its expired elements, and with renewed timestamps when `refresh`.
+    fn ttl_list_read(
+        &self,
+        key: &CurrentKey<K>,
+        ttl: TtlNow,
+        refresh: bool,
+        mut visit: impl FnMut(&[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
         self.with_key(key, |k| {
-            let mut list = Vec::new();
-            if let Some(bytes) = self.read(k)? {
-                decode_elements(&bytes, &mut list).map_err(|message| StateError::Restore {
-                    name: self.table.name.to_string(),
-                    message: format!("{message}; did the state's type change?"),
-                })?;
+            let Some(bytes) = self.read(k)? else {
+                return Ok(());
+            };
+            let mut kept = Vec::new();
+            let mut changed = false;
+            for frame in frames(&bytes) {
+                let frame = frame.map_err(|m| self.corrupt(format!("{m}; was the state written without TTL?")))?;
+                if ttl.expired(frame.ts) {
+                    changed = true;
+                    continue;
+                }
+                visit(frame.element)?;
+                if refresh && frame.ts != ttl.now {
+                    changed = true;
+                    push_ts(ttl.now, &mut kept);
+                    kept.extend_from_slice(&frame.whole[TS_BYTES..]);
+                } else {
+                    kept.extend_from_slice(frame.whole);
+                }
             }
-            Ok(list)
+            drop(bytes);
+            match (changed, kept.is_empty()) {
+                (false, _) => Ok(()),
+                (true, true) => self.delete_bytes(k),
+                (true, false) => self.put_bytes(k, &kept),
+            }
         })
     }
 
     /// Appends elements without reading the list (a RocksDB merge).
     pub(crate) fn list_append(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
+        let ttl = self.ttl;
         self.store(
-            |out| values.iter().try_for_each(|v| encode_into(v, out)),
+            |out| encode_elements(values, ttl, out),
             |this, bytes| {
                 this.with_key(key, |k| {
                     this.db
@@ -202,8 +324,9 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> RocksAcce
 
     /// Replaces the list.
     pub(crate) fn list_put(&mut self, key: &CurrentKey<K>, values: &[V]) -> Result<(), StateError> {
+        let ttl = self.ttl;
         self.store(
-            |out| values.iter().try_for_each(|v| encode_into(v, out)),
+            |out| encode_elements(values, ttl, out),
             |this, bytes| this.with_key(key, |k| this.put_bytes(k, bytes)),
         )
     }
@@ -233,15 +356,21 @@ where
     /// The value of `user_key`.
     pub(crate) fn map_get(&self, key: &CurrentKey<K>, user_key: &UK) -> Result<Option<UV>, StateError> {
         self.with_user_key(key, user_key, |k| match self.read(k)? {
-            Some(bytes) => self.decode(&bytes).map(Some),
+            Some(bytes) => self.decode_value(k, &bytes),
             None => Ok(None),
         })
     }
 
     /// Sets the value of `user_key`.
     pub(crate) fn map_put(&mut self, key: &CurrentKey<K>, user_key: &UK, value: &UV) -> Result<(), StateError> {
+        let ttl = self.ttl;
         self.store(
-            |out| encode_into(value, out),
+            |out| {
+                if let Some(ttl) = ttl {
+                    push_ts(ttl.now, out);
+                }
+                encode_into(value, out)
+            },
             |this, bytes| this.with_user_key(key, user_key, |k| this.put_bytes(k, bytes)),
         )
     }
@@ -252,12 +381,20 @@ where
             let Some(bytes) = self.read(k)? else {
                 return Ok(None);
             };
-            let value = self.decode(&bytes)?;
+            let value = match self.ttl {
+                None => Some(self.decode(&bytes)?),
+                Some(ttl) => {
+                    let (ts, value) = split_ts(&bytes).map_err(|m| self.corrupt(m))?;
+                    if ttl.expired(ts) {
+                        None
+                    } else {
+                        Some(self.decode(value)?)
+                    }
+                }
+            };
             drop(bytes);
-            self.db
-                .delete_cf_opt(self.cf, k, self.write)
-                .map_err(|e| self.error("delete", e))?;
-            Ok(Some(value))
+            self.delete_bytes(k)?;
+            Ok(value)
         })
     }
 
@@ -286,20 +423,66 @@ where
         })
     }
 
-    /// All entries of the key's map.
+    /// Visits the unexpired entries of the key's map (raw user key and value
+    /// bytes without timestamp). With a TTL, expired entries are deleted and, with
+    /// `refresh`, the visited ones renewed.
+    fn scan_live(
+        &self,
+        key: &CurrentKey<K>,
+        refresh: bool,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let Some(ttl) = self.ttl else {
+            return self.scan(key, visit);
+        };
+        let mut prefix = Vec::new();
+        self.with_key(key, |k| {
+            prefix.extend_from_slice(k);
+            Ok(())
+        })?;
+        let mut batch = WriteBatch::default();
+        let mut full = Vec::new();
+        let mut renewed = Vec::new();
+        self.scan(key, |user_key, value| {
+            let (ts, rest) =
+                split_ts(value).map_err(|m| self.corrupt(format!("{m}; was the state written without TTL?")))?;
+            full.clear();
+            full.extend_from_slice(&prefix);
+            full.extend_from_slice(user_key);
+            if ttl.expired(ts) {
+                batch.delete_cf(self.cf, &full);
+                return Ok(());
+            }
+            if refresh && ts != ttl.now {
+                renewed.clear();
+                push_ts(ttl.now, &mut renewed);
+                renewed.extend_from_slice(rest);
+                batch.put_cf(self.cf, &full, &renewed);
+            }
+            visit(user_key, rest)
+        })?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .write_opt(batch, self.write)
+            .map_err(|e| self.error("clean up expired entries", e))
+    }
+
+    /// All entries of the key's map (with a TTL, the unexpired ones).
     pub(crate) fn map_entries(&self, key: &CurrentKey<K>) -> Result<Vec<(UK, UV)>, StateError> {
         let mut entries = Vec::new();
-        self.scan(key, |user_key, value| {
+        self.scan_live(key, self.ttl.is_some_and(|t| t.refresh), |user_key, value| {
             entries.push((self.decode(user_key)?, self.decode(value)?));
             Ok(())
         })?;
         Ok(entries)
     }
 
-    /// Number of entries of the key's map.
+    /// Number of entries of the key's map (unexpired; not renewed).
     pub(crate) fn map_len(&self, key: &CurrentKey<K>) -> Result<usize, StateError> {
         let mut n = 0;
-        self.scan(key, |_, _| {
+        self.scan_live(key, false, |_, _| {
             n += 1;
             Ok(())
         })?;

@@ -6,6 +6,11 @@
 //! Values are the canonical value bytes; list elements are appended with a merge
 //! operator (no read). Writes skip the write-ahead log: durability comes from
 //! checkpoints, which flush the memtables and hard-link the SST files.
+//!
+//! Column families of TTL'd state have a compaction filter ([`TtlFilterFactory`])
+//! that drops entries whose timestamp expired; a list is dropped once all its
+//! elements expired (a list with some live elements is kept whole: reads and full
+//! snapshots leave its expired elements out).
 
 mod access;
 pub(crate) mod snapshot;
@@ -18,13 +23,20 @@ use crate::error::StateError;
 use crate::format;
 use crate::keyed::snapshot::KeyGroupBlock;
 use crate::keyed::store::CurrentKey;
+use crate::ttl::{frames, split_ts, TtlClock, TtlNow, TtlSettings};
 use crate::KeyedSnapshot;
+use crate::StateTtlConfig;
 use access::{decode_key, split_key};
+use rocksdb::compaction_filter::{CompactionFilter, Decision};
+use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
 use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
+use snapshot::SnapshotState;
 use std::any::Any;
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_core::keygroup::KeyGroupRange;
 
@@ -82,9 +94,142 @@ pub(crate) fn cf_options(shared: Option<&RocksShared>) -> Options {
     options
 }
 
+/// The TTL of a column family, as its compaction filter reads it.
+pub(crate) struct CfTtl {
+    /// Milliseconds; 0 (keep everything) until a descriptor registers the state
+    /// in this run, or when it turned compaction cleanup off.
+    ttl: AtomicI64,
+    /// Whether values are lists of framed elements.
+    list: bool,
+}
+
+/// Creates the TTL compaction filter of one column family for every compaction.
+pub(crate) struct TtlFilterFactory {
+    ttl: Arc<CfTtl>,
+    clock: Arc<Mutex<TtlClock>>,
+}
+
+impl CompactionFilterFactory for TtlFilterFactory {
+    type Filter = TtlFilter;
+
+    fn create(&mut self, _context: CompactionFilterContext) -> TtlFilter {
+        let ttl = self.ttl.ttl.load(Ordering::Relaxed);
+        let now = self.clock.lock().ok().map(|clock| clock.now());
+        TtlFilter {
+            cutoff: now.filter(|_| ttl > 0).map(|now| crate::ttl::cutoff(now, ttl)),
+            list: self.ttl.list,
+        }
+    }
+
+    fn name(&self) -> &CStr {
+        c"weir-ttl"
+    }
+}
+
+/// Drops the entries of one compaction that are expired at its start.
+pub(crate) struct TtlFilter {
+    /// Timestamps at or before this are expired; `None`: keep everything.
+    cutoff: Option<i64>,
+    list: bool,
+}
+
+impl TtlFilter {
+    /// Whether `value` is expired as a whole (anything unreadable is kept).
+    fn expired(&self, value: &[u8]) -> bool {
+        let Some(cutoff) = self.cutoff else {
+            return false;
+        };
+        if !self.list {
+            return split_ts(value).is_ok_and(|(ts, _)| ts <= cutoff);
+        }
+        let mut any = false;
+        for frame in frames(value) {
+            match frame {
+                Ok(frame) if frame.ts <= cutoff => any = true,
+                _ => return false,
+            }
+        }
+        any
+    }
+}
+
+impl CompactionFilter for TtlFilter {
+    fn filter(&mut self, _level: u32, _key: &[u8], value: &[u8]) -> Decision {
+        if self.expired(value) {
+            Decision::Remove
+        } else {
+            Decision::Keep
+        }
+    }
+
+    fn name(&self) -> &CStr {
+        c"weir-ttl"
+    }
+}
+
+/// A column family of the instance: a registered or restored state.
+pub(crate) struct Stored {
+    name: String,
+    kind: StateKind,
+    /// Set for TTL'd state.
+    ttl: Option<Arc<CfTtl>>,
+    /// The TTL settings of its descriptor, once registered in this run.
+    settings: Option<TtlSettings>,
+}
+
+impl Stored {
+    fn new(name: &str, kind: StateKind, ttl: bool) -> Self {
+        Stored {
+            name: name.to_string(),
+            kind,
+            ttl: ttl.then(|| {
+                Arc::new(CfTtl {
+                    ttl: AtomicI64::new(0),
+                    list: kind == StateKind::List,
+                })
+            }),
+            settings: None,
+        }
+    }
+
+    /// The options of its column family: the TTL compaction filter for TTL'd state.
+    fn options(&self, shared: &RocksShared, clock: &Arc<Mutex<TtlClock>>) -> Options {
+        let mut options = cf_options(Some(shared));
+        if let Some(ttl) = &self.ttl {
+            options.set_compaction_filter_factory(TtlFilterFactory {
+                ttl: ttl.clone(),
+                clock: clock.clone(),
+            });
+        }
+        options
+    }
+
+    /// How a snapshot taken at `now` writes it.
+    fn snapshot_state(&self, now: i64) -> SnapshotState {
+        SnapshotState {
+            name: self.name.clone(),
+            kind: self.kind,
+            ttl: self.ttl.is_some(),
+            cutoff: self.settings.and_then(|s| s.snapshot_cutoff(now)),
+        }
+    }
+}
+
+fn check_ttl(name: &str, stored_with_ttl: bool, requested: bool) -> Result<(), StateError> {
+    if stored_with_ttl == requested {
+        Ok(())
+    } else {
+        Err(StateError::TtlMismatch {
+            name: name.to_string(),
+            stored_with_ttl,
+        })
+    }
+}
+
 struct Registered {
     name: Arc<str>,
     kind: StateKind,
+    ttl: bool,
     type_name: &'static str,
     table: Box<dyn Any + Send>,
 }
@@ -96,8 +241,10 @@ pub(crate) struct RocksStates {
     write: WriteOptions,
     shared: Arc<RocksShared>,
     registered: Vec<Registered>,
-    /// Every state with a column family (registered or restored), with its kind.
-    kinds: Vec<(String, StateKind)>,
+    /// Every state with a column family (registered or restored).
+    kinds: Vec<Stored>,
+    /// The TTL clock, shared with the compaction filters.
+    clock: Arc<Mutex<TtlClock>>,
     range: KeyGroupRange,
     snapshots: u64,
     /// Content hashes of SST files already hashed, by (name, size).
@@ -141,6 +288,7 @@ impl RocksStates {
             shared,
             registered: Vec::new(),
             kinds: Vec::new(),
+            clock: Arc::new(Mutex::new(TtlClock::system())),
             range,
             snapshots: 0,
             hashes: Arc::new(Mutex::new(HashMap::new())),
@@ -148,25 +296,41 @@ impl RocksStates {
         })
     }
 
-    fn ensure_column_family(&mut self, name: &str, kind: StateKind) -> Result<(), StateError> {
-        if let Some((_, known)) = self.kinds.iter().find(|(n, _)| n == name) {
-            if *known != kind {
+    /// Uses `clock` for TTL from now on (compaction filters included).
+    pub(crate) fn set_clock(&mut self, clock: TtlClock) {
+        if let Ok(mut current) = self.clock.lock() {
+            *current = clock;
+        }
+    }
+
+    /// The column family of state `name` (created when missing); its kind and
+    /// TTL-ness must be `kind` and `ttl`.
+    fn ensure_column_family(&mut self, name: &str, kind: StateKind, ttl: bool) -> Result<(), StateError> {
+        if let Some(known) = self.kinds.iter().find(|s| s.name == name) {
+            if known.kind != kind {
                 return Err(StateError::KindMismatch {
                     name: name.to_string(),
-                    registered: known.name(),
+                    registered: known.kind.name(),
                     requested: kind.name(),
                 });
             }
-            return Ok(());
+            return check_ttl(name, known.ttl.is_some(), ttl);
         }
+        let stored = Stored::new(name, kind, ttl);
         self.db
-            .create_cf(column_family(name), &cf_options(Some(&self.shared)))
+            .create_cf(column_family(name), &stored.options(&self.shared, &self.clock))
             .map_err(|e| rocks_error(format!("cannot create the column family of state '{name}': {e}")))?;
-        self.kinds.push((name.to_string(), kind));
+        self.kinds.push(stored);
         Ok(())
     }
 
-    fn position(&mut self, name: &Arc<str>, kind: StateKind, type_name: &'static str) -> Result<usize, StateError> {
+    fn position(
+        &mut self,
+        name: &Arc<str>,
+        kind: StateKind,
+        ttl: bool,
+        type_name: &'static str,
+    ) -> Result<usize, StateError> {
         let position = match self.registered.iter().position(|s| Arc::ptr_eq(&s.name, name)) {
             Some(p) => Some(p),
             None => self.registered.iter().position(|s| s.name == *name),
@@ -174,10 +338,11 @@ impl RocksStates {
         let index = match position {
             Some(index) => index,
             None => {
-                self.ensure_column_family(name, kind)?;
+                self.ensure_column_family(name, kind, ttl)?;
                 self.registered.push(Registered {
                     name: name.clone(),
                     kind,
+                    ttl,
                     type_name,
                     table: Box::new(()),
                 });
@@ -192,17 +357,36 @@ impl RocksStates {
                 requested: kind.name(),
             });
         }
+        check_ttl(name, registered.ttl, ttl)?;
         Ok(index)
     }
 
-    /// The column family of state `name`, registered on first use.
+    /// The column family of state `name`, registered on first use; `ttl` is the
+    /// TTL of a TTL'd state with the time of the access.
     pub(crate) fn access<K: 'static, S: Send + 'static>(
         &mut self,
         name: &Arc<str>,
         kind: StateKind,
+        ttl: Option<(&StateTtlConfig, TtlNow)>,
     ) -> Result<RocksAccess<'_, K, S>, StateError> {
         let type_name = std::any::type_name::<S>();
-        let index = self.position(name, kind, type_name)?;
+        let index = self.position(name, kind, ttl.is_some(), type_name)?;
+        if let Some((config, _)) = ttl {
+            let settings = TtlSettings::of(config);
+            if let Some(stored) = self.kinds.iter_mut().find(|s| *s.name == **name) {
+                if stored.settings != Some(settings) {
+                    stored.settings = Some(settings);
+                    if let Some(cf_ttl) = &stored.ttl {
+                        let millis = if config.is_cleanup_in_rocksdb_compaction() {
+                            settings.ttl
+                        } else {
+                            0
+                        };
+                        cf_ttl.ttl.store(millis, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
         let registered = &mut self.registered[index];
         if registered.table.is::<()>() {
             registered.table = Box::new(RocksTable::<K, S>::new(name.clone(), column_family(name)));
@@ -226,6 +410,7 @@ impl RocksStates {
             write: &self.write,
             range: self.range,
             table,
+            ttl: ttl.map(|(_, now)| now),
         })
     }
 
@@ -248,10 +433,12 @@ impl RocksStates {
         Ok(())
     }
 
-    /// Every key holding state `name`, with its decoded value (value-like state).
+    /// Every key holding state `name`, with its decoded value (value-like state);
+    /// with `ttl`, the unexpired ones.
     pub(crate) fn value_entries<K: DeserializeOwned, V: DeserializeOwned>(
         &self,
         name: &str,
+        ttl: Option<TtlNow>,
         make_key: impl Fn(K, usize) -> CurrentKey<K>,
     ) -> Result<Vec<(CurrentKey<K>, V)>, StateError> {
         let mut out = Vec::new();
@@ -260,6 +447,16 @@ impl RocksStates {
             message,
         };
         self.scan(name, |key_group, rest, value| {
+            let value = match ttl {
+                None => value,
+                Some(ttl) => {
+                    let (ts, value) = split_ts(value).map_err(bad)?;
+                    if ttl.expired(ts) {
+                        return Ok(());
+                    }
+                    value
+                }
+            };
             let key = decode_key::<K>(rest).map_err(bad)?;
             let value = crate::codec::decode::<V>(value).map_err(bad)?;
             out.push((make_key(key, key_group), value));
@@ -268,28 +465,54 @@ impl RocksStates {
         Ok(out)
     }
 
-    /// Every key holding state `name` (for map state, one per user key).
+    /// Every key holding state `name` (for map state, one per user key); with
+    /// `ttl`, those with anything unexpired.
     pub(crate) fn keys<K: DeserializeOwned>(
         &self,
         name: &str,
+        ttl: Option<TtlNow>,
         make_key: impl Fn(K, usize) -> CurrentKey<K>,
     ) -> Result<Vec<CurrentKey<K>>, StateError> {
         let mut out = Vec::new();
-        self.scan(name, |key_group, rest, _| {
-            let key = decode_key::<K>(rest).map_err(|message| StateError::Restore {
+        let list = self.kinds.iter().any(|s| s.name == name && s.kind == StateKind::List);
+        let mut buffer = Vec::new();
+        self.scan(name, |key_group, rest, value| {
+            let bad = |message: String| StateError::Restore {
                 name: name.to_string(),
                 message,
-            })?;
+            };
+            if let Some(ttl) = ttl {
+                if format::retain_live(value, list, ttl.cutoff, &mut buffer)
+                    .map_err(bad)?
+                    .is_none()
+                {
+                    return Ok(());
+                }
+            }
+            let key = decode_key::<K>(rest).map_err(bad)?;
             out.push(make_key(key, key_group));
             Ok(())
         })?;
         Ok(out)
     }
 
+    /// Compacts every column family, twice: values that the first compaction
+    /// merged from list appends pass the TTL filter in the second.
+    #[cfg(test)]
+    pub(crate) fn compact(&self) {
+        for _ in 0..2 {
+            for stored in &self.kinds {
+                if let Some(cf) = self.db.cf_handle(&column_family(&stored.name)) {
+                    self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+                }
+            }
+        }
+    }
+
     /// Number of stored entries over every state.
     pub(crate) fn entries(&self) -> usize {
         let mut n = 0;
-        for (name, _) in &self.kinds {
+        for Stored { name, .. } in &self.kinds {
             let _ = self.scan(name, |_, _, _| {
                 n += 1;
                 Ok(())
@@ -301,7 +524,7 @@ impl RocksStates {
     /// RocksDB's estimate of the live bytes in SST files (memtables not counted).
     fn sst_bytes(&self) -> u64 {
         let mut total = 0u64;
-        for (name, _) in &self.kinds {
+        for Stored { name, .. } in &self.kinds {
             if let Some(cf) = self.db.cf_handle(&column_family(name)) {
                 // An unknown size counts as large: take the RocksDB checkpoint.
                 let size = self
@@ -326,7 +549,7 @@ impl RocksStates {
             .map_err(|_| rocks_error(format!("key group {key_group} is too large")))?
             .to_be_bytes();
         for state in block.states {
-            self.ensure_column_family(&state.name, state.kind)?;
+            self.ensure_column_family(&state.name, state.kind, state.ttl)?;
             let cf = self
                 .db
                 .cf_handle(&column_family(&state.name))
@@ -365,32 +588,44 @@ impl RocksStates {
     }
 
     /// Replaces the (fresh) instance by the RocksDB files in `path`, which hold
-    /// exactly this subtask's key groups.
-    pub(crate) fn adopt(&mut self, path: &Path, states: &[(String, StateKind)]) -> Result<(), StateError> {
+    /// exactly this subtask's key groups: `states`, those named in `ttl_states`
+    /// with TTL.
+    pub(crate) fn adopt(
+        &mut self,
+        path: &Path,
+        states: &[(String, StateKind)],
+        ttl_states: &[String],
+    ) -> Result<(), StateError> {
         let mut options = cf_options(Some(&self.shared));
         options.create_if_missing(false);
         options.set_write_buffer_manager(&self.shared.write_buffers);
         options.set_max_background_jobs(2);
         options.set_max_open_files(-1);
-        let descriptors: Vec<rocksdb::ColumnFamilyDescriptor> = states
+        let stored: Vec<Stored> = states
             .iter()
-            .map(|(name, _)| rocksdb::ColumnFamilyDescriptor::new(column_family(name), cf_options(Some(&self.shared))))
+            .map(|(name, kind)| Stored::new(name, *kind, ttl_states.contains(name)))
+            .collect();
+        let descriptors: Vec<rocksdb::ColumnFamilyDescriptor> = stored
+            .iter()
+            .map(|s| rocksdb::ColumnFamilyDescriptor::new(column_family(&s.name), s.options(&self.shared, &self.clock)))
             .collect();
         let db = DB::open_cf_descriptors(&options, path, descriptors)
             .map_err(|e| rocks_error(format!("cannot open restored RocksDB files in {}: {e}", path.display())))?;
         self.db = db;
-        self.kinds = states.to_vec();
+        self.kinds = stored;
         Ok(())
     }
 
     /// Flushes the memtables and hard-links the instance's files into a new
     /// directory (the synchronous part of a checkpoint); the returned snapshot reads
-    /// them on any thread.
-    pub(crate) fn snapshot(&mut self) -> Box<dyn KeyedSnapshot> {
+    /// them on any thread. Written in full, it leaves out TTL'd values expired at
+    /// `now`.
+    pub(crate) fn snapshot(&mut self, now: i64) -> Box<dyn KeyedSnapshot> {
+        let states: Vec<SnapshotState> = self.kinds.iter().map(|s| s.snapshot_state(now)).collect();
         let limit = self.shared.options.inline_snapshot_bytes as u64;
         if limit > 0 && self.sst_bytes() <= limit {
             let mut bytes = Vec::new();
-            match snapshot::write_blocks(&self.db, self.range, &self.kinds, &mut bytes, limit) {
+            match snapshot::write_blocks(&self.db, self.range, &states, &mut bytes, limit) {
                 Ok(Some(handle)) => return Box::new(snapshot::EncodedSnapshot { bytes, handle }),
                 Ok(None) => {}
                 Err(e) => return Box::new(snapshot::FailedSnapshot(e.to_string())),
@@ -403,7 +638,7 @@ impl RocksStates {
             Ok(()) => Box::new(snapshot::RocksSnapshot {
                 path,
                 range: self.range,
-                states: self.kinds.clone(),
+                states,
                 hashes: self.hashes.clone(),
             }),
             Err(e) => Box::new(snapshot::FailedSnapshot(format!(

@@ -2,10 +2,9 @@
 
 use super::access::split_key;
 use super::{cf_options, column_family};
-use crate::codec;
 use crate::descriptor::StateKind;
 use crate::error::StateError;
-use crate::format::push_entry;
+use crate::format::{push_entry, retain_live};
 use crate::keyed::native::{hash_file, is_shared_file, NativeFile, NativeFileLocation, NativeSnapshot, SharedFiles};
 use crate::keyed::snapshot::{KeyGroupBlock, KeyedStateHandle, StateBlock};
 use crate::KeyedSnapshot;
@@ -16,12 +15,40 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use weir_core::keygroup::KeyGroupRange;
 
+/// A state (column family) as a snapshot writes it.
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotState {
+    pub name: String,
+    pub kind: StateKind,
+    /// Whether its values carry TTL timestamps.
+    pub ttl: bool,
+    /// Values stamped at or before this are left out (TTL'd state cleaning up in
+    /// full snapshots).
+    pub cutoff: Option<i64>,
+}
+
+impl SnapshotState {
+    /// The states of a native snapshot, read as they are.
+    pub(crate) fn of_native(snapshot: &NativeSnapshot) -> Vec<SnapshotState> {
+        snapshot
+            .states
+            .iter()
+            .map(|(name, kind)| SnapshotState {
+                name: name.clone(),
+                kind: *kind,
+                ttl: snapshot.ttl_states.contains(name),
+                cutoff: None,
+            })
+            .collect()
+    }
+}
+
 /// A RocksDB checkpoint (hard-linked files) to be written as key group blocks, or
 /// incrementally as files.
 pub(crate) struct RocksSnapshot {
     pub path: PathBuf,
     pub range: KeyGroupRange,
-    pub states: Vec<(String, StateKind)>,
+    pub states: Vec<SnapshotState>,
     /// Content hashes of SST files already hashed, by (name, size).
     pub hashes: Arc<Mutex<HashMap<(String, u64), String>>>,
 }
@@ -40,13 +67,13 @@ fn backend(message: String) -> StateError {
     StateError::Backend(message)
 }
 
-/// Opens the RocksDB directory `path` holding `states`, read-only.
-pub(crate) fn open_read_only(path: &Path, states: &[(String, StateKind)]) -> Result<DB, StateError> {
+/// Opens the RocksDB directory `path` holding the states named `names`, read-only.
+pub(crate) fn open_read_only<'a>(path: &Path, names: impl IntoIterator<Item = &'a str>) -> Result<DB, StateError> {
     let mut options = cf_options(None);
     options.create_if_missing(false);
-    let descriptors: Vec<rocksdb::ColumnFamilyDescriptor> = states
-        .iter()
-        .map(|(name, _)| rocksdb::ColumnFamilyDescriptor::new(column_family(name), cf_options(None)))
+    let descriptors: Vec<rocksdb::ColumnFamilyDescriptor> = names
+        .into_iter()
+        .map(|name| rocksdb::ColumnFamilyDescriptor::new(column_family(name), cf_options(None)))
         .collect();
     DB::open_cf_descriptors_read_only(&options, path, descriptors, false)
         .map_err(|e| backend(format!("cannot open RocksDB files in {}: {e}", path.display())))
@@ -57,7 +84,7 @@ impl KeyedSnapshot for RocksSnapshot {
         if self.states.is_empty() {
             return Ok(KeyedStateHandle::default());
         }
-        let db = open_read_only(&self.path, &self.states)?;
+        let db = open_read_only(&self.path, self.states.iter().map(|s| s.name.as_str()))?;
         write_blocks(&db, self.range, &self.states, out, u64::MAX)?
             .ok_or_else(|| backend("a snapshot exceeded an unlimited size".into()))
     }
@@ -130,7 +157,8 @@ impl KeyedSnapshot for RocksSnapshot {
             bytes: inline,
             native: Some(NativeSnapshot {
                 key_groups: (self.range.start as u32, self.range.end as u32),
-                states: self.states.clone(),
+                states: self.states.iter().map(|s| (s.name.clone(), s.kind)).collect(),
+                ttl_states: self.states.iter().filter(|s| s.ttl).map(|s| s.name.clone()).collect(),
                 files,
                 uploaded,
             }),
@@ -143,14 +171,14 @@ impl KeyedSnapshot for RocksSnapshot {
 pub(crate) fn write_blocks(
     db: &DB,
     range: KeyGroupRange,
-    states: &[(String, StateKind)],
+    states: &[SnapshotState],
     out: &mut dyn Write,
     limit: u64,
 ) -> Result<Option<KeyedStateHandle>, StateError> {
     let mut handle = KeyedStateHandle::default();
     let complete = visit_blocks(db, range, states, |block| {
         let key_group = block.key_group;
-        let bytes = codec::encode(&block).map_err(|message| StateError::Serialize {
+        let bytes = block.to_bytes().map_err(|message| StateError::Serialize {
             name: format!("key group {key_group}"),
             message,
         })?;
@@ -164,15 +192,16 @@ pub(crate) fn write_blocks(
 
 /// Calls `visit` with the block of every key group of `range` that holds state,
 /// in order, until it returns false; returns whether every group was visited.
+/// TTL'd states with a cutoff leave out what it expires.
 pub(crate) fn visit_blocks(
     db: &DB,
     range: KeyGroupRange,
-    states: &[(String, StateKind)],
+    states: &[SnapshotState],
     mut visit: impl FnMut(KeyGroupBlock) -> Result<bool, StateError>,
 ) -> Result<bool, StateError> {
     let first = u16::try_from(range.start).map_err(|_| backend(format!("key group {} is too large", range.start)))?;
     let mut iterators = Vec::new();
-    for (state, _) in states {
+    for SnapshotState { name: state, .. } in states {
         let cf = db
             .cf_handle(&column_family(state))
             .ok_or_else(|| backend(format!("the snapshot lacks state '{state}'")))?;
@@ -181,9 +210,11 @@ pub(crate) fn visit_blocks(
         iterators.push(iterator);
     }
     let read_error = |state: &str, e: rocksdb::Error| backend(format!("state '{state}': cannot read snapshot: {e}"));
+    let mut buffer = Vec::new();
     for key_group in range.iter() {
         let mut blocks = Vec::new();
-        for (iterator, (state, kind)) in iterators.iter_mut().zip(states) {
+        for (iterator, meta) in iterators.iter_mut().zip(states) {
+            let state = &meta.name;
             let mut entries = Vec::new();
             while iterator.valid() {
                 let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
@@ -195,10 +226,18 @@ pub(crate) fn visit_blocks(
                     break;
                 }
                 if group == key_group {
-                    push_entry(&mut entries, rest, value).map_err(|message| StateError::Serialize {
+                    let serialize = |message: String| StateError::Serialize {
                         name: state.clone(),
                         message,
-                    })?;
+                    };
+                    let value = match meta.cutoff {
+                        None => Some(value),
+                        Some(cutoff) => retain_live(value, meta.kind == StateKind::List, cutoff, &mut buffer)
+                            .map_err(|m| serialize(format!("{m}; was the state written without TTL?")))?,
+                    };
+                    if let Some(value) = value {
+                        push_entry(&mut entries, rest, value).map_err(serialize)?;
+                    }
                 }
                 iterator.next();
             }
@@ -206,8 +245,9 @@ pub(crate) fn visit_blocks(
             if !entries.is_empty() {
                 blocks.push(StateBlock {
                     name: state.clone(),
-                    kind: *kind,
+                    kind: meta.kind,
                     entries,
+                    ttl: meta.ttl,
                 });
             }
         }
