@@ -62,6 +62,12 @@ pub struct RocksDbOptions {
     /// when no retained checkpoint needs them). Savepoints are always full.
     /// Default false (full snapshots in the backend-independent format).
     pub incremental_checkpoints: bool,
+    /// Bytes of encoded keys and values each value-like state (value, reducing,
+    /// aggregating; without TTL) of each subtask keeps in a write-back cache in
+    /// front of RocksDB: reads of cached keys skip RocksDB, updates overwrite the
+    /// cached bytes and reach RocksDB in one batch at the next checkpoint or when
+    /// the cache is full. Default 4 MiB; 0 turns the cache off.
+    pub write_cache_bytes: usize,
 }
 
 impl Default for RocksDbOptions {
@@ -72,6 +78,7 @@ impl Default for RocksDbOptions {
             write_buffer_ratio: 0.5,
             inline_snapshot_bytes: 4 << 20,
             incremental_checkpoints: false,
+            write_cache_bytes: 4 << 20,
         }
     }
 }

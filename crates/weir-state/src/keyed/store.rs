@@ -461,21 +461,23 @@ pub(crate) mod tests {
         KeyGroupRange::new(0, 127)
     }
 
-    /// The heap, RocksDB snapshotting small state in memory, and RocksDB always
-    /// snapshotting through a RocksDB checkpoint; the directory must outlive the
-    /// stores.
+    /// The heap, RocksDB snapshotting small state in memory (default write-back
+    /// cache), and RocksDB always snapshotting through a RocksDB checkpoint with a
+    /// write-back cache of a few entries (written back and emptied all the time);
+    /// the directory must outlive the stores.
     pub(crate) fn backends() -> (tempfile::TempDir, Vec<StateBackend>) {
         let dir = tempfile::tempdir().unwrap();
-        let rocks = |inline_snapshot_bytes| {
+        let rocks = |inline_snapshot_bytes, write_cache_bytes| {
             StateBackend::rocksdb(RocksDbOptions {
                 local_dir: dir.path().to_path_buf(),
                 memory_budget: 16 << 20,
                 inline_snapshot_bytes,
+                write_cache_bytes,
                 ..Default::default()
             })
             .unwrap()
         };
-        let backends = vec![StateBackend::heap(), rocks(1 << 20), rocks(0)];
+        let backends = vec![StateBackend::heap(), rocks(1 << 20, 4 << 20), rocks(0, 400)];
         (dir, backends)
     }
 

@@ -48,6 +48,8 @@ pub(crate) struct RocksAccess<'a, K, S> {
     pub write: &'a WriteOptions,
     pub range: KeyGroupRange,
     pub table: &'a mut RocksTable<K, S>,
+    /// The write-back cache of a value-like state without TTL.
+    pub cache: Option<&'a RefCell<super::write_cache::WriteCache>>,
     /// Set for TTL'd state: values are stored after their timestamp.
     pub ttl: Option<TtlNow>,
 }
@@ -118,6 +120,9 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
     }
 
     fn delete_bytes(&self, k: &[u8]) -> Result<(), StateError> {
+        if let Some(cache) = self.cache {
+            return self.remember(cache, k, None, true);
+        }
         self.db
             .delete_cf_opt(self.cf, k, self.write)
             .map_err(|e| self.error("delete", e))
@@ -155,16 +160,50 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
         }
     }
 
+    /// Puts what RocksDB holds for `k` (read by the caller) into the cache.
+    fn remember(
+        &self,
+        cache: &RefCell<super::write_cache::WriteCache>,
+        k: &[u8],
+        value: Option<&[u8]>,
+        dirty: bool,
+    ) -> Result<(), StateError> {
+        cache
+            .borrow_mut()
+            .insert(k, value, dirty, self.db, self.cf, self.write)
+            .map_err(|e| self.error("write cached updates", e))
+    }
+
     /// Whether the key has an entry.
     pub(crate) fn exists(&self, key: &CurrentKey<K>) -> Result<bool, StateError> {
-        self.with_key(key, |k| Ok(self.read(k)?.is_some()))
+        self.with_key(key, |k| {
+            if let Some(cache) = self.cache {
+                if let Some(cached) = cache.borrow().get(k) {
+                    return Ok(cached.is_some());
+                }
+                let stored = self.read(k)?;
+                self.remember(cache, k, stored.as_deref(), false)?;
+                return Ok(stored.is_some());
+            }
+            Ok(self.read(k)?.is_some())
+        })
     }
 
     /// The decoded value of the key.
     pub(crate) fn get(&self, key: &CurrentKey<K>) -> Result<Option<S>, StateError> {
-        self.with_key(key, |k| match self.read(k)? {
-            Some(bytes) => self.decode_value(k, &bytes),
-            None => Ok(None),
+        self.with_key(key, |k| {
+            if let Some(cache) = self.cache {
+                if let Some(cached) = cache.borrow().get(k) {
+                    return cached.map(|bytes| self.decode(bytes)).transpose();
+                }
+                let stored = self.read(k)?;
+                self.remember(cache, k, stored.as_deref(), false)?;
+                return stored.map(|bytes| self.decode(&bytes)).transpose();
+            }
+            match self.read(k)? {
+                Some(bytes) => self.decode_value(k, &bytes),
+                None => Ok(None),
+            }
         })
     }
 
@@ -196,6 +235,9 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
 
     /// Writes `value` under the stored key `k`.
     fn put_bytes(&self, k: &[u8], value: &[u8]) -> Result<(), StateError> {
+        if let Some(cache) = self.cache {
+            return self.remember(cache, k, Some(value), true);
+        }
         self.db
             .put_cf_opt(self.cf, k, value, self.write)
             .map_err(|e| self.error("write", e))

@@ -14,6 +14,7 @@
 
 mod access;
 pub(crate) mod snapshot;
+mod write_cache;
 
 pub(crate) use access::{RocksAccess, RocksTable};
 
@@ -33,12 +34,14 @@ use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options, Writ
 use serde::de::DeserializeOwned;
 use snapshot::SnapshotState;
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_core::keygroup::KeyGroupRange;
+use write_cache::WriteCache;
 
 pub(crate) fn rocks_error(message: impl Into<String>) -> StateError {
     StateError::Backend(message.into())
@@ -232,6 +235,8 @@ struct Registered {
     ttl: bool,
     type_name: &'static str,
     table: Box<dyn Any + Send>,
+    /// Write-back cache of a value-like state without TTL.
+    cache: Option<RefCell<WriteCache>>,
 }
 
 /// The RocksDB instance of one subtask, with its registered states.
@@ -339,12 +344,15 @@ impl RocksStates {
             Some(index) => index,
             None => {
                 self.ensure_column_family(name, kind, ttl)?;
+                let limit = self.shared.options.write_cache_bytes;
+                let value_like = matches!(kind, StateKind::Value | StateKind::Reducing | StateKind::Aggregating);
                 self.registered.push(Registered {
                     name: name.clone(),
                     kind,
                     ttl,
                     type_name,
                     table: Box::new(()),
+                    cache: (value_like && !ttl && limit > 0).then(|| RefCell::new(WriteCache::new(limit))),
                 });
                 self.registered.len() - 1
             }
@@ -410,8 +418,34 @@ impl RocksStates {
             write: &self.write,
             range: self.range,
             table,
+            cache: registered.cache.as_ref(),
             ttl: ttl.map(|(_, now)| now),
         })
+    }
+
+    /// Writes every state's cached updates to RocksDB (before the column families
+    /// are read directly).
+    fn flush_caches(&self) -> Result<(), StateError> {
+        for registered in &self.registered {
+            let Some(cache) = &registered.cache else {
+                continue;
+            };
+            let Some(cf) = self.db.cf_handle(&column_family(&registered.name)) else {
+                continue;
+            };
+            cache
+                .borrow_mut()
+                .flush(&self.db, cf, &self.write)
+                .map_err(|e| rocks_error(format!("state '{}': cannot write cached updates: {e}", registered.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets every cached value (the column families were rewritten).
+    fn clear_caches(&self) {
+        for cache in self.registered.iter().filter_map(|r| r.cache.as_ref()) {
+            cache.borrow_mut().clear();
+        }
     }
 
     /// Visits every stored entry of state `name` with its key group (raw key rest
@@ -421,6 +455,7 @@ impl RocksStates {
         name: &str,
         mut visit: impl FnMut(usize, &[u8], &[u8]) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
+        self.flush_caches()?;
         let Some(cf) = self.db.cf_handle(&column_family(name)) else {
             return Ok(());
         };
@@ -500,6 +535,7 @@ impl RocksStates {
     /// merged from list appends pass the TTL filter in the second.
     #[cfg(test)]
     pub(crate) fn compact(&self) {
+        let _ = self.flush_caches();
         for _ in 0..2 {
             for stored in &self.kinds {
                 if let Some(cf) = self.db.cf_handle(&column_family(&stored.name)) {
@@ -548,6 +584,9 @@ impl RocksStates {
         let prefix = u16::try_from(key_group)
             .map_err(|_| rocks_error(format!("key group {key_group} is too large")))?
             .to_be_bytes();
+        // Restored values replace whatever was cached.
+        self.flush_caches()?;
+        self.clear_caches();
         for state in block.states {
             self.ensure_column_family(&state.name, state.kind, state.ttl)?;
             let cf = self
@@ -611,6 +650,7 @@ impl RocksStates {
             .collect();
         let db = DB::open_cf_descriptors(&options, path, descriptors)
             .map_err(|e| rocks_error(format!("cannot open restored RocksDB files in {}: {e}", path.display())))?;
+        self.clear_caches();
         self.db = db;
         self.kinds = stored;
         Ok(())
@@ -621,6 +661,9 @@ impl RocksStates {
     /// them on any thread. Written in full, it leaves out TTL'd values expired at
     /// `now`.
     pub(crate) fn snapshot(&mut self, now: i64) -> Box<dyn KeyedSnapshot> {
+        if let Err(e) = self.flush_caches() {
+            return Box::new(snapshot::FailedSnapshot(e.to_string()));
+        }
         let states: Vec<SnapshotState> = self.kinds.iter().map(|s| s.snapshot_state(now)).collect();
         let limit = self.shared.options.inline_snapshot_bytes as u64;
         if limit > 0 && self.sst_bytes() <= limit {
