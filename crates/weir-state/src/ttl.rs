@@ -438,6 +438,18 @@ impl<UK: Hash + Eq, UV> Expirable for Map<UK, TtlValue<UV>> {
     }
 }
 
+/// Refuses to read state `name` with TTL when it was stored without, or the reverse.
+pub(crate) fn check_ttl(name: &str, stored_with_ttl: bool, requested: bool) -> Result<(), crate::error::StateError> {
+    if stored_with_ttl == requested {
+        Ok(())
+    } else {
+        Err(crate::error::StateError::TtlMismatch {
+            name: name.to_string(),
+            stored_with_ttl,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use super::table::Table;
 use crate::descriptor::StateKind;
 use crate::error::StateError;
 use crate::format::{self, EntryFormat};
+use crate::ttl::check_ttl;
 use crate::ttl::TtlSettings;
 use crate::KeyedSnapshot;
 use std::any::Any;
@@ -66,17 +67,6 @@ struct Registered {
     ttl: Option<TtlSettings>,
     type_name: &'static str,
     table: Box<dyn ErasedTable>,
-}
-
-fn check_ttl(name: &str, stored_with_ttl: bool, requested: bool) -> Result<(), StateError> {
-    if stored_with_ttl == requested {
-        Ok(())
-    } else {
-        Err(StateError::TtlMismatch {
-            name: name.to_string(),
-            stored_with_ttl,
-        })
-    }
 }
 
 /// The heap states of one subtask.

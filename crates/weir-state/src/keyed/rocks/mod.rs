@@ -24,6 +24,7 @@ use crate::error::StateError;
 use crate::format;
 use crate::keyed::snapshot::KeyGroupBlock;
 use crate::keyed::store::CurrentKey;
+use crate::ttl::check_ttl;
 use crate::ttl::{frames, split_ts, TtlClock, TtlNow, TtlSettings};
 use crate::KeyedSnapshot;
 use crate::StateTtlConfig;
@@ -215,17 +216,6 @@ impl Stored {
             ttl: self.ttl.is_some(),
             cutoff: self.settings.and_then(|s| s.snapshot_cutoff(now)),
         }
-    }
-}
-
-fn check_ttl(name: &str, stored_with_ttl: bool, requested: bool) -> Result<(), StateError> {
-    if stored_with_ttl == requested {
-        Ok(())
-    } else {
-        Err(StateError::TtlMismatch {
-            name: name.to_string(),
-            stored_with_ttl,
-        })
     }
 }
 
