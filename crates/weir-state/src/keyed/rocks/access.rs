@@ -247,12 +247,7 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
     pub(crate) fn put(&mut self, key: &CurrentKey<K>, value: &S) -> Result<(), StateError> {
         let ttl = self.ttl;
         self.store(
-            |out| {
-                if let Some(ttl) = ttl {
-                    push_ts(ttl.now, out);
-                }
-                encode_into(value, out)
-            },
+            |out| encode_stamped(value, ttl, out),
             |this, bytes| this.with_key(key, |k| this.put_bytes(k, bytes)),
         )
     }
@@ -261,6 +256,14 @@ impl<K: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> RocksAcce
     pub(crate) fn delete(&mut self, key: &CurrentKey<K>) -> Result<(), StateError> {
         self.with_key(key, |k| self.delete_bytes(k))
     }
+}
+
+/// Encodes `value`, after `ttl`'s time when the state has a TTL.
+fn encode_stamped<V: Serialize>(value: &V, ttl: Option<TtlNow>, out: &mut Vec<u8>) -> Result<(), String> {
+    if let Some(ttl) = ttl {
+        push_ts(ttl.now, out);
+    }
+    encode_into(value, out)
 }
 
 /// Encodes list elements, each framed with `ttl`'s time when the state has a TTL.
@@ -407,12 +410,7 @@ where
     pub(crate) fn map_put(&mut self, key: &CurrentKey<K>, user_key: &UK, value: &UV) -> Result<(), StateError> {
         let ttl = self.ttl;
         self.store(
-            |out| {
-                if let Some(ttl) = ttl {
-                    push_ts(ttl.now, out);
-                }
-                encode_into(value, out)
-            },
+            |out| encode_stamped(value, ttl, out),
             |this, bytes| this.with_user_key(key, user_key, |k| this.put_bytes(k, bytes)),
         )
     }
