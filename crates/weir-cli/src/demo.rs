@@ -66,9 +66,17 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 256)]
     rocksdb_memory_mib: usize,
     /// On Ctrl-C, stop with a savepoint into this directory or `s3://` prefix
-    /// (instead of draining); needs --checkpoint-interval. Resume with --restore <the printed directory>.
+    /// (instead of draining); also the default target of `weir savepoint` and
+    /// `weir stop`. Needs --checkpoint-interval. Resume with --restore <the printed directory>.
     #[arg(long)]
     savepoint_dir: Option<std::path::PathBuf>,
+    /// Serve the REST API (for `weir list`, `weir savepoint`, `weir stop`, `weir
+    /// cancel`) on the first free port of this range; port 0 picks any free port.
+    #[arg(long, default_value = "127.0.0.1:8081-8090")]
+    rest_bind: String,
+    /// Do not serve the REST API.
+    #[arg(long)]
+    no_rest: bool,
 }
 
 const VOCABULARY: &[&str] = &[
@@ -347,6 +355,7 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     if let Some(dir) = client.checkpoint_dir() {
         println!("checkpoints go to {}", dir.display());
     }
+    let _rest = serve_rest(&args, &client);
     let started = Instant::now();
     let mut handled_interrupts = 0;
     let mut next_report = started + Duration::from_secs(1);
@@ -408,6 +417,9 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
             latest.map(|p| format!("; latest: {}", p.display())).unwrap_or_default()
         );
     }
+    if let Some(savepoint) = &result.savepoint {
+        println!("stopped with savepoint {} (resume with --restore)", savepoint.display());
+    }
     let words = result
         .vertices
         .iter()
@@ -420,6 +432,39 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         counts,
         elapsed: result.elapsed,
     })
+}
+
+/// Serves the REST API for `client`'s job unless `--no-rest`; a port that cannot
+/// be bound is a warning, not a reason to stop the demo.
+fn serve_rest(args: &DemoArgs, client: &JobClient) -> Option<weir_rest::RestServer> {
+    if args.no_rest {
+        return None;
+    }
+    let mut registry = weir_rest::JobRegistry::new();
+    if let Some(dir) = &args.savepoint_dir {
+        registry = registry.with_default_savepoint_dir(dir);
+    }
+    registry.register(client.handle());
+    match weir_rest::RestServer::start(&args.rest_bind, registry) {
+        Ok(server) => {
+            println!("job {} · REST API at {}", client.job_id(), server.url());
+            if client.is_checkpointing() {
+                println!(
+                    "  from another terminal: weir savepoint {} <dir> -m {} | weir stop {} -p <dir> -m {}",
+                    client.job_id(),
+                    server.url(),
+                    client.job_id(),
+                    server.url()
+                );
+            }
+            let _ = std::io::stdout().flush();
+            Some(server)
+        }
+        Err(e) => {
+            tracing::warn!("running without the REST API: {e}");
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +505,8 @@ mod tests {
             rocksdb_dir: Some(tempfile_dir()),
             rocksdb_memory_mib: 16,
             savepoint_dir: None,
+            rest_bind: "127.0.0.1:0".into(),
+            no_rest: false,
         }
     }
 

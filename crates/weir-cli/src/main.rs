@@ -1,9 +1,11 @@
 //! The `weir` command.
 //!
 //! `weir demo` runs Weir's demo job (a live word count over a generated stream) in
-//! this process with embedded defaults. Later subcommands (submit, list, cancel,
-//! savepoint, sql, nexmark) plug in here.
+//! this process with embedded defaults, serving the REST API; `weir list`,
+//! `weir savepoint`, `weir stop` and `weir cancel` control such a job from another
+//! terminal. Later subcommands (submit, sql, nexmark) plug in here.
 
+mod control;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,14 @@ struct Cli {
 enum Command {
     /// Run the demo job: a live word count over a generated stream of sentences.
     Demo(demo::DemoArgs),
+    /// List the jobs of a running Weir process.
+    List(control::Address),
+    /// Take a savepoint of a running job.
+    Savepoint(control::SavepointArgs),
+    /// Stop a running job with a savepoint (resume it with `--restore`).
+    Stop(control::StopArgs),
+    /// Cancel a running job at once.
+    Cancel(control::CancelArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,13 +45,27 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => demo::run(args),
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Demo(args) => demo::run(args).map_err(Into::into),
+        Command::List(address) => control::list(address).map_err(Into::into),
+        Command::Savepoint(args) => control::savepoint(args).map_err(Into::into),
+        Command::Stop(args) => control::stop(args).map_err(Into::into),
+        Command::Cancel(args) => control::cancel(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The causes, unless the message already says them.
+            let mut message = e.to_string();
+            let mut source = e.source();
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message = format!("{message}: {text}");
+                }
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

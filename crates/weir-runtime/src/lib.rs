@@ -29,5 +29,5 @@ pub mod task;
 pub mod watermark;
 pub mod writer;
 
-pub use executor::{execute, JobClient, JobResult};
+pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus};
 pub use graph::{JobGraph, StreamGraph};

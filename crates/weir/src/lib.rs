@@ -71,5 +71,5 @@ pub mod prelude {
         BoundedOutOfOrderness, OutputTag, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };
     pub use weir_runtime::sink::transactional::{ExactlyOnce, TransactionContext, TransactionalSink};
-    pub use weir_runtime::{JobClient, JobResult};
+    pub use weir_runtime::{JobClient, JobHandle, JobResult, JobStatus};
 }

@@ -69,7 +69,9 @@ pub struct JobResult {
 }
 
 pub(crate) struct JobState {
+    pub job_id: String,
     pub job_name: String,
+    pub status: Mutex<JobStatus>,
     pub vertex_names: Vec<String>,
     pub tasks: Mutex<Vec<Vec<Arc<TaskShared>>>>,
     pub user_cancelled: AtomicBool,
@@ -104,23 +106,86 @@ impl JobState {
     }
 }
 
-/// A handle on a running job.
-pub struct JobClient {
+/// What a job is doing, as the REST API and the CLI show it (Flink's job states).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Tasks are running (or the job is restarting after a failure).
+    Running,
+    /// Every task finished (bounded input, `stop`, or stop-with-savepoint).
+    Finished,
+    /// The job failed; the message names the operator, subtask and cause.
+    Failed(String),
+    /// The job was cancelled.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Flink's name of the state: `RUNNING`, `FINISHED`, `FAILED` or `CANCELED`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobStatus::Running => "RUNNING",
+            JobStatus::Finished => "FINISHED",
+            JobStatus::Failed(_) => "FAILED",
+            JobStatus::Cancelled => "CANCELED",
+        }
+    }
+
+    /// Whether the job has ended.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, JobStatus::Running)
+    }
+}
+
+/// A cloneable handle on a running job: what a control plane (the REST API, a
+/// dashboard) needs to watch it, take savepoints, stop or cancel it. Obtained from
+/// [`JobClient::handle`]; every [`JobClient`] method except `wait` is here.
+#[derive(Clone)]
+pub struct JobHandle {
     state: Arc<JobState>,
     control: mpsc::Sender<MasterEvent>,
     checkpoint_dir: Option<PathBuf>,
+}
+
+/// A handle on a running job, owning it: [`wait`](Self::wait) returns its result,
+/// and dropping the client of a job still running cancels the job. Dereferences to
+/// [`JobHandle`] for everything else.
+pub struct JobClient {
+    handle: JobHandle,
     master: Option<JoinHandle<Result<JobResult>>>,
 }
 
-impl std::fmt::Debug for JobClient {
+impl std::fmt::Debug for JobHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobClient")
+        f.debug_struct("JobHandle")
+            .field("job_id", &self.state.job_id)
             .field("job_name", &self.state.job_name)
             .finish()
     }
 }
 
-impl JobClient {
+impl std::fmt::Debug for JobClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobClient")
+            .field("job_id", &self.state.job_id)
+            .field("job_name", &self.state.job_name)
+            .finish()
+    }
+}
+
+impl std::ops::Deref for JobClient {
+    type Target = JobHandle;
+
+    fn deref(&self) -> &JobHandle {
+        &self.handle
+    }
+}
+
+impl JobHandle {
+    /// The job's id: 32 hexadecimal digits, unique per run (as Flink's `JobID`).
+    pub fn job_id(&self) -> &str {
+        &self.state.job_id
+    }
+
     /// Name of the job.
     pub fn job_name(&self) -> &str {
         &self.state.job_name
@@ -129,6 +194,11 @@ impl JobClient {
     /// Where this run's checkpoints go (when checkpointing is enabled).
     pub fn checkpoint_dir(&self) -> Option<&std::path::Path> {
         self.checkpoint_dir.as_deref()
+    }
+
+    /// Whether the job takes checkpoints (and so can take savepoints).
+    pub fn is_checkpointing(&self) -> bool {
+        self.checkpoint_dir.is_some()
     }
 
     /// Ends the job gracefully: sources stop reading as if their input had ended;
@@ -149,7 +219,7 @@ impl JobClient {
 
     /// Takes a savepoint like [`trigger_savepoint`](Self::trigger_savepoint), then
     /// stops the job without draining it (no final watermark, windows do not fire):
-    /// [`wait`](Self::wait) returns a result whose `savepoint` is the directory.
+    /// [`JobClient::wait`] returns a result whose `savepoint` is the directory.
     /// Resume with `restore_from(savepoint)`.
     pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>) -> Result<PathBuf> {
         self.savepoint(target.into(), true)
@@ -178,7 +248,7 @@ impl JobClient {
         }
     }
 
-    /// Aborts the job: tasks stop at once; [`wait`](Self::wait) returns
+    /// Aborts the job: tasks stop at once; [`JobClient::wait`] returns
     /// [`WeirError::Cancelled`].
     pub fn cancel(&self) {
         self.state.user_cancelled.store(true, Ordering::Release);
@@ -186,9 +256,14 @@ impl JobClient {
         let _ = self.control.send(MasterEvent::Cancel);
     }
 
+    /// What the job is doing now.
+    pub fn status(&self) -> JobStatus {
+        self.state.status.lock().clone()
+    }
+
     /// Whether the job has ended (finished, failed or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.master.as_ref().is_none_or(|m| m.is_finished())
+        self.status().is_terminal()
     }
 
     /// Live figures per vertex of the current attempt.
@@ -220,6 +295,18 @@ impl JobClient {
     /// Time since the job started.
     pub fn elapsed(&self) -> Duration {
         self.state.started.elapsed()
+    }
+}
+
+impl JobClient {
+    /// A cloneable handle on this job, for a control plane.
+    pub fn handle(&self) -> JobHandle {
+        self.handle.clone()
+    }
+
+    /// Whether the job has ended (finished, failed or cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.master.as_ref().is_none_or(|m| m.is_finished())
     }
 
     /// Waits for the job to end and returns its result.
@@ -308,7 +395,9 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         (None, None, None)
     };
     let state = Arc::new(JobState {
+        job_id: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
         job_name: graph.job_name.clone(),
+        status: Mutex::new(JobStatus::Running),
         vertex_names: graph.vertices.iter().map(|v| v.name.clone()).collect(),
         tasks: Mutex::new(Vec::new()),
         user_cancelled: AtomicBool::new(false),
@@ -333,14 +422,25 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         initial_restore,
         state_backend,
     };
-    let handle = std::thread::Builder::new()
+    let ended = state.clone();
+    let master = std::thread::Builder::new()
         .name("weir-job-master".into())
-        .spawn(move || master.run())
+        .spawn(move || {
+            let result = master.run();
+            *ended.status.lock() = match &result {
+                Ok(_) => JobStatus::Finished,
+                Err(WeirError::Cancelled) => JobStatus::Cancelled,
+                Err(e) => JobStatus::Failed(e.to_string()),
+            };
+            result
+        })
         .map_err(|e| WeirError::Internal(format!("could not start the job master thread: {e}")))?;
     Ok(JobClient {
-        state,
-        control: events,
-        checkpoint_dir,
-        master: Some(handle),
+        handle: JobHandle {
+            state,
+            control: events,
+            checkpoint_dir,
+        },
+        master: Some(master),
     })
 }
