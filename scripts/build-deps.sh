@@ -4,11 +4,13 @@
 # Debian/Ubuntu (apt-get); runs apt-get through sudo when not root.
 #
 # With --with-test-services it also installs the servers the test suite starts
-# on loopback (today: the S3-compatible s3s-fs, see scripts/s3-server.sh).
+# on loopback (today: the S3-compatible s3s-fs, see scripts/s3-server.sh) and the
+# tools the tests compare against (DuckDB from PyPI, see scripts/duckdb.sh).
 set -euo pipefail
 
 if [ "${1:-}" = "--with-test-services" ]; then
     "$(dirname "$0")/build-deps.sh"
+    "$(dirname "$0")/duckdb.sh" install
     exec "$(dirname "$0")/s3-server.sh" install
 fi
 

@@ -1,0 +1,31 @@
+//! The Nexmark benchmark on Weir: the generator as a parallel, replayable source
+//! ([`NexmarkSource`]), the 23 queries q0–q22 on the DataStream API (following the
+//! SQL texts of the Flink Nexmark benchmark; see [`queries`]), and the runner behind
+//! `weir nexmark run`, which reports events per second and per CPU-second the way
+//! the Flink harness does.
+//!
+//! ```
+//! use weir_nexmark::NexmarkConfig;
+//! use weir_nexmark_queries::{run, Query, QueryOutput, RunOptions};
+//!
+//! let options = RunOptions {
+//!     query: "q2".parse()?,
+//!     config: NexmarkConfig { num_events: 10_000, ..NexmarkConfig::default() },
+//!     parallelism: 2,
+//!     rate_limit: None,
+//!     output: QueryOutput::Collect,
+//! };
+//! let (report, rows) = run(&options)?;
+//! assert_eq!(report.events, 10_000);
+//! assert!(rows.iter().all(|row| row.starts_with("{\"auction\":")));
+//! # Ok::<(), weir_nexmark_queries::NexmarkError>(())
+//! ```
+
+mod error;
+pub mod queries;
+mod runner;
+mod source;
+
+pub use error::NexmarkError;
+pub use runner::{build, events, run, Query, QueryOutput, RunOptions, RunReport, WATERMARK_DELAY};
+pub use source::NexmarkSource;
