@@ -21,11 +21,13 @@
 //! # Ok::<(), weir_nexmark_queries::NexmarkError>(())
 //! ```
 
+mod change;
 mod error;
 pub mod queries;
 mod runner;
 mod source;
 
+pub use change::{Change, Op};
 pub use error::NexmarkError;
 pub use runner::{build, events, run, Query, QueryOutput, RunOptions, RunReport, WATERMARK_DELAY};
 pub use source::NexmarkSource;

@@ -69,11 +69,46 @@ pub fn weir(query: &str, config: &NexmarkConfig, parallelism: usize) -> Vec<serd
         output: QueryOutput::Collect,
     };
     let (_, rows) = run(&options).unwrap_or_else(|e| panic!("{query} at parallelism {parallelism}: {e}"));
-    rows.iter()
+    let rows: Vec<serde_json::Map<String, Value>> = rows
+        .iter()
         .map(|line| match serde_json::from_str(line) {
             Ok(Value::Object(map)) => map,
             other => panic!("{query}: not a JSON object: {line} ({other:?})"),
         })
+        .collect();
+    final_table(query, rows)
+}
+
+/// For an updating result (rows `{"op": "+"|"-", "row": {...}}`), the rows that
+/// remain when every delete cancels an earlier equal insert; other results as they
+/// are. A delete without a matching insert fails the test.
+pub fn final_table(
+    query: &str,
+    rows: Vec<serde_json::Map<String, Value>>,
+) -> Vec<serde_json::Map<String, Value>> {
+    if !rows.first().is_some_and(|r| r.contains_key("op") && r.contains_key("row")) {
+        return rows;
+    }
+    // Rows by their text, with a count; order of arrival per key is kept by the
+    // sink's single input per upstream subtask, so counts never go negative.
+    let mut table: std::collections::BTreeMap<String, (i64, serde_json::Map<String, Value>)> = Default::default();
+    for change in rows {
+        let op = change.get("op").and_then(Value::as_str).unwrap_or("?").to_string();
+        let Some(Value::Object(row)) = change.get("row").cloned() else {
+            panic!("{query}: a change without a row: {change:?}");
+        };
+        let key = Value::Object(row.clone()).to_string();
+        let entry = table.entry(key.clone()).or_insert((0, row));
+        match op.as_str() {
+            "+" => entry.0 += 1,
+            "-" => entry.0 -= 1,
+            other => panic!("{query}: unknown change '{other}'"),
+        }
+        assert!(entry.0 >= 0, "{query}: deleted a row that is not in the result: {key}");
+    }
+    table
+        .into_values()
+        .flat_map(|(count, row)| std::iter::repeat_n(row, count as usize))
         .collect()
 }
 
