@@ -3,10 +3,12 @@
 //! `weir demo` runs Weir's demo job (a live word count over a generated stream) in
 //! this process with embedded defaults, serving the REST API; `weir list`,
 //! `weir savepoint`, `weir stop` and `weir cancel` control such a job from another
-//! terminal. Later subcommands (submit, sql, nexmark) plug in here.
+//! terminal; `weir nexmark` generates the Nexmark benchmark's events and runs its
+//! queries. Later subcommands (submit, sql) plug in here.
 
 mod control;
 mod demo;
+mod nexmark;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +36,9 @@ enum Command {
     Stop(control::StopArgs),
     /// Cancel a running job at once.
     Cancel(control::CancelArgs),
+    /// The Nexmark benchmark: generate its events, run its queries.
+    #[command(subcommand)]
+    Nexmark(nexmark::NexmarkCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Command::Savepoint(args) => control::savepoint(args).map_err(Into::into),
         Command::Stop(args) => control::stop(args).map_err(Into::into),
         Command::Cancel(args) => control::cancel(args).map_err(Into::into),
+        Command::Nexmark(command) => nexmark::run_command(command).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -65,8 +65,8 @@ pub enum QueryOutput {
     /// Nowhere (the benchmark's blackhole sink): rows are built, then dropped.
     #[default]
     Discard,
-    /// One JSON object per line into this file (one file per sink subtask, the
-    /// subtask index appended when the sink runs in parallel).
+    /// One JSON object per line into this file (at parallelism above 1, a
+    /// directory of that name with one `part-<subtask>` file per sink subtask).
     File(PathBuf),
     /// Into memory as JSON lines, for tests.
     Collect,
