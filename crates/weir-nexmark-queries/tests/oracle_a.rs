@@ -6,12 +6,72 @@
 
 mod common;
 
-use common::{assert_matches_duckdb, config, weir, weir_texts};
+use common::{assert_matches_duckdb, config, duckdb, oracle_texts, weir, weir_texts, write_events};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use weir_nexmark::{Event, EventGenerator, GeneratorConfig};
+use weir::prelude::*;
+use weir_nexmark::{Bid, Event, EventGenerator, GeneratorConfig, NexmarkConfig};
+use weir_nexmark_queries::{queries, WATERMARK_DELAY};
 
 /// Events per test input.
 const EVENTS: u64 = 100_000;
+
+/// Events per second of event time in the tests of windowed queries: the default
+/// rate puts 100 k events into 10 s (a single window); this one spreads them over
+/// 200 s, with sessions that end and persons and auctions in different windows.
+const SLOW_RATE: u32 = 500;
+
+/// The configuration of the windowed queries' tests.
+fn slow_config() -> NexmarkConfig {
+    NexmarkConfig {
+        first_event_rate: SLOW_RATE,
+        next_event_rate: SLOW_RATE,
+        ..config(EVENTS)
+    }
+}
+
+/// Like `common::assert_matches_duckdb`, over `config`'s events.
+fn assert_matches_duckdb_with(query: &str, config: &NexmarkConfig, sql: &str, columns: &[&str]) -> usize {
+    let dir = write_events(config);
+    let expected = oracle_texts(&duckdb(dir.path(), sql));
+    for parallelism in [1, 2] {
+        let ours = weir_texts(&weir(query, config, parallelism), columns);
+        if ours != expected {
+            let missing: Vec<&String> = expected.iter().filter(|r| !ours.contains(r)).take(5).collect();
+            let extra: Vec<&String> = ours.iter().filter(|r| !expected.contains(r)).take(5).collect();
+            panic!(
+                "{query} at parallelism {parallelism}: {} rows, DuckDB {}; first missing {missing:?}; first extra {extra:?}",
+                ours.len(),
+                expected.len()
+            );
+        }
+    }
+    expected.len()
+}
+
+/// Runs `build` over hand-made `events` (event time, 4 s out-of-orderness as
+/// the runner's) at parallelism 1 and returns its rows.
+fn run_on<T: Data>(events: Vec<Event>, build: impl Fn(&DataStream<Event>) -> DataStream<T>) -> Vec<T> {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(1);
+    let strategy = WatermarkStrategy::for_bounded_out_of_orderness(WATERMARK_DELAY)
+        .with_timestamp_assigner(|event: &Event, _| event.date_time());
+    let stream = env.from_collection(events).assign_timestamps_and_watermarks(strategy);
+    let rows = build(&stream).collect();
+    env.execute("hand-made events").unwrap();
+    rows.take()
+}
+
+fn bid(bidder: i64, price: i64, date_time: i64) -> Event {
+    Event::Bid(Bid {
+        auction: 1000,
+        bidder,
+        price,
+        channel: "Google".into(),
+        url: "https://example.com".into(),
+        date_time,
+        extra: format!("bid {bidder}"),
+    })
+}
 
 /// Bids of each auction inside its time range, max price: the winning-bid core of
 /// q4, q6 and q9 in SQL.
@@ -46,9 +106,9 @@ fn q4_averages_winning_prices_per_category() {
 
 #[test]
 fn q5_finds_the_hottest_auctions_per_sliding_window() {
-    let rows = assert_matches_duckdb(
+    let rows = assert_matches_duckdb_with(
         "q5",
-        EVENTS,
+        &slow_config(),
         "WITH b AS (SELECT auction, epoch_ms(dateTime) AS t FROM bid),
          w AS (SELECT auction, (t // 2000) * 2000 - k * 2000 AS ws FROM b, range(0, 5) AS r(k)),
          c AS (SELECT auction, ws, COUNT(*) AS num FROM w GROUP BY auction, ws),
@@ -126,9 +186,9 @@ fn q6_averages_the_last_ten_sales_per_seller() {
 
 #[test]
 fn q7_finds_the_highest_bids_per_window() {
-    let rows = assert_matches_duckdb(
+    let rows = assert_matches_duckdb_with(
         "q7",
-        EVENTS,
+        &slow_config(),
         "WITH m AS (SELECT (epoch_ms(dateTime) // 10000) * 10000 + 10000 AS we, MAX(price) AS maxprice
                     FROM bid GROUP BY we)
          SELECT B.auction, B.bidder, B.price, B.dateTime, B.extra
@@ -141,9 +201,9 @@ fn q7_finds_the_highest_bids_per_window() {
 
 #[test]
 fn q8_finds_new_sellers_per_window() {
-    let rows = assert_matches_duckdb(
+    let rows = assert_matches_duckdb_with(
         "q8",
-        EVENTS,
+        &slow_config(),
         "WITH p AS (SELECT DISTINCT id, name, (epoch_ms(dateTime) // 10000) * 10000 AS ws FROM person),
          a AS (SELECT DISTINCT seller, (epoch_ms(dateTime) // 10000) * 10000 AS ws FROM auction)
          SELECT p.id, p.name, p.ws FROM p JOIN a ON p.id = a.seller AND p.ws = a.ws",
@@ -203,9 +263,9 @@ fn q10_adds_partition_values_to_bids() {
 
 #[test]
 fn q11_counts_bids_per_session() {
-    let rows = assert_matches_duckdb(
+    let rows = assert_matches_duckdb_with(
         "q11",
-        EVENTS,
+        &slow_config(),
         "WITH b AS (SELECT bidder, epoch_ms(dateTime) AS t FROM bid),
          s AS (SELECT bidder, t,
                  CASE WHEN t - LAG(t) OVER (PARTITION BY bidder ORDER BY t) <= 10000 THEN 0 ELSE 1 END AS fresh
@@ -217,4 +277,36 @@ fn q11_counts_bids_per_session() {
         &["bidder", "bid_count", "starttime", "endtime"],
     );
     assert!(rows > 0);
+}
+
+#[test]
+fn q7_includes_a_bid_at_the_window_end_with_the_window_maximum() {
+    // Window [0, 10 s): maximum 50, reached by bidder 2 and, at exactly 10 s (the
+    // next window's first millisecond; BETWEEN includes it), bidder 3; window
+    // [10 s, 20 s): maximum 70.
+    let rows = run_on(
+        vec![
+            bid(1, 20, 1_000),
+            bid(2, 50, 5_000),
+            bid(3, 50, 10_000),
+            bid(4, 70, 12_000),
+            bid(5, 50, 20_000),
+        ],
+        queries::q7::build,
+    );
+    let mut bidders: Vec<(i64, i64)> = rows.iter().map(|r| (r.bidder, r.price)).collect();
+    bidders.sort_unstable();
+    assert_eq!(bidders, vec![(2, 50), (3, 50), (4, 70), (5, 50)]);
+}
+
+#[test]
+fn q11_sessions_merge_bids_at_most_the_gap_apart() {
+    // Bidder 1: 0, 10 s (exactly the gap: one session), then 20.001 s (a new one).
+    let rows = run_on(
+        vec![bid(1, 1, 0), bid(1, 1, 10_000), bid(1, 1, 20_001)],
+        queries::q11::build,
+    );
+    let mut sessions: Vec<(i64, i64, i64)> = rows.iter().map(|r| (r.bid_count, r.starttime, r.endtime)).collect();
+    sessions.sort_unstable();
+    assert_eq!(sessions, vec![(1, 20_001, 30_001), (2, 0, 20_000)]);
 }
