@@ -5,7 +5,17 @@
 
 pub mod q0;
 pub mod q1;
+pub mod q10;
+pub mod q11;
 pub mod q2;
+pub mod q3;
+pub mod q4;
+pub mod q5;
+pub mod q6;
+pub mod q7;
+pub mod q8;
+pub mod q9;
+mod winning;
 
 use crate::runner::{sink, QueryOutput};
 use crate::NexmarkError;
@@ -23,6 +33,15 @@ pub(crate) fn attach(
         0 => sink(q0::build(events), output),
         1 => sink(q1::build(events), output),
         2 => sink(q2::build(events), output),
+        3 => sink(q3::build(events), output),
+        4 => sink(q4::build(events), output),
+        5 => sink(q5::build(events), output),
+        6 => sink(q6::build(events), output),
+        7 => sink(q7::build(events), output),
+        8 => sink(q8::build(events), output),
+        9 => sink(q9::build(events), output),
+        10 => sink(q10::build(events), output),
+        11 => sink(q11::build(events), output),
         n => return Err(NexmarkError::NotImplemented(n)),
     })
 }
