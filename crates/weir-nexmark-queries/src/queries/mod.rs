@@ -5,7 +5,16 @@
 
 pub mod q0;
 pub mod q1;
+pub mod q13;
+pub mod q14;
+pub mod q15;
+pub mod q16;
+pub mod q17;
 pub mod q2;
+pub mod q21;
+pub mod q22;
+
+mod calendar;
 
 use crate::runner::{sink, QueryOutput};
 use crate::NexmarkError;
@@ -23,6 +32,13 @@ pub(crate) fn attach(
         0 => sink(q0::build(events), output),
         1 => sink(q1::build(events), output),
         2 => sink(q2::build(events), output),
+        13 => sink(q13::build(events), output),
+        14 => sink(q14::build(events), output),
+        15 => sink(q15::build(events), output),
+        16 => sink(q16::build(events), output),
+        17 => sink(q17::build(events), output),
+        21 => sink(q21::build(events), output),
+        22 => sink(q22::build(events), output),
         n => return Err(NexmarkError::NotImplemented(n)),
     })
 }

@@ -1,0 +1,173 @@
+//! Queries q12–q22 against oracles: DuckDB over the same events written as CSV
+//! (the batch equivalent of each Flink query), or plain Rust over the generator's
+//! events where SQL cannot express the streaming semantics (q12's processing time).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::assert_matches_duckdb;
+
+/// Events per test input.
+const EVENTS: u64 = 100_000;
+
+#[test]
+fn q13_joins_bids_with_the_side_input() {
+    let rows = assert_matches_duckdb(
+        "q13",
+        EVENTS,
+        "SELECT B.auction, B.bidder, B.price, B.dateTime, S.value
+         FROM bid B
+         JOIN (SELECT range AS key, CAST(range AS VARCHAR) AS value FROM range(10000)) S
+           ON B.auction % 10000 = S.key",
+        &["auction", "bidder", "price", "date_time", "value"],
+    );
+    assert_eq!(rows, 92_000);
+}
+
+#[test]
+fn q14_calculates() {
+    let rows = assert_matches_duckdb(
+        "q14",
+        EVENTS,
+        "SELECT auction, bidder, 0.908 * price AS price,
+            CASE
+                WHEN hour(dateTime) >= 8 AND hour(dateTime) <= 18 THEN 'dayTime'
+                WHEN hour(dateTime) <= 6 OR hour(dateTime) >= 20 THEN 'nightTime'
+                ELSE 'otherTime'
+            END AS bidTimeType,
+            dateTime, extra, length(extra) - length(replace(extra, 'c', '')) AS c_counts
+         FROM bid
+         WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000",
+        &[
+            "auction",
+            "bidder",
+            "price",
+            "bid_time_type",
+            "date_time",
+            "extra",
+            "c_counts",
+        ],
+    );
+    assert!(rows > 0);
+}
+
+#[test]
+fn q21_adds_channel_ids() {
+    let rows = assert_matches_duckdb(
+        "q21",
+        EVENTS,
+        "SELECT auction, bidder, price, channel,
+            CASE
+                WHEN lower(channel) = 'apple' THEN '0'
+                WHEN lower(channel) = 'google' THEN '1'
+                WHEN lower(channel) = 'facebook' THEN '2'
+                WHEN lower(channel) = 'baidu' THEN '3'
+                ELSE regexp_extract(url, '(&|^)channel_id=([^&]*)', 2)
+            END AS channel_id
+         FROM bid
+         WHERE regexp_matches(url, '(&|^)channel_id=')
+            OR lower(channel) IN ('apple', 'google', 'facebook', 'baidu')",
+        &["auction", "bidder", "price", "channel", "channel_id"],
+    );
+    assert!(rows > 0);
+}
+
+#[test]
+fn q22_splits_urls() {
+    let rows = assert_matches_duckdb(
+        "q22",
+        EVENTS,
+        "SELECT auction, bidder, price, channel,
+            split_part(url, '/', 4), split_part(url, '/', 5), split_part(url, '/', 6)
+         FROM bid",
+        &["auction", "bidder", "price", "channel", "dir1", "dir2", "dir3"],
+    );
+    assert_eq!(rows, 92_000);
+}
+
+/// Q15/Q16's filtered counts, as DuckDB SQL.
+const RANK_COUNTS: &str = "
+     count(*) AS total_bids,
+     count(*) FILTER (WHERE price < 10000) AS rank1_bids,
+     count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+     count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+     count(DISTINCT bidder) AS total_bidders,
+     count(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
+     count(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
+     count(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
+     count(DISTINCT auction) AS total_auctions,
+     count(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
+     count(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
+     count(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions";
+
+const RANK_COLUMNS: [&str; 12] = [
+    "total_bids",
+    "rank1_bids",
+    "rank2_bids",
+    "rank3_bids",
+    "total_bidders",
+    "rank1_bidders",
+    "rank2_bidders",
+    "rank3_bidders",
+    "total_auctions",
+    "rank1_auctions",
+    "rank2_auctions",
+    "rank3_auctions",
+];
+
+#[test]
+fn q15_reports_bidding_statistics_per_day() {
+    let columns: Vec<&str> = ["day"].into_iter().chain(RANK_COLUMNS).collect();
+    let rows = assert_matches_duckdb(
+        "q15",
+        EVENTS,
+        &format!("SELECT strftime(dateTime, '%Y-%m-%d') AS day, {RANK_COUNTS} FROM bid GROUP BY 1"),
+        &columns,
+    );
+    assert!(rows > 0);
+}
+
+#[test]
+fn q16_reports_channel_statistics_per_day() {
+    let columns: Vec<&str> = ["channel", "day", "minute"].into_iter().chain(RANK_COLUMNS).collect();
+    let rows = assert_matches_duckdb(
+        "q16",
+        EVENTS,
+        &format!(
+            "SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')) AS minute,
+                {RANK_COUNTS}
+             FROM bid GROUP BY 1, 2"
+        ),
+        &columns,
+    );
+    assert!(rows > 1);
+}
+
+#[test]
+fn q17_reports_auction_statistics_per_day() {
+    let rows = assert_matches_duckdb(
+        "q17",
+        EVENTS,
+        "SELECT auction, strftime(dateTime, '%Y-%m-%d') AS day,
+             count(*) AS total_bids,
+             count(*) FILTER (WHERE price < 10000) AS rank1_bids,
+             count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+             count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+             min(price), max(price), sum(price) // count(*), sum(price)
+         FROM bid GROUP BY 1, 2",
+        &[
+            "auction",
+            "day",
+            "total_bids",
+            "rank1_bids",
+            "rank2_bids",
+            "rank3_bids",
+            "min_price",
+            "max_price",
+            "avg_price",
+            "sum_price",
+        ],
+    );
+    assert!(rows > 100);
+}
