@@ -171,3 +171,75 @@ fn q17_reports_auction_statistics_per_day() {
     );
     assert!(rows > 100);
 }
+
+#[test]
+fn q18_finds_the_last_bid_per_bidder_and_auction() {
+    let rows = assert_matches_duckdb(
+        "q18",
+        EVENTS,
+        "SELECT auction, bidder, price, channel, url, dateTime, extra FROM (
+             SELECT *, row_number() OVER (PARTITION BY bidder, auction ORDER BY dateTime DESC, price DESC) AS rank_number
+             FROM bid)
+         WHERE rank_number <= 1",
+        &["auction", "bidder", "price", "channel", "url", "date_time", "extra"],
+    );
+    // Some bidders bid more than once on an auction: fewer rows than bids.
+    assert!(rows > 0 && rows < 92_000);
+}
+
+#[test]
+fn q19_keeps_the_top_10_bids_per_auction() {
+    let rows = assert_matches_duckdb(
+        "q19",
+        EVENTS,
+        "SELECT * FROM (
+             SELECT auction, bidder, price, channel, url, dateTime, extra,
+                 row_number() OVER (PARTITION BY auction
+                     ORDER BY price DESC, dateTime, bidder, channel, url, extra) AS rank_number
+             FROM bid)
+         WHERE rank_number <= 10",
+        &[
+            "auction",
+            "bidder",
+            "price",
+            "channel",
+            "url",
+            "date_time",
+            "extra",
+            "rank_number",
+        ],
+    );
+    assert!(rows > 0 && rows < 92_000);
+}
+
+#[test]
+fn q20_joins_bids_with_auctions_of_category_10() {
+    // DuckDB reads an empty CSV field as NULL: some item names are empty strings.
+    let rows = assert_matches_duckdb(
+        "q20",
+        EVENTS,
+        "SELECT auction, bidder, price, channel, url, B.dateTime, B.extra,
+             coalesce(itemName, ''), coalesce(description, ''), initialBid, reserve, A.dateTime, expires, seller, category, A.extra
+         FROM bid AS B INNER JOIN auction AS A ON B.auction = A.id
+         WHERE A.category = 10",
+        &[
+            "auction",
+            "bidder",
+            "price",
+            "channel",
+            "url",
+            "bid_date_time",
+            "bid_extra",
+            "item_name",
+            "description",
+            "initial_bid",
+            "reserve",
+            "auction_date_time",
+            "expires",
+            "seller",
+            "category",
+            "auction_extra",
+        ],
+    );
+    assert!(rows > 0);
+}

@@ -10,7 +10,10 @@ pub mod q14;
 pub mod q15;
 pub mod q16;
 pub mod q17;
+pub mod q18;
+pub mod q19;
 pub mod q2;
+pub mod q20;
 pub mod q21;
 pub mod q22;
 
@@ -37,6 +40,9 @@ pub(crate) fn attach(
         15 => sink(q15::build(events), output),
         16 => sink(q16::build(events), output),
         17 => sink(q17::build(events), output),
+        18 => sink(q18::build(events), output),
+        19 => sink(q19::build(events), output),
+        20 => sink(q20::build(events), output),
         21 => sink(q21::build(events), output),
         22 => sink(q22::build(events), output),
         n => return Err(NexmarkError::NotImplemented(n)),
