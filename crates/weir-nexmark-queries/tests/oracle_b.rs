@@ -7,9 +7,51 @@
 mod common;
 
 use common::assert_matches_duckdb;
+use std::collections::{BTreeMap, BTreeSet};
+use weir_nexmark::{Event, EventGenerator, GeneratorConfig};
 
 /// Events per test input.
 const EVENTS: u64 = 100_000;
+
+/// Q12's windows are of processing time, so only invariants are checked against
+/// the generator's bids: every row is one bidder's count in one aligned 10 s
+/// window, each (bidder, window) at most once, and per bidder the counts add up to
+/// the bidder's bids.
+#[test]
+fn q12_counts_bids_per_bidder_in_processing_time_windows() {
+    let config = common::config(EVENTS);
+    let mut expected: BTreeMap<i64, i64> = BTreeMap::new();
+    for event in EventGenerator::new(GeneratorConfig::new(&config).unwrap()) {
+        if let Event::Bid(b) = event {
+            *expected.entry(b.bidder).or_default() += 1;
+        }
+    }
+    assert!(!expected.is_empty());
+    for parallelism in [1, 2] {
+        let rows = common::weir("q12", &config, parallelism);
+        assert!(!rows.is_empty());
+        let mut totals: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut windows = BTreeSet::new();
+        for row in &rows {
+            let field = |name: &str| row[name].as_i64().unwrap();
+            let (bidder, count, start, end) = (
+                field("bidder"),
+                field("bid_count"),
+                field("starttime"),
+                field("endtime"),
+            );
+            assert!(count > 0, "{row:?}");
+            assert_eq!(end - start, 10_000, "{row:?}");
+            assert_eq!(start % 10_000, 0, "{row:?}");
+            assert!(
+                windows.insert((bidder, start)),
+                "two rows of one bidder and window: {row:?}"
+            );
+            *totals.entry(bidder).or_default() += count;
+        }
+        assert_eq!(totals, expected, "bids per bidder at parallelism {parallelism}");
+    }
+}
 
 #[test]
 fn q13_joins_bids_with_the_side_input() {

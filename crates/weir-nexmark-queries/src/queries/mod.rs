@@ -5,6 +5,7 @@
 
 pub mod q0;
 pub mod q1;
+pub mod q12;
 pub mod q13;
 pub mod q14;
 pub mod q15;
@@ -35,6 +36,7 @@ pub(crate) fn attach(
         0 => sink(q0::build(events), output),
         1 => sink(q1::build(events), output),
         2 => sink(q2::build(events), output),
+        12 => sink(q12::build(events), output),
         13 => sink(q13::build(events), output),
         14 => sink(q14::build(events), output),
         15 => sink(q15::build(events), output),
