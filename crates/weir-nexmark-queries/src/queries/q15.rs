@@ -26,7 +26,7 @@
 //! entry per bidder and per auction: a bit mask of the price ranges it was seen in
 //! (the input only grows, so a value once counted stays counted).
 
-use super::calendar::{day_number, format_day};
+use super::calendar::{day_number, format_day, minute_of_day};
 use super::q17::price_rank;
 use crate::Change;
 use serde::{Deserialize, Serialize};
@@ -93,23 +93,26 @@ pub(crate) struct Statistics {
     auctions: MapStateDescriptor<i64, u8>,
 }
 
-/// Marks `id` as seen in `rank` in `seen`; counts it in `counts` where it is new.
-fn count_distinct<K: Data + Hash + Eq>(
+/// Marks `id` as seen in price range `rank` in `seen`; returns the bits that are
+/// new (bit 0: `id` is new, bit `rank`: new in that range).
+fn mark<K: Data + Hash + Eq>(
     seen: &mut weir::state::MapState<'_, K, i64, u8>,
     id: i64,
     rank: usize,
-    counts: &mut [i64; 4],
-) -> Result<(), BoxError> {
+) -> Result<u8, BoxError> {
     let mask = seen.get(&id)?.unwrap_or(0);
-    let new = mask | 1 | (1 << rank);
-    if new != mask {
-        if mask == 0 {
-            counts[0] += 1;
-        }
-        counts[rank] += 1;
-        seen.put(id, new)?;
+    let new = (1 | (1 << rank)) & !mask;
+    if new != 0 {
+        seen.put(id, mask | new)?;
     }
-    Ok(())
+    Ok(new)
+}
+
+/// Counts the bits of `new` (from [`mark`]) into `counts`.
+fn count_new(new: u8, counts: &mut [i64; 4]) {
+    for (bit, count) in counts.iter_mut().enumerate() {
+        *count += i64::from((new >> bit) & 1);
+    }
 }
 
 impl Statistics {
@@ -128,15 +131,21 @@ impl Statistics {
         bid: &BidLite,
         ctx: &mut KeyedContext<'_, K>,
     ) -> Result<(Option<Counts>, Counts), BoxError> {
-        let previous = ctx.value(&self.counts)?.get()?;
-        let mut counts = previous.unwrap_or_default();
         let rank = price_rank(bid.price);
-        counts.bids[0] += 1;
-        counts.bids[rank] += 1;
-        counts.max_minute = counts.max_minute.max(super::calendar::minute_of_day(bid.date_time));
-        count_distinct(&mut ctx.map(&self.bidders)?, bid.bidder, rank, &mut counts.bidders)?;
-        count_distinct(&mut ctx.map(&self.auctions)?, bid.auction, rank, &mut counts.auctions)?;
-        ctx.value(&self.counts)?.set(counts)?;
+        let new_bidder = mark(&mut ctx.map(&self.bidders)?, bid.bidder, rank)?;
+        let new_auction = mark(&mut ctx.map(&self.auctions)?, bid.auction, rank)?;
+        let minute = minute_of_day(bid.date_time);
+        let mut previous = None;
+        let counts = ctx.value(&self.counts)?.update(|current| {
+            previous = current.copied();
+            let mut counts = current.copied().unwrap_or_default();
+            counts.bids[0] += 1;
+            counts.bids[rank] += 1;
+            count_new(new_bidder, &mut counts.bidders);
+            count_new(new_auction, &mut counts.auctions);
+            counts.max_minute = counts.max_minute.max(minute);
+            counts
+        })?;
         Ok((previous, counts))
     }
 }

@@ -10,13 +10,15 @@
 //!
 //! Flink runs this as its event-time deduplication keeping the last row: a bid
 //! replaces the stored one unless it is older (emitting a delete of the old row and
-//! an insert of the new one). Between bids of equal time Flink keeps the one that
+//! an insert of the new one). Between bids of equal time (frequent: bids of a hot
+//! bidder on a hot auction in the same millisecond) Flink keeps the one that
 //! arrives last, which depends on the interleaving of parallel sources; Weir keeps
-//! the one with the higher price (then the later arrival), so that the result does
-//! not depend on the parallelism.
+//! the greatest by price, then channel, URL and extra, so that the result does not
+//! depend on the parallelism (and the later arrival between equal rows).
 
 use crate::Change;
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 use weir::prelude::*;
 use weir_nexmark::Event;
 
@@ -37,6 +39,16 @@ pub struct Q18Row {
     pub date_time: i64,
     /// Padding.
     pub extra: String,
+}
+
+/// The order of "last": by time, then (between bids of equal time) by price,
+/// channel, URL and extra.
+fn later(a: &Q18Row, b: &Q18Row) -> Ordering {
+    (a.date_time, a.price)
+        .cmp(&(b.date_time, b.price))
+        .then_with(|| a.channel.cmp(&b.channel))
+        .then_with(|| a.url.cmp(&b.url))
+        .then_with(|| a.extra.cmp(&b.extra))
 }
 
 /// Builds Q18 on `events`.
@@ -61,7 +73,7 @@ pub fn build(events: &DataStream<Event>) -> DataStream<Change<Q18Row>> {
             move |bid: Q18Row, ctx: &mut KeyedContext<'_, (i64, i64)>, out: &mut Collector<'_, Change<Q18Row>>| {
                 let mut last = ctx.value(&last)?;
                 if let Some(old) = last.get_ref()? {
-                    if (bid.date_time, bid.price) < (old.date_time, old.price) {
+                    if later(&bid, old) == Ordering::Less {
                         return Ok(());
                     }
                 }
