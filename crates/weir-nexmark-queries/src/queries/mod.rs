@@ -7,7 +7,18 @@ pub mod q0;
 pub mod q1;
 pub mod q10;
 pub mod q11;
+pub mod q12;
+pub mod q13;
+pub mod q14;
+pub mod q15;
+pub mod q16;
+pub mod q17;
+pub mod q18;
+pub mod q19;
 pub mod q2;
+pub mod q20;
+pub mod q21;
+pub mod q22;
 pub mod q3;
 pub mod q4;
 pub mod q5;
@@ -15,6 +26,8 @@ pub mod q6;
 pub mod q7;
 pub mod q8;
 pub mod q9;
+
+mod calendar;
 mod winning;
 
 use crate::runner::{sink, QueryOutput};
@@ -42,6 +55,17 @@ pub(crate) fn attach(
         9 => sink(q9::build(events), output),
         10 => sink(q10::build(events), output),
         11 => sink(q11::build(events), output),
+        12 => sink(q12::build(events), output),
+        13 => sink(q13::build(events), output),
+        14 => sink(q14::build(events), output),
+        15 => sink(q15::build(events), output),
+        16 => sink(q16::build(events), output),
+        17 => sink(q17::build(events), output),
+        18 => sink(q18::build(events), output),
+        19 => sink(q19::build(events), output),
+        20 => sink(q20::build(events), output),
+        21 => sink(q21::build(events), output),
+        22 => sink(q22::build(events), output),
         n => return Err(NexmarkError::NotImplemented(n)),
     })
 }
