@@ -24,7 +24,8 @@ pub enum CheckpointError {
         reason: String,
     },
 
-    /// An object store request failed.
+    /// An object store request failed (local directories are an object store too:
+    /// `object_store`'s `LocalFileSystem`).
     #[error("object store error on '{}': {source}", path.display())]
     Remote {
         /// The object or prefix.
@@ -34,7 +35,8 @@ pub enum CheckpointError {
         source: object_store::Error,
     },
 
-    /// A remote location cannot be used as written.
+    /// A location cannot be used as written (a URL without a bucket, a path that is
+    /// no valid object path).
     #[error("bad checkpoint storage location '{}': {reason}", path.display())]
     RemoteConfig {
         /// The location.

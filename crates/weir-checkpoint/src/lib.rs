@@ -12,19 +12,20 @@
 //!                         each operator's state lies in it; written last, atomically
 //! ```
 //!
-//! A checkpoint exists only once its `_metadata` does: the file is written to a
-//! temporary name, synced and renamed. Every state file carries an XXH3-64 checksum
-//! in the metadata, and the metadata carries one of its own, so a truncated or
-//! bit-flipped checkpoint is detected on restore and the previous one is used
-//! ([`CheckpointStorage::latest_valid`]).
+//! A checkpoint exists only once its `_metadata` does: the file is written last, in
+//! one atomic put (on disk: to a hidden name, renamed, synced). Every state file
+//! carries an XXH3-64 checksum in the metadata, and the metadata carries one of its
+//! own, so a truncated or bit-flipped checkpoint is detected on restore and the
+//! previous one is used ([`CheckpointStorage::latest_valid`]).
 //!
-//! The job directory may also be an object store URL (`s3://bucket/prefix`): the
-//! same layout is then kept as objects, through the `object_store` crate, with
-//! credentials from the environment (see [`is_remote`]).
+//! Every location goes through the `object_store` crate: a local directory (the
+//! default) through its `LocalFileSystem`, an object store URL
+//! (`s3://bucket/prefix`, see [`is_remote`]) through S3 with credentials from the
+//! environment. The layout is the same in both.
 
 mod error;
 mod metadata;
-mod remote;
+mod object;
 mod storage;
 
 pub use error::CheckpointError;
@@ -33,6 +34,6 @@ pub use metadata::{
     CheckpointMetadata, FileHandle, OperatorSnapshotHandle, Section, SnapshotKind, TaskSnapshotHandle, METADATA_FILE,
     METADATA_VERSION, OLDEST_READABLE_VERSION,
 };
-pub use remote::is_remote;
+pub use object::is_remote;
 pub use shared::{SharedFileStore, SHARED_DIR};
 pub use storage::{CheckpointLocation, CheckpointStorage, StateFileWriter};

@@ -5,14 +5,18 @@
 //! it is deleted once no retained checkpoint refers to it ([`collect_garbage`]).
 //! Files written or reused after a given moment are spared, so a checkpoint still
 //! in flight never loses a file it already counted on.
+//!
+//! Storage goes through `object_store` like every checkpoint file: on the local
+//! file system a put is a hard link of the RocksDB file (a copy across devices),
+//! and so is a fetch.
+//!
+//! [`collect_garbage`]: SharedFileStore::collect_garbage
 
 use crate::metadata::CheckpointMetadata;
-use crate::remote::Remote;
-use crate::storage::remote;
+use crate::object::{Durability, Object};
+use crate::storage::object;
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use weir_state::SharedFiles;
@@ -25,10 +29,10 @@ pub const SHARED_DIR: &str = "shared";
 #[derive(Debug, Clone)]
 pub struct SharedFileStore {
     dir: PathBuf,
-    remote: Option<Remote>,
+    object: Object,
     /// Serializes "is it there? then keep it" against garbage collection, and
-    /// holds when each remote file was last written or reused by this process
-    /// (objects cannot be touched; local files get a new modification time).
+    /// holds when each file was last written or reused by this process (objects
+    /// cannot be touched, and a hard-linked file keeps the time RocksDB wrote it).
     lock: Arc<Mutex<HashMap<String, SystemTime>>>,
 }
 
@@ -37,10 +41,10 @@ impl SharedFileStore {
     /// an object store URL; an unusable URL is an error.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, crate::CheckpointError> {
         let dir = dir.into();
-        let remote = remote(&dir)?;
+        let object = object(&dir)?;
         Ok(SharedFileStore {
             dir,
-            remote,
+            object,
             lock: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -49,11 +53,7 @@ impl SharedFileStore {
     /// `shared` directory if it has one, else its job's (`../shared`).
     pub fn for_snapshot(snapshot_dir: &Path) -> Result<Self, crate::CheckpointError> {
         let own = snapshot_dir.join(SHARED_DIR);
-        let has_own = match remote(&own)? {
-            Some(object) => object.has_children()?,
-            None => own.is_dir(),
-        };
-        if has_own {
+        if object(&own)?.in_use()? {
             return Self::new(own);
         }
         Self::new(snapshot_dir.parent().unwrap_or(snapshot_dir).join(SHARED_DIR))
@@ -64,11 +64,11 @@ impl SharedFileStore {
         &self.dir
     }
 
-    fn path(&self, key: &str) -> Result<PathBuf, String> {
+    fn file(&self, key: &str) -> Result<Object, String> {
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("'{key}' is not a shared file key"));
         }
-        Ok(self.dir.join(key))
+        Ok(self.object.child(key))
     }
 
     /// Deletes shared files no checkpoint in `retained` refers to, except those
@@ -83,53 +83,29 @@ impl SharedFileStore {
             .flat_map(|n| n.shared_keys())
             .collect();
         let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(object) = &self.remote {
-            let Ok(listed) = object.list() else {
-                return 0;
-            };
-            let mut deleted = 0;
-            for meta in listed {
-                let Some(name) = object.relative(&meta).map(str::to_string) else {
-                    continue;
-                };
-                let used = recent.get(&name).copied();
-                let modified = SystemTime::from(meta.last_modified);
-                if referenced.contains(name.as_str())
-                    || modified >= spare_since
-                    || used.is_some_and(|used| used >= spare_since)
-                {
-                    continue;
-                }
-                match object.child(&name).delete() {
-                    Ok(()) => {
-                        recent.remove(&name);
-                        deleted += 1;
-                    }
-                    Err(e) => tracing::warn!("cannot delete shared file: {e}"),
-                }
-            }
-            return deleted;
-        }
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        // Files being written are not listed: they appear complete.
+        let Ok(listed) = self.object.list() else {
             return 0;
         };
         let mut deleted = 0;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            // Uploads in progress are hidden files; they become visible complete.
-            if name.starts_with('.') || referenced.contains(name.as_str()) {
+        for meta in listed {
+            let Some(name) = self.object.relative(&meta).map(str::to_string) else {
+                continue;
+            };
+            let used = recent.get(&name).copied();
+            let modified = SystemTime::from(meta.last_modified);
+            if referenced.contains(name.as_str())
+                || modified >= spare_since
+                || used.is_some_and(|used| used >= spare_since)
+            {
                 continue;
             }
-            let recent = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified >= spare_since);
-            if recent {
-                continue;
-            }
-            match fs::remove_file(entry.path()) {
-                Ok(()) => deleted += 1,
-                Err(e) => tracing::warn!("cannot delete shared file {}: {e}", entry.path().display()),
+            match self.object.child(&name).delete() {
+                Ok(()) => {
+                    recent.remove(&name);
+                    deleted += 1;
+                }
+                Err(e) => tracing::warn!("cannot delete shared file: {e}"),
             }
         }
         deleted
@@ -138,71 +114,81 @@ impl SharedFileStore {
 
 impl SharedFiles for SharedFileStore {
     fn put(&self, path: &Path, key: &str, size: u64) -> Result<u64, String> {
-        let target = self.path(key)?;
-        if let Some(object) = &self.remote {
-            let target = object.child(key);
-            {
-                let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if target
-                    .head()
-                    .map_err(|e| e.to_string())?
-                    .is_some_and(|m| m.size == size)
-                {
-                    recent.insert(key.to_string(), SystemTime::now());
-                    return Ok(0);
-                }
-            }
-            // A put is atomic: concurrent uploads of the same content are harmless.
-            target.upload(path).map_err(|e| e.to_string())?;
-            let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            recent.insert(key.to_string(), SystemTime::now());
-            return Ok(size);
-        }
+        let target = self.file(key)?;
         {
-            let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if fs::metadata(&target).is_ok_and(|existing| existing.len() == size) {
-                // Reused: mark it recent so that garbage collection spares it.
-                let touched = File::options()
-                    .append(true)
-                    .open(&target)
-                    .and_then(|f| f.set_modified(SystemTime::now()));
-                if touched.is_ok() {
-                    return Ok(0);
-                }
+            let mut recent = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Used from now on, reused or written: garbage collection spares it.
+            recent.insert(key.to_string(), SystemTime::now());
+            if target
+                .head()
+                .map_err(|e| e.to_string())?
+                .is_some_and(|m| m.size == size)
+            {
+                return Ok(0);
             }
         }
-        fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        // Unique per upload: two tasks may upload the same content at once.
-        static UPLOADS: AtomicU64 = AtomicU64::new(0);
-        let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
-        let temporary = self.dir.join(format!(".{key}.{}-{n}.inprogress", std::process::id()));
-        fs::copy(path, &temporary).map_err(|e| format!("{} -> {}: {e}", path.display(), temporary.display()))?;
-        File::open(&temporary)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| format!("{}: {e}", temporary.display()))?;
-        fs::rename(&temporary, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+        // A put is atomic: concurrent writes of the same content are harmless.
+        object(path)
+            .and_then(|source| source.copy_to(&target, Durability::FileAndDir))
+            .map_err(|e| e.to_string())?;
         Ok(size)
     }
 
     fn fetch(&self, key: &str, to: &Path) -> Result<(), String> {
-        let source = self.path(key)?;
-        if let Some(object) = &self.remote {
-            return object.child(key).download(to).map_err(|e| e.to_string());
-        }
-        // A hard link is enough (files are never changed in place); copy across
-        // file systems.
-        if fs::hard_link(&source, to).is_ok() {
-            return Ok(());
-        }
-        fs::copy(&source, to)
-            .map(|_| ())
-            .map_err(|e| format!("{} -> {}: {e}", source.display(), to.display()))
+        // A scratch copy: RocksDB opens it at once, and a lost one is fetched again.
+        self.file(key)?
+            .copy_to(&object(to).map_err(|e| e.to_string())?, Durability::None)
+            .map_err(|e| e.to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shared files in a local directory: a put is a hard link of the RocksDB
+    /// file (same inode), so is a fetch; a file put after `spare_since` is spared
+    /// even though the link keeps the RocksDB file's old modification time.
+    #[test]
+    fn local_shared_files_are_hard_links_and_spared_when_recently_used() {
+        use std::os::unix::fs::MetadataExt;
+        let local = tempfile::tempdir().unwrap();
+        let file = local.path().join("000001.sst");
+        std::fs::write(&file, b"sst bytes").unwrap();
+        let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .append(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+
+        let shared = SharedFileStore::new(local.path().join("job").join(SHARED_DIR)).unwrap();
+        let before_put = SystemTime::now();
+        assert_eq!(shared.put(&file, "00aa", 9).unwrap(), 9);
+        let stored = local.path().join("job/shared/00aa");
+        assert_eq!(inode(&stored), inode(&file), "a hard link, not a copy");
+        assert_eq!(shared.put(&file, "00aa", 9).unwrap(), 0);
+        let names: Vec<_> = std::fs::read_dir(local.path().join("job/shared")).unwrap().collect();
+        assert_eq!(names.len(), 1, "nothing but the file in the shared directory");
+
+        let fetched = local.path().join("restore").join("000001.sst");
+        std::fs::create_dir_all(fetched.parent().unwrap()).unwrap();
+        shared.fetch("00aa", &fetched).unwrap();
+        assert_eq!(inode(&fetched), inode(&file));
+        assert_eq!(std::fs::read(&fetched).unwrap(), b"sst bytes");
+
+        // Modified long ago, but put after `before_put`: spared.
+        assert_eq!(shared.collect_garbage(&[], before_put), 0);
+        assert!(stored.is_file());
+        let after = SystemTime::now() + std::time::Duration::from_secs(60);
+        assert_eq!(shared.collect_garbage(&[], after), 1);
+        assert!(!stored.exists());
+        assert!(file.is_file() && fetched.is_file(), "the other links stay");
+        let found = SharedFileStore::for_snapshot(&local.path().join("job/chk-1")).unwrap();
+        assert_eq!(found.dir(), local.path().join("job/shared"));
+    }
 
     /// Shared files in an object store: put uploads once, a reused file is spared
     /// by garbage collection, unreferenced old files are deleted, fetch restores.

@@ -1,17 +1,17 @@
 //! Checkpoints in a local directory or an object store.
 //!
 //! Every location is a `Path`: a local directory, or a URL such as
-//! `s3://bucket/checkpoints/job-1/chk-7` (see [`crate::remote`]). Local files are
-//! written with `std::fs` (synced, renamed into place); remote ones through
-//! `object_store`, where a single put is atomic.
+//! `s3://bucket/checkpoints/job-1/chk-7`. Both go through `object_store` (see
+//! [`crate::object`]; local paths through its `LocalFileSystem`), one code path
+//! for every store: a put is atomic everywhere (on disk a staged file renamed into
+//! place), and local files are synced once written.
 
 use crate::error::CheckpointError;
 use crate::metadata::{
     CheckpointMetadata, FileHandle, SnapshotKind, METADATA_FILE, METADATA_VERSION, OLDEST_READABLE_VERSION,
 };
-use crate::remote::Remote;
-use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use crate::object::{Durability, Object, ObjectWriter};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
@@ -26,70 +26,37 @@ pub struct CheckpointLocation {
     pub dir: PathBuf,
 }
 
-/// The remote location `path` names, `None` if it is local.
-pub(crate) fn remote(path: &Path) -> Result<Option<Remote>, CheckpointError> {
-    Remote::parse(path).transpose()
+/// The object (or prefix) `path` names, local or in an object store.
+pub(crate) fn object(path: &Path) -> Result<Object, CheckpointError> {
+    Object::parse(path)
 }
 
 /// Reads the whole file or object at `path`.
 pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    match remote(path)? {
-        Some(object) => object.read(),
-        None => fs::read(path).map_err(|e| CheckpointError::io(path, e)),
-    }
+    object(path)?.read()
 }
 
 /// Whether a file or object exists at `path`.
 pub(crate) fn is_file(path: &Path) -> bool {
-    match remote(path) {
-        Ok(Some(object)) => object.exists(),
-        Ok(None) => path.is_file(),
-        Err(_) => false,
-    }
+    object(path).is_ok_and(|object| object.exists())
 }
 
 /// Copies the file or object `from` to `to`, local or remote on either side.
 fn copy_file(from: &Path, to: &Path) -> Result<(), CheckpointError> {
-    match (remote(from)?, remote(to)?) {
-        (None, None) => {
-            fs::copy(from, to).map_err(|e| CheckpointError::io(from, e))?;
-            File::open(to)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| CheckpointError::io(to, e))
-        }
-        (Some(source), Some(target)) => source.copy_to(&target),
-        (None, Some(target)) => target.upload(from).map(|_| ()),
-        (Some(source), None) => source.download(to),
-    }
+    object(from)?.copy_to(&object(to)?, Durability::FileAndDir)
 }
 
-/// A local file that a remote state file is written to before it is uploaded.
-fn spool_file() -> PathBuf {
-    static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("weir-upload-{}-{n}", std::process::id()))
-}
-
-/// Writes one state file, computing its size and checksum on the way. A remote
-/// state file is spooled to a local temporary file and uploaded by [`finish`].
+/// Writes one state file, computing its size and checksum on the way. The bytes
+/// stream into storage as they come (see `ObjectWriter`); the file appears,
+/// complete, when [`finish`] returns.
 ///
 /// [`finish`]: StateFileWriter::finish
 pub struct StateFileWriter {
     path: PathBuf,
     name: String,
-    out: BufWriter<File>,
+    out: ObjectWriter,
     hasher: Xxh3,
     written: u64,
-    /// Remote target and local spool file.
-    upload: Option<(Remote, PathBuf)>,
-}
-
-impl Drop for StateFileWriter {
-    fn drop(&mut self) {
-        if let Some((_, spool)) = &self.upload {
-            let _ = fs::remove_file(spool);
-        }
-    }
 }
 
 impl std::fmt::Debug for StateFileWriter {
@@ -112,21 +79,13 @@ impl StateFileWriter {
         &self.path
     }
 
-    /// Flushes and syncs (or uploads) the file and returns its handle.
-    pub fn finish(mut self) -> Result<FileHandle, CheckpointError> {
-        self.out.flush().map_err(|e| CheckpointError::io(&self.path, e))?;
-        match &self.upload {
-            Some((target, spool)) => {
-                target.upload(spool)?;
-            }
-            None => self
-                .out
-                .get_ref()
-                .sync_all()
-                .map_err(|e| CheckpointError::io(&self.path, e))?,
-        }
+    /// Completes the file (synced when local) and returns its handle.
+    pub fn finish(self) -> Result<FileHandle, CheckpointError> {
+        // The directory is synced with the checkpoint's `_metadata`, written
+        // after every state file into the same directory.
+        self.out.finish(Durability::File)?;
         Ok(FileHandle {
-            name: std::mem::take(&mut self.name),
+            name: self.name,
             size: self.written,
             checksum: self.hasher.digest(),
         })
@@ -135,41 +94,26 @@ impl StateFileWriter {
 
 impl Write for StateFileWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
+        self.out.write(buf).map_err(std::io::Error::other)?;
+        self.hasher.update(buf);
+        self.written += buf.len() as u64;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+        // Parts are sent as they fill; the rest goes by `finish`.
+        Ok(())
     }
 }
 
-/// Writes `metadata` into `dir` atomically (temporary file, sync, rename, sync of
-/// the directory), with a checksum line.
+/// Writes `metadata` into `dir` atomically (one put, synced when local), with a
+/// checksum line.
 fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), CheckpointError> {
     let mut body = serde_json::to_vec_pretty(metadata)
         .map_err(|e| CheckpointError::corrupt(dir.join(METADATA_FILE), e.to_string()))?;
     let checksum = xxh3_64(&body);
     body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:016x}\n").as_bytes());
-    if let Some(object) = remote(dir)? {
-        // One put is atomic in an object store.
-        return object.child(METADATA_FILE).write(body);
-    }
-    fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
-    let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
-    let final_path = dir.join(METADATA_FILE);
-    {
-        let mut file = File::create(&temporary).map_err(|e| CheckpointError::io(&temporary, e))?;
-        file.write_all(&body).map_err(|e| CheckpointError::io(&temporary, e))?;
-        file.sync_all().map_err(|e| CheckpointError::io(&temporary, e))?;
-    }
-    fs::rename(&temporary, &final_path).map_err(|e| CheckpointError::io(&final_path, e))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    object(dir)?.child(METADATA_FILE).write(body)
 }
 
 /// The checkpoints of one job, in a local directory or under an object store
@@ -177,7 +121,7 @@ fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), Check
 #[derive(Debug, Clone)]
 pub struct CheckpointStorage {
     job_dir: PathBuf,
-    remote: Option<Remote>,
+    object: Object,
 }
 
 fn sanitize(name: &str) -> String {
@@ -208,16 +152,14 @@ impl CheckpointStorage {
     /// store URL).
     pub fn new(job_dir: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
         let job_dir = job_dir.into();
-        let remote = remote(&job_dir)?;
-        if remote.is_none() {
-            fs::create_dir_all(&job_dir).map_err(|e| CheckpointError::io(&job_dir, e))?;
-        }
-        Ok(CheckpointStorage { job_dir, remote })
+        let object = object(&job_dir)?;
+        object.create_dir()?;
+        Ok(CheckpointStorage { job_dir, object })
     }
 
-    /// Whether the checkpoints live in an object store.
+    /// Whether the checkpoints live in a remote object store (not on local disk).
     pub fn is_remote(&self) -> bool {
-        self.remote.is_some()
+        crate::is_remote(&self.job_dir)
     }
 
     /// Storage for a new run of `job_name` under `base`: `base/<job-name>-<run-id>`.
@@ -234,11 +176,7 @@ impl CheckpointStorage {
                 format!("{}-{stamp}-{suffix}", sanitize(job_name))
             };
             let dir = base.join(name);
-            let taken = match remote(&dir)? {
-                Some(object) => object.has_children()?,
-                None => dir.exists(),
-            };
-            if !taken {
+            if !object(&dir)?.in_use()? {
                 return Self::new(dir);
             }
             suffix += 1;
@@ -257,32 +195,17 @@ impl CheckpointStorage {
 
     /// Creates state file `name` of checkpoint `id`.
     pub fn create_state_file(&self, id: u64, name: &str) -> Result<StateFileWriter, CheckpointError> {
-        let dir = self.checkpoint_dir(id);
-        let path = dir.join(name);
-        let (file, upload) = match &self.remote {
-            Some(_) => {
-                let target = remote(&path)?.ok_or_else(|| CheckpointError::remote_config(&path, "not remote"))?;
-                let spool = spool_file();
-                let file = File::create(&spool).map_err(|e| CheckpointError::io(&spool, e))?;
-                (file, Some((target, spool)))
-            }
-            None => {
-                fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
-                (File::create(&path).map_err(|e| CheckpointError::io(&path, e))?, None)
-            }
-        };
         Ok(StateFileWriter {
-            path,
+            path: self.checkpoint_dir(id).join(name),
             name: name.to_string(),
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: self.object.child(&format!("chk-{id}")).child(name).writer(),
             hasher: Xxh3::new(),
             written: 0,
-            upload,
         })
     }
 
     /// Makes checkpoint `metadata.checkpoint_id` complete by writing its metadata
-    /// atomically (temporary file, sync, rename, sync of the directory).
+    /// atomically (one put; on disk a staged file renamed into place, then synced).
     pub fn commit(&self, metadata: &CheckpointMetadata) -> Result<PathBuf, CheckpointError> {
         let dir = self.checkpoint_dir(metadata.checkpoint_id);
         write_metadata(&dir, metadata)?;
@@ -298,10 +221,6 @@ impl CheckpointStorage {
             "savepoint-{}-{}",
             metadata.checkpoint_id, metadata.timestamp_ms
         ));
-        let local_target = remote(&dir)?.is_none();
-        if local_target {
-            fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
-        }
         for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
             copy_file(&source.join(&file.name), &dir.join(&file.name))?;
         }
@@ -317,9 +236,6 @@ impl CheckpointStorage {
         if !keys.is_empty() {
             let from_dir = self.job_dir.join(crate::shared::SHARED_DIR);
             let to_dir = dir.join(crate::shared::SHARED_DIR);
-            if local_target {
-                fs::create_dir_all(&to_dir).map_err(|e| CheckpointError::io(&to_dir, e))?;
-            }
             for key in keys {
                 copy_file(&from_dir.join(key), &to_dir.join(key))?;
             }
@@ -342,25 +258,12 @@ impl CheckpointStorage {
 
     fn checkpoint_dirs(job_dir: &Path) -> Result<Vec<CheckpointLocation>, CheckpointError> {
         let mut found = Vec::new();
-        if let Some(object) = remote(job_dir)? {
-            for name in object.child_dirs()? {
-                if let Some(id) = checkpoint_id_of(&name) {
-                    found.push(CheckpointLocation {
-                        id,
-                        dir: job_dir.join(name),
-                    });
-                }
-            }
-            found.sort_by_key(|l| l.id);
-            return Ok(found);
-        }
-        for entry in fs::read_dir(job_dir).map_err(|e| CheckpointError::io(job_dir, e))? {
-            let entry = entry.map_err(|e| CheckpointError::io(job_dir, e))?;
-            let name = entry.file_name();
-            if let Some(id) = checkpoint_id_of(&name.to_string_lossy()) {
-                if entry.path().is_dir() {
-                    found.push(CheckpointLocation { id, dir: entry.path() });
-                }
+        for name in object(job_dir)?.child_dirs()? {
+            if let Some(id) = checkpoint_id_of(&name) {
+                found.push(CheckpointLocation {
+                    id,
+                    dir: job_dir.join(name),
+                });
             }
         }
         found.sort_by_key(|l| l.id);
@@ -369,17 +272,8 @@ impl CheckpointStorage {
 
     /// Deletes the directory of checkpoint `id` (an aborted checkpoint's files).
     pub fn discard(&self, id: u64) {
-        let dir = self.checkpoint_dir(id);
-        if let Some(object) = &self.remote {
-            if let Err(e) = object.child(&format!("chk-{id}")).delete_all() {
-                tracing::warn!("cannot delete checkpoint '{}': {e}", dir.display());
-            }
-            return;
-        }
-        if dir.exists() {
-            if let Err(e) = fs::remove_dir_all(&dir) {
-                tracing::warn!("cannot delete checkpoint directory '{}': {e}", dir.display());
-            }
+        if let Err(e) = self.object.child(&format!("chk-{id}")).delete_all() {
+            tracing::warn!("cannot delete checkpoint '{}': {e}", self.checkpoint_dir(id).display());
         }
     }
 
@@ -402,15 +296,10 @@ impl CheckpointStorage {
             let incomplete_and_old = !complete && location.id < newest;
             let completed_and_dropped = *complete && !kept.contains(&location.id);
             if incomplete_and_old || completed_and_dropped {
-                match &self.remote {
-                    // The metadata first: a half-deleted checkpoint is incomplete.
-                    Some(object) => {
-                        let checkpoint = object.child(&format!("chk-{}", location.id));
-                        checkpoint.child(METADATA_FILE).delete()?;
-                        checkpoint.delete_all()?;
-                    }
-                    None => fs::remove_dir_all(&location.dir).map_err(|e| CheckpointError::io(&location.dir, e))?,
-                }
+                // The metadata first: a half-deleted checkpoint is incomplete.
+                let checkpoint = self.object.child(&format!("chk-{}", location.id));
+                checkpoint.child(METADATA_FILE).delete()?;
+                checkpoint.delete_all()?;
             }
         }
         Ok(())
@@ -466,23 +355,11 @@ impl CheckpointStorage {
 
     fn verify_file(dir: &Path, handle: &FileHandle) -> Result<(), CheckpointError> {
         let path = dir.join(&handle.name);
-        if let Some(object) = remote(&path)? {
-            let mut hasher = Xxh3::new();
-            let size = object.read_chunks(|chunk| hasher.update(chunk))?;
-            return Self::check(&path, handle, size, hasher.digest());
-        }
-        let mut file = File::open(&path).map_err(|e| CheckpointError::io(&path, e))?;
         let mut hasher = Xxh3::new();
-        let mut buffer = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buffer).map_err(|e| CheckpointError::io(&path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            size += n as u64;
-        }
+        let size = object(&path)?.read_chunks(|chunk| {
+            hasher.update(chunk);
+            Ok(())
+        })?;
         Self::check(&path, handle, size, hasher.digest())
     }
 
@@ -523,7 +400,7 @@ impl CheckpointStorage {
         if is_file(&path.join(METADATA_FILE)) {
             return Self::load(path).map(|m| (path.to_path_buf(), m));
         }
-        if remote(path)?.is_none() && !path.is_dir() {
+        if !object(path)?.in_use()? {
             return Err(CheckpointError::NotFound {
                 path: path.to_path_buf(),
                 details: "no such directory".into(),
@@ -553,6 +430,7 @@ impl CheckpointStorage {
 mod tests {
     use super::*;
     use crate::metadata::{OperatorSnapshotHandle, Section, TaskSnapshotHandle};
+    use std::fs;
     use weir_core::CheckpointMode;
 
     fn write_checkpoint(storage: &CheckpointStorage, id: u64, payload: &[u8]) -> CheckpointMetadata {
@@ -677,6 +555,80 @@ mod tests {
             .starts_with("my-job-1-"));
     }
 
+    /// A local directory goes through `object_store` too: a relative path (with
+    /// `.` and `..`) works and names files as written, the files land at the
+    /// usual paths with nothing else beside them, large state files are written
+    /// in parts, unfinished ones stay invisible, and deletions remove directories.
+    #[test]
+    fn local_directories_relative_paths_layout_and_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let ups = std::env::current_dir().unwrap().components().count() - 1;
+        let relative = Path::new(".")
+            .join(PathBuf::from_iter(std::iter::repeat_n("..", ups)))
+            .join(dir.path().strip_prefix("/").unwrap())
+            .join("job");
+        let storage = CheckpointStorage::new(&relative).unwrap();
+        assert!(!storage.is_remote());
+        assert!(dir.path().join("job").is_dir(), "the job directory exists at once");
+        write_checkpoint(&storage, 1, b"small");
+        let mut names: Vec<String> = fs::read_dir(dir.path().join("job/chk-1"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec![METADATA_FILE.to_string(), "task-0-0.state".to_string()]);
+
+        // Larger than a part: a multipart upload, read back whole.
+        let large: Vec<u8> = (0..(3 << 20) + 12_345).map(|i: u32| (i % 251) as u8).collect();
+        write_checkpoint(&storage, 2, &large);
+        let (path, loaded) = CheckpointStorage::latest_valid(&relative).unwrap();
+        assert_eq!(path, relative.join("chk-2"));
+        let file = loaded.tasks[0].file.as_ref().unwrap();
+        assert_eq!(file.size, large.len() as u64);
+        assert_eq!(CheckpointStorage::read_state_file(&path, file).unwrap(), large);
+        assert_eq!(fs::read(dir.path().join("job/chk-2/task-0-0.state")).unwrap(), large);
+
+        // Damage is reported under the path as written.
+        fs::write(dir.path().join("job/chk-2/task-0-0.state"), b"short").unwrap();
+        let e = CheckpointStorage::load(&path).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&relative.join("chk-2/task-0-0.state").display().to_string()),
+            "{e}"
+        );
+
+        // A writer dropped mid-upload leaves no file.
+        let mut unfinished = storage.create_state_file(3, "task-0-0.state").unwrap();
+        unfinished.write_all(&large).unwrap();
+        drop(unfinished);
+        assert!(!is_file(&storage.checkpoint_dir(3).join("task-0-0.state")));
+
+        storage
+            .create_state_file(5, "task-0-0.state")
+            .unwrap()
+            .finish()
+            .unwrap();
+        storage.discard(5);
+        assert!(!storage.checkpoint_dir(5).exists());
+        write_checkpoint(&storage, 4, b"newest");
+        storage.retain(1).unwrap();
+        let ids: Vec<u64> = storage.completed().unwrap().iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![4]);
+        assert!(!dir.path().join("job/chk-1").exists() && !dir.path().join("job/chk-2").exists());
+        assert!(dir.path().join("job/chk-4").is_dir());
+
+        // A state file of several parts in an object store as well.
+        let remote = CheckpointStorage::new("memory://storage-test/large").unwrap();
+        let larger: Vec<u8> = (0..(17 << 20) + 3).map(|i: u32| (i % 253) as u8).collect();
+        write_checkpoint(&remote, 1, &larger);
+        let (path, loaded) = CheckpointStorage::latest_valid(remote.job_dir()).unwrap();
+        let file = loaded.tasks[0].file.as_ref().unwrap();
+        assert_eq!(CheckpointStorage::read_state_file(&path, file).unwrap(), larger);
+
+        let e = CheckpointStorage::latest_valid(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
+    }
+
     /// The same operations on an object store (the in-process `memory://` one; the
     /// S3 server test in weir-runtime covers `s3://`).
     #[test]
@@ -721,7 +673,7 @@ mod tests {
 
         // Damage: a flipped byte in the newest state file makes restore fall back.
         let state = storage.checkpoint_dir(4).join("task-0-0.state");
-        let object = remote(&state).unwrap().unwrap();
+        let object = object(&state).unwrap();
         let mut bytes = object.read().unwrap();
         bytes[0] ^= 0x01;
         object.write(bytes).unwrap();
