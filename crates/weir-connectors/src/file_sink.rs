@@ -64,11 +64,16 @@ impl<T> FileSink<T> {
     }
 
     fn sync_dir(&self) -> Result<(), BoxError> {
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| WeirError::io(&self.dir, e))?;
-        Ok(())
+        sync_dir(&self.dir)
     }
+}
+
+/// Syncs directory `dir` (so that renames in it are durable).
+fn sync_dir(dir: &Path) -> Result<(), BoxError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| WeirError::io(dir, e))?;
+    Ok(())
 }
 
 /// The open file of one transaction.
@@ -180,8 +185,13 @@ impl<T: Send + 'static> TransactionalSink<T> for FileSink<T> {
     fn commit(&self, _: &TransactionContext, pending: &PendingFile) -> Result<(), BoxError> {
         if pending.pending.exists() {
             fs::rename(&pending.pending, &pending.committed).map_err(|e| WeirError::io(&pending.committed, e))?;
-            self.sync_dir()?;
-            Ok(())
+            // The directory the transaction was written in: a job restored from a
+            // savepoint commits the old run's files, whose directory may differ
+            // from this sink's (which may not even exist yet).
+            match pending.committed.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+                _ => self.sync_dir(),
+            }
         } else if pending.committed.exists() {
             Ok(()) // committed before a failure
         } else {
@@ -257,6 +267,22 @@ mod tests {
         sink.commit(&ctx, &pending).unwrap(); // idempotent
         assert_eq!(visible(dir.path()), vec!["part-0-7-0-0"]);
         assert_eq!(fs::read_to_string(dir.path().join("part-0-7-0-0")).unwrap(), "1\n2\n");
+    }
+
+    /// A job restored from a savepoint commits the old run's pending files, which
+    /// lie in the old run's directory, before (or without) writing to its own.
+    #[test]
+    fn a_sink_commits_files_pre_committed_in_another_directory() {
+        let old = tempfile::tempdir().unwrap();
+        let writer = FileSink::<u32>::new(old.path());
+        let ctx = context(0, 0);
+        let mut txn = TransactionalSink::<u32>::begin(&writer, &ctx).unwrap();
+        writer.write(&ctx, &mut txn, 5, None).unwrap();
+        let pending = writer.pre_commit(&ctx, txn, 3).unwrap().unwrap();
+        let new = tempfile::tempdir().unwrap();
+        let restored = FileSink::<u32>::new(new.path().join("not-yet-created"));
+        restored.commit(&ctx, &pending).unwrap();
+        assert_eq!(visible(old.path()), vec!["part-0-3-0-0"]);
     }
 
     #[test]
