@@ -5,6 +5,8 @@
 
 pub mod q0;
 pub mod q1;
+pub mod q2;
+
 pub mod q12;
 pub mod q13;
 pub mod q14;
@@ -13,7 +15,6 @@ pub mod q16;
 pub mod q17;
 pub mod q18;
 pub mod q19;
-pub mod q2;
 pub mod q20;
 pub mod q21;
 pub mod q22;

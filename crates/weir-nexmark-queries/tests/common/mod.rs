@@ -82,11 +82,11 @@ pub fn weir(query: &str, config: &NexmarkConfig, parallelism: usize) -> Vec<serd
 /// For an updating result (rows `{"op": "+"|"-", "row": {...}}`), the rows that
 /// remain when every delete cancels an earlier equal insert; other results as they
 /// are. A delete without a matching insert fails the test.
-pub fn final_table(query: &str, rows: Vec<serde_json::Map<String, Value>>) -> Vec<serde_json::Map<String, Value>> {
-    if !rows
-        .first()
-        .is_some_and(|r| r.contains_key("op") && r.contains_key("row"))
-    {
+pub fn final_table(
+    query: &str,
+    rows: Vec<serde_json::Map<String, Value>>,
+) -> Vec<serde_json::Map<String, Value>> {
+    if !rows.first().is_some_and(|r| r.contains_key("op") && r.contains_key("row")) {
         return rows;
     }
     // Rows by their text, with a count; order of arrival per key is kept by the
