@@ -8,10 +8,41 @@ mod common;
 
 use common::assert_matches_duckdb;
 use std::collections::{BTreeMap, BTreeSet};
-use weir_nexmark::{Event, EventGenerator, GeneratorConfig};
+use weir_nexmark::{Event, EventGenerator, GeneratorConfig, NexmarkConfig};
 
 /// Events per test input.
 const EVENTS: u64 = 100_000;
+
+/// The test input at one event per second instead of 10 000: its event times span
+/// more than a day (2024-01-01 00:00 to 2024-01-02 03:46 UTC), so every hour and
+/// minute of the day occurs and groups per day split at midnight.
+fn spread_config() -> NexmarkConfig {
+    NexmarkConfig {
+        first_event_rate: 1,
+        next_event_rate: 1,
+        ..common::config(EVENTS)
+    }
+}
+
+/// `common::assert_matches_duckdb` over the events of `config`.
+fn assert_matches_duckdb_over(query: &str, config: &NexmarkConfig, sql: &str, columns: &[&str]) -> usize {
+    let dir = common::write_events(config);
+    let expected = common::oracle_texts(&common::duckdb(dir.path(), sql));
+    for parallelism in [1, 2] {
+        let ours = common::weir_texts(&common::weir(query, config, parallelism), columns);
+        if ours != expected {
+            let missing: Vec<&String> = expected.iter().filter(|r| !ours.contains(r)).take(5).collect();
+            let extra: Vec<&String> = ours.iter().filter(|r| !expected.contains(r)).take(5).collect();
+            panic!(
+                "{query} at parallelism {parallelism} over the spread input: {} rows, DuckDB {}; \
+                 first missing {missing:?}; first extra {extra:?}",
+                ours.len(),
+                expected.len()
+            );
+        }
+    }
+    expected.len()
+}
 
 /// Q12's windows are of processing time, so only invariants are checked against
 /// the generator's bids: every row is one bidder's count in one aligned 10 s
@@ -69,10 +100,7 @@ fn q13_joins_bids_with_the_side_input() {
 
 #[test]
 fn q14_calculates() {
-    let rows = assert_matches_duckdb(
-        "q14",
-        EVENTS,
-        "SELECT auction, bidder, 0.908 * price AS price,
+    let sql = "SELECT auction, bidder, 0.908 * price AS price,
             CASE
                 WHEN hour(dateTime) >= 8 AND hour(dateTime) <= 18 THEN 'dayTime'
                 WHEN hour(dateTime) <= 6 OR hour(dateTime) >= 20 THEN 'nightTime'
@@ -80,18 +108,23 @@ fn q14_calculates() {
             END AS bidTimeType,
             dateTime, extra, length(extra) - length(replace(extra, 'c', '')) AS c_counts
          FROM bid
-         WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000",
-        &[
-            "auction",
-            "bidder",
-            "price",
-            "bid_time_type",
-            "date_time",
-            "extra",
-            "c_counts",
-        ],
-    );
-    assert!(rows > 0);
+         WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000";
+    let columns = [
+        "auction",
+        "bidder",
+        "price",
+        "bid_time_type",
+        "date_time",
+        "extra",
+        "c_counts",
+    ];
+    assert!(assert_matches_duckdb("q14", EVENTS, sql, &columns) > 0);
+    // Over all hours of the day: every time type.
+    let config = spread_config();
+    assert!(assert_matches_duckdb_over("q14", &config, sql, &columns) > 0);
+    let dir = common::write_events(&config);
+    let types = common::duckdb(dir.path(), &format!("SELECT count(DISTINCT bidTimeType) FROM ({sql})"));
+    assert_eq!(types[0][0].as_i64(), Some(3));
 }
 
 #[test]
@@ -161,57 +194,46 @@ const RANK_COLUMNS: [&str; 12] = [
 #[test]
 fn q15_reports_bidding_statistics_per_day() {
     let columns: Vec<&str> = ["day"].into_iter().chain(RANK_COLUMNS).collect();
-    let rows = assert_matches_duckdb(
-        "q15",
-        EVENTS,
-        &format!("SELECT strftime(dateTime, '%Y-%m-%d') AS day, {RANK_COUNTS} FROM bid GROUP BY 1"),
-        &columns,
-    );
-    assert!(rows > 0);
+    let sql = format!("SELECT strftime(dateTime, '%Y-%m-%d') AS day, {RANK_COUNTS} FROM bid GROUP BY 1");
+    assert_eq!(assert_matches_duckdb("q15", EVENTS, &sql, &columns), 1);
+    assert_eq!(assert_matches_duckdb_over("q15", &spread_config(), &sql, &columns), 2);
 }
 
 #[test]
 fn q16_reports_channel_statistics_per_day() {
     let columns: Vec<&str> = ["channel", "day", "minute"].into_iter().chain(RANK_COLUMNS).collect();
-    let rows = assert_matches_duckdb(
-        "q16",
-        EVENTS,
-        &format!(
-            "SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')) AS minute,
-                {RANK_COUNTS}
-             FROM bid GROUP BY 1, 2"
-        ),
-        &columns,
+    let sql = format!(
+        "SELECT channel, strftime(dateTime, '%Y-%m-%d') AS day, max(strftime(dateTime, '%H:%M')) AS minute,
+            {RANK_COUNTS}
+         FROM bid GROUP BY 1, 2"
     );
-    assert!(rows > 1);
+    assert!(assert_matches_duckdb("q16", EVENTS, &sql, &columns) > 1);
+    assert!(assert_matches_duckdb_over("q16", &spread_config(), &sql, &columns) > 2);
 }
 
 #[test]
 fn q17_reports_auction_statistics_per_day() {
-    let rows = assert_matches_duckdb(
-        "q17",
-        EVENTS,
-        "SELECT auction, strftime(dateTime, '%Y-%m-%d') AS day,
+    let sql = "SELECT auction, strftime(dateTime, '%Y-%m-%d') AS day,
              count(*) AS total_bids,
              count(*) FILTER (WHERE price < 10000) AS rank1_bids,
              count(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
              count(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
              min(price), max(price), sum(price) // count(*), sum(price)
-         FROM bid GROUP BY 1, 2",
-        &[
-            "auction",
-            "day",
-            "total_bids",
-            "rank1_bids",
-            "rank2_bids",
-            "rank3_bids",
-            "min_price",
-            "max_price",
-            "avg_price",
-            "sum_price",
-        ],
-    );
-    assert!(rows > 100);
+         FROM bid GROUP BY 1, 2";
+    let columns = [
+        "auction",
+        "day",
+        "total_bids",
+        "rank1_bids",
+        "rank2_bids",
+        "rank3_bids",
+        "min_price",
+        "max_price",
+        "avg_price",
+        "sum_price",
+    ];
+    assert!(assert_matches_duckdb("q17", EVENTS, sql, &columns) > 100);
+    assert!(assert_matches_duckdb_over("q17", &spread_config(), sql, &columns) > 100);
 }
 
 #[test]
