@@ -28,6 +28,7 @@ pub mod q8;
 pub mod q9;
 
 mod calendar;
+mod count;
 mod winning;
 
 use crate::runner::{sink, QueryOutput};

@@ -13,6 +13,7 @@
 //! `[first bid, last bid + 10 s)`; as in Flink, bids at most 10 s apart share a
 //! session (windows that touch are merged).
 
+use super::count::Count;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use weir::prelude::*;
@@ -29,24 +30,6 @@ pub struct Q11Row {
     pub starttime: i64,
     /// The session's end (its last bid plus the gap), ms since the epoch.
     pub endtime: i64,
-}
-
-/// Counts records.
-struct Count;
-
-impl AggregateFunction<i64, i64, i64> for Count {
-    fn create_accumulator(&self) -> i64 {
-        0
-    }
-    fn add(&self, accumulator: &mut i64, _: i64) {
-        *accumulator += 1;
-    }
-    fn get_result(&self, accumulator: &i64) -> i64 {
-        *accumulator
-    }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a + b
-    }
 }
 
 /// Turns a session's count into a row.

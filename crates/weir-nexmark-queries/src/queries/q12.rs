@@ -15,6 +15,7 @@
 //! processing-time windows fire at the end of the input, so no bid goes uncounted;
 //! a bounded Flink job may end without firing them).
 
+use super::count::Count;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use weir::datastream::window::FnProcessWindow;
@@ -35,24 +36,6 @@ pub struct Q12Row {
     pub starttime: i64,
     /// Window end, ms since the epoch (processing time).
     pub endtime: i64,
-}
-
-/// `count(*)`.
-struct Count;
-
-impl AggregateFunction<i64, i64, i64> for Count {
-    fn create_accumulator(&self) -> i64 {
-        0
-    }
-    fn add(&self, accumulator: &mut i64, _: i64) {
-        *accumulator += 1;
-    }
-    fn get_result(&self, accumulator: &i64) -> i64 {
-        *accumulator
-    }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a + b
-    }
 }
 
 /// Builds Q12 on `events`.

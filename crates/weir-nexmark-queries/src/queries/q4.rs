@@ -18,7 +18,7 @@
 //! winning price of a category deletes the category's previous row and inserts the
 //! new average. `AVG` of a `BIGINT` is a `BIGINT` in Flink (the integer quotient).
 
-use super::winning::{winning_bids, AuctionSide, BidSide, Side};
+use super::winning::{winning_bids, AuctionSide, PriceBid, Side};
 use crate::Change;
 use serde::{Deserialize, Serialize};
 use weir::prelude::*;
@@ -55,22 +55,6 @@ impl AuctionSide for Auction4 {
     }
 }
 
-/// A bid: (auction, price, dateTime).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Bid4(i64, i64, i64);
-
-impl BidSide for Bid4 {
-    fn auction(&self) -> i64 {
-        self.0
-    }
-    fn price(&self) -> i64 {
-        self.1
-    }
-    fn date_time(&self) -> i64 {
-        self.2
-    }
-}
-
 /// Builds Q4 on `events`.
 pub fn build(events: &DataStream<Event>) -> DataStream<Change<Q4Row>> {
     let input = events
@@ -81,14 +65,14 @@ pub fn build(events: &DataStream<Event>) -> DataStream<Change<Q4Row>> {
                 date_time: a.date_time,
                 expires: a.expires,
             })),
-            Event::Bid(b) => Some(Side::Bid(Bid4(b.auction, b.price, b.date_time))),
+            Event::Bid(b) => Some(Side::Bid(PriceBid(b.auction, b.price, b.date_time))),
             Event::Person(_) => None,
         })
         .name("q4: auctions and bids");
     let state = ValueStateDescriptor::<(i64, i64)>::new("sum and count");
     winning_bids(&input)
         .name("q4: winning bids")
-        .map(|(auction, bid): (Auction4, Bid4)| (auction.category, bid.1))
+        .map(|(auction, bid): (Auction4, PriceBid)| (auction.category, bid.1))
         .name("q4: category and price")
         .key_by(|(category, _): &(i64, i64)| *category)
         .process_fn(move |(category, price): (i64, i64), ctx, out| {

@@ -26,6 +26,7 @@
 //! window, the auctions with the highest count, emitted when the watermark passes
 //! the window's end (every window count has arrived by then).
 
+use super::count::Count;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use weir::prelude::*;
@@ -43,24 +44,6 @@ pub struct Q5Row {
     pub auction: i64,
     /// Its bids in the window (the window's highest count).
     pub num: i64,
-}
-
-/// Counts records.
-struct Count;
-
-impl AggregateFunction<i64, i64, i64> for Count {
-    fn create_accumulator(&self) -> i64 {
-        0
-    }
-    fn add(&self, accumulator: &mut i64, _: i64) {
-        *accumulator += 1;
-    }
-    fn get_result(&self, accumulator: &i64) -> i64 {
-        *accumulator
-    }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a + b
-    }
 }
 
 /// Adds the window start and the auction to a count.

@@ -27,7 +27,7 @@
 //! sales (the inner join drops them). The average is the integer quotient, as
 //! `AVG` of a `BIGINT` in Flink.
 
-use super::winning::{winning_bids, AuctionSide, BidSide, Side};
+use super::winning::{winning_bids, AuctionSide, PriceBid, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use weir::prelude::*;
@@ -63,22 +63,6 @@ impl AuctionSide for Auction6 {
     }
     fn expires(&self) -> i64 {
         self.expires
-    }
-}
-
-/// A bid: (auction, price, dateTime).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Bid6(i64, i64, i64);
-
-impl BidSide for Bid6 {
-    fn auction(&self) -> i64 {
-        self.0
-    }
-    fn price(&self) -> i64 {
-        self.1
-    }
-    fn date_time(&self) -> i64 {
-        self.2
     }
 }
 
@@ -170,13 +154,13 @@ pub fn build(events: &DataStream<Event>) -> DataStream<Q6Row> {
                 date_time: a.date_time,
                 expires: a.expires,
             })),
-            Event::Bid(b) => Some(Side::Bid(Bid6(b.auction, b.price, b.date_time))),
+            Event::Bid(b) => Some(Side::Bid(PriceBid(b.auction, b.price, b.date_time))),
             Event::Person(_) => None,
         })
         .name("q6: auctions and bids");
     winning_bids(&input)
         .name("q6: winning bids")
-        .map(|(auction, bid): (Auction6, Bid6)| (auction.seller, auction.expires, auction.id, bid.1))
+        .map(|(auction, bid): (Auction6, PriceBid)| (auction.seller, auction.expires, auction.id, bid.1))
         .name("q6: sales")
         .key_by(|sale: &Sale| sale.0)
         .process(Average {

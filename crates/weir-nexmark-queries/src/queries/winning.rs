@@ -32,6 +32,22 @@ pub(crate) trait BidSide: Data {
     }
 }
 
+/// A bid with just what the price-only queries need: (auction, price, dateTime).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PriceBid(pub i64, pub i64, pub i64);
+
+impl BidSide for PriceBid {
+    fn auction(&self) -> i64 {
+        self.0
+    }
+    fn price(&self) -> i64 {
+        self.1
+    }
+    fn date_time(&self) -> i64 {
+        self.2
+    }
+}
+
 /// An auction or a bid, projected right after the source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "A: Serialize + DeserializeOwned, B: Serialize + DeserializeOwned")]
