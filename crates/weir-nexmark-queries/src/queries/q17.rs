@@ -81,7 +81,7 @@ impl Acc {
             rank3_bids: self.counts[3],
             min_price: self.min,
             max_price: self.max,
-            avg_price: self.sum / self.counts[0],
+            avg_price: self.sum.checked_div(self.counts[0]).unwrap_or(0),
             sum_price: self.sum,
         }
     }
