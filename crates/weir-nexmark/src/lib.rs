@@ -43,6 +43,6 @@ pub use generator::{EventGenerator, NextEvent};
 pub use java_random::JavaRandom;
 pub use model::{Auction, Bid, Event, EventType, Person};
 pub use writer::{
-    csv_record, format_timestamp, json_line, parse_timestamp, write_csv, write_json_lines, CsvWriter, EventCounts,
-    AUCTION_CSV_HEADER, BID_CSV_HEADER, PERSON_CSV_HEADER,
+    civil_from_days, csv_record, format_timestamp, json_line, parse_timestamp, write_csv, write_json_lines, CsvWriter,
+    EventCounts, AUCTION_CSV_HEADER, BID_CSV_HEADER, PERSON_CSV_HEADER,
 };

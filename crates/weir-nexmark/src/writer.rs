@@ -238,8 +238,14 @@ fn push_padded(n: u64, width: usize, out: &mut Vec<u8>) {
 
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (UTC
+/// dates of the generator's millisecond timestamps: `ms.div_euclid(86_400_000)`).
+///
+/// ```
+/// assert_eq!(weir_nexmark::civil_from_days(19_723), (2024, 1, 1));
+/// assert_eq!(weir_nexmark::civil_from_days(-1), (1969, 12, 31));
+/// ```
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -14,6 +14,7 @@
 //! benchmark's session time zone) and sends them to the runner's sink like every
 //! query (`weir nexmark run --output` writes JSON lines, not partitioned CSV).
 
+use super::calendar;
 use serde::{Deserialize, Serialize};
 use weir::prelude::*;
 use weir_nexmark::Event;
@@ -39,21 +40,9 @@ pub struct Q10Row {
 
 /// `(yyyy-MM-dd, HH:mm)` of `ms` since the epoch, UTC.
 fn partition(ms: i64) -> (String, String) {
-    let days = ms.div_euclid(86_400_000);
-    let minute_of_day = ms.rem_euclid(86_400_000) / 60_000;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     (
-        format!("{year:04}-{month:02}-{day:02}"),
-        format!("{:02}:{:02}", minute_of_day / 60, minute_of_day % 60),
+        calendar::format_day(calendar::day_number(ms)),
+        calendar::format_minute(calendar::minute_of_day(ms)),
     )
 }
 
