@@ -4,6 +4,8 @@
 #
 #   scripts/duckdb.sh install
 #       installs it when missing (python3 -m venv + pip; a few seconds)
+#   scripts/duckdb.sh check
+#       exits 0 when it is installed (under WEIR_DEPS_ROOT when set: the files only)
 #   scripts/duckdb.sh query <events dir> <sql>
 #       runs <sql> over the Nexmark CSV files person.csv, auction.csv and bid.csv
 #       in <events dir> (tables person, auction, bid with Flink's column names)
@@ -14,8 +16,21 @@ DUCKDB_VERSION=">=1.1"
 TOOLS="${WEIR_TOOLS_DIR:-$HOME/.cache/weir-tools}"
 VENV="$TOOLS/duckdb-venv"
 
+# The exact files that are used: the venv's interpreter and the duckdb package in it;
+# on the real root also that it imports.
+check() {
+    local root="${WEIR_DEPS_ROOT:-/}"
+    root="${root%/}"
+    [ -x "$root$VENV/bin/python" ] || return 1
+    compgen -G "$root$VENV/lib/python3*/site-packages/duckdb/__init__.py" >/dev/null || return 1
+    if [ -z "$root" ]; then
+        "$VENV/bin/python" -c "import duckdb" 2>/dev/null || return 1
+    fi
+    echo "$root$VENV"
+}
+
 install() {
-    if "$VENV/bin/python" -c "import duckdb" 2>/dev/null; then
+    if check >/dev/null; then
         return 0
     fi
     mkdir -p "$TOOLS"
@@ -41,12 +56,13 @@ install() {
 
 case "${1:-}" in
     install) install ;;
+    check) check ;;
     query)
         install
         exec "$VENV/bin/python" "$(dirname "$0")/nexmark_oracle.py" "$2" "$3"
         ;;
     *)
-        echo "usage: $0 install | query <events dir> <sql>" >&2
+        echo "usage: $0 install | check | query <events dir> <sql>" >&2
         exit 2
         ;;
 esac

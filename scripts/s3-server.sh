@@ -5,6 +5,8 @@
 #   scripts/s3-server.sh install
 #       installs s3s-fs when it is missing (cargo install, into
 #       ${WEIR_TOOLS_DIR:-$HOME/.cache/weir-tools}; about 5 minutes on 2 cores)
+#   scripts/s3-server.sh check
+#       exits 0 when it is installed (looks under WEIR_DEPS_ROOT when set)
 #   scripts/s3-server.sh start <root dir> <port> <bucket> <owner pid>
 #       starts it on 127.0.0.1:<port> with access key "weir" / secret
 #       "weir-secret" and bucket <bucket>, waits until it accepts connections and
@@ -14,14 +16,23 @@ set -euo pipefail
 S3S_VERSION=0.14.1
 TOOLS="${WEIR_TOOLS_DIR:-$HOME/.cache/weir-tools}"
 
+# The s3s-fs executable: in the tools directory, or in one of PATH's directories
+# (under WEIR_DEPS_ROOT when set).
 find_binary() {
-    if command -v s3s-fs >/dev/null; then
-        command -v s3s-fs
-    elif [ -x "$TOOLS/bin/s3s-fs" ]; then
-        echo "$TOOLS/bin/s3s-fs"
-    else
-        return 1
+    local root="${WEIR_DEPS_ROOT:-/}" dir
+    root="${root%/}"
+    if [ -f "$root$TOOLS/bin/s3s-fs" ] && [ -x "$root$TOOLS/bin/s3s-fs" ]; then
+        echo "$root$TOOLS/bin/s3s-fs"
+        return 0
     fi
+    local IFS=:
+    for dir in $PATH; do
+        if [ -n "$dir" ] && [ -f "$root$dir/s3s-fs" ] && [ -x "$root$dir/s3s-fs" ]; then
+            echo "$root$dir/s3s-fs"
+            return 0
+        fi
+    done
+    return 1
 }
 
 install() {
@@ -68,12 +79,13 @@ start() {
 
 case "${1:-}" in
     install) install ;;
+    check) find_binary ;;
     start)
         [ $# -eq 5 ] || { echo "usage: $0 start <root dir> <port> <bucket> <owner pid>" >&2; exit 2; }
         start "$2" "$3" "$4" "$5"
         ;;
     *)
-        echo "usage: $0 install | start <root dir> <port> <bucket> <owner pid>" >&2
+        echo "usage: $0 install | check | start <root dir> <port> <bucket> <owner pid>" >&2
         exit 2
         ;;
 esac

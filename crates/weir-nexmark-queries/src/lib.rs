@@ -23,11 +23,13 @@
 
 mod change;
 mod error;
+mod output;
 pub mod queries;
 mod runner;
 mod source;
 
 pub use change::{Change, Op};
 pub use error::NexmarkError;
-pub use runner::{build, events, run, Query, QueryOutput, RunOptions, RunReport, WATERMARK_DELAY};
+pub use output::QueryOutput;
+pub use runner::{build, events, run, Query, RunOptions, RunReport, WATERMARK_DELAY};
 pub use source::NexmarkSource;

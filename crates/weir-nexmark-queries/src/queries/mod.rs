@@ -31,7 +31,7 @@ mod calendar;
 mod count;
 mod winning;
 
-use crate::runner::{sink, QueryOutput};
+use crate::output::{sink, QueryOutput};
 use crate::NexmarkError;
 use weir::prelude::*;
 use weir_nexmark::Event;
