@@ -1,6 +1,7 @@
 //! A blocking client of the REST API, used by the `weir` command. Do not call it
 //! from inside an asynchronous runtime.
 
+use crate::auth::BearerToken;
 use crate::error::RestError;
 use crate::model::{
     ErrorBody, JobDetail, JobOverview, JobsOverview, SavepointStatus, SavepointTriggerRequest, StopRequest,
@@ -17,6 +18,7 @@ pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:8081";
 pub struct RestClient {
     base: String,
     http: Client,
+    token: Option<BearerToken>,
 }
 
 impl RestClient {
@@ -42,7 +44,18 @@ impl RestClient {
                 address: base.clone(),
                 source: e,
             })?;
-        Ok(RestClient { base, http })
+        Ok(RestClient {
+            base,
+            http,
+            token: None,
+        })
+    }
+
+    /// Sends `token` as `Authorization: Bearer <token>` with every request (for a
+    /// server started with a token).
+    pub fn with_token(mut self, token: BearerToken) -> Self {
+        self.token = Some(token);
+        self
     }
 
     /// The server's base URL.
@@ -51,6 +64,10 @@ impl RestClient {
     }
 
     fn send<T: serde::de::DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, RestError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token.secret()),
+            None => request,
+        };
         let response = request.send().map_err(|e| RestError::Unreachable {
             address: self.base.clone(),
             source: e,

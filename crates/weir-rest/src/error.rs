@@ -5,6 +5,7 @@ use std::time::Duration;
 /// A request the server refuses; becomes an HTTP status and an `{"errors": [..]}`
 /// body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
     /// 404: no such job, request or endpoint.
     #[error("{0}")]
@@ -12,6 +13,13 @@ pub enum ApiError {
     /// 400: the request is malformed or cannot be served as asked.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the server needs a bearer token and the request had none or a wrong one.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the request is understood but not allowed (e.g. a savepoint target
+    /// outside the allowed directories).
+    #[error("{0}")]
+    Forbidden(String),
     /// 409: the job is in a state that does not allow the operation.
     #[error("{0}")]
     Conflict(String),
@@ -22,6 +30,7 @@ pub enum ApiError {
 
 /// Errors of [`RestServer`](crate::RestServer) and [`RestClient`](crate::RestClient).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RestError {
     /// The bind address is malformed.
     #[error("bad REST address '{address}': {reason}")]
@@ -40,6 +49,20 @@ pub enum RestError {
         #[source]
         source: std::io::Error,
     },
+    /// The server would listen on an address other machines can reach, without a
+    /// token: anyone reaching it could stop and cancel jobs and write savepoints.
+    #[error(
+        "refusing to serve the REST API on {address} without a token: it is not a loopback \
+         address, so anyone who can reach it could stop or cancel jobs and write savepoints \
+         (configure a bearer token, or bind to 127.0.0.1)"
+    )]
+    Insecure {
+        /// The address the server would listen on.
+        address: String,
+    },
+    /// A bearer token that cannot be used (empty, too short, not printable).
+    #[error("bad REST token: {0}")]
+    Token(String),
     /// The server could not start (runtime or thread).
     #[error("cannot start the REST server: {0}")]
     Start(#[source] std::io::Error),

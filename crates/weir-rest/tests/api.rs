@@ -4,41 +4,18 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::time::Duration;
+mod common;
+
+use common::{numbers_job, refused, PATIENCE};
 use weir::prelude::*;
 use weir_rest::{JobRegistry, RestClient, RestError, RestServer};
-
-const PATIENCE: Duration = Duration::from_secs(120);
-
-fn numbers_job(checkpointing: bool) -> JobClient {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2);
-    if checkpointing {
-        env.enable_checkpointing(Duration::from_millis(50));
-        env.set_checkpoint_dir(tempfile::tempdir().unwrap().keep());
-    }
-    env.add_source(GeneratorSource::new(|i| i).with_rate_limit(20_000.0))
-        .name("numbers")
-        .uid("numbers")
-        .key_by(|n: &u64| n % 10)
-        .sum(|n| n)
-        .uid("sum")
-        .add_sink(DiscardingSink)
-        .name("nowhere");
-    env.execute_async("numbers").unwrap()
-}
-
-fn refused(result: Result<impl std::fmt::Debug, RestError>) -> (u16, String) {
-    match result {
-        Err(RestError::Refused { status, message, .. }) => (status, message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
 
 #[test]
 fn jobs_savepoints_stop_and_errors() {
     let savepoints = tempfile::tempdir().unwrap();
-    let registry = JobRegistry::new().with_default_savepoint_dir(savepoints.path().join("default"));
+    let registry = JobRegistry::new()
+        .with_default_savepoint_dir(savepoints.path().join("default"))
+        .allow_savepoint_dir(savepoints.path());
     let job = numbers_job(true);
     let plain = numbers_job(false);
     registry.register(job.handle());
@@ -50,7 +27,7 @@ fn jobs_savepoints_stop_and_errors() {
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].jid, job.job_id());
     assert_eq!(jobs[0].state, "RUNNING");
-    let detail = client.job(&job.job_id()[..6]).unwrap();
+    let detail = client.job(job.job_id()).unwrap();
     assert_eq!(detail.name, "numbers");
     assert_eq!(detail.vertices.len(), job.vertex_reports().len());
     assert!(detail.checkpoint_directory.is_some());
@@ -72,7 +49,7 @@ fn jobs_savepoints_stop_and_errors() {
     assert!(location.contains("default"), "{location}");
 
     // Refusals with their reasons.
-    let (status, message) = refused(client.trigger_savepoint(plain.job_id(), Some("/tmp")));
+    let (status, message) = refused(client.trigger_savepoint(plain.job_id(), None));
     assert_eq!(status, 400);
     assert!(message.contains("does not take checkpoints"), "{message}");
     let (status, message) = refused(client.job("feedbeef"));
