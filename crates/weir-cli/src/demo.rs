@@ -4,6 +4,9 @@
 //! live table sink. The generator is deterministic (the same index always yields the
 //! same sentence) and skewed like natural text, so a few words dominate.
 
+use crate::restart::{describe, RestartArgs};
+use crate::serve::{serve, RestArgs};
+use crate::{console, values};
 use clap::Args;
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,39 +20,44 @@ use weir::runtime::sink::{Sink, SinkWriter};
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Sentences to generate (8 words each); the job ends when they are counted.
-    #[arg(long, default_value_t = 5_000_000)]
+    #[arg(long, default_value_t = 5_000_000, value_parser = values::positive_count, conflicts_with = "unbounded")]
     sentences: u64,
     /// Generate without end; stop with Ctrl-C (a second Ctrl-C cancels at once).
     #[arg(long)]
     unbounded: bool,
-    /// Limit the generator to this many sentences per second.
-    #[arg(long)]
+    /// Limit the generator to this many sentences per second (a positive number;
+    /// leave it out for no limit).
+    #[arg(long, value_parser = values::rate)]
     rate: Option<f64>,
-    /// Parallel subtasks of every operator (default: number of CPU cores).
-    #[arg(long, short)]
+    /// Parallel subtasks of every operator, at least 1 (default: number of CPU
+    /// cores).
+    #[arg(long, short, value_parser = values::positive_usize)]
     parallelism: Option<usize>,
-    /// Number of words to show in the live table.
-    #[arg(long, default_value_t = 8)]
+    /// Number of words to show in the live table and the final one (at least 1).
+    #[arg(long, default_value_t = 8, value_parser = values::positive_usize)]
     top: usize,
     /// Print the job's plan (chains, parallelism, partitioning) before running it.
     #[arg(long)]
     explain: bool,
-    /// Take a checkpoint this often (e.g. `1s`, `500ms`); failures then restart the
-    /// job from the last checkpoint.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Take a checkpoint this often (from 1ms to 1day, e.g. `1s`, `500ms`);
+    /// failures then restart the job from the last checkpoint. Without it the job
+    /// takes no checkpoints, and the checkpoint and savepoint options are refused.
+    #[arg(long, value_parser = values::interval)]
     checkpoint_interval: Option<Duration>,
-    /// How checkpoints handle barriers: aligned, unaligned or at-least-once.
-    #[arg(long, default_value = "aligned")]
-    checkpoint_mode: CheckpointMode,
+    /// How checkpoints handle barriers: aligned (default), unaligned or
+    /// at-least-once.
+    #[arg(long)]
+    checkpoint_mode: Option<CheckpointMode>,
     /// Where each run keeps its checkpoints (default: the system's temporary
     /// directory): a local directory or `s3://bucket/prefix` (credentials and
     /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-    /// AWS_ENDPOINT, AWS_ALLOW_HTTP).
+    /// AWS_ENDPOINT, AWS_ALLOW_HTTP). Needs --checkpoint-interval.
     #[arg(long)]
     checkpoint_dir: Option<std::path::PathBuf>,
     /// Start from a savepoint directory, a retained checkpoint (`chk-<n>`), or a
     /// run's checkpoint directory (its newest valid checkpoint); the parallelism and
-    /// the state backend may differ from the run that wrote it.
+    /// the state backend may differ from the run that wrote it. The checkpoint it
+    /// starts from is printed.
     #[arg(long)]
     restore: Option<std::path::PathBuf>,
     /// Let --restore drop state of operators this job no longer has.
@@ -66,17 +74,18 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 256)]
     rocksdb_memory_mib: usize,
     /// On Ctrl-C, stop with a savepoint into this directory or `s3://` prefix
-    /// (instead of draining); also the default target of `weir savepoint` and
-    /// `weir stop`. Needs --checkpoint-interval. Resume with --restore <the printed directory>.
+    /// (instead of draining); also the default (and an allowed) target of `weir
+    /// savepoint` and `weir stop`. Needs --checkpoint-interval. Resume with
+    /// --restore <the printed directory>.
     #[arg(long)]
     savepoint_dir: Option<std::path::PathBuf>,
-    /// Serve the REST API (for `weir list`, `weir savepoint`, `weir stop`, `weir
-    /// cancel`) on the first free port of this range; port 0 picks any free port.
-    #[arg(long, default_value = "127.0.0.1:8081-8090")]
-    rest_bind: String,
-    /// Do not serve the REST API.
-    #[arg(long)]
-    no_rest: bool,
+    #[command(flatten)]
+    restart: RestartArgs,
+    #[command(flatten)]
+    rest: RestArgs,
+    /// For tests: every attempt of the job fails when it generates this sentence.
+    #[arg(long, hide = true, value_name = "SENTENCE")]
+    fail_at: Option<u64>,
 }
 
 const VOCABULARY: &[&str] = &[
@@ -254,9 +263,54 @@ struct Outcome {
     elapsed: Duration,
 }
 
+/// Errors of `weir demo`.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The job could not start, failed or was cancelled.
+    #[error(transparent)]
+    Job(#[from] WeirError),
+    /// Options that do not fit together.
+    #[error("{0}")]
+    Usage(String),
+    /// The REST API could not be served where the user asked.
+    #[error("cannot serve the REST API: {source}{hint}")]
+    Rest {
+        /// Why.
+        source: weir_rest::RestError,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The job kept failing until the restart strategy allowed no more restarts.
+    #[error("the job failed for good after {restarts} restart{plural} (restart strategy {strategy})")]
+    GaveUp {
+        /// Restarts made.
+        restarts: u32,
+        /// "s" or "".
+        plural: &'static str,
+        /// The strategy, described.
+        strategy: String,
+        /// The last failure, as the runtime reports it.
+        #[source]
+        source: WeirError,
+    },
+}
+
+impl From<weir_rest::RestError> for DemoError {
+    fn from(source: weir_rest::RestError) -> Self {
+        let hint = match source {
+            weir_rest::RestError::Insecure { .. } => {
+                "; give one with --rest-token-file, WEIR_REST_TOKEN or --rest-token, or bind to 127.0.0.1"
+            }
+            weir_rest::RestError::Bind { .. } => " (choose another --rest-bind, or --no-rest)",
+            _ => "",
+        };
+        DemoError::Rest { source, hint }
+    }
+}
+
 /// Runs the demo job, shows its results live, then prints the final counts.
-pub fn run(args: DemoArgs) -> Result<(), WeirError> {
-    let top = args.top.max(10);
+pub fn run(args: DemoArgs) -> Result<(), DemoError> {
+    let top = args.top;
     let outcome = run_job(args)?;
     let elapsed = outcome.elapsed.as_secs_f64();
     println!(
@@ -274,32 +328,49 @@ pub fn run(args: DemoArgs) -> Result<(), WeirError> {
     Ok(())
 }
 
-fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
+/// Refuses options that would be silently ignored.
+fn check_options(args: &DemoArgs) -> Result<(), DemoError> {
+    if args.checkpoint_interval.is_some() {
+        return Ok(());
+    }
+    let needs_interval = [
+        (args.checkpoint_dir.is_some(), "--checkpoint-dir", "checkpoints are only taken with an interval"),
+        (args.checkpoint_mode.is_some(), "--checkpoint-mode", "checkpoints are only taken with an interval"),
+        (args.restore.is_some(), "--restore", "a restored job keeps taking checkpoints"),
+        (args.savepoint_dir.is_some(), "--savepoint-dir", "savepoints are taken as checkpoints"),
+    ];
+    for (given, option, why) in needs_interval {
+        if given {
+            return Err(DemoError::Usage(format!(
+                "{option} needs --checkpoint-interval: {why} (e.g. --checkpoint-interval 1s)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
+    check_options(&args)?;
     let env = StreamExecutionEnvironment::new();
     if let Some(p) = args.parallelism {
         env.set_parallelism(p);
     }
     if let Some(interval) = args.checkpoint_interval {
         env.enable_checkpointing(interval)
-            .set_checkpoint_mode(args.checkpoint_mode);
+            .set_checkpoint_mode(args.checkpoint_mode.unwrap_or_default());
     }
     if let Some(dir) = &args.checkpoint_dir {
         env.set_checkpoint_dir(dir);
     }
     if let Some(path) = &args.restore {
-        if args.checkpoint_interval.is_none() {
-            return Err(WeirError::Config(
-                "--restore needs --checkpoint-interval: a restored job keeps taking checkpoints".into(),
-            ));
-        }
         env.restore_from(path)
             .set_allow_non_restored_state(args.allow_non_restored_state);
     }
-    if args.savepoint_dir.is_some() && args.checkpoint_interval.is_none() {
-        return Err(WeirError::Config(
-            "--savepoint-dir needs --checkpoint-interval: savepoints are taken as checkpoints".into(),
-        ));
-    }
+    let strategy = args
+        .restart
+        .strategy(args.checkpoint_interval.is_some())
+        .map_err(DemoError::Usage)?;
+    env.set_restart_strategy(strategy.clone());
     let mut backend = StateBackendConfig::parse(&args.state_backend)?;
     if let StateBackendConfig::RocksDb(options) = &mut backend {
         if let Some(dir) = &args.rocksdb_dir {
@@ -309,7 +380,13 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     }
     backend.validate()?;
     env.set_state_backend(backend);
-    let mut generator = GeneratorSource::new(sentence);
+    let fail_at = args.fail_at;
+    let mut generator = GeneratorSource::new(move |i| {
+        if fail_at.is_some_and(|n| i >= n) {
+            panic!("injected failure at sentence {i} (--fail-at)");
+        }
+        sentence(i)
+    });
     if !args.unbounded {
         generator = generator.with_count(args.sentences);
     }
@@ -342,6 +419,9 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         tracing::warn!("cannot install the Ctrl-C handler ({e}); stop the demo with a signal");
     }
 
+    // Listen first: an address that cannot be served stops the demo before its job
+    // starts.
+    let rest = serve(&args.rest, args.savepoint_dir.as_deref())?;
     let mode = if args.unbounded {
         "unbounded; Ctrl-C stops".to_string()
     } else {
@@ -351,11 +431,17 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         "weir demo: live word count over generated sentences ({mode}, parallelism {})",
         env.parallelism()
     );
+    if strategy != RestartStrategy::None {
+        println!("on failure: restart ({})", describe(&strategy));
+    }
+    let _ = std::io::stdout().flush();
     let client = env.execute_async("weir demo: live word count")?;
     if let Some(dir) = client.checkpoint_dir() {
         println!("checkpoints go to {}", dir.display());
     }
-    let _rest = serve_rest(&args, &client);
+    if let Some(served) = &rest {
+        served.announce(&client, args.savepoint_dir.is_some(), !args.rest.allow_savepoint_dir.is_empty());
+    }
     let started = Instant::now();
     let mut handled_interrupts = 0;
     let mut next_report = started + Duration::from_secs(1);
@@ -369,6 +455,13 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
     };
     while !client.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
+        // The console prints each restart with its cause from the runtime's log;
+        // should a restart not have been logged that way, say at least that it
+        // happened.
+        while console::restarts_shown() < client.restarts() {
+            console::count_restart_shown();
+            println!("restart: the job restarts (restart {})", console::restarts_shown());
+        }
         let interrupts_now = interrupts.load(Ordering::SeqCst);
         if interrupts_now != handled_interrupts {
             if handled_interrupts == 0 {
@@ -406,8 +499,30 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
             let _ = std::io::stdout().flush();
         }
     }
+    let handle = client.handle();
     let latest = client.latest_checkpoint();
-    let result = client.wait()?;
+    let result = client.wait();
+    // A client that stopped the job (or took a savepoint) over the REST API is
+    // still to learn how that ended: serve it before going away.
+    if let Some(served) = &rest {
+        served.linger();
+    }
+    let result = match result {
+        Ok(result) => result,
+        Err(WeirError::Cancelled) => return Err(WeirError::Cancelled.into()),
+        Err(source) => {
+            let restarts = handle.restarts();
+            if restarts == 0 {
+                return Err(source.into());
+            }
+            return Err(DemoError::GaveUp {
+                restarts,
+                plural: if restarts == 1 { "" } else { "s" },
+                strategy: describe(&strategy),
+                source,
+            });
+        }
+    };
     if !result.checkpoints.is_empty() || result.restarts > 0 {
         println!(
             "{} checkpoints completed, {} failed, {} restarts{}",
@@ -416,6 +531,9 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
             result.restarts,
             latest.map(|p| format!("; latest: {}", p.display())).unwrap_or_default()
         );
+    }
+    if let Some(restored) = &result.restored_from {
+        println!("the last attempt started from {}", restored.display());
     }
     if let Some(savepoint) = &result.savepoint {
         println!("stopped with savepoint {} (resume with --restore)", savepoint.display());
@@ -432,39 +550,6 @@ fn run_job(args: DemoArgs) -> Result<Outcome, WeirError> {
         counts,
         elapsed: result.elapsed,
     })
-}
-
-/// Serves the REST API for `client`'s job unless `--no-rest`; a port that cannot
-/// be bound is a warning, not a reason to stop the demo.
-fn serve_rest(args: &DemoArgs, client: &JobClient) -> Option<weir_rest::RestServer> {
-    if args.no_rest {
-        return None;
-    }
-    let mut registry = weir_rest::JobRegistry::new();
-    if let Some(dir) = &args.savepoint_dir {
-        registry = registry.with_default_savepoint_dir(dir);
-    }
-    registry.register(client.handle());
-    match weir_rest::RestServer::start(&args.rest_bind, registry) {
-        Ok(server) => {
-            println!("job {} · REST API at {}", client.job_id(), server.url());
-            if client.is_checkpointing() {
-                println!(
-                    "  from another terminal: weir savepoint {} <dir> -m {} | weir stop {} -p <dir> -m {}",
-                    client.job_id(),
-                    server.url(),
-                    client.job_id(),
-                    server.url()
-                );
-            }
-            let _ = std::io::stdout().flush();
-            Some(server)
-        }
-        Err(e) => {
-            tracing::warn!("running without the REST API: {e}");
-            None
-        }
-    }
 }
 
 #[cfg(test)]
@@ -497,7 +582,7 @@ mod tests {
             top: 3,
             explain: true,
             checkpoint_interval: Some(Duration::from_millis(10)),
-            checkpoint_mode: CheckpointMode::Unaligned,
+            checkpoint_mode: Some(CheckpointMode::Unaligned),
             checkpoint_dir: Some(tempfile_dir()),
             restore: None,
             allow_non_restored_state: false,
@@ -505,8 +590,12 @@ mod tests {
             rocksdb_dir: Some(tempfile_dir()),
             rocksdb_memory_mib: 16,
             savepoint_dir: None,
-            rest_bind: "127.0.0.1:0".into(),
-            no_rest: false,
+            restart: RestartArgs::default(),
+            rest: RestArgs {
+                rest_bind: Some("127.0.0.1:0".into()),
+                ..RestArgs::default()
+            },
+            fail_at: None,
         }
     }
 
@@ -533,10 +622,31 @@ mod tests {
         tiny.rocksdb_memory_mib = 1;
         let e = run_job(tiny).err().unwrap().to_string();
         assert!(e.contains("memory budget"), "{e}");
-        let mut savepoints = args("heap");
-        savepoints.checkpoint_interval = None;
-        savepoints.savepoint_dir = Some(tempfile_dir());
-        let e = run_job(savepoints).err().unwrap().to_string();
+    }
+
+    #[test]
+    fn options_that_need_checkpoints_are_refused_without() {
+        let mut no_checkpoints = args("heap");
+        no_checkpoints.checkpoint_interval = None;
+        no_checkpoints.checkpoint_mode = None;
+        no_checkpoints.checkpoint_dir = None;
+        let refused = |change: &dyn Fn(&mut DemoArgs)| {
+            let mut args = args("heap");
+            args.checkpoint_interval = None;
+            args.checkpoint_mode = None;
+            args.checkpoint_dir = None;
+            change(&mut args);
+            run_job(args).err().unwrap().to_string()
+        };
+        let e = refused(&|a| a.savepoint_dir = Some(tempfile_dir()));
         assert!(e.contains("--savepoint-dir needs --checkpoint-interval"), "{e}");
+        let e = refused(&|a| a.checkpoint_dir = Some(tempfile_dir()));
+        assert!(e.contains("--checkpoint-dir needs --checkpoint-interval"), "{e}");
+        let e = refused(&|a| a.checkpoint_mode = Some(CheckpointMode::Unaligned));
+        assert!(e.contains("--checkpoint-mode needs --checkpoint-interval"), "{e}");
+        let e = refused(&|a| a.restore = Some(tempfile_dir()));
+        assert!(e.contains("--restore needs --checkpoint-interval"), "{e}");
+        // Without them the job runs.
+        assert_eq!(run_job(no_checkpoints).unwrap().words, 40_000);
     }
 }

@@ -6,9 +6,13 @@
 //! terminal; `weir nexmark` generates the Nexmark benchmark's events and runs its
 //! queries. Later subcommands (submit, sql) plug in here.
 
+mod console;
 mod control;
 mod demo;
 mod nexmark;
+mod restart;
+mod serve;
+mod values;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,13 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    console::init();
     let cli = Cli::parse();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
         Command::Demo(args) => demo::run(args).map_err(Into::into),

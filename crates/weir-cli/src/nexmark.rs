@@ -6,6 +6,7 @@
 //! (generator included, as the Flink harness counts), events per second and per
 //! CPU-second.
 
+use crate::values;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
@@ -26,9 +27,14 @@ pub enum NexmarkCommand {
 /// The generator's settings (Flink's names in parentheses).
 #[derive(Debug, Args)]
 pub struct GeneratorArgs {
-    /// Events to generate (`events.num`).
-    #[arg(long, default_value_t = 10_000_000)]
+    /// Events to generate, at least 1 (`events.num`; for an endless stream use
+    /// --unbounded).
+    #[arg(long, default_value_t = 10_000_000, value_parser = values::positive_count, conflicts_with = "unbounded")]
     events: u64,
+    /// Generate events without end (Flink's `events.num` = 0): `generate` writes
+    /// and `run` runs until interrupted.
+    #[arg(long)]
+    unbounded: bool,
     /// Event-time rate: events per second of event time (`first-event.rate`).
     #[arg(long, default_value_t = 10_000)]
     first_event_rate: u32,
@@ -40,7 +46,8 @@ pub struct GeneratorArgs {
 impl GeneratorArgs {
     fn config(&self) -> NexmarkConfig {
         NexmarkConfig {
-            num_events: self.events,
+            // The generator's own convention: 0 events means no end.
+            num_events: if self.unbounded { 0 } else { self.events },
             first_event_rate: self.first_event_rate,
             next_event_rate: self.first_event_rate,
             seed: self.seed,
@@ -79,12 +86,12 @@ pub struct RunArgs {
     /// Queries: `q0` … `q22`, a comma-separated list, or `all`.
     #[arg(long, short, default_value = "all")]
     query: String,
-    /// Parallelism of every operator.
-    #[arg(long, short, default_value_t = 1)]
+    /// Parallelism of every operator (at least 1).
+    #[arg(long, short, default_value_t = 1, value_parser = values::positive_usize)]
     parallelism: usize,
-    /// Emit at most this many events per second in total (default: as fast as
-    /// possible).
-    #[arg(long)]
+    /// Emit at most this many events per second in total, a positive number
+    /// (default: as fast as possible).
+    #[arg(long, value_parser = values::rate)]
     rate: Option<f64>,
     /// Write each query's rows as JSON lines into this directory (`<query>.jsonl`,
     /// a directory of `part-<subtask>` files at parallelism above 1) instead of
@@ -102,6 +109,9 @@ pub enum CommandError {
     /// The generator configuration is invalid.
     #[error("bad generator settings: {0}")]
     Config(#[from] weir_nexmark::ConfigError),
+    /// Options that do not fit together.
+    #[error("{0}")]
+    Usage(String),
     /// A file could not be written.
     #[error("cannot write '{path}': {source}")]
     Write {
@@ -128,19 +138,32 @@ pub fn run_command(command: NexmarkCommand) -> Result<(), CommandError> {
     }
 }
 
-fn progress(total: u64) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} events ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
+/// A progress bar over `total` events, or a counter when there is no end.
+fn progress(total: Option<u64>) -> ProgressBar {
+    match total {
+        Some(total) => {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} events ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        None => {
+            let bar = ProgressBar::no_length();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {human_pos} events ({per_sec}; unbounded, Ctrl-C stops)")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        }
+    }
 }
 
 fn generate(args: GenerateArgs) -> Result<(), CommandError> {
     let config = args.generator.config();
     let generator = EventGenerator::new(GeneratorConfig::new(&config)?);
-    let bar = progress(config.num_events);
+    let bar = progress((!args.generator.unbounded).then_some(config.num_events));
     let events = generator.enumerate().map(|(i, event)| {
         if i % 65_536 == 0 {
             bar.set_position(i as u64);
@@ -192,6 +215,13 @@ fn queries(text: &str) -> Result<Vec<Query>, NexmarkError> {
 fn run_queries(args: RunArgs) -> Result<(), CommandError> {
     let config = args.generator.config();
     let queries = queries(&args.query)?;
+    if args.generator.unbounded && queries.len() != 1 {
+        return Err(CommandError::Usage(format!(
+            "--unbounded runs one query until it is interrupted; '{}' names {} (choose one with -q)",
+            args.query,
+            queries.len()
+        )));
+    }
     if let Some(dir) = &args.output_dir {
         std::fs::create_dir_all(dir).map_err(write_error(dir))?;
     }

@@ -5,76 +5,28 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+mod common;
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+use common::{path_after, text, weir, Demo};
+use std::path::Path;
 
-/// A child process killed if the test ends early.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts an unbounded demo serving its REST API on a free port; returns the
-/// process, its job id, the API's URL and the rest of its output (as it comes).
-fn start_demo(dir: &Path) -> (Running, String, String, mpsc::Receiver<String>) {
-    let mut child = Command::new(WEIR)
-        .args(["demo", "--unbounded", "--rate", "5000", "-p", "2"])
-        .args(["--checkpoint-interval", "100ms", "--rest-bind", "127.0.0.1:0"])
-        .arg("--checkpoint-dir")
-        .arg(dir.join("checkpoints"))
-        .arg("--savepoint-dir")
-        .arg(dir.join("default-savepoints"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start weir demo");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let running = Running(child);
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    for line in received.iter() {
-        // "job <id> · REST API at <url>"
-        if let Some((job, url)) = line.split_once(" · REST API at ") {
-            let id = job.trim_start_matches("job ").to_string();
-            return (running, id, url.trim().to_string(), received);
-        }
-    }
-    panic!("weir demo ended without announcing its REST API");
-}
-
-fn weir(args: &[&str]) -> Output {
-    Command::new(WEIR).args(args).output().expect("run weir")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// The path after `prefix` on the line of `output` that has it.
-fn path_after(output: &str, prefix: &str) -> PathBuf {
-    let line = output
-        .lines()
-        .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest.to_string()))
-        .unwrap_or_else(|| panic!("no '{prefix}' in:\n{output}"));
-    PathBuf::from(line.split(" (").next().unwrap_or(&line).trim())
+/// Starts an unbounded demo serving its REST API on a free port.
+fn start_demo(dir: &Path) -> Demo {
+    Demo::start(&[
+        "--unbounded",
+        "--rate",
+        "5000",
+        "-p",
+        "2",
+        "--checkpoint-interval",
+        "100ms",
+        "--checkpoint-dir",
+        dir.join("checkpoints").to_str().unwrap(),
+        "--savepoint-dir",
+        dir.join("default-savepoints").to_str().unwrap(),
+        "--allow-savepoint-dir",
+        dir.join("savepoints").to_str().unwrap(),
+    ])
 }
 
 /// The final table of a demo's output: (count, word) lines after the header.
@@ -90,15 +42,16 @@ fn final_table(output: &str) -> Vec<String> {
 #[test]
 fn savepoint_stop_and_cancel_a_running_demo_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (demo, id, url, output) = start_demo(dir.path());
+    let demo = start_demo(dir.path());
+    let (id, url) = (demo.id.clone(), demo.url.clone());
 
     let listed = weir(&["list", "-m", &url]);
     assert!(listed.status.success(), "{}", text(&listed));
     assert!(text(&listed).contains(&format!("{id}  RUNNING")), "{}", text(&listed));
 
-    // A savepoint into a given directory, naming the job by a prefix of its id.
+    // A savepoint into a given (allowed) directory.
     let target = dir.path().join("savepoints");
-    let taken = weir(&["savepoint", &id[..8], target.to_str().unwrap(), "-m", &url]);
+    let taken = weir(&["savepoint", &id, target.to_str().unwrap(), "-m", &url]);
     assert!(taken.status.success(), "{}", text(&taken));
     let savepoint = path_after(&text(&taken), "savepoint completed: ");
     assert!(savepoint.starts_with(&target), "{}", savepoint.display());
@@ -110,7 +63,16 @@ fn savepoint_stop_and_cancel_a_running_demo_from_the_command_line() {
     let savepoint = path_after(&text(&taken), "savepoint completed: ");
     assert!(savepoint.starts_with(dir.path().join("default-savepoints")));
 
-    // Errors name what is wrong.
+    // Errors name what is wrong: a prefix of the id is not enough, a directory
+    // that is not allowed is refused.
+    let prefix = weir(&["savepoint", &id[..8], "-m", &url]);
+    assert!(!prefix.status.success());
+    assert!(text(&prefix).contains("404"), "{}", text(&prefix));
+    let elsewhere = dir.path().join("elsewhere");
+    let refused = weir(&["savepoint", &id, elsewhere.to_str().unwrap(), "-m", &url]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("answered 403"), "{}", text(&refused));
+    assert!(!elsewhere.exists());
     let unknown = weir(&["savepoint", "0000ffff", "-m", &url]);
     assert!(!unknown.status.success());
     assert!(
@@ -125,11 +87,8 @@ fn savepoint_stop_and_cancel_a_running_demo_from_the_command_line() {
     let stopped = weir(&["stop", &id, "-p", target.to_str().unwrap(), "-m", &url]);
     assert!(stopped.status.success(), "{}", text(&stopped));
     let final_savepoint = path_after(&text(&stopped), "job stopped; savepoint: ");
-    let mut demo = demo;
-    let status = demo.0.wait().unwrap();
-    assert!(status.success());
-    let demo_output: Vec<String> = output.iter().collect();
-    let demo_output = demo_output.join("\n");
+    let (status, demo_output) = demo.finish();
+    assert!(status.success(), "{demo_output}");
     assert!(
         demo_output.contains(&format!("stopped with savepoint {}", final_savepoint.display())),
         "{demo_output}"
@@ -164,11 +123,10 @@ fn savepoint_stop_and_cancel_a_running_demo_from_the_command_line() {
 #[test]
 fn cancel_ends_a_running_demo() {
     let dir = tempfile::tempdir().unwrap();
-    let (demo, id, url, _output) = start_demo(dir.path());
-    let cancelled = weir(&["cancel", &id, "-m", &url]);
+    let demo = start_demo(dir.path());
+    let cancelled = weir(&["cancel", &demo.id, "-m", &demo.url]);
     assert!(cancelled.status.success(), "{}", text(&cancelled));
-    let mut demo = demo;
-    let status = demo.0.wait().unwrap();
+    let (status, _) = demo.finish();
     // A cancelled job is an error of the demo.
     assert!(!status.success());
 }

@@ -52,9 +52,8 @@ pub enum RestError {
     /// The server would listen on an address other machines can reach, without a
     /// token: anyone reaching it could stop and cancel jobs and write savepoints.
     #[error(
-        "refusing to serve the REST API on {address} without a token: it is not a loopback \
-         address, so anyone who can reach it could stop or cancel jobs and write savepoints \
-         (configure a bearer token, or bind to 127.0.0.1)"
+        "refusing to listen on {address} without a bearer token: it is not a loopback \
+         address, so anyone who can reach it could stop or cancel jobs and write savepoints"
     )]
     Insecure {
         /// The address the server would listen on.

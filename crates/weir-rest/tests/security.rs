@@ -22,7 +22,7 @@ fn a_non_loopback_address_needs_a_token() {
         }
     }
     let e = RestServer::start("0.0.0.0:0", JobRegistry::new()).unwrap_err().to_string();
-    assert!(e.contains("without a token") && e.contains("not a loopback address"), "{e}");
+    assert!(e.contains("without a bearer token") && e.contains("not a loopback address"), "{e}");
 
     // With a token it serves, and demands the token.
     let options = RestOptions::new("0.0.0.0:0").with_token(BearerToken::new(TOKEN).unwrap());
