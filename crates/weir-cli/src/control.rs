@@ -18,7 +18,8 @@ pub struct Address {
     /// The bearer token the process demands (when it was started with a token).
     #[arg(long, env = "WEIR_REST_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Read the bearer token from the first line of this file.
+    /// Read the bearer token from the first line of this file (takes precedence
+    /// over --token and WEIR_REST_TOKEN).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
 }

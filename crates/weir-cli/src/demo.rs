@@ -334,10 +334,26 @@ fn check_options(args: &DemoArgs) -> Result<(), DemoError> {
         return Ok(());
     }
     let needs_interval = [
-        (args.checkpoint_dir.is_some(), "--checkpoint-dir", "checkpoints are only taken with an interval"),
-        (args.checkpoint_mode.is_some(), "--checkpoint-mode", "checkpoints are only taken with an interval"),
-        (args.restore.is_some(), "--restore", "a restored job keeps taking checkpoints"),
-        (args.savepoint_dir.is_some(), "--savepoint-dir", "savepoints are taken as checkpoints"),
+        (
+            args.checkpoint_dir.is_some(),
+            "--checkpoint-dir",
+            "checkpoints are only taken with an interval",
+        ),
+        (
+            args.checkpoint_mode.is_some(),
+            "--checkpoint-mode",
+            "checkpoints are only taken with an interval",
+        ),
+        (
+            args.restore.is_some(),
+            "--restore",
+            "a restored job keeps taking checkpoints",
+        ),
+        (
+            args.savepoint_dir.is_some(),
+            "--savepoint-dir",
+            "savepoints are taken as checkpoints",
+        ),
     ];
     for (given, option, why) in needs_interval {
         if given {
@@ -440,7 +456,11 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
         println!("checkpoints go to {}", dir.display());
     }
     if let Some(served) = &rest {
-        served.announce(&client, args.savepoint_dir.is_some(), !args.rest.allow_savepoint_dir.is_empty());
+        served.announce(
+            &client,
+            args.savepoint_dir.is_some(),
+            !args.rest.allow_savepoint_dir.is_empty(),
+        );
     }
     let started = Instant::now();
     let mut handled_interrupts = 0;
@@ -533,7 +553,11 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
         );
     }
     if let Some(restored) = &result.restored_from {
-        println!("the last attempt started from {}", restored.display());
+        if result.restarts == 0 {
+            println!("restored from {}", restored.display());
+        } else {
+            println!("the last attempt started from {}", restored.display());
+        }
     }
     if let Some(savepoint) = &result.savepoint {
         println!("stopped with savepoint {} (resume with --restore)", savepoint.display());

@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the demo job: a live word count over a generated stream of sentences.
-    Demo(demo::DemoArgs),
+    Demo(Box<demo::DemoArgs>),
     /// List the jobs of a running Weir process.
     List(control::Address),
     /// Take a savepoint of a running job.
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     console::init();
     let cli = Cli::parse();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
-        Command::Demo(args) => demo::run(args).map_err(Into::into),
+        Command::Demo(args) => demo::run(*args).map_err(Into::into),
         Command::List(address) => control::list(address).map_err(Into::into),
         Command::Savepoint(args) => control::savepoint(args).map_err(Into::into),
         Command::Stop(args) => control::stop(args).map_err(Into::into),

@@ -32,7 +32,8 @@ pub struct RestArgs {
     /// other users.
     #[arg(long, env = "WEIR_REST_TOKEN", hide_env_values = true, conflicts_with = "no_rest")]
     pub rest_token: Option<String>,
-    /// Read the bearer token from the first line of this file.
+    /// Read the bearer token from the first line of this file (takes precedence
+    /// over --rest-token and WEIR_REST_TOKEN).
     #[arg(long, value_name = "FILE", conflicts_with = "no_rest")]
     pub rest_token_file: Option<PathBuf>,
     /// Also let REST requests write savepoints below this directory or `s3://`

@@ -34,10 +34,7 @@ pub fn positive_count(text: &str) -> Result<u64, String> {
 /// A rate limit in records per second: positive and finite (leave the option out
 /// for no limit).
 pub fn rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number"))?;
+    let rate: f64 = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
     if !rate.is_finite() || rate <= 0.0 {
         return Err("must be a positive number of records per second (leave the option out for no limit)".into());
     }
@@ -48,7 +45,8 @@ pub fn rate(text: &str) -> Result<f64, String> {
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 fn duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| format!("'{text}' is not a duration like 500ms, 10s or 1min ({e})"))
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("'{text}' is not a duration like 500ms, 10s or 1min ({e})"))
 }
 
 /// A checkpoint interval: from 1 ms to a day.

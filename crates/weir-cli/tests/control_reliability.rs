@@ -36,7 +36,11 @@ fn stop_reports_the_savepoint_every_time() {
         assert!(stopped.status.success(), "round {round}: {}", text(&stopped));
         let savepoint = path_after(&text(&stopped), "job stopped; savepoint: ");
         assert!(savepoint.starts_with(&target), "round {round}: {}", savepoint.display());
-        assert!(savepoint.join("_metadata").is_file(), "round {round}: {}", savepoint.display());
+        assert!(
+            savepoint.join("_metadata").is_file(),
+            "round {round}: {}",
+            savepoint.display()
+        );
         let (status, output) = demo.finish();
         assert!(status.success(), "round {round}: {output}");
         assert!(
@@ -55,8 +59,16 @@ fn savepoint_reports_the_savepoint_every_time() {
         let taken = weir(&["savepoint", &demo.id, "-m", &demo.url]);
         assert!(taken.status.success(), "round {round}: {}", text(&taken));
         let savepoint = path_after(&text(&taken), "savepoint completed: ");
-        assert!(savepoint.starts_with(&savepoints), "round {round}: {}", savepoint.display());
-        assert!(savepoint.join("_metadata").is_file(), "round {round}: {}", savepoint.display());
+        assert!(
+            savepoint.starts_with(&savepoints),
+            "round {round}: {}",
+            savepoint.display()
+        );
+        assert!(
+            savepoint.join("_metadata").is_file(),
+            "round {round}: {}",
+            savepoint.display()
+        );
     }
     let stopped = weir(&["stop", &demo.id, "-m", &demo.url]);
     assert!(stopped.status.success(), "{}", text(&stopped));

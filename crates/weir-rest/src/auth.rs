@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn tokens_are_checked() {
         assert!(BearerToken::new("").is_err());
-        assert!(BearerToken::new("short").unwrap_err().to_string().contains("at least 16"));
+        assert!(BearerToken::new("short")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 16"));
         assert!(BearerToken::new("with a space inside it").is_err());
         let token = BearerToken::new("0123456789abcdef").unwrap();
         assert_eq!(format!("{token:?}"), "BearerToken(<redacted>)");
@@ -136,7 +139,9 @@ mod tests {
         std::fs::write(&path, "\n").unwrap();
         let e = BearerToken::from_file(&path).unwrap_err().to_string();
         assert!(e.contains("empty") && e.contains("token"), "{e}");
-        let e = BearerToken::from_file(&dir.path().join("missing")).unwrap_err().to_string();
+        let e = BearerToken::from_file(&dir.path().join("missing"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot read the token file"), "{e}");
     }
 }

@@ -112,12 +112,11 @@ impl JobRegistry {
     /// The job whose id is exactly `id` (all 32 digits: a prefix is not enough).
     pub fn job(&self, id: &str) -> Result<JobHandle, ApiError> {
         let inner = self.shared.inner.lock();
-        inner
-            .jobs
-            .iter()
-            .find(|j| j.job_id() == id)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("no job with id '{id}' (give the full id, as `weir list` shows it)")))
+        inner.jobs.iter().find(|j| j.job_id() == id).cloned().ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no job with id '{id}' (give the full id, as `weir list` shows it)"
+            ))
+        })
     }
 
     /// Details of job `id`.

@@ -84,7 +84,11 @@ impl SavepointTargets {
             if self.allowed.is_empty() {
                 "none: this server was started without a savepoint directory".to_string()
             } else {
-                self.allowed.iter().map(|(text, _)| text.as_str()).collect::<Vec<_>>().join(", ")
+                self.allowed
+                    .iter()
+                    .map(|(text, _)| text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         };
         let forbidden = || {
@@ -105,7 +109,11 @@ impl SavepointTargets {
                 }
                 Allowed::Local(_) => false,
             });
-            return if permitted { Ok(PathBuf::from(target)) } else { Err(forbidden()) };
+            return if permitted {
+                Ok(PathBuf::from(target))
+            } else {
+                Err(forbidden())
+            };
         }
         let path = Path::new(target);
         if !path.is_absolute() {
@@ -113,8 +121,7 @@ impl SavepointTargets {
                 "savepoint target '{target}' must be an absolute path (or an s3:// prefix)"
             )));
         }
-        let resolved =
-            resolve_local(path).map_err(|reason| ApiError::BadRequest(format!("'{target}': {reason}")))?;
+        let resolved = resolve_local(path).map_err(|reason| ApiError::BadRequest(format!("'{target}': {reason}")))?;
         let permitted = self.allowed.iter().any(|(_, allowed)| match allowed {
             Allowed::Local(dir) => resolve_local(dir).is_ok_and(|dir| resolved.starts_with(dir)),
             Allowed::Remote(_) => false,
@@ -138,9 +145,9 @@ mod tests {
         let mut targets = SavepointTargets::default();
         targets.allow(&allowed);
         targets.allow(Path::new("s3://bucket/sp/"));
-        let base = allowed.canonicalize().unwrap_or_else(|_| {
-            dir.path().canonicalize().unwrap().join("savepoints")
-        });
+        let base = allowed
+            .canonicalize()
+            .unwrap_or_else(|_| dir.path().canonicalize().unwrap().join("savepoints"));
         assert_eq!(targets.check(allowed.to_str().unwrap()).unwrap(), base);
         let below = allowed.join("a/b");
         assert_eq!(targets.check(below.to_str().unwrap()).unwrap(), base.join("a/b"));
@@ -153,12 +160,18 @@ mod tests {
             assert!(matches!(e, ApiError::Forbidden(_)), "{refused:?}: {e:?}");
         }
         let climb = allowed.join("../elsewhere");
-        assert!(matches!(targets.check(climb.to_str().unwrap()), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            targets.check(climb.to_str().unwrap()),
+            Err(ApiError::BadRequest(_))
+        ));
         assert!(matches!(targets.check("relative/dir"), Err(ApiError::BadRequest(_))));
         assert!(targets.check("s3://bucket/sp").is_ok());
         assert!(targets.check("s3://bucket/sp/x").is_ok());
         assert!(matches!(targets.check("s3://bucket/spx"), Err(ApiError::Forbidden(_))));
-        assert!(matches!(targets.check("s3://bucket/sp/../x"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            targets.check("s3://bucket/sp/../x"),
+            Err(ApiError::BadRequest(_))
+        ));
         assert!(matches!(targets.check("s3://other/sp"), Err(ApiError::Forbidden(_))));
     }
 

@@ -21,8 +21,13 @@ fn a_non_loopback_address_needs_a_token() {
             other => panic!("{bind}: expected a refusal, got {other:?}"),
         }
     }
-    let e = RestServer::start("0.0.0.0:0", JobRegistry::new()).unwrap_err().to_string();
-    assert!(e.contains("without a bearer token") && e.contains("not a loopback address"), "{e}");
+    let e = RestServer::start("0.0.0.0:0", JobRegistry::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("without a bearer token") && e.contains("not a loopback address"),
+        "{e}"
+    );
 
     // With a token it serves, and demands the token.
     let options = RestOptions::new("0.0.0.0:0").with_token(BearerToken::new(TOKEN).unwrap());
@@ -32,7 +37,9 @@ fn a_non_loopback_address_needs_a_token() {
     assert_eq!(status, 401);
     assert_eq!(headers["www-authenticate"], "Bearer");
     assert!(errors(&body).contains("needs a bearer token"), "{body}");
-    let client = RestClient::new(&url).unwrap().with_token(BearerToken::new(TOKEN).unwrap());
+    let client = RestClient::new(&url)
+        .unwrap()
+        .with_token(BearerToken::new(TOKEN).unwrap());
     assert!(client.jobs().unwrap().is_empty());
 
     // Loopback needs no token.
@@ -63,7 +70,10 @@ fn with_a_token_every_path_needs_it() {
             http.delete(format!("{url}/jobs/overview")),
         ]
     };
-    for (what, token) in [("no token", None), ("a wrong token", Some("wrong-token-0123456789abcdef"))] {
+    for (what, token) in [
+        ("no token", None),
+        ("a wrong token", Some("wrong-token-0123456789abcdef")),
+    ] {
         for request in requests() {
             let request = match token {
                 Some(token) => request.bearer_auth(token),
@@ -83,7 +93,9 @@ fn with_a_token_every_path_needs_it() {
     assert!(message.contains("needs a bearer token"), "{message}");
 
     // The client with the token does everything.
-    let client = RestClient::new(&url).unwrap().with_token(BearerToken::new(TOKEN).unwrap());
+    let client = RestClient::new(&url)
+        .unwrap()
+        .with_token(BearerToken::new(TOKEN).unwrap());
     assert_eq!(client.jobs().unwrap()[0].jid, id);
     let request = client.trigger_savepoint(id, None).unwrap();
     let location = client.wait_for_savepoint(id, &request, PATIENCE, |_| {}).unwrap();
@@ -145,7 +157,10 @@ fn savepoint_targets_outside_the_allowed_directories_are_refused() {
         let (status, _) = refused(client.stop_with_savepoint(id, Some(&target)));
         assert_eq!(status, expected, "{target}");
         if expected == 403 {
-            assert!(message.contains("not below an allowed savepoint directory"), "{message}");
+            assert!(
+                message.contains("not below an allowed savepoint directory"),
+                "{message}"
+            );
             assert!(message.contains(default.to_str().unwrap()), "{message}");
         }
     }

@@ -83,7 +83,10 @@ impl Demo {
             preamble.push(line);
         }
         let status = child.wait().ok();
-        panic!("weir demo ended ({status:?}) without announcing its REST API:\n{}", preamble.join("\n"));
+        panic!(
+            "weir demo ended ({status:?}) without announcing its REST API:\n{}",
+            preamble.join("\n")
+        );
     }
 
     /// Waits for the demo to end; its exit status and the rest of its output.

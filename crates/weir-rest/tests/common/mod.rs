@@ -61,7 +61,9 @@ pub fn json_answer(response: reqwest::blocking::Response) -> (u16, reqwest::head
 
 /// The messages of an error body `{"errors": [..]}`, joined.
 pub fn errors(body: &serde_json::Value) -> String {
-    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {body}"));
     assert!(!errors.is_empty(), "{body}");
     errors
         .iter()
