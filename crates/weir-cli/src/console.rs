@@ -1,7 +1,8 @@
 //! What the `weir` command writes besides its own output: log lines on stderr
 //! (`RUST_LOG`, default `warn`; colours only when stderr is a terminal), and the job
 //! events a user must not miss printed as lines of their own on stdout, among the
-//! live table: each restart with its cause, and the checkpoint a job resumed from.
+//! live table: each restart with its cause, the checkpoint a job resumed from, and
+//! checkpoints skipped on the way.
 //! Those events are taken from the runtime's log (the runtime has no other channel
 //! for them yet) and left out of the stderr log, so they show once.
 
@@ -33,7 +34,8 @@ pub fn count_restart_shown() {
 enum Note {
     /// The job restarts after a failure (the runtime's WARN line, with the cause).
     Restart,
-    /// The job starts from a checkpoint or savepoint (the runtime's INFO line).
+    /// The job starts from a checkpoint or savepoint (the runtime's INFO line), or
+    /// a checkpoint was skipped while choosing one (a WARN line).
     Restore,
 }
 
@@ -56,8 +58,10 @@ impl Visit for Fields {
     }
 }
 
+/// Events of the runtime and of checkpoint storage.
 fn from_the_runtime(metadata: &Metadata<'_>) -> bool {
-    metadata.target().starts_with("weir_runtime")
+    let target = metadata.target();
+    target.starts_with("weir_runtime") || target.starts_with("weir_checkpoint")
 }
 
 /// Whether `event` is one the console shows, and which.
@@ -75,6 +79,9 @@ fn note(event: &Event<'_>) -> Option<(Note, Fields)> {
     let message = fields.message.to_lowercase();
     let note = if level == Level::WARN && message.contains("restart") {
         Note::Restart
+    } else if level == Level::WARN && message.contains("skip") && message.contains("checkpoint") {
+        // A checkpoint passed over while choosing where to resume.
+        Note::Restore
     } else if level == Level::INFO
         && fields.checkpoint.is_some()
         && (message.starts_with("starting from") || message.starts_with("restoring from") || message.contains("resum"))
