@@ -46,6 +46,15 @@ pub enum ControlError {
         /// The refusal.
         source: RestError,
     },
+    /// The process does not let savepoints go where they were asked to.
+    #[error(
+        "{source} (a `weir demo` accepts savepoints only below its --savepoint-dir and \
+         --allow-savepoint-dir directories)"
+    )]
+    Forbidden {
+        /// The refusal.
+        source: RestError,
+    },
     /// The process went away before it said how the savepoint ended.
     #[error(
         "the job's process stopped answering before it reported the savepoint's outcome \
@@ -66,6 +75,7 @@ impl ControlError {
     fn from_rest(error: RestError) -> Self {
         match error {
             RestError::Refused { status: 401, .. } => ControlError::Token { source: error },
+            RestError::Refused { status: 403, .. } => ControlError::Forbidden { source: error },
             other => ControlError::Rest(other),
         }
     }

@@ -125,6 +125,8 @@ fn savepoints_go_only_below_the_allowed_directories() {
         let out = weir(&command);
         assert!(!out.status.success(), "{command:?}");
         assert!(text(&out).contains("answered 403"), "{command:?}: {}", text(&out));
+        assert!(text(&out).contains("without a savepoint directory"), "{}", text(&out));
+        assert!(text(&out).contains("only below its --savepoint-dir"), "{}", text(&out));
     }
     // A relative target is resolved against the client's working directory, and
     // refused there too.
