@@ -35,8 +35,11 @@ const SCHEME: &str = "faulty://";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Operation {
-    /// Reading an object or its size (`get`, `head`).
+    /// Reading an object, a part of one, or its size (`get`, `head`).
     Read,
+    /// Reading a part of an object only (a ranged `get`: what a task restoring
+    /// its state does, as opposed to verifying whole files).
+    ReadRange,
     /// Listing objects or prefixes.
     List,
     /// Writing an object (`put`, a multipart upload, a copy onto it).
@@ -87,7 +90,8 @@ impl Fault {
     }
 
     fn matches(&self, operation: Operation, path: &str) -> bool {
-        self.operation == operation
+        let applies = self.operation == operation || (self.operation == Operation::Read && operation == Operation::ReadRange);
+        applies
             && self.times != Some(0)
             && self.path_contains.as_deref().is_none_or(|text| path.contains(text))
     }
@@ -233,7 +237,12 @@ impl ObjectStore for FaultInjection {
     }
 
     async fn get_opts(&self, location: &ObjectPath, options: GetOptions) -> object_store::Result<GetResult> {
-        self.fire(Operation::Read, location.as_ref())?;
+        let operation = if options.range.is_some() {
+            Operation::ReadRange
+        } else {
+            Operation::Read
+        };
+        self.fire(operation, location.as_ref())?;
         let mut result = self.inner.get_opts(location, options).await?;
         result.meta = self.shift(result.meta);
         Ok(result)
@@ -301,6 +310,11 @@ mod tests {
         assert!(e.to_string().contains("No space left on device"), "{e}");
         storage.clear();
         object.write(b"more".to_vec()).unwrap();
+
+        storage.inject(Fault::new(Operation::ReadRange, FaultKind::Unavailable).times(1));
+        assert!(object.read().is_ok(), "a whole read is no ranged read");
+        assert!(object.read_range(1, 2).is_err());
+        assert_eq!(object.read_range(1, 2).unwrap(), b"or");
 
         storage.inject(Fault::new(Operation::List, FaultKind::Unavailable).times(1));
         assert!(Object::parse(&storage.location()).unwrap().list().is_err());

@@ -16,9 +16,11 @@
 
 use crate::metadata::{CheckpointMetadata, SHARED_DIR};
 use crate::object::{Durability, Object};
+use crate::retry::with_retry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use weir_core::StorageRetry;
 use weir_state::SharedFiles;
 
 /// The keys each checkpoint in flight has put or reused, by checkpoint id.
@@ -32,6 +34,8 @@ pub struct SharedFileStore {
     /// What checkpoints in flight use; the lock also serializes "is it there?
     /// then keep it" against garbage collection.
     in_flight: Arc<Mutex<InFlight>>,
+    /// How fetches for a restore are retried while storage is unavailable.
+    retry: StorageRetry,
 }
 
 impl SharedFileStore {
@@ -44,17 +48,26 @@ impl SharedFileStore {
             dir,
             object,
             in_flight: Arc::new(Mutex::new(BTreeMap::new())),
+            retry: StorageRetry::none(),
         })
     }
 
     /// The shared files of the checkpoint or savepoint in `snapshot_dir`: its own
-    /// `shared` directory if it has one, else its job's (`../shared`).
-    pub fn for_snapshot(snapshot_dir: &Path) -> Result<Self, crate::CheckpointError> {
+    /// `shared` directory if it has one, else its job's (`../shared`). Looking,
+    /// and fetching files later, are retried while storage is unavailable, as
+    /// `retry` says.
+    pub fn for_snapshot(snapshot_dir: &Path, retry: &StorageRetry) -> Result<Self, crate::CheckpointError> {
         let own = snapshot_dir.join(SHARED_DIR);
-        if Object::parse(&own)?.in_use()? {
-            return Self::new(own);
-        }
-        Self::new(snapshot_dir.parent().unwrap_or(snapshot_dir).join(SHARED_DIR))
+        let own_object = Object::parse(&own)?;
+        let dir = if with_retry(retry, &own.display(), || own_object.in_use())? {
+            own
+        } else {
+            snapshot_dir.parent().unwrap_or(snapshot_dir).join(SHARED_DIR)
+        };
+        Ok(SharedFileStore {
+            retry: retry.clone(),
+            ..Self::new(dir)?
+        })
     }
 
     /// The directory.
@@ -165,9 +178,12 @@ impl SharedFileStore {
 
     fn fetch_to(&self, key: &str, to: &Path) -> Result<(), String> {
         // A scratch copy: RocksDB opens it at once, and a lost one is fetched again.
-        self.file(key)?
-            .copy_to(&Object::parse(to).map_err(|e| e.to_string())?, Durability::None)
-            .map_err(|e| e.to_string())
+        let source = self.file(key)?;
+        let target = Object::parse(to).map_err(|e| e.to_string())?;
+        with_retry(&self.retry, &self.dir.join(key).display(), || {
+            source.copy_to(&target, Durability::None)
+        })
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -299,7 +315,7 @@ pub(crate) mod tests {
         assert_eq!(shared.collect_garbage(&[], &[]), 1);
         assert!(!stored.exists());
         assert!(file.is_file() && fetched.is_file(), "the other links stay");
-        let found = SharedFileStore::for_snapshot(&local.path().join("job/chk-1")).unwrap();
+        let found = SharedFileStore::for_snapshot(&local.path().join("job/chk-1"), &StorageRetry::none()).unwrap();
         assert_eq!(found.dir(), local.path().join("job/shared"));
     }
 
@@ -330,7 +346,7 @@ pub(crate) mod tests {
         assert!(present(&shared, "00aa") && !present(&shared, "00bb"));
         assert_eq!(shared.collect_garbage(&[], &[]), 1);
         assert!(shared.fetch("00aa", &local.path().join("gone")).is_err());
-        let found = SharedFileStore::for_snapshot(Path::new("memory://shared-test/job/chk-1")).unwrap();
+        let found = SharedFileStore::for_snapshot(Path::new("memory://shared-test/job/chk-1"), &StorageRetry::none()).unwrap();
         assert_eq!(found.dir(), Path::new("memory://shared-test/job/shared"));
     }
 

@@ -435,9 +435,7 @@ impl CheckpointStorage {
         if files.is_empty() {
             return Ok(());
         }
-        let shared = with_retry(retry, &dir.join(SHARED_DIR).display(), || {
-            SharedFileStore::for_snapshot(dir)
-        })?;
+        let shared = SharedFileStore::for_snapshot(dir, retry)?;
         let mut checked = BTreeSet::new();
         for (key, file, operator) in files {
             if !checked.insert(key) {
@@ -580,13 +578,16 @@ impl CheckpointStorage {
         retry: &StorageRetry,
     ) -> Result<Option<(PathBuf, CheckpointMetadata)>, CheckpointError> {
         let newest_known = known.iter().max().map(|id| job_dir.join(format!("chk-{id}")));
-        let listed: Vec<(u64, bool)> = with_retry(retry, &job_dir.display(), || {
-            Self::checkpoint_dirs(job_dir)?
-                .into_iter()
-                .map(|l| Ok((l.id, Self::has_metadata(&l.dir)?)))
+        let list = || -> Result<Vec<(u64, bool)>, CheckpointError> {
+            let dirs = with_retry(retry, &job_dir.display(), || Self::checkpoint_dirs(job_dir))?;
+            dirs.into_iter()
+                .map(|l| {
+                    let path = l.dir.join(METADATA_FILE);
+                    Ok((l.id, with_retry(retry, &path.display(), || Self::has_metadata(&l.dir))?))
+                })
                 .collect()
-        })
-        .map_err(|e| match &newest_known {
+        };
+        let listed = list().map_err(|e| match &newest_known {
             Some(path) => CheckpointError::Unreadable {
                 path: path.clone(),
                 source: Box::new(e),
