@@ -199,7 +199,10 @@ mod tests {
         let io = |kind| CheckpointError::io("x", std::io::Error::new(kind, "test"));
         assert_eq!(io(std::io::ErrorKind::NotFound).class(), ErrorClass::Damaged);
         assert_eq!(io(std::io::ErrorKind::TimedOut).class(), ErrorClass::Unavailable);
-        assert_eq!(io(std::io::ErrorKind::PermissionDenied).class(), ErrorClass::Unavailable);
+        assert_eq!(
+            io(std::io::ErrorKind::PermissionDenied).class(),
+            ErrorClass::Unavailable
+        );
         assert_eq!(CheckpointError::corrupt("x", "bad").class(), ErrorClass::Damaged);
         let remote = |source| CheckpointError::remote("x", source);
         let not_found = object_store::Error::NotFound {
@@ -217,7 +220,10 @@ mod tests {
             source: "403".into(),
         };
         assert_eq!(remote(denied).class(), ErrorClass::Unavailable);
-        assert_eq!(CheckpointError::remote_config("x", "no bucket").class(), ErrorClass::Invalid);
+        assert_eq!(
+            CheckpointError::remote_config("x", "no bucket").class(),
+            ErrorClass::Invalid
+        );
         let exhausted = CheckpointError::RetriesExhausted {
             attempts: 3,
             source: Box::new(io(std::io::ErrorKind::TimedOut)),

@@ -90,10 +90,9 @@ impl Fault {
     }
 
     fn matches(&self, operation: Operation, path: &str) -> bool {
-        let applies = self.operation == operation || (self.operation == Operation::Read && operation == Operation::ReadRange);
-        applies
-            && self.times != Some(0)
-            && self.path_contains.as_deref().is_none_or(|text| path.contains(text))
+        let applies =
+            self.operation == operation || (self.operation == Operation::Read && operation == Operation::ReadRange);
+        applies && self.times != Some(0) && self.path_contains.as_deref().is_none_or(|text| path.contains(text))
     }
 
     fn error(&self, operation: Operation, path: &str) -> object_store::Error {
@@ -209,7 +208,10 @@ impl FaultInjection {
     fn shift(&self, mut meta: ObjectMeta) -> ObjectMeta {
         let skew = self.lock().skew_seconds;
         if let Some(delta) = chrono::TimeDelta::try_seconds(skew) {
-            meta.last_modified = meta.last_modified.checked_add_signed(delta).unwrap_or(meta.last_modified);
+            meta.last_modified = meta
+                .last_modified
+                .checked_add_signed(delta)
+                .unwrap_or(meta.last_modified);
         }
         meta
     }

@@ -19,7 +19,9 @@ pub(crate) fn with_retry<T>(
         match read() {
             Err(e) if e.class() == ErrorClass::Unavailable && tried < attempts => {
                 let wait = retry.backoff(tried);
-                tracing::warn!("reading {what}: {e}; storage unavailable, try {tried} of {attempts}, retrying in {wait:?}");
+                tracing::warn!(
+                    "reading {what}: {e}; storage unavailable, try {tried} of {attempts}, retrying in {wait:?}"
+                );
                 std::thread::sleep(wait);
             }
             Err(e) if e.class() == ErrorClass::Unavailable && attempts > 1 => {
@@ -71,7 +73,10 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(calls, 4);
-        assert!(matches!(e, CheckpointError::RetriesExhausted { attempts: 4, .. }), "{e}");
+        assert!(
+            matches!(e, CheckpointError::RetriesExhausted { attempts: 4, .. }),
+            "{e}"
+        );
 
         let mut calls = 0;
         let e = with_retry(&quick(4), &"x", || -> Result<(), _> {

@@ -346,7 +346,8 @@ pub(crate) mod tests {
         assert!(present(&shared, "00aa") && !present(&shared, "00bb"));
         assert_eq!(shared.collect_garbage(&[], &[]), 1);
         assert!(shared.fetch("00aa", &local.path().join("gone")).is_err());
-        let found = SharedFileStore::for_snapshot(Path::new("memory://shared-test/job/chk-1"), &StorageRetry::none()).unwrap();
+        let found =
+            SharedFileStore::for_snapshot(Path::new("memory://shared-test/job/chk-1"), &StorageRetry::none()).unwrap();
         assert_eq!(found.dir(), Path::new("memory://shared-test/job/shared"));
     }
 
@@ -376,18 +377,29 @@ pub(crate) mod tests {
             // Checkpoint 3 puts d and is aborted.
             shared.for_checkpoint(3).put(&file, "000d", 9).unwrap();
 
-            assert_eq!(shared.collect_garbage(&[first.clone()], &[2]), 1, "skew {skew}s");
+            assert_eq!(shared.collect_garbage(std::slice::from_ref(&first), &[2]), 1, "skew {skew}s");
             let kept: Vec<bool> = ["000a", "000b", "000c", "000d"]
                 .iter()
                 .map(|key| present(&shared, key))
                 .collect();
-            assert_eq!(kept, vec![true, true, true, false], "skew {skew}s: a, b, c live; d garbage");
+            assert_eq!(
+                kept,
+                vec![true, true, true, false],
+                "skew {skew}s: a, b, c live; d garbage"
+            );
 
             // Checkpoint 2 completes listing a and c; only it is retained.
             let second = metadata_listing(2, &["000a", "000c"]);
             assert_eq!(shared.collect_garbage(&[second], &[]), 1, "skew {skew}s");
-            let kept: Vec<bool> = ["000a", "000b", "000c"].iter().map(|key| present(&shared, key)).collect();
-            assert_eq!(kept, vec![true, false, true], "skew {skew}s: b is garbage once 1 is dropped");
+            let kept: Vec<bool> = ["000a", "000b", "000c"]
+                .iter()
+                .map(|key| present(&shared, key))
+                .collect();
+            assert_eq!(
+                kept,
+                vec![true, false, true],
+                "skew {skew}s: b is garbage once 1 is dropped"
+            );
         }
     }
 }

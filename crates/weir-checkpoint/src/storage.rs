@@ -766,7 +766,13 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(storage.completed().unwrap().len(), 5);
-        assert_eq!(CheckpointStorage::latest_valid(dir.path(), &NO_RETRY).unwrap().1.checkpoint_id, 5);
+        assert_eq!(
+            CheckpointStorage::latest_valid(dir.path(), &NO_RETRY)
+                .unwrap()
+                .1
+                .checkpoint_id,
+            5
+        );
         storage.retain(2).unwrap();
         let ids: Vec<u64> = storage.completed().unwrap().iter().map(|l| l.id).collect();
         assert_eq!(ids, vec![4, 5]);
@@ -799,7 +805,11 @@ mod tests {
         write_checkpoint(&storage, 1, b"first");
         write_checkpoint(&storage, 2, b"second");
         // Checkpoint 3 is in flight (no metadata), checkpoint 2 lost its metadata.
-        storage.create_state_file(3, "task-0-0.state").unwrap().finish().unwrap();
+        storage
+            .create_state_file(3, "task-0-0.state")
+            .unwrap()
+            .finish()
+            .unwrap();
         fs::remove_file(storage.checkpoint_dir(2).join(METADATA_FILE)).unwrap();
         let (path, chosen) = storage.latest_for_failover(&[1, 2], &NO_RETRY).unwrap().unwrap();
         assert_eq!((path, chosen.checkpoint_id), (storage.checkpoint_dir(1), 1));
@@ -851,7 +861,10 @@ mod tests {
         faulty.clear();
         faulty.inject(Fault::new(Operation::List, FaultKind::Unavailable));
         let e = storage.latest_for_failover(&[1, 2], &retry).unwrap_err();
-        assert!(e.to_string().contains("chk-2") && e.to_string().contains("after 4 attempts"), "{e}");
+        assert!(
+            e.to_string().contains("chk-2") && e.to_string().contains("after 4 attempts"),
+            "{e}"
+        );
         faulty.clear();
 
         let section = Section {
@@ -862,7 +875,10 @@ mod tests {
         let file = chosen.tasks[0].file.clone().unwrap();
         faulty.inject(Fault::new(Operation::Read, FaultKind::Unavailable).times(2));
         let dir = storage.checkpoint_dir(2);
-        assert_eq!(CheckpointStorage::read_section(&dir, &file, &section, &retry).unwrap(), b"second");
+        assert_eq!(
+            CheckpointStorage::read_section(&dir, &file, &section, &retry).unwrap(),
+            b"second"
+        );
     }
 
     /// `latest_valid` checks the shared files of incremental state before it
@@ -874,8 +890,12 @@ mod tests {
         let shared = dir.path().join("job").join(SHARED_DIR);
         fs::create_dir_all(&shared).unwrap();
         fs::write(shared.join("000a"), b"sst bytes").unwrap();
-        storage.commit(&crate::shared::tests::metadata_listing(1, &["000a"])).unwrap();
-        storage.commit(&crate::shared::tests::metadata_listing(2, &["000a", "000b"])).unwrap();
+        storage
+            .commit(&crate::shared::tests::metadata_listing(1, &["000a"]))
+            .unwrap();
+        storage
+            .commit(&crate::shared::tests::metadata_listing(2, &["000a", "000b"]))
+            .unwrap();
         let chosen = |storage: &CheckpointStorage| {
             CheckpointStorage::latest_valid(storage.job_dir(), &NO_RETRY)
                 .unwrap()
@@ -884,7 +904,10 @@ mod tests {
         };
         assert_eq!(chosen(&storage), 1, "000b is missing");
         let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
-        assert!(e.to_string().contains("000b") && e.to_string().contains("missing"), "{e}");
+        assert!(
+            e.to_string().contains("000b") && e.to_string().contains("missing"),
+            "{e}"
+        );
         fs::write(shared.join("000b"), b"short").unwrap();
         assert_eq!(chosen(&storage), 1, "000b has the wrong size");
         fs::write(shared.join("000b"), b"sst bytes").unwrap();
@@ -939,7 +962,11 @@ mod tests {
         let checksum = xxh3_64(text.as_bytes());
         let chk = storage.checkpoint_dir(1);
         fs::create_dir_all(&chk).unwrap();
-        fs::write(chk.join(METADATA_FILE), format!("{text}\n{CHECKSUM_PREFIX}{checksum:016x}\n")).unwrap();
+        fs::write(
+            chk.join(METADATA_FILE),
+            format!("{text}\n{CHECKSUM_PREFIX}{checksum:016x}\n"),
+        )
+        .unwrap();
         let e = CheckpointStorage::load(&chk, &NO_RETRY).unwrap_err().to_string();
         assert!(e.contains("format version 2") && e.contains("max parallelism"), "{e}");
     }
@@ -1138,15 +1165,25 @@ mod special_file_tests {
         let status = std::process::Command::new("mkfifo").arg(&state).status().unwrap();
         assert!(status.success());
         let dir_copy = chk.clone();
-        let e = no_hang("fifo", move || CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err());
-        assert!(e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"), "{e}");
+        let e = no_hang("fifo", move || {
+            CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"),
+            "{e}"
+        );
 
         // A symlink to /dev/zero: reading it never ends.
         std::fs::remove_file(&state).unwrap();
         std::os::unix::fs::symlink("/dev/zero", &state).unwrap();
         let dir_copy = chk.clone();
-        let e = no_hang("/dev/zero", move || CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err());
-        assert!(e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"), "{e}");
+        let e = no_hang("/dev/zero", move || {
+            CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"),
+            "{e}"
+        );
 
         // A regular file larger than recorded is read no further than one byte
         // past the recorded size.
@@ -1160,10 +1197,18 @@ mod special_file_tests {
         // The same for `_metadata`, and the job directory then has no valid checkpoint.
         std::fs::remove_file(&state).unwrap();
         std::fs::remove_file(chk.join(METADATA_FILE)).unwrap();
-        let status = std::process::Command::new("mkfifo").arg(chk.join(METADATA_FILE)).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(chk.join(METADATA_FILE))
+            .status()
+            .unwrap();
         assert!(status.success());
         let job = dir.path().to_path_buf();
-        let e = no_hang("fifo metadata", move || CheckpointStorage::latest_valid(&job, &StorageRetry::none()).unwrap_err());
-        assert!(e.to_string().contains("_metadata") && e.to_string().contains("regular"), "{e}");
+        let e = no_hang("fifo metadata", move || {
+            CheckpointStorage::latest_valid(&job, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("_metadata") && e.to_string().contains("regular"),
+            "{e}"
+        );
     }
 }

@@ -80,11 +80,14 @@ mod tests {
         let waits: Vec<u128> = (1..=8).map(|r| retry.backoff(r).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 400, 800, 1600, 3200, 5000, 5000]);
         assert_eq!(retry.backoff(u32::MAX), Duration::from_secs(5));
-        assert!(StorageRetry { attempts: 0, ..retry.clone() }
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("attempts"));
+        assert!(StorageRetry {
+            attempts: 0,
+            ..retry.clone()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("attempts"));
         assert!(StorageRetry::none().validate().is_ok());
     }
 }

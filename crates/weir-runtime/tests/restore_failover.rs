@@ -360,9 +360,13 @@ fn all_checkpoints_damaged_fail_the_job_instead_of_an_empty_restart() {
 fn transient_read_errors_during_failover_are_retried_and_the_restore_is_exact() {
     run_with_watchdog("transient unavailability".into(), |dir| {
         let storage = FaultInjection::local("failover-transient", &dir.join("store")).unwrap();
-        let job = Job::start(&storage.location().join("checkpoints"), &dir.join("savepoints"), |env| {
-            env.set_checkpoint_storage_retry(quick_retry(6));
-        });
+        let job = Job::start(
+            &storage.location().join("checkpoints"),
+            &dir.join("savepoints"),
+            |env| {
+                env.set_checkpoint_storage_retry(quick_retry(6));
+            },
+        );
         job.emit_up_to(EVENTS / 4);
         job.checkpoint();
         job.emit_up_to(EVENTS / 2);
@@ -383,9 +387,13 @@ fn transient_read_errors_during_failover_are_retried_and_the_restore_is_exact() 
 fn transient_read_errors_while_tasks_read_their_state_are_retried() {
     run_with_watchdog("transient unavailability in tasks".into(), |dir| {
         let storage = FaultInjection::in_memory("failover-task-reads");
-        let job = Job::start(&storage.location().join("checkpoints"), &dir.join("savepoints"), |env| {
-            env.set_checkpoint_storage_retry(quick_retry(4));
-        });
+        let job = Job::start(
+            &storage.location().join("checkpoints"),
+            &dir.join("savepoints"),
+            |env| {
+                env.set_checkpoint_storage_retry(quick_retry(4));
+            },
+        );
         job.emit_up_to(EVENTS / 3);
         let first = job.checkpoint();
         // The tasks' reads of their sections fail three times in all (the
@@ -436,9 +444,13 @@ fn no_space_left_aborts_the_checkpoint_and_the_job_goes_on_or_fails_over_as_tole
     run_with_watchdog("no space left".into(), |dir| {
         // Tolerated: the job goes on, the next checkpoint completes.
         let storage = FaultInjection::in_memory("enospc-tolerated");
-        let job = Job::start(&storage.location().join("checkpoints"), &dir.join("savepoints"), |env| {
-            env.set_tolerable_checkpoint_failures(5);
-        });
+        let job = Job::start(
+            &storage.location().join("checkpoints"),
+            &dir.join("savepoints"),
+            |env| {
+                env.set_tolerable_checkpoint_failures(5);
+            },
+        );
         job.emit_up_to(EVENTS / 4);
         job.checkpoint();
         storage.inject(Fault::new(Operation::Write, FaultKind::NoSpace).on_paths_containing(".state"));
@@ -457,9 +469,13 @@ fn no_space_left_aborts_the_checkpoint_and_the_job_goes_on_or_fails_over_as_tole
 
         // Not tolerated: the job fails over to its last completed checkpoint.
         let storage = FaultInjection::in_memory("enospc-intolerable");
-        let job = Job::start(&storage.location().join("checkpoints"), &dir.join("savepoints"), |env| {
-            env.set_tolerable_checkpoint_failures(0);
-        });
+        let job = Job::start(
+            &storage.location().join("checkpoints"),
+            &dir.join("savepoints"),
+            |env| {
+                env.set_tolerable_checkpoint_failures(0);
+            },
+        );
         job.emit_up_to(EVENTS / 4);
         let first = job.checkpoint();
         job.emit_up_to(EVENTS / 2);

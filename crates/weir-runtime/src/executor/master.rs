@@ -146,7 +146,8 @@ impl Master {
             .as_ref()
             .map(|c| c.completed.iter().map(|stats| stats.id).collect())
             .unwrap_or_default();
-        let retained = &completed[completed.len().saturating_sub(self.config.checkpointing.retained.max(1))..];
+        let keep = self.config.checkpointing.retained.max(1);
+        let retained = &completed[completed.len().saturating_sub(keep)..];
         let retry = &self.config.checkpointing.storage_retry;
         match storage.latest_for_failover(retained, retry) {
             Ok(Some((dir, metadata))) => {

@@ -160,12 +160,15 @@ impl JobRestore {
                     if (first as usize) <= range.end && (last as usize) >= range.start {
                         restore.native.push((native.clone(), self.read(task, section)?));
                         if restore.shared.is_none() {
-                            restore.shared = Some(
-                                SharedFileStore::for_snapshot(&self.dir, &self.retry).map_err(|e| e.to_string())?,
-                            );
+                            restore.shared =
+                                Some(SharedFileStore::for_snapshot(&self.dir, &self.retry).map_err(|e| e.to_string())?);
                         }
                     }
-                } else if handle.groups.iter().any(|(group, _, _)| range.contains(*group as usize)) {
+                } else if handle
+                    .groups
+                    .iter()
+                    .any(|(group, _, _)| range.contains(*group as usize))
+                {
                     // Only the sections holding key groups this subtask owns.
                     let bytes = self.read(task, section)?;
                     for block in handle.blocks_in(&bytes, Some(range)) {
