@@ -7,15 +7,23 @@ use weir_state::KeyedStateHandle;
 /// Name of the metadata file in a checkpoint directory.
 pub const METADATA_FILE: &str = "_metadata";
 
+/// Name of the shared-file directory, next to the `chk-<n>` directories (and
+/// inside a savepoint's directory when it has shared files).
+pub const SHARED_DIR: &str = "shared";
+
 /// Version of the metadata format written by this release.
 ///
 /// * 1: keyed state entries as one bincode sequence of typed pairs.
 /// * 2: keyed state entries in the backend-independent form (length-prefixed key and
 ///   value bytes, see `weir-state`'s `format` module); checkpoints and savepoints.
-pub const METADATA_VERSION: u32 = 2;
+/// * 3: each operator's max parallelism (its number of key groups), and a checksum
+///   per section, so that a task reads and verifies only the sections it needs.
+pub const METADATA_VERSION: u32 = 3;
 
-/// The oldest metadata version this release reads.
-pub const OLDEST_READABLE_VERSION: u32 = 2;
+/// The oldest metadata version this release reads: version 2 recorded neither max
+/// parallelism (so a restore could not tell whether key groups still mean the same
+/// keys) nor section checksums.
+pub const OLDEST_READABLE_VERSION: u32 = 3;
 
 /// Whether a snapshot is a checkpoint (owned and deleted by the job) or a savepoint
 /// (owned by the user, never deleted by Weir).
@@ -28,13 +36,16 @@ pub enum SnapshotKind {
     Savepoint,
 }
 
-/// A byte range of a state file.
+/// A byte range of a state file, with the checksum of its bytes: a task restoring
+/// from a checkpoint reads and verifies only the sections it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     /// First byte.
     pub offset: u64,
     /// Length in bytes.
     pub len: u64,
+    /// XXH3-64 of the section's bytes.
+    pub checksum: u64,
 }
 
 impl Section {
@@ -62,6 +73,9 @@ pub struct FileHandle {
 pub struct OperatorSnapshotHandle {
     /// The operator's id (its uid, or an id derived from its place in the graph).
     pub operator_id: String,
+    /// The operator's max parallelism (number of key groups) when the checkpoint
+    /// was taken: keyed state restores only into the same number of key groups.
+    pub max_parallelism: usize,
     /// Keyed state: the section, and where each key group lies within it.
     pub keyed: Option<(Section, KeyedStateHandle)>,
     /// Operator state: the section holding an encoded `OperatorStateSnapshot`.
@@ -115,18 +129,18 @@ impl CheckpointMetadata {
             .find(|t| t.head_operator == head_operator && t.subtask == subtask)
     }
 
-    fn natives(&self) -> impl Iterator<Item = &weir_state::NativeSnapshot> {
+    /// The incremental (native RocksDB) snapshots, with their operator's id.
+    pub(crate) fn natives(&self) -> impl Iterator<Item = (&str, &weir_state::NativeSnapshot)> {
         self.tasks
             .iter()
             .flat_map(|t| t.operators.iter())
-            .filter_map(|o| o.keyed.as_ref())
-            .filter_map(|(_, handle)| handle.native.as_ref())
+            .filter_map(|o| Some((o.operator_id.as_str(), o.keyed.as_ref()?.1.native.as_ref()?)))
     }
 
     /// Bytes this checkpoint wrote: its state files and the shared files it
     /// uploaded (incremental checkpoints upload only files storage lacked).
     pub fn written_bytes(&self) -> u64 {
-        self.state_bytes() + self.natives().map(|n| n.uploaded).sum::<u64>()
+        self.state_bytes() + self.natives().map(|(_, n)| n.uploaded).sum::<u64>()
     }
 
     /// Bytes of state the checkpoint refers to: its state files and every shared
@@ -134,7 +148,7 @@ impl CheckpointMetadata {
     pub fn referenced_bytes(&self) -> u64 {
         let inline: u64 = self
             .natives()
-            .map(|n| {
+            .map(|(_, n)| {
                 n.files
                     .iter()
                     .filter(|f| matches!(f.location, weir_state::NativeFileLocation::Inline { .. }))
@@ -142,7 +156,7 @@ impl CheckpointMetadata {
                     .sum::<u64>()
             })
             .sum();
-        self.state_bytes() - inline.min(self.state_bytes()) + self.natives().map(|n| n.total_bytes()).sum::<u64>()
+        self.state_bytes() - inline.min(self.state_bytes()) + self.natives().map(|(_, n)| n.total_bytes()).sum::<u64>()
     }
 
     /// Total bytes of all state files.

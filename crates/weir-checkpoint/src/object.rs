@@ -51,8 +51,9 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// Bytes read at once from a local file.
 const READ_CHUNK: usize = 1 << 20;
 
-/// URL schemes that name remote storage.
-const SCHEMES: [&str; 2] = ["s3://", "memory://"];
+/// URL schemes that name remote storage (`faulty://` names stores installed by
+/// [`crate::faults::FaultInjection`]).
+const SCHEMES: [&str; 3] = ["s3://", "memory://", "faulty://"];
 
 /// Whether `path` names remote storage (its text starts with a known URL scheme)
 /// rather than a local directory.
@@ -120,17 +121,32 @@ fn wait<T>(display: &Path, pending: Pending<T>) -> Result<T, CheckpointError> {
 
 type Stores = Mutex<HashMap<String, Arc<dyn ObjectStore>>>;
 
+fn stores() -> &'static Stores {
+    static STORES: OnceLock<Stores> = OnceLock::new();
+    STORES.get_or_init(Default::default)
+}
+
+/// Makes `store` serve the locations `scheme://bucket/...` from now on.
+pub(crate) fn register(scheme: &str, bucket: &str, store: Arc<dyn ObjectStore>) {
+    let mut stores = stores().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    stores.insert(format!("{scheme}{bucket}"), store);
+}
+
 /// The store for `scheme://bucket` (`file://` for the local file system), built
 /// once per process.
 fn store(scheme: &str, bucket: &str, display: &Path) -> Result<Arc<dyn ObjectStore>, CheckpointError> {
-    static STORES: OnceLock<Stores> = OnceLock::new();
-    let stores = STORES.get_or_init(Default::default);
-    let mut stores = stores.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut stores = stores().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let id = format!("{scheme}{bucket}");
     if let Some(store) = stores.get(&id) {
         return Ok(store.clone());
     }
     let store: Arc<dyn ObjectStore> = match scheme {
+        "faulty://" => {
+            return Err(CheckpointError::remote_config(
+                display,
+                format!("no fault-injecting store named '{bucket}' is installed"),
+            ))
+        }
         "s3://" => Arc::new(
             object_store::aws::AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
@@ -160,6 +176,32 @@ fn absolute(path: &Path) -> Result<PathBuf, std::io::Error> {
         }
     }
     Ok(normal)
+}
+
+/// What kind of file `meta` describes, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "FIFO";
+        }
+        if kind.is_char_device() {
+            return "character device";
+        }
+        if kind.is_block_device() {
+            return "block device";
+        }
+        if kind.is_socket() {
+            return "socket";
+        }
+    }
+    if meta.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
 }
 
 /// Removes `dir` and the directories below it that hold no file.
@@ -247,12 +289,23 @@ impl Object {
         }
     }
 
-    /// The object's size, or `None` if there is no such object.
-    pub(crate) fn head(&self) -> Result<Option<ObjectMeta>, CheckpointError> {
+    /// The object's size, or `None` if there is no such object. A local file that
+    /// is not a regular file (a FIFO, a device, also through a symbolic link) is
+    /// damage: it is never opened.
+    pub(crate) fn head(&self) -> Result<Option<u64>, CheckpointError> {
+        if let Some(file) = &self.file {
+            return match std::fs::metadata(file) {
+                Ok(meta) if meta.is_dir() => Ok(None),
+                Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+                Ok(meta) => Err(self.not_regular(&meta)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(CheckpointError::io(&self.display, e)),
+            };
+        }
         let (store, key) = (self.store.clone(), self.key.clone());
         let found = self.block(async move {
             match store.head(&key).await {
-                Ok(meta) => Ok(Some(meta)),
+                Ok(meta) => Ok(Some(meta.size)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
             }
@@ -260,9 +313,21 @@ impl Object {
         Ok(found)
     }
 
-    /// Whether the object exists.
-    pub(crate) fn exists(&self) -> bool {
-        matches!(self.head(), Ok(Some(_)))
+    fn not_regular(&self, meta: &std::fs::Metadata) -> CheckpointError {
+        CheckpointError::corrupt(
+            &self.display,
+            format!("is not a regular file but a {}", file_kind(meta)),
+        )
+    }
+
+    /// The local file opened for reading, if it is a regular file (a FIFO would
+    /// block the open, a device never end).
+    fn open_regular(&self, file: &Path) -> Result<File, CheckpointError> {
+        let meta = std::fs::metadata(file).map_err(|e| CheckpointError::io(&self.display, e))?;
+        if !meta.is_file() {
+            return Err(self.not_regular(&meta));
+        }
+        File::open(file).map_err(|e| CheckpointError::io(&self.display, e))
     }
 
     /// Whether anything is at this location: an object below it or, on the local
@@ -298,28 +363,86 @@ impl Object {
         Ok(())
     }
 
-    /// Reads the whole object.
+    /// Reads the whole object (a local one only if it is a regular file).
     pub(crate) fn read(&self) -> Result<Vec<u8>, CheckpointError> {
+        let mut bytes = Vec::new();
+        self.read_chunks(None, |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })?;
+        Ok(bytes)
+    }
+
+    /// Reads `len` bytes from `offset`; fewer bytes there is damage.
+    pub(crate) fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>, CheckpointError> {
+        let short = |got: u64| {
+            CheckpointError::corrupt(
+                &self.display,
+                format!("holds {got} of the {len} bytes expected from offset {offset}"),
+            )
+        };
+        let size = usize::try_from(len).map_err(|_| short(0))?;
+        let end = offset.checked_add(len).ok_or_else(|| short(0))?;
+        if let Some(file) = &self.file {
+            use std::io::Seek;
+            let mut opened = self.open_regular(file)?;
+            opened
+                .seek(std::io::SeekFrom::Start(offset))
+                .map_err(|e| CheckpointError::io(&self.display, e))?;
+            let mut bytes = Vec::with_capacity(size);
+            let got = opened
+                .take(len)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CheckpointError::io(&self.display, e))?;
+            if got != size {
+                return Err(short(got as u64));
+            }
+            return Ok(bytes);
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
         let (store, key) = (self.store.clone(), self.key.clone());
-        let bytes = self.block(async move { store.get(&key).await?.bytes().await })?;
+        let bytes = self.block(async move { store.get_range(&key, offset..end).await })?;
+        if bytes.len() != size {
+            return Err(short(bytes.len() as u64));
+        }
         Ok(bytes.to_vec())
     }
 
-    /// Streams the object through `each` chunk by chunk (a local file is read on
-    /// the calling thread); returns its size. Must not be called from inside an
+    /// Streams the object through `each` chunk by chunk (a local file, if it is a
+    /// regular file, on the calling thread), stopping after `limit` bytes when one
+    /// is given; returns the bytes passed. Must not be called from inside an
     /// asynchronous runtime.
     pub(crate) fn read_chunks(
         &self,
+        limit: Option<u64>,
         mut each: impl FnMut(&[u8]) -> Result<(), CheckpointError>,
     ) -> Result<u64, CheckpointError> {
+        let limit = limit.unwrap_or(u64::MAX);
+        let mut size = 0u64;
+        if let Some(file) = &self.file {
+            let mut opened = self.open_regular(file)?.take(limit);
+            let mut buffer = vec![0u8; READ_CHUNK];
+            loop {
+                let n = opened
+                    .read(&mut buffer)
+                    .map_err(|e| CheckpointError::io(&self.display, e))?;
+                if n == 0 {
+                    return Ok(size);
+                }
+                size += n as u64;
+                each(&buffer[..n])?;
+            }
+        }
         let (store, key) = (self.store.clone(), self.key.clone());
         let found = self.block(async move { store.get(&key).await })?;
-        let mut size = 0u64;
         let stream = match found.payload {
-            GetResultPayload::File(mut file, _) => {
+            GetResultPayload::File(file, _) => {
+                let mut opened = file.take(limit);
                 let mut buffer = vec![0u8; READ_CHUNK];
                 loop {
-                    let n = file
+                    let n = opened
                         .read(&mut buffer)
                         .map_err(|e| CheckpointError::io(&self.display, e))?;
                     if n == 0 {
@@ -344,8 +467,14 @@ impl Object {
         });
         while let Some(chunk) = receiver.blocking_recv() {
             let chunk = chunk.map_err(|e| CheckpointError::remote(&self.display, e))?;
+            let room = usize::try_from(limit - size).unwrap_or(usize::MAX);
+            let chunk = &chunk[..chunk.len().min(room)];
             size += chunk.len() as u64;
-            each(&chunk)?;
+            each(chunk)?;
+            if size == limit {
+                // Dropping the receiver ends the download.
+                break;
+            }
         }
         Ok(size)
     }
@@ -384,6 +513,10 @@ impl Object {
     /// system (where a failed link, as across devices, falls back to copying the
     /// bytes). Across stores the bytes stream through this process.
     pub(crate) fn copy_to(&self, to: &Object, durability: Durability) -> Result<(), CheckpointError> {
+        if let Some(file) = &self.file {
+            // Never link or copy a FIFO or a device into place.
+            self.open_regular(file)?;
+        }
         if Arc::ptr_eq(&self.store, &to.store) {
             let (store, from, key) = (self.store.clone(), self.key.clone(), to.key.clone());
             match self.block(async move { store.copy(&from, &key).await }) {
@@ -393,7 +526,7 @@ impl Object {
             }
         }
         let mut writer = to.writer();
-        self.read_chunks(|chunk| writer.write(chunk))?;
+        self.read_chunks(None, |chunk| writer.write(chunk))?;
         writer.finish(durability)
     }
 

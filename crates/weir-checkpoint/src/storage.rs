@@ -5,14 +5,26 @@
 //! [`crate::object`]; local paths through its `LocalFileSystem`), one code path
 //! for every store: a put is atomic everywhere (on disk a staged file renamed into
 //! place), and local files are synced once written.
+//!
+//! Reading for a restore tells damage from unavailability (see
+//! [`CheckpointError::class`]): unavailable storage is retried as the job's
+//! [`StorageRetry`] says and then fails the restore, naming the checkpoint; a
+//! damaged checkpoint is skipped with a warning in favour of an older valid one.
+//! Local files are read only when they are regular files, and never beyond the
+//! size the metadata records.
 
-use crate::error::CheckpointError;
+use crate::error::{CheckpointError, ErrorClass};
 use crate::metadata::{
-    CheckpointMetadata, FileHandle, SnapshotKind, METADATA_FILE, METADATA_VERSION, OLDEST_READABLE_VERSION,
+    CheckpointMetadata, FileHandle, Section, SnapshotKind, METADATA_FILE, METADATA_VERSION, OLDEST_READABLE_VERSION,
+    SHARED_DIR,
 };
 use crate::object::{Durability, Object, ObjectWriter};
+use crate::retry::with_retry;
+use crate::shared::SharedFileStore;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use weir_core::StorageRetry;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 const CHECKSUM_PREFIX: &str = "#xxh3=";
@@ -26,37 +38,26 @@ pub struct CheckpointLocation {
     pub dir: PathBuf,
 }
 
-/// The object (or prefix) `path` names, local or in an object store.
-pub(crate) fn object(path: &Path) -> Result<Object, CheckpointError> {
-    Object::parse(path)
-}
-
-/// Reads the whole file or object at `path`.
-pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    object(path)?.read()
-}
-
-/// Whether a file or object exists at `path`.
-pub(crate) fn is_file(path: &Path) -> bool {
-    object(path).is_ok_and(|object| object.exists())
-}
-
 /// Copies the file or object `from` to `to`, local or remote on either side.
 fn copy_file(from: &Path, to: &Path) -> Result<(), CheckpointError> {
-    object(from)?.copy_to(&object(to)?, Durability::FileAndDir)
+    Object::parse(from)?.copy_to(&Object::parse(to)?, Durability::FileAndDir)
 }
 
 /// Writes one state file, computing its size and checksum on the way. The bytes
 /// stream into storage as they come (see `ObjectWriter`); the file appears,
-/// complete, when [`finish`] returns.
+/// complete, when [`finish`] returns. Parts of the file can be marked as sections
+/// ([`begin_section`], [`end_section`]), each with a checksum of its own.
 ///
 /// [`finish`]: StateFileWriter::finish
+/// [`begin_section`]: StateFileWriter::begin_section
+/// [`end_section`]: StateFileWriter::end_section
 pub struct StateFileWriter {
     path: PathBuf,
     name: String,
     out: ObjectWriter,
     hasher: Xxh3,
     written: u64,
+    section: Option<(u64, Xxh3)>,
 }
 
 impl std::fmt::Debug for StateFileWriter {
@@ -79,6 +80,22 @@ impl StateFileWriter {
         &self.path
     }
 
+    /// Starts a section at the current position (ending one still open).
+    pub fn begin_section(&mut self) {
+        self.section = Some((self.written, Xxh3::new()));
+    }
+
+    /// Ends the section begun last and returns where it lies, with the checksum
+    /// of its bytes (an empty section here if none was begun).
+    pub fn end_section(&mut self) -> Section {
+        let (offset, hasher) = self.section.take().unwrap_or((self.written, Xxh3::new()));
+        Section {
+            offset,
+            len: self.written - offset,
+            checksum: hasher.digest(),
+        }
+    }
+
     /// Completes the file (synced when local) and returns its handle.
     pub fn finish(self) -> Result<FileHandle, CheckpointError> {
         // The directory is synced with the checkpoint's `_metadata`, written
@@ -96,6 +113,9 @@ impl Write for StateFileWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.out.write(buf).map_err(std::io::Error::other)?;
         self.hasher.update(buf);
+        if let Some((_, section)) = &mut self.section {
+            section.update(buf);
+        }
         self.written += buf.len() as u64;
         Ok(buf.len())
     }
@@ -113,7 +133,7 @@ fn write_metadata(dir: &Path, metadata: &CheckpointMetadata) -> Result<(), Check
         .map_err(|e| CheckpointError::corrupt(dir.join(METADATA_FILE), e.to_string()))?;
     let checksum = xxh3_64(&body);
     body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:016x}\n").as_bytes());
-    object(dir)?.child(METADATA_FILE).write(body)
+    Object::parse(dir)?.child(METADATA_FILE).write(body)
 }
 
 /// The checkpoints of one job, in a local directory or under an object store
@@ -152,7 +172,7 @@ impl CheckpointStorage {
     /// store URL).
     pub fn new(job_dir: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
         let job_dir = job_dir.into();
-        let object = object(&job_dir)?;
+        let object = Object::parse(&job_dir)?;
         object.create_dir()?;
         Ok(CheckpointStorage { job_dir, object })
     }
@@ -176,7 +196,7 @@ impl CheckpointStorage {
                 format!("{}-{stamp}-{suffix}", sanitize(job_name))
             };
             let dir = base.join(name);
-            if !object(&dir)?.in_use()? {
+            if !Object::parse(&dir)?.in_use()? {
                 return Self::new(dir);
             }
             suffix += 1;
@@ -201,6 +221,7 @@ impl CheckpointStorage {
             out: self.object.child(&format!("chk-{id}")).child(name).writer(),
             hasher: Xxh3::new(),
             written: 0,
+            section: None,
         })
     }
 
@@ -225,17 +246,13 @@ impl CheckpointStorage {
             copy_file(&source.join(&file.name), &dir.join(&file.name))?;
         }
         // Incremental state: the savepoint gets its own copy of the shared files.
-        let keys: std::collections::BTreeSet<&str> = metadata
-            .tasks
-            .iter()
-            .flat_map(|t| t.operators.iter())
-            .filter_map(|o| o.keyed.as_ref())
-            .filter_map(|(_, handle)| handle.native.as_ref())
-            .flat_map(|n| n.shared_keys())
+        let keys: BTreeSet<&str> = metadata
+            .natives()
+            .flat_map(|(_, native)| native.shared_keys())
             .collect();
         if !keys.is_empty() {
-            let from_dir = self.job_dir.join(crate::shared::SHARED_DIR);
-            let to_dir = dir.join(crate::shared::SHARED_DIR);
+            let from_dir = self.job_dir.join(SHARED_DIR);
+            let to_dir = dir.join(SHARED_DIR);
             for key in keys {
                 copy_file(&from_dir.join(key), &to_dir.join(key))?;
             }
@@ -248,17 +265,32 @@ impl CheckpointStorage {
         Ok(dir)
     }
 
+    /// Whether the checkpoint in `dir` has its `_metadata` (so it completed). A
+    /// `_metadata` that is there but damaged (not a regular file) counts: loading
+    /// the checkpoint reports the damage. Unavailable storage is an error, never
+    /// "incomplete".
+    fn has_metadata(dir: &Path) -> Result<bool, CheckpointError> {
+        match Object::parse(dir)?.child(METADATA_FILE).head() {
+            Ok(found) => Ok(found.is_some()),
+            Err(e) if e.class() == ErrorClass::Damaged => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Completed checkpoints (those with metadata), oldest first.
     pub fn completed(&self) -> Result<Vec<CheckpointLocation>, CheckpointError> {
-        Ok(Self::checkpoint_dirs(&self.job_dir)?
-            .into_iter()
-            .filter(|l| is_file(&l.dir.join(METADATA_FILE)))
-            .collect())
+        let mut completed = Vec::new();
+        for location in Self::checkpoint_dirs(&self.job_dir)? {
+            if Self::has_metadata(&location.dir)? {
+                completed.push(location);
+            }
+        }
+        Ok(completed)
     }
 
     fn checkpoint_dirs(job_dir: &Path) -> Result<Vec<CheckpointLocation>, CheckpointError> {
         let mut found = Vec::new();
-        for name in object(job_dir)?.child_dirs()? {
+        for name in Object::parse(job_dir)?.child_dirs()? {
             if let Some(id) = checkpoint_id_of(&name) {
                 found.push(CheckpointLocation {
                     id,
@@ -279,14 +311,13 @@ impl CheckpointStorage {
 
     /// Keeps the newest `keep` completed checkpoints and deletes older ones, and the
     /// leftovers of incomplete checkpoints older than the newest completed one.
+    /// Deletes nothing when storage cannot tell which checkpoints completed.
     pub fn retain(&self, keep: usize) -> Result<(), CheckpointError> {
-        let all: Vec<(CheckpointLocation, bool)> = Self::checkpoint_dirs(&self.job_dir)?
-            .into_iter()
-            .map(|l| {
-                let complete = is_file(&l.dir.join(METADATA_FILE));
-                (l, complete)
-            })
-            .collect();
+        let mut all = Vec::new();
+        for location in Self::checkpoint_dirs(&self.job_dir)? {
+            let complete = Self::has_metadata(&location.dir)?;
+            all.push((location, complete));
+        }
         let completed: Vec<u64> = all.iter().filter(|(_, c)| *c).map(|(l, _)| l.id).collect();
         let Some(&newest) = completed.last() else {
             return Ok(());
@@ -305,62 +336,136 @@ impl CheckpointStorage {
         Ok(())
     }
 
-    /// Reads and verifies the metadata of the checkpoint in `dir` and the size and
-    /// checksum of every state file it names. Errors name the damaged file.
-    pub fn load(dir: &Path) -> Result<CheckpointMetadata, CheckpointError> {
+    /// Reads and verifies the metadata of the checkpoint in `dir`, the size and
+    /// checksum of every state file it names, and the presence and size of every
+    /// shared file of its incremental state. Reads are retried while storage is
+    /// unavailable, as `retry` says. Errors name the damaged file.
+    pub fn load(dir: &Path, retry: &StorageRetry) -> Result<CheckpointMetadata, CheckpointError> {
         let path = dir.join(METADATA_FILE);
-        let bytes = read_all(&path)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| CheckpointError::corrupt(&path, "not UTF-8"))?;
-        let trimmed = text.trim_end_matches('\n');
-        let (body, trailer) = trimmed
-            .rsplit_once('\n')
-            .ok_or_else(|| CheckpointError::corrupt(&path, "missing checksum line"))?;
-        let expected = trailer
-            .strip_prefix(CHECKSUM_PREFIX)
-            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-            .ok_or_else(|| CheckpointError::corrupt(&path, "missing or malformed checksum line"))?;
-        let actual = xxh3_64(body.as_bytes());
-        if actual != expected {
-            return Err(CheckpointError::corrupt(
-                &path,
-                format!("checksum mismatch (stored {expected:016x}, computed {actual:016x})"),
-            ));
-        }
-        let metadata: CheckpointMetadata =
-            serde_json::from_str(body).map_err(|e| CheckpointError::corrupt(&path, e.to_string()))?;
-        if metadata.version < OLDEST_READABLE_VERSION {
-            return Err(CheckpointError::corrupt(
-                &path,
-                format!(
-                    "format version {} was written by an older release whose state layout this release \
-                     cannot read (oldest readable: {OLDEST_READABLE_VERSION})",
-                    metadata.version
-                ),
-            ));
-        }
-        if metadata.version > METADATA_VERSION {
-            return Err(CheckpointError::corrupt(
-                &path,
-                format!(
-                    "format version {} is newer than this release understands ({METADATA_VERSION})",
-                    metadata.version
-                ),
-            ));
-        }
+        let object = Object::parse(&path)?;
+        let bytes = with_retry(retry, &path.display(), || object.read())?;
+        let metadata = Self::parse_metadata(&path, &bytes)?;
         for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
-            Self::verify_file(dir, file)?;
+            let file_path = dir.join(&file.name);
+            with_retry(retry, &file_path.display(), || Self::verify_file(&file_path, file))?;
         }
+        Self::verify_shared_files(dir, &metadata, retry)?;
         Ok(metadata)
     }
 
-    fn verify_file(dir: &Path, handle: &FileHandle) -> Result<(), CheckpointError> {
-        let path = dir.join(&handle.name);
+    fn parse_metadata(path: &Path, bytes: &[u8]) -> Result<CheckpointMetadata, CheckpointError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| CheckpointError::corrupt(path, "not UTF-8"))?;
+        let trimmed = text.trim_end_matches('\n');
+        let (body, trailer) = trimmed
+            .rsplit_once('\n')
+            .ok_or_else(|| CheckpointError::corrupt(path, "missing checksum line"))?;
+        let expected = trailer
+            .strip_prefix(CHECKSUM_PREFIX)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .ok_or_else(|| CheckpointError::corrupt(path, "missing or malformed checksum line"))?;
+        let actual = xxh3_64(body.as_bytes());
+        if actual != expected {
+            return Err(CheckpointError::corrupt(
+                path,
+                format!("checksum mismatch (stored {expected:016x}, computed {actual:016x})"),
+            ));
+        }
+        // The version first: an older layout would fail to parse with a less
+        // helpful message.
+        #[derive(serde::Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let version = serde_json::from_str::<Versioned>(body)
+            .map_err(|e| CheckpointError::corrupt(path, e.to_string()))?
+            .version;
+        if version < OLDEST_READABLE_VERSION {
+            return Err(CheckpointError::corrupt(
+                path,
+                format!(
+                    "format version {version} was written by an older release; this release reads versions \
+                     {OLDEST_READABLE_VERSION} to {METADATA_VERSION} (version 3 added each operator's max \
+                     parallelism, without which keyed state cannot be restored safely, and section checksums); \
+                     take a new savepoint with the release that wrote it, or start without state"
+                ),
+            ));
+        }
+        if version > METADATA_VERSION {
+            return Err(CheckpointError::corrupt(
+                path,
+                format!("format version {version} is newer than this release understands ({METADATA_VERSION})"),
+            ));
+        }
+        serde_json::from_str(body).map_err(|e| CheckpointError::corrupt(path, e.to_string()))
+    }
+
+    /// Reads the file at `path` (no further than one byte past the size the
+    /// metadata records) and compares its size and checksum.
+    fn verify_file(path: &Path, handle: &FileHandle) -> Result<(), CheckpointError> {
         let mut hasher = Xxh3::new();
-        let size = object(&path)?.read_chunks(|chunk| {
+        let size = Object::parse(path)?.read_chunks(Some(handle.size.saturating_add(1)), |chunk| {
             hasher.update(chunk);
             Ok(())
         })?;
-        Self::check(&path, handle, size, hasher.digest())
+        if size > handle.size {
+            return Err(CheckpointError::corrupt(
+                path,
+                format!("is larger than the {} bytes the metadata says", handle.size),
+            ));
+        }
+        Self::check(path, handle, size, hasher.digest())
+    }
+
+    /// Checks that every shared file the checkpoint's incremental state lists is
+    /// there with its size (its content hash is checked when a task opens it).
+    fn verify_shared_files(
+        dir: &Path,
+        metadata: &CheckpointMetadata,
+        retry: &StorageRetry,
+    ) -> Result<(), CheckpointError> {
+        let files: Vec<(&str, &weir_state::NativeFile, &str)> = metadata
+            .natives()
+            .flat_map(|(operator, native)| {
+                native.files.iter().filter_map(move |file| match &file.location {
+                    weir_state::NativeFileLocation::Shared(key) => Some((key.as_str(), file, operator)),
+                    weir_state::NativeFileLocation::Inline { .. } => None,
+                })
+            })
+            .collect();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let shared = SharedFileStore::for_snapshot(dir, retry)?;
+        let mut checked = BTreeSet::new();
+        for (key, file, operator) in files {
+            if !checked.insert(key) {
+                continue;
+            }
+            let path = shared.dir().join(key);
+            let size = with_retry(retry, &path.display(), || shared.size_of(key))?;
+            match size {
+                None => {
+                    return Err(CheckpointError::corrupt(
+                        &path,
+                        format!(
+                            "is missing: the shared file holding '{}' of operator '{operator}'",
+                            file.name
+                        ),
+                    ))
+                }
+                Some(size) if size != file.size => {
+                    return Err(CheckpointError::corrupt(
+                        &path,
+                        format!(
+                            "size is {size} bytes, the metadata says {} ('{}' of operator '{operator}')",
+                            file.size, file.name
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     fn check(path: &Path, handle: &FileHandle, size: u64, checksum: u64) -> Result<(), CheckpointError> {
@@ -376,52 +481,166 @@ impl CheckpointStorage {
         Ok(())
     }
 
-    /// Reads a state file of the checkpoint in `dir`, verifying size and checksum.
+    /// Reads a whole state file of the checkpoint in `dir`, verifying size and
+    /// checksum.
     pub fn read_state_file(dir: &Path, handle: &FileHandle) -> Result<Vec<u8>, CheckpointError> {
         let path = dir.join(&handle.name);
-        let bytes = read_all(&path)?;
-        if bytes.len() as u64 != handle.size {
-            return Err(CheckpointError::corrupt(
-                &path,
-                format!("size is {} bytes, the metadata says {}", bytes.len(), handle.size),
-            ));
-        }
-        if xxh3_64(&bytes) != handle.checksum {
-            return Err(CheckpointError::corrupt(&path, "checksum mismatch"));
-        }
+        let mut bytes = Vec::new();
+        Object::parse(&path)?.read_chunks(Some(handle.size.saturating_add(1)), |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })?;
+        Self::check(&path, handle, bytes.len() as u64, xxh3_64(&bytes))?;
         Ok(bytes)
     }
 
-    /// The checkpoint to restore from `path`: the checkpoint itself when `path` is a
-    /// checkpoint directory (an error if it is damaged), or the newest valid one when
-    /// `path` is a job's checkpoint directory (damaged ones are skipped with a
-    /// warning).
-    pub fn latest_valid(path: &Path) -> Result<(PathBuf, CheckpointMetadata), CheckpointError> {
-        if is_file(&path.join(METADATA_FILE)) {
-            return Self::load(path).map(|m| (path.to_path_buf(), m));
+    /// Reads one section of a state file of the checkpoint in `dir` and verifies
+    /// its checksum: what a task restoring from the checkpoint reads, instead of
+    /// whole files. Retried while storage is unavailable, as `retry` says.
+    pub fn read_section(
+        dir: &Path,
+        handle: &FileHandle,
+        section: &Section,
+        retry: &StorageRetry,
+    ) -> Result<Vec<u8>, CheckpointError> {
+        let path = dir.join(&handle.name);
+        let end = section.offset.checked_add(section.len);
+        if end.is_none_or(|end| end > handle.size) {
+            return Err(CheckpointError::corrupt(
+                &path,
+                format!(
+                    "the metadata places a section at {}+{} bytes, outside the file's {} bytes",
+                    section.offset, section.len, handle.size
+                ),
+            ));
         }
-        if !object(path)?.in_use()? {
+        let object = Object::parse(&path)?;
+        with_retry(retry, &path.display(), || {
+            let bytes = object.read_range(section.offset, section.len)?;
+            if xxh3_64(&bytes) != section.checksum {
+                return Err(CheckpointError::corrupt(
+                    &path,
+                    format!(
+                        "checksum mismatch in bytes {}..{}",
+                        section.offset,
+                        section.offset + section.len
+                    ),
+                ));
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// The checkpoint to restore from `path`: the checkpoint itself when `path` is a
+    /// checkpoint or savepoint directory (an error if it is damaged), or the newest
+    /// valid one when `path` is a job's checkpoint directory (damaged ones and
+    /// newer ones without `_metadata` are skipped with a warning saying why).
+    /// Reads are retried while storage is unavailable, as `retry` says; then the
+    /// error names the checkpoint it could not read.
+    pub fn latest_valid(path: &Path, retry: &StorageRetry) -> Result<(PathBuf, CheckpointMetadata), CheckpointError> {
+        if with_retry(retry, &path.join(METADATA_FILE).display(), || Self::has_metadata(path))? {
+            return Self::load(path, retry).map(|m| (path.to_path_buf(), m));
+        }
+        let in_use = with_retry(retry, &path.display(), || Object::parse(path)?.in_use())?;
+        if !in_use {
             return Err(CheckpointError::NotFound {
                 path: path.to_path_buf(),
                 details: "no such directory".into(),
             });
         }
+        Self::newest_valid(path, &[], retry)?.ok_or_else(|| CheckpointError::NotFound {
+            path: path.to_path_buf(),
+            details: "it holds no completed checkpoint".into(),
+        })
+    }
+
+    /// The checkpoint a job restarting after a failure resumes from: the newest
+    /// valid one among those on storage and `known` (the ids this run completed and
+    /// still retains; one of them missing from storage is damage, not absence).
+    /// `None` only when `known` is empty: a run that completed a checkpoint never
+    /// restarts from empty state. Damaged checkpoints are skipped with a warning in
+    /// favour of older valid ones; when all are damaged, or storage stays
+    /// unavailable through `retry`, the error names the checkpoints and the cause.
+    pub fn latest_for_failover(
+        &self,
+        known: &[u64],
+        retry: &StorageRetry,
+    ) -> Result<Option<(PathBuf, CheckpointMetadata)>, CheckpointError> {
+        if known.is_empty() {
+            return Ok(None);
+        }
+        Self::newest_valid(&self.job_dir, known, retry)
+    }
+
+    fn newest_valid(
+        job_dir: &Path,
+        known: &[u64],
+        retry: &StorageRetry,
+    ) -> Result<Option<(PathBuf, CheckpointMetadata)>, CheckpointError> {
+        let newest_known = known.iter().max().map(|id| job_dir.join(format!("chk-{id}")));
+        let list = || -> Result<Vec<(u64, bool)>, CheckpointError> {
+            let dirs = with_retry(retry, &job_dir.display(), || Self::checkpoint_dirs(job_dir))?;
+            dirs.into_iter()
+                .map(|l| {
+                    let path = l.dir.join(METADATA_FILE);
+                    Ok((l.id, with_retry(retry, &path.display(), || Self::has_metadata(&l.dir))?))
+                })
+                .collect()
+        };
+        let listed = list().map_err(|e| match &newest_known {
+            Some(path) => CheckpointError::Unreadable {
+                path: path.clone(),
+                source: Box::new(e),
+            },
+            None => e,
+        })?;
+        let candidates: BTreeSet<u64> = listed
+            .iter()
+            .filter(|(_, complete)| *complete)
+            .map(|(id, _)| *id)
+            .chain(known.iter().copied())
+            .collect();
         let mut rejected = Vec::new();
-        for location in Self::checkpoint_dirs(path)?.into_iter().rev() {
-            if !is_file(&location.dir.join(METADATA_FILE)) {
-                continue;
-            }
-            match Self::load(&location.dir) {
-                Ok(metadata) => return Ok((location.dir, metadata)),
+        for &id in candidates.iter().rev() {
+            let dir = job_dir.join(format!("chk-{id}"));
+            match Self::load(&dir, retry) {
+                Ok(metadata) => {
+                    for &(newer, _) in listed.iter().filter(|(n, complete)| *n > id && !complete) {
+                        let skipped = job_dir.join(format!("chk-{newer}"));
+                        if known.is_empty() {
+                            tracing::warn!(
+                                checkpoint = newer,
+                                "skipping '{}': it has no {METADATA_FILE} (it never completed, or its metadata was lost)",
+                                skipped.display()
+                            );
+                        } else {
+                            tracing::debug!(checkpoint = newer, "'{}' never completed", skipped.display());
+                        }
+                    }
+                    return Ok(Some((dir, metadata)));
+                }
+                Err(e) if e.class() == ErrorClass::Damaged => {
+                    tracing::warn!(checkpoint = id, "skipping damaged checkpoint '{}': {e}", dir.display());
+                    rejected.push(format!("chk-{id}: {e}"));
+                }
                 Err(e) => {
-                    tracing::warn!("skipping checkpoint {}: {e}", location.id);
-                    rejected.push(format!("chk-{}: {e}", location.id));
+                    return Err(CheckpointError::Unreadable {
+                        path: dir,
+                        source: Box::new(e),
+                    })
                 }
             }
         }
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         Err(CheckpointError::NotFound {
-            path: path.to_path_buf(),
-            details: rejected.join("; "),
+            path: job_dir.to_path_buf(),
+            details: format!(
+                "all {} completed checkpoints are damaged: {}",
+                candidates.len(),
+                rejected.join("; ")
+            ),
         })
     }
 }
@@ -429,13 +648,29 @@ impl CheckpointStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::{OperatorSnapshotHandle, Section, TaskSnapshotHandle};
+    use crate::metadata::{OperatorSnapshotHandle, TaskSnapshotHandle};
     use std::fs;
     use weir_core::CheckpointMode;
 
+    const NO_RETRY: StorageRetry = StorageRetry {
+        attempts: 1,
+        initial_backoff: std::time::Duration::ZERO,
+        max_backoff: std::time::Duration::ZERO,
+    };
+
+    fn is_file(path: &Path) -> bool {
+        Object::parse(path).unwrap().head().unwrap().is_some()
+    }
+
+    fn object(path: &Path) -> Result<Object, CheckpointError> {
+        Object::parse(path)
+    }
+
     fn write_checkpoint(storage: &CheckpointStorage, id: u64, payload: &[u8]) -> CheckpointMetadata {
         let mut writer = storage.create_state_file(id, "task-0-0.state").unwrap();
+        writer.begin_section();
         writer.write_all(payload).unwrap();
+        let section = writer.end_section();
         let file = writer.finish().unwrap();
         let metadata = CheckpointMetadata {
             version: METADATA_VERSION,
@@ -452,11 +687,9 @@ mod tests {
                 file: Some(file),
                 operators: vec![OperatorSnapshotHandle {
                     operator_id: "op".into(),
+                    max_parallelism: 128,
                     keyed: None,
-                    operator_state: Some(Section {
-                        offset: 0,
-                        len: payload.len() as u64,
-                    }),
+                    operator_state: Some(section),
                 }],
                 channel_state: None,
             }],
@@ -470,7 +703,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = CheckpointStorage::new(dir.path()).unwrap();
         let written = write_checkpoint(&storage, 1, b"hello state");
-        let (path, loaded) = CheckpointStorage::latest_valid(dir.path()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(dir.path(), &NO_RETRY).unwrap();
         assert_eq!(loaded, written);
         let file = loaded.tasks[0].file.as_ref().unwrap();
         assert_eq!(CheckpointStorage::read_state_file(&path, file).unwrap(), b"hello state");
@@ -487,9 +720,9 @@ mod tests {
         let mut bytes = fs::read(&state).unwrap();
         bytes[0] ^= 0x01;
         fs::write(&state, bytes).unwrap();
-        let e = CheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
         assert!(e.to_string().contains("task-0-0.state"), "{e}");
-        let (path, loaded) = CheckpointStorage::latest_valid(dir.path()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(dir.path(), &NO_RETRY).unwrap();
         assert_eq!(loaded.checkpoint_id, 1);
         assert_eq!(path, storage.checkpoint_dir(1));
     }
@@ -502,20 +735,20 @@ mod tests {
         let state = storage.checkpoint_dir(1).join("task-0-0.state");
         let bytes = fs::read(&state).unwrap();
         fs::write(&state, &bytes[..4]).unwrap();
-        let e = CheckpointStorage::load(&storage.checkpoint_dir(1)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(1), &NO_RETRY).unwrap_err();
         assert!(e.to_string().contains("size is 4 bytes"), "{e}");
 
         write_checkpoint(&storage, 2, b"x");
         let meta = storage.checkpoint_dir(2).join(METADATA_FILE);
         let text = fs::read_to_string(&meta).unwrap();
         fs::write(&meta, text.replace("\"test\"", "\"tent\"")).unwrap();
-        let e = CheckpointStorage::load(&storage.checkpoint_dir(2)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
         assert!(
             e.to_string().contains("_metadata") && e.to_string().contains("checksum"),
             "{e}"
         );
 
-        let e = CheckpointStorage::latest_valid(dir.path()).unwrap_err();
+        let e = CheckpointStorage::latest_valid(dir.path(), &NO_RETRY).unwrap_err();
         assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
     }
 
@@ -533,7 +766,13 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(storage.completed().unwrap().len(), 5);
-        assert_eq!(CheckpointStorage::latest_valid(dir.path()).unwrap().1.checkpoint_id, 5);
+        assert_eq!(
+            CheckpointStorage::latest_valid(dir.path(), &NO_RETRY)
+                .unwrap()
+                .1
+                .checkpoint_id,
+            5
+        );
         storage.retain(2).unwrap();
         let ids: Vec<u64> = storage.completed().unwrap().iter().map(|l| l.id).collect();
         assert_eq!(ids, vec![4, 5]);
@@ -553,6 +792,183 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .starts_with("my-job-1-"));
+    }
+
+    /// What a job restarting after a failure resumes from: the newest valid of the
+    /// checkpoints it knows it completed; a damaged one (here: its `_metadata`
+    /// lost) is skipped for an older one; all damaged is an error, not "nothing".
+    #[test]
+    fn failover_skips_damage_and_never_returns_nothing_for_known_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path().join("job")).unwrap();
+        assert!(storage.latest_for_failover(&[], &NO_RETRY).unwrap().is_none());
+        write_checkpoint(&storage, 1, b"first");
+        write_checkpoint(&storage, 2, b"second");
+        // Checkpoint 3 is in flight (no metadata), checkpoint 2 lost its metadata.
+        storage
+            .create_state_file(3, "task-0-0.state")
+            .unwrap()
+            .finish()
+            .unwrap();
+        fs::remove_file(storage.checkpoint_dir(2).join(METADATA_FILE)).unwrap();
+        let (path, chosen) = storage.latest_for_failover(&[1, 2], &NO_RETRY).unwrap().unwrap();
+        assert_eq!((path, chosen.checkpoint_id), (storage.checkpoint_dir(1), 1));
+
+        let state = storage.checkpoint_dir(1).join("task-0-0.state");
+        fs::write(&state, b"FIRST").unwrap();
+        let e = storage.latest_for_failover(&[1, 2], &NO_RETRY).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Damaged);
+        let message = e.to_string();
+        assert!(
+            message.contains("all 2 completed checkpoints are damaged")
+                && message.contains("chk-1")
+                && message.contains("chk-2"),
+            "{message}"
+        );
+    }
+
+    /// Unavailable storage is retried: a few failed reads are survived, storage
+    /// that stays unavailable fails the restore naming the checkpoint, and is
+    /// never mistaken for damage (which would fall back to an older checkpoint).
+    #[test]
+    fn unavailable_storage_is_retried_then_fails_naming_the_checkpoint() {
+        use crate::faults::{Fault, FaultInjection, FaultKind, Operation};
+        let faulty = FaultInjection::in_memory("storage-retry");
+        let storage = CheckpointStorage::new(faulty.location().join("job")).unwrap();
+        write_checkpoint(&storage, 1, b"first");
+        write_checkpoint(&storage, 2, b"second");
+        let retry = StorageRetry {
+            attempts: 4,
+            initial_backoff: std::time::Duration::from_millis(1),
+            max_backoff: std::time::Duration::from_millis(4),
+        };
+        faulty.inject(Fault::new(Operation::Read, FaultKind::Unavailable).times(3));
+        let (_, chosen) = storage.latest_for_failover(&[1, 2], &retry).unwrap().unwrap();
+        assert_eq!(chosen.checkpoint_id, 2);
+        assert_eq!(faulty.injected(), 3);
+
+        faulty.inject(Fault::new(Operation::Read, FaultKind::Unavailable).on_paths_containing("chk-2"));
+        let e = storage.latest_for_failover(&[1, 2], &retry).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Unavailable);
+        let message = e.to_string();
+        assert!(
+            message.contains("chk-2") && message.contains("after 4 attempts") && message.contains("unavailable"),
+            "{message}"
+        );
+        let e = CheckpointStorage::latest_valid(storage.job_dir(), &retry).unwrap_err();
+        assert!(e.to_string().contains("chk-2"), "{e}");
+
+        faulty.clear();
+        faulty.inject(Fault::new(Operation::List, FaultKind::Unavailable));
+        let e = storage.latest_for_failover(&[1, 2], &retry).unwrap_err();
+        assert!(
+            e.to_string().contains("chk-2") && e.to_string().contains("after 4 attempts"),
+            "{e}"
+        );
+        faulty.clear();
+
+        let section = Section {
+            offset: 0,
+            len: 6,
+            checksum: xxh3_64(b"second"),
+        };
+        let file = chosen.tasks[0].file.clone().unwrap();
+        faulty.inject(Fault::new(Operation::Read, FaultKind::Unavailable).times(2));
+        let dir = storage.checkpoint_dir(2);
+        assert_eq!(
+            CheckpointStorage::read_section(&dir, &file, &section, &retry).unwrap(),
+            b"second"
+        );
+    }
+
+    /// `latest_valid` checks the shared files of incremental state before it
+    /// chooses a checkpoint: one missing or of the wrong size makes it fall back.
+    #[test]
+    fn shared_files_are_validated_before_a_checkpoint_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path().join("job")).unwrap();
+        let shared = dir.path().join("job").join(SHARED_DIR);
+        fs::create_dir_all(&shared).unwrap();
+        fs::write(shared.join("000a"), b"sst bytes").unwrap();
+        storage
+            .commit(&crate::shared::tests::metadata_listing(1, &["000a"]))
+            .unwrap();
+        storage
+            .commit(&crate::shared::tests::metadata_listing(2, &["000a", "000b"]))
+            .unwrap();
+        let chosen = |storage: &CheckpointStorage| {
+            CheckpointStorage::latest_valid(storage.job_dir(), &NO_RETRY)
+                .unwrap()
+                .1
+                .checkpoint_id
+        };
+        assert_eq!(chosen(&storage), 1, "000b is missing");
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
+        assert!(
+            e.to_string().contains("000b") && e.to_string().contains("missing"),
+            "{e}"
+        );
+        fs::write(shared.join("000b"), b"short").unwrap();
+        assert_eq!(chosen(&storage), 1, "000b has the wrong size");
+        fs::write(shared.join("000b"), b"sst bytes").unwrap();
+        assert_eq!(chosen(&storage), 2);
+    }
+
+    /// Each section carries its own checksum: a task reads and verifies the
+    /// sections it needs, and damage in one section does not hide the others.
+    #[test]
+    fn sections_are_read_and_verified_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
+        let mut writer = storage.create_state_file(1, "task-0-0.state").unwrap();
+        writer.write_all(b"header").unwrap();
+        writer.begin_section();
+        writer.write_all(b"first section").unwrap();
+        let first = writer.end_section();
+        writer.begin_section();
+        writer.write_all(b"second section").unwrap();
+        let second = writer.end_section();
+        let file = writer.finish().unwrap();
+        assert_eq!((first.offset, first.len, second.offset), (6, 13, 19));
+        let chk = storage.checkpoint_dir(1);
+        let read = |section: &Section| CheckpointStorage::read_section(&chk, &file, section, &NO_RETRY);
+        assert_eq!(read(&first).unwrap(), b"first section");
+        assert_eq!(read(&second).unwrap(), b"second section");
+
+        let path = chk.join("task-0-0.state");
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[25] ^= 0x20;
+        fs::write(&path, bytes).unwrap();
+        assert_eq!(read(&first).unwrap(), b"first section");
+        let e = read(&second).unwrap_err();
+        assert!(e.to_string().contains("checksum mismatch in bytes 19..33"), "{e}");
+        let outside = Section {
+            offset: 30,
+            len: 10,
+            checksum: 0,
+        };
+        assert!(read(&outside).unwrap_err().to_string().contains("outside"));
+    }
+
+    /// Metadata of version 2 lacks max parallelism: refused with a clear message.
+    #[test]
+    fn metadata_of_an_older_version_is_refused_saying_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
+        let old = crate::shared::tests::metadata_listing(1, &[]);
+        let mut body = serde_json::to_value(&old).unwrap();
+        body["version"] = serde_json::json!(2);
+        let text = serde_json::to_string_pretty(&body).unwrap();
+        let checksum = xxh3_64(text.as_bytes());
+        let chk = storage.checkpoint_dir(1);
+        fs::create_dir_all(&chk).unwrap();
+        fs::write(
+            chk.join(METADATA_FILE),
+            format!("{text}\n{CHECKSUM_PREFIX}{checksum:016x}\n"),
+        )
+        .unwrap();
+        let e = CheckpointStorage::load(&chk, &NO_RETRY).unwrap_err().to_string();
+        assert!(e.contains("format version 2") && e.contains("max parallelism"), "{e}");
     }
 
     /// A local directory goes through `object_store` too: a relative path (with
@@ -581,7 +997,7 @@ mod tests {
         // Larger than a part: a multipart upload, read back whole.
         let large: Vec<u8> = (0..(3 << 20) + 12_345).map(|i: u32| (i % 251) as u8).collect();
         write_checkpoint(&storage, 2, &large);
-        let (path, loaded) = CheckpointStorage::latest_valid(&relative).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(&relative, &NO_RETRY).unwrap();
         assert_eq!(path, relative.join("chk-2"));
         let file = loaded.tasks[0].file.as_ref().unwrap();
         assert_eq!(file.size, large.len() as u64);
@@ -590,7 +1006,7 @@ mod tests {
 
         // Damage is reported under the path as written.
         fs::write(dir.path().join("job/chk-2/task-0-0.state"), b"short").unwrap();
-        let e = CheckpointStorage::load(&path).unwrap_err();
+        let e = CheckpointStorage::load(&path, &NO_RETRY).unwrap_err();
         assert!(
             e.to_string()
                 .contains(&relative.join("chk-2/task-0-0.state").display().to_string()),
@@ -621,11 +1037,11 @@ mod tests {
         let remote = CheckpointStorage::new("memory://storage-test/large").unwrap();
         let larger: Vec<u8> = (0..(17 << 20) + 3).map(|i: u32| (i % 253) as u8).collect();
         write_checkpoint(&remote, 1, &larger);
-        let (path, loaded) = CheckpointStorage::latest_valid(remote.job_dir()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(remote.job_dir(), &NO_RETRY).unwrap();
         let file = loaded.tasks[0].file.as_ref().unwrap();
         assert_eq!(CheckpointStorage::read_state_file(&path, file).unwrap(), larger);
 
-        let e = CheckpointStorage::latest_valid(&dir.path().join("missing")).unwrap_err();
+        let e = CheckpointStorage::latest_valid(&dir.path().join("missing"), &NO_RETRY).unwrap_err();
         assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
     }
 
@@ -656,7 +1072,7 @@ mod tests {
         assert!(is_file(&storage.checkpoint_dir(5).join("task-0-0.state")));
         assert!(!is_file(&storage.checkpoint_dir(1).join("task-0-0.state")));
 
-        let (path, loaded) = CheckpointStorage::latest_valid(storage.job_dir()).unwrap();
+        let (path, loaded) = CheckpointStorage::latest_valid(storage.job_dir(), &NO_RETRY).unwrap();
         assert_eq!(loaded.checkpoint_id, 4);
         let file = loaded.tasks[0].file.clone().unwrap();
         assert_eq!(CheckpointStorage::read_state_file(&path, &file).unwrap(), b"state 4");
@@ -664,12 +1080,12 @@ mod tests {
         // A savepoint exported to local disk and one in the object store.
         let local = tempfile::tempdir().unwrap();
         let exported = storage.export_savepoint(&loaded, local.path()).unwrap();
-        let (_, from_disk) = CheckpointStorage::latest_valid(&exported).unwrap();
+        let (_, from_disk) = CheckpointStorage::latest_valid(&exported, &NO_RETRY).unwrap();
         assert_eq!(from_disk.kind, SnapshotKind::Savepoint);
         let remote_savepoint = storage
             .export_savepoint(&loaded, Path::new("memory://storage-test/savepoints"))
             .unwrap();
-        assert!(CheckpointStorage::load(&remote_savepoint).is_ok());
+        assert!(CheckpointStorage::load(&remote_savepoint, &NO_RETRY).is_ok());
 
         // Damage: a flipped byte in the newest state file makes restore fall back.
         let state = storage.checkpoint_dir(4).join("task-0-0.state");
@@ -677,14 +1093,14 @@ mod tests {
         let mut bytes = object.read().unwrap();
         bytes[0] ^= 0x01;
         object.write(bytes).unwrap();
-        let e = CheckpointStorage::load(&storage.checkpoint_dir(4)).unwrap_err();
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(4), &NO_RETRY).unwrap_err();
         assert!(e.to_string().contains("memory://storage-test/jobs/job-"), "{e}");
         assert!(
             e.to_string().contains("task-0-0.state") && e.to_string().contains("checksum"),
             "{e}"
         );
         assert_eq!(
-            CheckpointStorage::latest_valid(storage.job_dir())
+            CheckpointStorage::latest_valid(storage.job_dir(), &NO_RETRY)
                 .unwrap()
                 .1
                 .checkpoint_id,
@@ -693,9 +1109,106 @@ mod tests {
 
         storage.discard(5);
         assert!(!is_file(&storage.checkpoint_dir(5).join("task-0-0.state")));
-        let e = CheckpointStorage::latest_valid(Path::new("memory://storage-test/nothing")).unwrap_err();
+        let e = CheckpointStorage::latest_valid(Path::new("memory://storage-test/nothing"), &NO_RETRY).unwrap_err();
         assert!(matches!(e, CheckpointError::NotFound { .. }), "{e}");
         let e = CheckpointStorage::new("s3:///no-bucket").unwrap_err();
         assert!(e.to_string().contains("names no bucket"), "{e}");
+    }
+}
+
+#[cfg(all(test, unix))]
+mod special_file_tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Runs `f` on its own thread; a hang fails the test instead of blocking it.
+    fn no_hang<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{what}: the restore hung"))
+    }
+
+    #[test]
+    fn fifo_and_dev_zero_state_files_are_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path()).unwrap();
+        let mut writer = storage.create_state_file(1, "task-0-0.state").unwrap();
+        writer.write_all(b"state").unwrap();
+        let file = writer.finish().unwrap();
+        let recorded = file.clone();
+        let metadata = CheckpointMetadata {
+            version: METADATA_VERSION,
+            job_name: "test".into(),
+            checkpoint_id: 1,
+            timestamp_ms: 0,
+            mode: weir_core::CheckpointMode::Aligned,
+            kind: SnapshotKind::Checkpoint,
+            tasks: vec![crate::metadata::TaskSnapshotHandle {
+                vertex: "v".into(),
+                head_operator: "op".into(),
+                subtask: 0,
+                parallelism: 1,
+                file: Some(file),
+                operators: Vec::new(),
+                channel_state: None,
+            }],
+        };
+        storage.commit(&metadata).unwrap();
+        let chk = storage.checkpoint_dir(1);
+        let state = chk.join("task-0-0.state");
+
+        // A FIFO instead of the state file: opening it for reading would block.
+        std::fs::remove_file(&state).unwrap();
+        let status = std::process::Command::new("mkfifo").arg(&state).status().unwrap();
+        assert!(status.success());
+        let dir_copy = chk.clone();
+        let e = no_hang("fifo", move || {
+            CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"),
+            "{e}"
+        );
+
+        // A symlink to /dev/zero: reading it never ends.
+        std::fs::remove_file(&state).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &state).unwrap();
+        let dir_copy = chk.clone();
+        let e = no_hang("/dev/zero", move || {
+            CheckpointStorage::load(&dir_copy, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("task-0-0.state") && e.to_string().contains("regular"),
+            "{e}"
+        );
+
+        // A regular file larger than recorded is read no further than one byte
+        // past the recorded size.
+        std::fs::remove_file(&state).unwrap();
+        std::fs::write(&state, vec![7u8; 3 << 20]).unwrap();
+        let e = CheckpointStorage::load(&chk, &StorageRetry::none()).unwrap_err();
+        assert!(e.to_string().contains("larger than the 5 bytes"), "{e}");
+        let e = CheckpointStorage::read_state_file(&chk, &recorded).unwrap_err();
+        assert!(e.to_string().contains("size is 6 bytes"), "{e}");
+
+        // The same for `_metadata`, and the job directory then has no valid checkpoint.
+        std::fs::remove_file(&state).unwrap();
+        std::fs::remove_file(chk.join(METADATA_FILE)).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(chk.join(METADATA_FILE))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let job = dir.path().to_path_buf();
+        let e = no_hang("fifo metadata", move || {
+            CheckpointStorage::latest_valid(&job, &StorageRetry::none()).unwrap_err()
+        });
+        assert!(
+            e.to_string().contains("_metadata") && e.to_string().contains("regular"),
+            "{e}"
+        );
     }
 }

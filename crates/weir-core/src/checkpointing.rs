@@ -1,6 +1,7 @@
 //! Checkpointing and restart configuration.
 
 use crate::error::{Result, WeirError};
+use crate::storage_retry::StorageRetry;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,6 +68,9 @@ pub struct CheckpointConfig {
     pub retained: usize,
     /// Where checkpoints are stored (a local directory).
     pub directory: PathBuf,
+    /// How reads of checkpoint storage are retried while it is unavailable
+    /// (restores after a failure, and restores this job starts from).
+    pub storage_retry: StorageRetry,
 }
 
 impl Default for CheckpointConfig {
@@ -81,6 +85,7 @@ impl Default for CheckpointConfig {
             tolerable_failures: 0,
             retained: 3,
             directory: std::env::temp_dir().join("weir-checkpoints"),
+            storage_retry: StorageRetry::default(),
         }
     }
 }
@@ -109,7 +114,7 @@ impl CheckpointConfig {
         if self.retained == 0 {
             return Err(WeirError::Config("retained checkpoints must be at least 1".into()));
         }
-        Ok(())
+        self.storage_retry.validate()
     }
 }
 

@@ -23,6 +23,7 @@ pub mod hash;
 pub mod keygroup;
 pub mod record;
 pub mod state_backend;
+pub mod storage_retry;
 pub mod task_info;
 
 pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
@@ -31,4 +32,5 @@ pub use data::Data;
 pub use error::{BoxError, Result, WeirError};
 pub use record::{processing_time_now, StreamRecord, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
 pub use state_backend::{RocksDbOptions, StateBackendConfig};
+pub use storage_retry::StorageRetry;
 pub use task_info::SubtaskInfo;

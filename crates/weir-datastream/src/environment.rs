@@ -197,6 +197,15 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets how reads of checkpoint storage are retried while it is unavailable
+    /// during a restore (default: 8 tries, 100 ms doubling up to 5 s apart). A
+    /// damaged checkpoint is not retried but skipped for an older valid one; a
+    /// completed checkpoint that stays unreadable fails the job.
+    pub fn set_checkpoint_storage_retry(&self, retry: weir_core::StorageRetry) -> &Self {
+        self.state.borrow_mut().config.checkpointing.storage_retry = retry;
+        self
+    }
+
     /// Sets what happens when a task fails (default: no restart without
     /// checkpoints; restart every second with them).
     pub fn set_restart_strategy(&self, strategy: RestartStrategy) -> &Self {

@@ -118,3 +118,38 @@ fn a_retained_incremental_checkpoint_restores_at_another_parallelism_on_the_heap
         assert!(hidden.is_empty(), "leftover files {hidden:?}");
     });
 }
+
+/// Keyed state lies in key groups (`hash % max parallelism`): restoring it with
+/// another max parallelism would put it under the wrong keys. The restore is
+/// refused, naming the operator and both values; the same value restores exactly.
+#[test]
+fn a_restore_with_another_max_parallelism_is_refused_naming_operator_and_values() {
+    run_with_watchdog("max parallelism".into(), |dir| {
+        let out = dir.join("out");
+        let first = env(2, None, &dir.join("run1"));
+        first.set_max_parallelism(128);
+        let savepoint = run_and_stop(&first, &out, &dir.join("savepoints"), 1);
+
+        let changed = env(2, None, &dir.join("run2"));
+        changed.set_max_parallelism(256).restore_from(&savepoint);
+        build(&changed, &dir.join("never"), true);
+        let e = changed.execute("max parallelism").unwrap_err().to_string();
+        assert!(
+            e.contains("'count'") && e.contains("128") && e.contains("256") && e.contains("max parallelism"),
+            "the error does not name the operator and both values: {e}"
+        );
+        assert!(
+            !dir.join("never").exists() || committed_lines(&dir.join("never")).0.is_empty(),
+            "the refused job must not run"
+        );
+
+        let same = env(3, None, &dir.join("run3"));
+        same.set_max_parallelism(128).restore_from(&savepoint);
+        build(&same, &out, true);
+        let result = same.execute("max parallelism").unwrap();
+        assert_eq!(result.restored_from.as_deref(), Some(savepoint.as_path()));
+        let (committed, hidden) = committed_lines(&out);
+        assert_same_lines("max parallelism 128 -> 128", &committed, &oracle());
+        assert!(hidden.is_empty(), "leftover files {hidden:?}");
+    });
+}

@@ -350,12 +350,11 @@ impl Coordinator {
             while self.retained.len() > self.config.retained.max(1) {
                 self.retained.pop_front();
             }
-            // Spare files that checkpoints still in flight may have written.
-            let oldest = self.pending.values().map(|p| p.started).min();
-            let spare_since =
-                SystemTime::now() - oldest.map_or(Duration::ZERO, |o| o.elapsed()) - Duration::from_secs(1);
+            // Files are live while a retained checkpoint lists them or a checkpoint
+            // in flight uses them: references over checkpoint ids, no clock.
+            let in_flight: Vec<u64> = self.pending.keys().copied().collect();
             let retained: Vec<CheckpointMetadata> = self.retained.iter().cloned().collect();
-            let deleted = shared.collect_garbage(&retained, spare_since);
+            let deleted = shared.collect_garbage(&retained, &in_flight);
             if deleted > 0 {
                 tracing::debug!(checkpoint = id, deleted, "deleted unreferenced shared files");
             }

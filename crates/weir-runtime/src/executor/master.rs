@@ -131,24 +131,35 @@ impl Master {
         }
     }
 
-    /// The newest valid checkpoint of this run, if any completed.
+    /// The checkpoint a restart resumes from: the newest valid one this run
+    /// completed (damaged ones are skipped with a warning), or `None` when the run
+    /// completed none. Unavailable storage is retried as configured; when no
+    /// completed checkpoint can be read, the job fails rather than restart from
+    /// empty state.
     fn latest_restore(&self) -> Result<Option<Arc<JobRestore>>> {
         let Some(storage) = &self.storage else {
             return Ok(None);
         };
-        if storage
-            .completed()
-            .map_err(|e| WeirError::Checkpoint(e.to_string()))?
-            .is_empty()
-        {
-            return Ok(None);
-        }
-        match JobRestore::load(storage.job_dir()) {
-            Ok(restore) => Ok(Some(Arc::new(restore))),
-            Err(e) => {
-                tracing::error!("no usable checkpoint of this run: {e}");
-                Ok(None)
+        // The checkpoints this run completed and retention keeps.
+        let completed: Vec<u64> = self
+            .coordinator
+            .as_ref()
+            .map(|c| c.completed.iter().map(|stats| stats.id).collect())
+            .unwrap_or_default();
+        let keep = self.config.checkpointing.retained.max(1);
+        let retained = &completed[completed.len().saturating_sub(keep)..];
+        let retry = &self.config.checkpointing.storage_retry;
+        match storage.latest_for_failover(retained, retry) {
+            Ok(Some((dir, metadata))) => {
+                let restore = JobRestore::new(dir, metadata, retry.clone());
+                restore.check_compatible(&self.graph, self.config.allow_non_restored_state)?;
+                Ok(Some(Arc::new(restore)))
             }
+            Ok(None) => Ok(None),
+            Err(e) => Err(WeirError::Checkpoint(format!(
+                "the job cannot restart: none of the checkpoints it completed can be restored, and it does not \
+                 start over from empty state: {e}"
+            ))),
         }
     }
 

@@ -341,8 +341,8 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let graph = Arc::new(graph);
     let initial_restore = match &config.restore_from {
         Some(path) => {
-            let restore = restore::JobRestore::load(path)?;
-            restore.check_claimed(&graph, config.allow_non_restored_state)?;
+            let restore = restore::JobRestore::load(path, &config.checkpointing.storage_retry)?;
+            restore.check_compatible(&graph, config.allow_non_restored_state)?;
             tracing::info!(
                 checkpoint = restore.checkpoint_id(),
                 "starting from checkpoint '{}'",
@@ -376,9 +376,13 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         } else {
             None
         };
+        let max_parallelism = (0..graph.nodes.len())
+            .map(|node| (graph.operator_id(node), graph.node_max_parallelism[node]))
+            .collect();
         let pool = Arc::new(writer_pool::WriterPool::new(
             storage.clone(),
             shared.clone(),
+            max_parallelism,
             events.clone(),
             2,
         ));

@@ -1,4 +1,10 @@
 //! Restoring a job from a checkpoint: which state each operator subtask starts from.
+//!
+//! The job master only chooses and verifies the checkpoint (its metadata, and the
+//! size and checksum of every file, streamed); it never holds state in memory.
+//! Each task, when it builds, reads the sections of the state files it needs
+//! (its key groups' keyed state, its share of operator state, its channel state)
+//! and verifies each section's checksum.
 
 use crate::graph::JobGraph;
 use crate::snapshot::{ChannelStateEntry, OperatorRestore, Restored};
@@ -6,17 +12,18 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_checkpoint::{
-    CheckpointMetadata, CheckpointStorage, OperatorSnapshotHandle, SharedFileStore, TaskSnapshotHandle,
+    CheckpointError, CheckpointMetadata, CheckpointStorage, OperatorSnapshotHandle, Section, SharedFileStore,
+    TaskSnapshotHandle,
 };
 use weir_core::keygroup::KeyGroupRange;
-use weir_core::WeirError;
+use weir_core::{StorageRetry, WeirError};
 use weir_state::{redistribute, OperatorStateSnapshot};
 
-/// A verified checkpoint, its files read into memory.
+/// A verified checkpoint to restore from; tasks read their state from it.
 pub(crate) struct JobRestore {
     pub dir: PathBuf,
     pub metadata: CheckpointMetadata,
-    files: HashMap<String, Arc<Vec<u8>>>,
+    retry: StorageRetry,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
@@ -26,24 +33,49 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 }
 
 impl JobRestore {
-    /// Loads the checkpoint at `path` (a checkpoint directory, or a job's checkpoint
-    /// directory: then its newest valid checkpoint).
-    pub fn load(path: &Path) -> Result<Self, WeirError> {
+    /// Chooses and verifies the checkpoint at `path` (a checkpoint directory, or a
+    /// job's checkpoint directory: then its newest valid checkpoint), retrying
+    /// while storage is unavailable as `retry` says.
+    pub fn load(path: &Path, retry: &StorageRetry) -> Result<Self, WeirError> {
         let (dir, metadata) =
-            CheckpointStorage::latest_valid(path).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
-        let mut files = HashMap::new();
-        for file in metadata.tasks.iter().filter_map(|t| t.file.as_ref()) {
-            let bytes =
-                CheckpointStorage::read_state_file(&dir, file).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
-            files.insert(file.name.clone(), Arc::new(bytes));
-        }
-        Ok(JobRestore { dir, metadata, files })
+            CheckpointStorage::latest_valid(path, retry).map_err(|e| WeirError::Checkpoint(e.to_string()))?;
+        Ok(Self::new(dir, metadata, retry.clone()))
     }
 
-    /// Checks that every operator holding state in the checkpoint is in `graph`
-    /// (matched by operator id: its uid, or the id derived from its place). State
-    /// nobody claims is an error unless `allow_non_restored` says to drop it.
-    pub fn check_claimed(&self, graph: &JobGraph, allow_non_restored: bool) -> Result<(), WeirError> {
+    /// The verified checkpoint in `dir`; tasks read it retrying as `retry` says.
+    pub fn new(dir: PathBuf, metadata: CheckpointMetadata, retry: StorageRetry) -> Self {
+        JobRestore { dir, metadata, retry }
+    }
+
+    /// Checks that `graph` can start from this checkpoint: every operator holding
+    /// state in it is in `graph` (matched by operator id: its uid, or the id
+    /// derived from its place; state nobody claims is an error unless
+    /// `allow_non_restored` says to drop it), and every operator with keyed state
+    /// has the max parallelism (number of key groups) the state was written with.
+    pub fn check_compatible(&self, graph: &JobGraph, allow_non_restored: bool) -> Result<(), WeirError> {
+        let max_parallelism: HashMap<String, usize> = (0..graph.nodes.len())
+            .map(|node| (graph.operator_id(node), graph.node_max_parallelism[node]))
+            .collect();
+        for operator in self.metadata.tasks.iter().flat_map(|t| t.operators.iter()) {
+            let Some(&job) = max_parallelism.get(&operator.operator_id) else {
+                continue;
+            };
+            if operator.keyed.is_some() && operator.max_parallelism != job {
+                return Err(WeirError::Checkpoint(
+                    CheckpointError::MaxParallelismMismatch {
+                        path: self.dir.clone(),
+                        operator: operator.operator_id.clone(),
+                        checkpoint: operator.max_parallelism,
+                        job,
+                    }
+                    .to_string(),
+                ));
+            }
+        }
+        self.check_claimed(graph, allow_non_restored)
+    }
+
+    fn check_claimed(&self, graph: &JobGraph, allow_non_restored: bool) -> Result<(), WeirError> {
         let ids: HashSet<String> = (0..graph.nodes.len()).map(|node| graph.operator_id(node)).collect();
         let mut unclaimed: Vec<&str> = self
             .metadata
@@ -84,32 +116,13 @@ impl JobRestore {
         self.metadata.checkpoint_id
     }
 
-    fn file_of(&self, task: &TaskSnapshotHandle) -> Result<&[u8], String> {
+    /// Reads and verifies one section of `task`'s state file.
+    fn read(&self, task: &TaskSnapshotHandle, section: &Section) -> Result<Vec<u8>, String> {
         let handle = task
             .file
             .as_ref()
             .ok_or_else(|| format!("task {}[{}] has state sections but no file", task.vertex, task.subtask))?;
-        self.files
-            .get(&handle.name)
-            .map(|b| b.as_slice())
-            .ok_or_else(|| format!("state file '{}' was not loaded", handle.name))
-    }
-
-    fn section<'a>(
-        &self,
-        data: &'a [u8],
-        task: &TaskSnapshotHandle,
-        section: &weir_checkpoint::Section,
-    ) -> Result<&'a [u8], String> {
-        section.slice(data).ok_or_else(|| {
-            format!(
-                "a section of {} lies outside the file ({} bytes)",
-                self.dir
-                    .join(task.file.as_ref().map_or("?", |f| f.name.as_str()))
-                    .display(),
-                data.len()
-            )
-        })
+        CheckpointStorage::read_section(&self.dir, handle, section, &self.retry).map_err(|e| e.to_string())
     }
 
     /// The state of operator `operator_id`, subtask `subtask` of `parallelism`,
@@ -141,19 +154,24 @@ impl JobRestore {
         let old_parallelism = entries[0].0.parallelism.max(1);
         let mut old_operator_states = vec![OperatorStateSnapshot::default(); old_parallelism];
         for (task, op) in &entries {
-            let data = self.file_of(task)?;
             if let Some((section, handle)) = &op.keyed {
-                let bytes = self.section(data, task, section)?;
                 if let Some(native) = &handle.native {
                     let (first, last) = native.key_groups;
                     if (first as usize) <= range.end && (last as usize) >= range.start {
-                        restore.native.push((native.clone(), bytes.to_vec()));
+                        restore.native.push((native.clone(), self.read(task, section)?));
                         if restore.shared.is_none() {
-                            restore.shared = Some(SharedFileStore::for_snapshot(&self.dir).map_err(|e| e.to_string())?);
+                            restore.shared =
+                                Some(SharedFileStore::for_snapshot(&self.dir, &self.retry).map_err(|e| e.to_string())?);
                         }
                     }
-                } else {
-                    for block in handle.blocks_in(bytes, Some(range)) {
+                } else if handle
+                    .groups
+                    .iter()
+                    .any(|(group, _, _)| range.contains(*group as usize))
+                {
+                    // Only the sections holding key groups this subtask owns.
+                    let bytes = self.read(task, section)?;
+                    for block in handle.blocks_in(&bytes, Some(range)) {
                         restore
                             .keyed
                             .push(block.map_err(|e| format!("operator '{operator_id}': {e}"))?);
@@ -161,9 +179,9 @@ impl JobRestore {
                 }
             }
             if let Some(section) = &op.operator_state {
-                let bytes = self.section(data, task, section)?;
+                let bytes = self.read(task, section)?;
                 let state: OperatorStateSnapshot =
-                    decode(bytes).map_err(|e| format!("operator '{operator_id}' operator state: {e}"))?;
+                    decode(&bytes).map_err(|e| format!("operator '{operator_id}' operator state: {e}"))?;
                 if let Some(slot) = old_operator_states.get_mut(task.subtask) {
                     *slot = state;
                 }
@@ -196,8 +214,7 @@ impl JobRestore {
                 task.vertex, task.parallelism
             ));
         }
-        let data = self.file_of(task)?;
-        let bytes = self.section(data, task, section)?;
-        decode(bytes).map_err(|e| format!("channel state of '{}': {e}", task.vertex))
+        let bytes = self.read(task, section)?;
+        decode(&bytes).map_err(|e| format!("channel state of '{}': {e}", task.vertex))
     }
 }

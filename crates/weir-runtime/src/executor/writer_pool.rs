@@ -4,13 +4,13 @@ use super::events::{MasterEvent, SnapshotWritten};
 use crate::failure::panic_message;
 use crate::snapshot::TaskSnapshot;
 use parking_lot::Mutex;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weir_checkpoint::{CheckpointStorage, OperatorSnapshotHandle, Section, SharedFileStore, TaskSnapshotHandle};
+use weir_checkpoint::{CheckpointStorage, OperatorSnapshotHandle, SharedFileStore, TaskSnapshotHandle};
 
 /// One task's snapshot to write.
 pub(crate) struct SnapshotJob {
@@ -33,18 +33,22 @@ pub(crate) struct WriterPool {
     savepoints: Arc<Mutex<HashSet<u64>>>,
 }
 
-/// How keyed state is written: in full, or incrementally into shared files.
+/// How keyed state is written: in full, or incrementally into shared files; and
+/// each operator's max parallelism, recorded with its state.
 #[derive(Clone)]
 pub(crate) struct WriteMode {
     pub shared: Option<Arc<SharedFileStore>>,
     pub savepoints: Arc<Mutex<HashSet<u64>>>,
+    pub max_parallelism: Arc<HashMap<String, usize>>,
 }
 
 impl WriterPool {
     /// `shared` set: keyed state is written incrementally where the backend can.
+    /// `max_parallelism`: every operator's max parallelism, by operator id.
     pub(crate) fn new(
         storage: Arc<CheckpointStorage>,
         shared: Option<Arc<SharedFileStore>>,
+        max_parallelism: HashMap<String, usize>,
         events: mpsc::Sender<MasterEvent>,
         threads: usize,
     ) -> Self {
@@ -52,6 +56,7 @@ impl WriterPool {
         let mode = WriteMode {
             shared,
             savepoints: savepoints.clone(),
+            max_parallelism: Arc::new(max_parallelism),
         };
         let (sender, receiver) = mpsc::channel::<SnapshotJob>();
         let receiver = Arc::new(Mutex::new(receiver));
@@ -152,21 +157,19 @@ fn write(storage: &CheckpointStorage, mode: &WriteMode, job: SnapshotJob) -> Res
         .create_state_file(snapshot.checkpoint_id, &name)
         .map_err(|e| e.to_string())?;
     for operator in snapshot.operators {
+        let max_parallelism = *mode
+            .max_parallelism
+            .get(&operator.operator_id)
+            .ok_or_else(|| format!("operator '{}' is not in the job graph", operator.operator_id))?;
         let keyed = match operator.keyed {
             Some(keyed) => {
-                let start = out.position();
+                out.begin_section();
                 let written = match &shared {
-                    Some(shared) => keyed.write_incremental(&mut out, &**shared),
+                    Some(shared) => keyed.write_incremental(&mut out, &shared.for_checkpoint(checkpoint_id)),
                     None => keyed.write(&mut out),
                 };
                 let keyed_handle = written.map_err(|e| format!("operator '{}': {e}", operator.operator_id))?;
-                Some((
-                    Section {
-                        offset: start,
-                        len: out.position() - start,
-                    },
-                    keyed_handle,
-                ))
+                Some((out.end_section(), keyed_handle))
             }
             None => None,
         };
@@ -174,30 +177,25 @@ fn write(storage: &CheckpointStorage, mode: &WriteMode, job: SnapshotJob) -> Res
             Some(state) => {
                 let bytes = bincode::serde::encode_to_vec(&state, bincode::config::standard())
                     .map_err(|e| format!("operator '{}': {e}", operator.operator_id))?;
-                let start = out.position();
+                out.begin_section();
                 out.write_all(&bytes)
                     .map_err(|e| format!("{}: {e}", out.path().display()))?;
-                Some(Section {
-                    offset: start,
-                    len: bytes.len() as u64,
-                })
+                Some(out.end_section())
             }
             None => None,
         };
         handle.operators.push(OperatorSnapshotHandle {
             operator_id: operator.operator_id,
+            max_parallelism,
             keyed,
             operator_state,
         });
     }
     if let Some(bytes) = channel_state {
-        let start = out.position();
+        out.begin_section();
         out.write_all(&bytes)
             .map_err(|e| format!("{}: {e}", out.path().display()))?;
-        handle.channel_state = Some(Section {
-            offset: start,
-            len: bytes.len() as u64,
-        });
+        handle.channel_state = Some(out.end_section());
     }
     handle.file = Some(out.finish().map_err(|e| e.to_string())?);
     Ok(handle)
