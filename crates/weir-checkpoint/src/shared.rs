@@ -377,7 +377,11 @@ pub(crate) mod tests {
             // Checkpoint 3 puts d and is aborted.
             shared.for_checkpoint(3).put(&file, "000d", 9).unwrap();
 
-            assert_eq!(shared.collect_garbage(std::slice::from_ref(&first), &[2]), 1, "skew {skew}s");
+            assert_eq!(
+                shared.collect_garbage(std::slice::from_ref(&first), &[2]),
+                1,
+                "skew {skew}s"
+            );
             let kept: Vec<bool> = ["000a", "000b", "000c", "000d"]
                 .iter()
                 .map(|key| present(&shared, key))

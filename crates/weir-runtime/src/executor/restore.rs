@@ -72,7 +72,32 @@ impl JobRestore {
                 ));
             }
         }
+        for vertex in &graph.vertices {
+            self.check_channel_state_parallelism(&graph.operator_id(vertex.head), vertex.parallelism)
+                .map_err(WeirError::Checkpoint)?;
+        }
         self.check_claimed(graph, allow_non_restored)
+    }
+
+    /// In-flight data (channel state of an unaligned checkpoint) restores only at the
+    /// parallelism it was taken at: that of any old subtask of the vertex headed by
+    /// `head_operator`, not only of the one with a new subtask's index (after a
+    /// scale-down, old subtasks beyond the new parallelism have no successor).
+    fn check_channel_state_parallelism(&self, head_operator: &str, parallelism: usize) -> Result<(), String> {
+        match self
+            .metadata
+            .tasks
+            .iter()
+            .find(|t| t.head_operator == head_operator && t.channel_state.is_some() && t.parallelism != parallelism)
+        {
+            Some(old) => Err(format!(
+                "the checkpoint holds in-flight data of '{}' (subtask {}) at parallelism {}; an unaligned \
+                 checkpoint restores only at the same parallelism (take an aligned checkpoint or a savepoint \
+                 to rescale)",
+                old.vertex, old.subtask, old.parallelism
+            )),
+            None => Ok(()),
+        }
     }
 
     fn check_claimed(&self, graph: &JobGraph, allow_non_restored: bool) -> Result<(), WeirError> {
@@ -201,20 +226,67 @@ impl JobRestore {
         subtask: usize,
         parallelism: usize,
     ) -> Result<Vec<ChannelStateEntry>, String> {
+        self.check_channel_state_parallelism(head_operator, parallelism)?;
         let Some(task) = self.metadata.task(head_operator, subtask) else {
             return Ok(Vec::new());
         };
         let Some(section) = &task.channel_state else {
             return Ok(Vec::new());
         };
-        if task.parallelism != parallelism {
-            return Err(format!(
-                "the checkpoint holds in-flight data of '{}' at parallelism {}; an unaligned checkpoint \
-                 restores only at the same parallelism (take an aligned checkpoint or a savepoint to rescale)",
-                task.vertex, task.parallelism
-            ));
-        }
         let bytes = self.read(task, section)?;
         decode(&bytes).map_err(|e| format!("channel state of '{}': {e}", task.vertex))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_checkpoint::{FileHandle, SnapshotKind, METADATA_VERSION};
+    use weir_core::CheckpointMode;
+
+    fn task(subtask: usize, parallelism: usize, in_flight: bool) -> TaskSnapshotHandle {
+        TaskSnapshotHandle {
+            vertex: "sum".into(),
+            head_operator: "sum-id".into(),
+            subtask,
+            parallelism,
+            file: in_flight.then(|| FileHandle {
+                name: format!("task-1-{subtask}.state"),
+                size: 8,
+                checksum: 0,
+            }),
+            operators: Vec::new(),
+            channel_state: in_flight.then_some(Section {
+                offset: 0,
+                len: 8,
+                checksum: 0,
+            }),
+        }
+    }
+
+    /// A checkpoint at parallelism 4 whose in-flight data lies only with subtasks 2
+    /// and 3: restoring it at parallelism 1 or 2 would drop that data, since no new
+    /// subtask has their index. Found by weir-chaos's unaligned scale-down test.
+    #[test]
+    fn in_flight_data_of_any_old_subtask_pins_the_parallelism() {
+        let metadata = CheckpointMetadata {
+            version: METADATA_VERSION,
+            job_name: "job".into(),
+            checkpoint_id: 7,
+            timestamp_ms: 0,
+            mode: CheckpointMode::Unaligned,
+            kind: SnapshotKind::Checkpoint,
+            tasks: vec![task(0, 4, false), task(1, 4, false), task(2, 4, true), task(3, 4, true)],
+        };
+        let restore = JobRestore::new(PathBuf::from("chk-7"), metadata, StorageRetry::default());
+        for parallelism in [1, 2, 3] {
+            let e = restore.channel_state("sum-id", 0, parallelism).unwrap_err();
+            assert!(
+                e.contains("'sum' (subtask 2) at parallelism 4") && e.contains("same parallelism"),
+                "{e}"
+            );
+        }
+        assert!(restore.check_channel_state_parallelism("sum-id", 4).is_ok());
+        assert!(restore.check_channel_state_parallelism("other-id", 1).is_ok());
     }
 }
