@@ -128,7 +128,8 @@ impl Planner {
     pub fn choose(&mut self, rng: &mut fastrand::Rng, space: PlanSpace) -> KillPlan {
         let p = u32::try_from(space.parallelism.max(1)).unwrap_or(u32::MAX);
         if space.end_of_input {
-            return KillPlan::AfterSourcesFinished(rng.u32(1..=p.saturating_mul(2)));
+            // The final checkpoint alone notifies every sink subtask.
+            return KillPlan::AfterSourcesFinished(rng.u32(1..=p));
         }
         let run_ms = u64::try_from(space.run_time.as_millis()).unwrap_or(u64::MAX).max(1);
         match self.next_kind(rng) {
