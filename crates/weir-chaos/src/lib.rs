@@ -32,10 +32,16 @@ pub mod job;
 pub mod markers;
 pub mod oracle;
 pub mod plan;
+pub mod report;
 pub mod retained;
+pub mod scenario;
+mod watch;
 
 pub use error::ChaosError;
-pub use harness::{Budget, Failure, Harness, KillPoint, Rescale, Scenario, Summary, KILLS_VAR, SEED_VAR};
+pub use harness::Harness;
 pub use job::{Backend, JobOptions};
 pub use oracle::{Comparison, Guarantee};
 pub use plan::KillPlan;
+pub use report::{Failure, KillPoint, Summary};
+pub use scenario::{Budget, Rescale, Scenario, KILLS_VAR, SEED_VAR};
+pub use watch::HANG_LIMIT;
