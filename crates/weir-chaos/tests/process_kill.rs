@@ -112,12 +112,10 @@ fn rescale_up_unaligned_heap_restores_or_refuses() {
 }
 
 /// The same scaling down: in-flight data of the old subtasks that the new job
-/// no longer has must not be dropped. Today it is (the runtime checks only the
-/// old subtasks whose index the new job still has), in some rounds only, as it
-/// takes a checkpoint whose in-flight data sits in those subtasks alone; run it
-/// with `--ignored` and `WEIR_CHAOS_KILLS=40`.
+/// no longer has must not be dropped (it was, before the runtime checked every old
+/// subtask's channel state and not only those whose index the new job still has;
+/// it took a checkpoint whose in-flight data sat in those subtasks alone).
 #[test]
-#[ignore = "unaligned scale-down silently drops the channel state of removed subtasks (open bug)"]
 fn rescale_down_unaligned_heap_restores_or_refuses() {
     let mut scenario = Scenario::new(
         "rescale_down_unaligned_heap_restores_or_refuses",
