@@ -13,6 +13,7 @@
 //! snapshots leave its expired elements out).
 
 mod access;
+mod instance_dir;
 mod options;
 pub(crate) mod snapshot;
 mod write_cache;
@@ -33,6 +34,7 @@ use crate::ttl::{frames, split_ts, TtlClock, TtlNow, TtlSettings};
 use crate::KeyedSnapshot;
 use crate::StateTtlConfig;
 use access::{decode_key, split_key};
+use instance_dir::InstanceDir;
 use rocksdb::compaction_filter::{CompactionFilter, Decision};
 use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
 use rocksdb::{Options, WriteBatch, WriteOptions, DB};
@@ -194,7 +196,7 @@ pub(crate) struct RocksStates {
     snapshots: u64,
     /// Content hashes of SST files already hashed, by (name, size).
     hashes: Arc<Mutex<HashMap<(String, u64), String>>>,
-    dir: tempfile::TempDir,
+    dir: InstanceDir,
 }
 
 impl RocksStates {
@@ -208,15 +210,11 @@ impl RocksStates {
             *opened += 1;
             *opened
         };
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("weir-rocksdb-{}-{n}-", std::process::id()))
-            .tempdir_in(&shared.options.local_dir)
-            .map_err(|e| {
-                rocks_error(format!(
-                    "cannot create an instance directory in {}: {e}",
-                    shared.options.local_dir.display()
-                ))
-            })?;
+        if n == 1 {
+            // The backend's first instance: clear what killed processes left here.
+            instance_dir::remove_stale(&shared.options.local_dir);
+        }
+        let dir = InstanceDir::create(&shared.options.local_dir, n)?;
         let mut options = cf_options(Some(&shared));
         options.create_if_missing(true);
         options.set_write_buffer_manager(&shared.write_buffers);
