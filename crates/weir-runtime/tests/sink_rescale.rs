@@ -142,19 +142,25 @@ struct Outputs {
     files: PathBuf,
 }
 
-/// Runs the job at `parallelism` from `restore`, with `faults` planned faults;
-/// `last` runs to the end, otherwise the last fault ends the run. Returns the
-/// newest completed checkpoint.
-fn run(
-    seed: u64,
+/// One run of the sequence.
+struct Phase {
+    /// 1, 2, 3: names the run in messages and seeds its faults.
     index: usize,
     parallelism: usize,
+    /// Faults planned, one per attempt.
     faults: usize,
+    /// Whether the run reads to the end; otherwise its last fault ends it.
     last: bool,
-    restore: Option<&Path>,
-    outputs: &Outputs,
-    dir: &Path,
-) -> Option<PathBuf> {
+}
+
+/// Runs `phase` from `restore`; returns its newest completed checkpoint.
+fn run(seed: u64, phase: Phase, restore: Option<&Path>, outputs: &Outputs, dir: &Path) -> Option<PathBuf> {
+    let Phase {
+        index,
+        parallelism,
+        faults,
+        last,
+    } = phase;
     let faults = Faults::new(seed, index, faults);
     let restarts = if last { 1_000 } else { faults.plan.len() as u32 - 1 };
     let env = StreamExecutionEnvironment::new();
@@ -234,9 +240,15 @@ fn check(seed: u64) {
             kv: Arc::new(MemoryKeyValueStore::new()),
             files: dir.join("out"),
         };
-        let first = run(seed, 1, 4, 3, false, None, &outputs, dir);
-        let second = run(seed, 2, 2, 3, false, first.as_deref(), &outputs, dir);
-        run(seed, 3, 3, 3, true, second.as_deref(), &outputs, dir);
+        let phase = |index, parallelism, last| Phase {
+            index,
+            parallelism,
+            faults: 3,
+            last,
+        };
+        let first = run(seed, phase(1, 4, false), None, &outputs, dir);
+        let second = run(seed, phase(2, 2, false), first.as_deref(), &outputs, dir);
+        run(seed, phase(3, 3, true), second.as_deref(), &outputs, dir);
 
         let expected = oracle();
         let (files, hidden) = committed_lines(&outputs.files);
