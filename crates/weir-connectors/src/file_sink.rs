@@ -99,8 +99,9 @@ pub struct FileTransaction {
     records: u64,
 }
 
-/// A pre-committed file: where it is, and the name it gets when committed (both
-/// absolute since checkpoints record them so).
+/// A pre-committed file, as checkpoints record it: where it is, and the name it
+/// gets when committed (absolute paths, unless the current directory was unknown
+/// when the sink was created).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingFile {
     /// The hidden pending file.
@@ -148,44 +149,42 @@ fn record_commit(dir: &Path, writer: usize, checkpoint: u64) -> Result<(), BoxEr
     Ok(())
 }
 
-impl<T> FileSink<T> {
-    /// `pending`'s file is gone: fine if it was committed (again after a restore),
-    /// even when the committed file was moved or deleted since; an error if it was
-    /// lost before its commit.
-    fn check_committed(&self, dir: &Path, pending: &PendingFile) -> Result<(), BoxError> {
-        if pending.committed.exists() {
-            tracing::debug!("'{}' was committed before", pending.committed.display());
-            return Ok(());
-        }
-        let origin = pending.origin();
-        let committed_before = origin
-            .is_some_and(|(writer, checkpoint)| last_committed(dir, writer).is_some_and(|last| last >= checkpoint));
-        if committed_before {
-            tracing::warn!(
-                "'{}' was committed before and has been moved or deleted since; nothing to commit",
-                pending.committed.display()
-            );
-            return Ok(());
-        }
-        let reason = if !dir.is_dir() {
-            format!("its directory '{}' does not exist", dir.display())
-        } else {
-            match origin {
-                Some((writer, checkpoint)) => format!(
-                    "subtask {writer} never committed checkpoint {checkpoint} there (see '{}')",
-                    commit_record(dir, writer).display()
-                ),
-                None => "its name is not one the file sink gives".to_string(),
-            }
-        };
-        Err(format!(
-            "pre-committed output is missing: '{}' was never committed and neither it nor '{}' exists ({reason}); \
-             its records are lost",
-            pending.pending.display(),
-            pending.committed.display(),
-        )
-        .into())
+/// `pending`'s file is gone: fine if it was committed (again after a restore),
+/// even when the committed file was moved or deleted since; an error if it was
+/// lost before its commit.
+fn check_committed(dir: &Path, pending: &PendingFile) -> Result<(), BoxError> {
+    if pending.committed.exists() {
+        tracing::debug!("'{}' was committed before", pending.committed.display());
+        return Ok(());
     }
+    let origin = pending.origin();
+    let committed_before =
+        origin.is_some_and(|(writer, checkpoint)| last_committed(dir, writer).is_some_and(|last| last >= checkpoint));
+    if committed_before {
+        tracing::warn!(
+            "'{}' was committed before and has been moved or deleted since; nothing to commit",
+            pending.committed.display()
+        );
+        return Ok(());
+    }
+    let reason = if !dir.is_dir() {
+        format!("its directory '{}' does not exist", dir.display())
+    } else {
+        match origin {
+            Some((writer, checkpoint)) => format!(
+                "subtask {writer} never committed checkpoint {checkpoint} there (see '{}')",
+                commit_record(dir, writer).display()
+            ),
+            None => "its name is not one the file sink gives".to_string(),
+        }
+    };
+    Err(format!(
+        "pre-committed output is missing: '{}' was never committed and neither it nor '{}' exists ({reason}); \
+         its records are lost",
+        pending.pending.display(),
+        pending.committed.display(),
+    )
+    .into())
 }
 
 /// Whether `name` is a hidden file (`.part-<subtask>-…`) written by a subtask that
@@ -287,12 +286,17 @@ impl<T: Send + 'static> TransactionalSink<T> for FileSink<T> {
         match fs::rename(&pending.pending, &pending.committed) {
             Ok(()) => {
                 sync_dir(dir)?;
-                if let Some((writer, checkpoint)) = pending.origin() {
-                    record_commit(dir, writer, checkpoint)?;
+                // Checkpoint 0 is a job without checkpoints: nothing restores it.
+                if let Some((writer, checkpoint)) = pending.origin().filter(|&(_, c)| c > 0) {
+                    // The commit is done; without the record a restore after the
+                    // file was moved away would only be stricter.
+                    if let Err(e) = record_commit(dir, writer, checkpoint) {
+                        tracing::warn!("cannot record the commit of '{}': {e}", pending.committed.display());
+                    }
                 }
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.check_committed(dir, pending),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => check_committed(dir, pending),
             Err(e) => Err(format!(
                 "cannot commit '{}' as '{}': {}",
                 pending.pending.display(),
