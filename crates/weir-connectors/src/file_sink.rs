@@ -22,6 +22,17 @@ type Encoder<T> = Arc<dyn Fn(&T, &mut Vec<u8>) -> Result<(), BoxError> + Send + 
 /// of the subtask is deleted, so the visible files hold each record exactly once.
 /// Readers should ignore hidden files (the text file source does).
 ///
+/// The directory is made absolute against the current directory when the sink is
+/// created, and checkpoints record absolute paths: a job restored in another
+/// current directory commits the restored files where they were written.
+///
+/// Committed files belong to the user, who may move or delete them. A restore may
+/// commit a file again that was committed before the failure; if it has been moved
+/// away meanwhile, that is logged and skipped. To tell such a file from one lost
+/// before its commit (an error: its records would be missing), each subtask keeps
+/// the last checkpoint whose files it committed in a hidden
+/// `.part-<subtask>.committed` file of the directory.
+///
 /// Without checkpoints, each subtask commits one file when its input ends.
 pub struct FileSink<T> {
     dir: PathBuf,
@@ -51,14 +62,17 @@ impl<T> FileSink<T> {
         dir: impl Into<PathBuf>,
         encode: impl Fn(&T, &mut Vec<u8>) -> Result<(), BoxError> + Send + Sync + 'static,
     ) -> Self {
+        let dir = dir.into();
         FileSink {
-            dir: dir.into(),
+            // Fails only for an empty path or without a current directory; the
+            // path is then kept as it is and its first use reports the problem.
+            dir: std::path::absolute(&dir).unwrap_or(dir),
             encode: Arc::new(encode),
             _records: PhantomData,
         }
     }
 
-    /// The output directory.
+    /// The output directory (absolute).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -85,13 +99,92 @@ pub struct FileTransaction {
     records: u64,
 }
 
-/// A pre-committed file: where it is, and the name it gets when committed.
+/// A pre-committed file, as checkpoints record it: where it is, and the name it
+/// gets when committed (absolute paths, unless the current directory was unknown
+/// when the sink was created).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingFile {
     /// The hidden pending file.
     pub pending: PathBuf,
-    /// Its final name.
+    /// Its final name, `part-<subtask>-<checkpoint>-<attempt>-<sequence>`.
     pub committed: PathBuf,
+}
+
+impl PendingFile {
+    /// The subtask that wrote it and the checkpoint it belongs to, from its final
+    /// name.
+    fn origin(&self) -> Option<(usize, u64)> {
+        let name = self.committed.file_name()?.to_str()?;
+        let mut parts = name.strip_prefix("part-")?.split('-');
+        let writer = parts.next()?.parse().ok()?;
+        let checkpoint = parts.next()?.parse().ok()?;
+        Some((writer, checkpoint))
+    }
+}
+
+/// The file in `dir` recording the last checkpoint whose files subtask `writer`
+/// committed there.
+fn commit_record(dir: &Path, writer: usize) -> PathBuf {
+    dir.join(format!(".part-{writer}.committed"))
+}
+
+/// The last checkpoint whose files `writer` committed in `dir` (`None` when
+/// unknown: no record, or one a crash left unreadable).
+fn last_committed(dir: &Path, writer: usize) -> Option<u64> {
+    fs::read_to_string(commit_record(dir, writer))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+}
+
+/// Records that `writer` committed its files of `checkpoint` in `dir`.
+///
+/// Not synced: a record lost or cut short by a crash reads as an older checkpoint
+/// (or none), which only makes a later restore stricter.
+fn record_commit(dir: &Path, writer: usize, checkpoint: u64) -> Result<(), BoxError> {
+    if last_committed(dir, writer).is_some_and(|last| last >= checkpoint) {
+        return Ok(());
+    }
+    let path = commit_record(dir, writer);
+    fs::write(&path, format!("{checkpoint}\n")).map_err(|e| WeirError::io(&path, e))?;
+    Ok(())
+}
+
+/// `pending`'s file is gone: fine if it was committed (again after a restore),
+/// even when the committed file was moved or deleted since; an error if it was
+/// lost before its commit.
+fn check_committed(dir: &Path, pending: &PendingFile) -> Result<(), BoxError> {
+    if pending.committed.exists() {
+        tracing::debug!("'{}' was committed before", pending.committed.display());
+        return Ok(());
+    }
+    let origin = pending.origin();
+    let committed_before =
+        origin.is_some_and(|(writer, checkpoint)| last_committed(dir, writer).is_some_and(|last| last >= checkpoint));
+    if committed_before {
+        tracing::warn!(
+            "'{}' was committed before and has been moved or deleted since; nothing to commit",
+            pending.committed.display()
+        );
+        return Ok(());
+    }
+    let reason = if !dir.is_dir() {
+        format!("its directory '{}' does not exist", dir.display())
+    } else {
+        match origin {
+            Some((writer, checkpoint)) => format!(
+                "subtask {writer} never committed checkpoint {checkpoint} there (see '{}')",
+                commit_record(dir, writer).display()
+            ),
+            None => "its name is not one the file sink gives".to_string(),
+        }
+    };
+    Err(format!(
+        "pre-committed output is missing: '{}' was never committed and neither it nor '{}' exists ({reason}); \
+         its records are lost",
+        pending.pending.display(),
+        pending.committed.display(),
+    )
+    .into())
 }
 
 /// Whether `name` is a hidden file (`.part-<subtask>-…`) written by a subtask that
@@ -183,24 +276,34 @@ impl<T: Send + 'static> TransactionalSink<T> for FileSink<T> {
     }
 
     fn commit(&self, _: &TransactionContext, pending: &PendingFile) -> Result<(), BoxError> {
-        if pending.pending.exists() {
-            fs::rename(&pending.pending, &pending.committed).map_err(|e| WeirError::io(&pending.committed, e))?;
-            // The directory the transaction was written in: a job restored from a
-            // savepoint commits the old run's files, whose directory may differ
-            // from this sink's (which may not even exist yet).
-            match pending.committed.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
-                _ => self.sync_dir(),
+        // The directory the transaction was written in: a job restored from a
+        // savepoint commits the old run's files, whose directory may differ from
+        // this sink's (which may not even exist yet).
+        let dir = match pending.committed.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => self.dir.as_path(),
+        };
+        match fs::rename(&pending.pending, &pending.committed) {
+            Ok(()) => {
+                sync_dir(dir)?;
+                // Checkpoint 0 is a job without checkpoints: nothing restores it.
+                if let Some((writer, checkpoint)) = pending.origin().filter(|&(_, c)| c > 0) {
+                    // The commit is done; without the record a restore after the
+                    // file was moved away would only be stricter.
+                    if let Err(e) = record_commit(dir, writer, checkpoint) {
+                        tracing::warn!("cannot record the commit of '{}': {e}", pending.committed.display());
+                    }
+                }
+                Ok(())
             }
-        } else if pending.committed.exists() {
-            Ok(()) // committed before a failure
-        } else {
-            Err(format!(
-                "pre-committed output is missing: neither '{}' nor '{}' exists",
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => check_committed(dir, pending),
+            Err(e) => Err(format!(
+                "cannot commit '{}' as '{}': {}",
                 pending.pending.display(),
-                pending.committed.display()
+                pending.committed.display(),
+                WeirError::io(&pending.pending, e)
             )
-            .into())
+            .into()),
         }
     }
 
@@ -243,12 +346,20 @@ mod tests {
         }
     }
 
-    fn visible(dir: &Path) -> Vec<String> {
+    /// Every name in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
             .collect();
         names.sort();
+        names
+    }
+
+    /// The names in `dir` but the subtasks' commit records.
+    fn visible(dir: &Path) -> Vec<String> {
+        let mut names = listing(dir);
+        names.retain(|n| !n.ends_with(".committed"));
         names
     }
 
@@ -350,5 +461,76 @@ mod tests {
         let names = visible(dir.path());
         assert_eq!(names.len(), 6, "{names:?}");
         assert!(names.iter().all(|n| n.starts_with("part-")), "{names:?}");
+    }
+
+    fn writer_context(restored: Option<Vec<Vec<u8>>>) -> weir_runtime::sink::SinkContext {
+        weir_runtime::sink::SinkContext {
+            info: SubtaskInfo::new("files", 0, 1, 128),
+            checkpointing: true,
+            restored,
+        }
+    }
+
+    /// A restore commits the pending files of its checkpoint again. One committed
+    /// before the failure and moved away since is skipped (it crash-looped the
+    /// job); one lost before its commit is an error that says so, on restore and
+    /// when its checkpoint completes.
+    #[test]
+    fn a_moved_committed_file_is_skipped_but_a_lost_pending_file_is_an_error() {
+        use weir_runtime::sink::transactional::ExactlyOnce;
+        use weir_runtime::sink::Sink;
+
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let sink = ExactlyOnce::<u32, _>::new(FileSink::<u32>::new(dir.path()));
+        let mut writer = sink.create_writer(&writer_context(None)).unwrap();
+        writer.write(1, None).unwrap();
+        let first = writer.snapshot_state(1).unwrap();
+        writer.notify_checkpoint_complete(1).unwrap();
+        assert_eq!(listing(dir.path()), vec![".part-0.committed", "part-0-1-0-0"]);
+        fs::rename(dir.path().join("part-0-1-0-0"), elsewhere.path().join("moved")).unwrap();
+        drop(writer);
+
+        let mut writer = sink.create_writer(&writer_context(Some(first.clone()))).unwrap();
+        assert_eq!(listing(dir.path()), vec![".part-0.committed"]);
+
+        // Lost before its commit: the restore fails and names the file.
+        writer.write(2, None).unwrap();
+        let second = writer.snapshot_state(2).unwrap();
+        drop(writer);
+        let pending = dir.path().join(".part-0-2-0-0.pending");
+        fs::remove_file(&pending).unwrap();
+        let e = sink
+            .create_writer(&writer_context(Some(second)))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("pre-committed output is missing") && e.contains(".part-0-2-0-0.pending"),
+            "{e}"
+        );
+        assert!(e.contains("never committed checkpoint 2"), "{e}");
+
+        // Lost before the checkpoint completes: the commit fails.
+        let mut writer = sink.create_writer(&writer_context(Some(first))).unwrap();
+        writer.write(3, None).unwrap();
+        writer.snapshot_state(3).unwrap();
+        fs::remove_file(dir.path().join(".part-0-3-0-0.pending")).unwrap();
+        let e = writer.notify_checkpoint_complete(3).unwrap_err().to_string();
+        assert!(e.contains("pre-committed output is missing"), "{e}");
+    }
+
+    #[test]
+    fn pending_files_are_recorded_with_absolute_paths() {
+        let sink = FileSink::<u32>::new("relative/out");
+        assert!(sink.dir().is_absolute() && sink.dir().ends_with("relative/out"));
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::<u32>::new(dir.path());
+        let ctx = context(1, 0);
+        let mut txn = TransactionalSink::<u32>::begin(&sink, &ctx).unwrap();
+        sink.write(&ctx, &mut txn, 1, None).unwrap();
+        let pending = sink.pre_commit(&ctx, txn, 4).unwrap().unwrap();
+        assert!(pending.pending.is_absolute() && pending.committed.is_absolute());
+        assert_eq!(pending.origin(), Some((1, 4)));
     }
 }

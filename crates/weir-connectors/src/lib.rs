@@ -40,7 +40,7 @@ pub use print::PrintSink;
 pub use sequence::SequenceSource;
 pub use text_file_sink::TextFileSink;
 pub use text_file_source::TextFileSource;
-pub use wal_sink::WriteAheadLogSink;
+pub use wal_sink::{BatchId, WriteAheadLogSink};
 
 /// How many records a reader emits per poll at most, so that control messages
 /// (checkpoints, stop) are handled promptly.

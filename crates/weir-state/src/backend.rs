@@ -5,7 +5,11 @@
 //! * [`StateBackend::rocksdb`]: one embedded RocksDB instance per operator subtask,
 //!   on local disk, one column family per state. State may be far larger than
 //!   memory: a job-wide [memory budget](RocksDbOptions::memory_budget) bounds the
-//!   block cache and the write buffers of every instance together.
+//!   block cache and the write buffers of every instance together. Each instance
+//!   lives in its own directory under [`RocksDbOptions::local_dir`], removes it
+//!   when its subtask ends and holds a lock on it meanwhile; when a backend opens
+//!   its first instance, it removes the directories of instances whose process is
+//!   gone (killed with SIGKILL, say), never one still in use by any process.
 //!
 //! Both write the same snapshot format, so a job can move between them through a
 //! checkpoint or savepoint.

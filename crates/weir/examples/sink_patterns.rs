@@ -9,8 +9,10 @@
 //!   writing a key again replaces it: replays after a failure rewrite the same
 //!   values, so the store converges to the exact result.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use weir::connectors::BatchId;
 use weir::prelude::*;
 
 fn main() -> Result<(), WeirError> {
@@ -30,15 +32,14 @@ fn main() -> Result<(), WeirError> {
         .key_by(|(k, _)| *k)
         .sum(|(_, n)| n);
 
-    // Write-ahead log: one batch per subtask and completed checkpoint.
-    let batches: Arc<Mutex<Vec<(usize, u64, usize)>>> = Arc::new(Mutex::new(Vec::new()));
+    // Write-ahead log: one batch per subtask and completed checkpoint, stored by
+    // its id (a batch written again after a failure replaces itself).
+    let batches: Arc<Mutex<BTreeMap<BatchId, usize>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let log = batches.clone();
     counts
         .add_sink(ExactlyOnce::new(WriteAheadLogSink::new(
-            move |subtask: &weir::core::SubtaskInfo, checkpoint: u64, records: &[(u64, u64)]| {
-                log.lock()
-                    .map_err(|_| "poisoned")?
-                    .push((subtask.index, checkpoint, records.len()));
+            move |id: BatchId, records: &[(u64, u64)]| {
+                log.lock().map_err(|_| "poisoned")?.insert(id, records.len());
                 Ok(())
             },
         )))
@@ -57,7 +58,7 @@ fn main() -> Result<(), WeirError> {
     env.execute("sink patterns")?;
 
     let batches = batches.lock().map_err(|_| WeirError::Internal("poisoned".into()))?;
-    let logged: usize = batches.iter().map(|(_, _, n)| n).sum();
+    let logged: usize = batches.values().sum();
     println!("write-ahead log: {} batches, {logged} records", batches.len());
     let mut entries: Vec<(u64, u64)> = store.entries().into_iter().collect();
     entries.sort();

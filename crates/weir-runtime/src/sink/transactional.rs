@@ -59,6 +59,12 @@ pub trait TransactionalSink<T>: Send + Sync + 'static {
 
     /// Makes a pre-committed transaction visible. Must be idempotent: after a
     /// failure it is called again for transactions that may already be committed.
+    ///
+    /// `context` is the committing subtask's. After a restore at another
+    /// parallelism that is not the subtask that pre-committed `pending` (see
+    /// [`clean_up`](Self::clean_up)): whatever names the transaction (a writer
+    /// index, a file name, a transactional id) must be recorded in `pending` at
+    /// pre-commit, not taken from `context` here.
     fn commit(&self, context: &TransactionContext, pending: &Self::Pending) -> Result<(), BoxError>;
 
     /// Discards an open transaction.

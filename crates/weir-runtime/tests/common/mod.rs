@@ -180,13 +180,17 @@ pub fn run_with_watchdog<R: Send + 'static>(label: String, job: impl FnOnce(&Pat
 }
 
 /// The committed lines of the file sink in `dir` (sorted), and the names of files
-/// left uncommitted (hidden in-progress or pending files).
+/// left uncommitted (hidden in-progress or pending files; the subtasks' hidden
+/// commit records `.part-<n>.committed` are neither).
 pub fn committed_lines(dir: &Path) -> (Vec<String>, Vec<String>) {
     let mut committed = Vec::new();
     let mut hidden = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with(".part-") && name.ends_with(".committed") {
+            continue;
+        }
         if name.starts_with('.') {
             hidden.push(name);
         } else {

@@ -1,7 +1,7 @@
 //! Typed handles on the state of the current key.
 
+use super::current_key::CurrentKey;
 use super::rocks::RocksAccess;
-use super::store::CurrentKey;
 use super::table::{Map, Table};
 use crate::descriptor::AggregateFunction;
 use crate::error::StateError;

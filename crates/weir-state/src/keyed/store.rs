@@ -1,5 +1,6 @@
 //! The keyed state store of one operator subtask.
 
+use super::current_key::CurrentKey;
 use super::handles::{
     AggregatingState, Backing, ListState, MapState, ReducingState, StateData, StateKey, TtlTable, ValueState,
 };
@@ -21,30 +22,6 @@ use crate::KeyedSnapshot;
 use std::sync::Arc;
 use weir_core::hash::stable_hash;
 use weir_core::keygroup::{key_group_for_hash, KeyGroupRange};
-
-/// The key of the record being processed, with its key group computed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentKey<K> {
-    key: K,
-    key_group: usize,
-}
-
-impl<K> CurrentKey<K> {
-    /// The key.
-    pub fn key(&self) -> &K {
-        &self.key
-    }
-
-    /// Its key group.
-    pub fn key_group(&self) -> usize {
-        self.key_group
-    }
-
-    /// Takes the key out.
-    pub fn into_key(self) -> K {
-        self.key
-    }
-}
 
 enum Backend {
     Heap(HeapStates),
@@ -150,7 +127,7 @@ impl<K: StateKey> KeyedStateStore<K> {
     #[inline]
     pub fn key(&self, key: K) -> CurrentKey<K> {
         let key_group = key_group_for_hash((self.hash)(&key), self.max_parallelism);
-        CurrentKey { key, key_group }
+        CurrentKey::new(key, key_group)
     }
 
     /// The backing of state `name`: without TTL the plain table (`S` entries) or
@@ -298,15 +275,7 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &ValueStateDescriptor<V>,
     ) -> Result<Vec<(CurrentKey<K>, V)>, StateError> {
         let ttl = self.ttl_now(descriptor.ttl.as_ref());
-        let entry = |key_group: usize, key: &K, value: &V| {
-            (
-                CurrentKey {
-                    key: key.clone(),
-                    key_group,
-                },
-                value.clone(),
-            )
-        };
+        let entry = |key_group: usize, key: &K, value: &V| (CurrentKey::new(key.clone(), key_group), value.clone());
         match self.backing::<V, TtlValue<V>, ValueFormat, TtlValueFormat>(
             &descriptor.name,
             StateKind::Value,
@@ -335,10 +304,7 @@ impl<K: StateKey> KeyedStateStore<K> {
         descriptor: &ListStateDescriptor<V>,
     ) -> Result<Vec<CurrentKey<K>>, StateError> {
         let ttl = self.ttl_now(descriptor.ttl.as_ref());
-        let current = |key_group: usize, key: &K| CurrentKey {
-            key: key.clone(),
-            key_group,
-        };
+        let current = |key_group: usize, key: &K| CurrentKey::new(key.clone(), key_group);
         match self.backing::<Vec<V>, Vec<TtlValue<V>>, ListFormat<V>, TtlListFormat<V>>(
             &descriptor.name,
             StateKind::List,
@@ -449,7 +415,7 @@ impl<K: StateKey> KeyedStateStore<K> {
 }
 
 fn make_key<K>(key: K, key_group: usize) -> CurrentKey<K> {
-    CurrentKey { key, key_group }
+    CurrentKey::new(key, key_group)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! One keyed state's entries, split by key group, copy-on-write per group.
 
-use super::store::CurrentKey;
+use super::current_key::CurrentKey;
 use crate::error::StateError;
 use crate::ttl::Expirable;
 use foldhash::fast::RandomState;

@@ -1,10 +1,10 @@
 //! Typed access to one state's column family for the current key.
 
-use super::rocks_error;
+use super::options::rocks_error;
 use crate::codec;
 use crate::error::StateError;
 use crate::format::{decode_elements, decode_prefix, encode_into};
-use crate::keyed::store::CurrentKey;
+use crate::keyed::current_key::CurrentKey;
 use crate::keyed::Map;
 use crate::ttl::{frames, push_frame, push_ts, split_ts, TtlNow, TS_BYTES};
 use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};

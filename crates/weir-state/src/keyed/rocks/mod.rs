@@ -13,25 +13,31 @@
 //! snapshots leave its expired elements out).
 
 mod access;
+mod instance_dir;
+mod options;
 pub(crate) mod snapshot;
 mod write_cache;
 
 pub(crate) use access::{RocksAccess, RocksTable};
+pub(crate) use options::rocks_error;
+
+use options::{cf_options, column_family};
 
 use crate::backend::RocksShared;
 use crate::descriptor::StateKind;
 use crate::error::StateError;
 use crate::format;
+use crate::keyed::current_key::CurrentKey;
 use crate::keyed::snapshot::KeyGroupBlock;
-use crate::keyed::store::CurrentKey;
 use crate::ttl::check_ttl;
 use crate::ttl::{frames, split_ts, TtlClock, TtlNow, TtlSettings};
 use crate::KeyedSnapshot;
 use crate::StateTtlConfig;
 use access::{decode_key, split_key};
+use instance_dir::InstanceDir;
 use rocksdb::compaction_filter::{CompactionFilter, Decision};
 use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
-use rocksdb::{BlockBasedOptions, DBCompressionType, MergeOperands, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
 use snapshot::SnapshotState;
 use std::any::Any;
@@ -43,60 +49,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_core::keygroup::KeyGroupRange;
 use write_cache::WriteCache;
-
-pub(crate) fn rocks_error(message: impl Into<String>) -> StateError {
-    StateError::Backend(message.into())
-}
-
-/// Prefix of the column family names of states.
-const STATE_PREFIX: &str = "state/";
-
-fn column_family(state: &str) -> String {
-    format!("{STATE_PREFIX}{state}")
-}
-
-/// Concatenates list elements: the merge operator of every column family.
-fn append(_key: &[u8], existing: Option<&[u8]>, operands: &MergeOperands) -> Option<Vec<u8>> {
-    let extra: usize = operands.iter().map(<[u8]>::len).sum();
-    let mut out = Vec::with_capacity(existing.map_or(0, <[u8]>::len) + extra);
-    if let Some(existing) = existing {
-        out.extend_from_slice(existing);
-    }
-    for operand in operands {
-        out.extend_from_slice(operand);
-    }
-    Some(out)
-}
-
-/// Options of every column family (and of read-only opens of snapshots).
-pub(crate) fn cf_options(shared: Option<&RocksShared>) -> Options {
-    // Settings the Rust API has no setter for. Without a WAL, closing an instance
-    // would flush every memtable into files about to be deleted; the manifest need
-    // not reserve 4 MiB per instance.
-    let mut options = Options::default()
-        .get_options_from_string("avoid_flush_during_shutdown=true;manifest_preallocation_size=65536")
-        .unwrap_or_default();
-    options.set_merge_operator_associative("weir-list-append", append);
-    options.set_compression_type(DBCompressionType::Lz4);
-    options.set_level_compaction_dynamic_level_bytes(true);
-    let mut table = BlockBasedOptions::default();
-    table.set_bloom_filter(10.0, false);
-    table.set_format_version(5);
-    if let Some(shared) = shared {
-        table.set_block_cache(&shared.cache);
-        table.set_cache_index_and_filter_blocks(true);
-        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-        let buffers = (shared.options.memory_budget as f64 * shared.options.write_buffer_ratio) as usize;
-        let write_buffer = (buffers / 4).clamp(1 << 20, 64 << 20);
-        options.set_write_buffer_size(write_buffer);
-        // Small arena blocks: an idle column family then holds (and charges to the
-        // budget) 64 KiB rather than an eighth of its write buffer.
-        options.set_arena_block_size((write_buffer / 8).min(64 << 10));
-        options.set_max_write_buffer_number(2);
-    }
-    options.set_block_based_table_factory(&table);
-    options
-}
 
 /// The TTL of a column family, as its compaction filter reads it.
 pub(crate) struct CfTtl {
@@ -244,7 +196,7 @@ pub(crate) struct RocksStates {
     snapshots: u64,
     /// Content hashes of SST files already hashed, by (name, size).
     hashes: Arc<Mutex<HashMap<(String, u64), String>>>,
-    dir: tempfile::TempDir,
+    dir: InstanceDir,
 }
 
 impl RocksStates {
@@ -258,15 +210,11 @@ impl RocksStates {
             *opened += 1;
             *opened
         };
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("weir-rocksdb-{}-{n}-", std::process::id()))
-            .tempdir_in(&shared.options.local_dir)
-            .map_err(|e| {
-                rocks_error(format!(
-                    "cannot create an instance directory in {}: {e}",
-                    shared.options.local_dir.display()
-                ))
-            })?;
+        if n == 1 {
+            // The backend's first instance: clear what killed processes left here.
+            instance_dir::remove_stale(&shared.options.local_dir);
+        }
+        let dir = InstanceDir::create(&shared.options.local_dir, n)?;
         let mut options = cf_options(Some(&shared));
         options.create_if_missing(true);
         options.set_write_buffer_manager(&shared.write_buffers);

@@ -1,7 +1,7 @@
 //! Full snapshots of a RocksDB instance in the backend-independent format.
 
 use super::access::split_key;
-use super::{cf_options, column_family};
+use super::options::{cf_options, column_family};
 use crate::descriptor::StateKind;
 use crate::error::StateError;
 use crate::format::{push_entry, retain_live};
