@@ -7,46 +7,17 @@
 //! are downcast once, at build time. Records themselves are never boxed.
 
 use crate::channel::{AnyChannel, Channel};
-use crate::operator::{FanOut, Input, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
+use crate::operator::{FanOut, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
 use crate::partitioner::{self, PartitionerFactory};
 use crate::signal::TaskSignal;
-use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_core::{Result, WeirError};
 
-/// A chain element `Box<dyn Input<T>>` of a type known only at run time.
-pub struct AnyInput {
-    inner: Box<dyn Any + Send>,
-    type_name: &'static str,
-}
-
-impl std::fmt::Debug for AnyInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AnyInput<{}>", self.type_name)
-    }
-}
-
-impl AnyInput {
-    /// Erases `input`.
-    pub fn new<T: 'static>(input: Box<dyn Input<T>>) -> Self {
-        AnyInput {
-            inner: Box::new(input),
-            type_name: std::any::type_name::<T>(),
-        }
-    }
-
-    /// Recovers the typed element; an internal error names both types on mismatch.
-    pub fn downcast<T: 'static>(self) -> Result<Box<dyn Input<T>>> {
-        let type_name = self.type_name;
-        self.inner.downcast::<Box<dyn Input<T>>>().map(|b| *b).map_err(|_| {
-            WeirError::Internal(format!(
-                "chain element type mismatch: have {type_name}, need {}",
-                std::any::type_name::<T>()
-            ))
-        })
-    }
-}
+/// The type-erased chain element (defined with the chain traits, so that the
+/// partitioners, which build record writers, and this module both import it from
+/// below).
+pub use crate::operator::AnyInput;
 
 /// Operations on a record type that the executor needs without knowing the type.
 pub trait StreamType: Send + Sync {

@@ -7,9 +7,8 @@
 //! of its input type, or a two-input task).
 
 use crate::channel::{downcast_channel, AnyChannel};
-use crate::erased::AnyInput;
 use crate::failure::OperatorMeta;
-use crate::operator::{Input, TwoInput};
+use crate::operator::{AnyInput, Input, TwoInput};
 use crate::snapshot::{ChannelStateEntry, Restored};
 use crate::source::{Boundedness, ReaderContext, Source, SourceWaker};
 use crate::task::{

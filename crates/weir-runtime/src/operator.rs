@@ -12,6 +12,7 @@
 
 use crate::message::CheckpointBarrier;
 use crate::snapshot::TaskSnapshot;
+use std::any::Any;
 use weir_core::{StreamRecord, Timestamp, Watermark, WatermarkStatus};
 
 /// Control hooks of a chain element. Every implementation acts, then forwards the
@@ -411,4 +412,37 @@ impl ChainElement for NoOutput {
 impl<T> Input<T> for NoOutput {
     #[inline]
     fn process(&mut self, _: StreamRecord<T>) {}
+}
+
+/// A chain element `Box<dyn Input<T>>` of a type known only at run time.
+pub struct AnyInput {
+    inner: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+impl std::fmt::Debug for AnyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnyInput<{}>", self.type_name)
+    }
+}
+
+impl AnyInput {
+    /// Erases `input`.
+    pub fn new<T: 'static>(input: Box<dyn Input<T>>) -> Self {
+        AnyInput {
+            inner: Box::new(input),
+            type_name: std::any::type_name::<T>(),
+        }
+    }
+
+    /// Recovers the typed element; an internal error names both types on mismatch.
+    pub fn downcast<T: 'static>(self) -> weir_core::Result<Box<dyn Input<T>>> {
+        let type_name = self.type_name;
+        self.inner.downcast::<Box<dyn Input<T>>>().map(|b| *b).map_err(|_| {
+            weir_core::WeirError::Internal(format!(
+                "chain element type mismatch: have {type_name}, need {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
 }

@@ -4,11 +4,44 @@ use crate::channel::Channel;
 use crate::failure::{cancelled, OperatorMeta};
 use crate::message::{CheckpointBarrier, Message};
 use crate::operator::{ChainElement, Input};
-use crate::partitioner::{Partitioner, Selection, WriterContext};
 use crate::snapshot::TaskSnapshot;
 use crate::task::TaskShared;
 use std::sync::Arc;
 use weir_core::{StreamRecord, Watermark, WatermarkStatus};
+
+/// Where one record goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// To the channel with this index.
+    One(usize),
+    /// To every channel.
+    All,
+}
+
+/// Chooses the channel(s) for each record of type `T`.
+pub trait Partitioner<T>: Send {
+    /// The target of `value` among `channels` channels.
+    fn select(&mut self, value: &T, channels: usize) -> Selection;
+}
+
+/// What a record writer is built with.
+#[derive(Clone)]
+pub struct WriterContext {
+    /// The operator that emits into the writer (for error reports).
+    pub meta: OperatorMeta,
+    /// The task the writer runs in (for cancellation while blocked).
+    pub task: Arc<TaskShared>,
+    /// Records per buffer.
+    pub buffer_size: usize,
+    /// Send every record at once (buffer timeout zero).
+    pub flush_every_record: bool,
+    /// Key groups of the receiving operator.
+    pub target_max_parallelism: usize,
+    /// Index of the sending subtask.
+    pub subtask: usize,
+    /// Seed for randomized partitioners.
+    pub seed: u64,
+}
 
 /// Partitions records over the channels of one edge, one buffer per channel. A
 /// buffer is sent when it is full, before any control event, on flush, and (with a

@@ -2,14 +2,13 @@
 
 use super::restore::JobRestore;
 use super::wiring::SubtaskIo;
-use crate::erased::AnyInput;
 use crate::factory::BuildContext;
 use crate::failure::{FailureCause, OperatorFailure, OperatorMeta};
 use crate::graph::{JobGraph, NodeId, OperatorFactory};
-use crate::operator::SideOutputs;
-use crate::partitioner::WriterContext;
+use crate::operator::{AnyInput, SideOutputs};
 use crate::snapshot::Restored;
 use crate::task::{TaskBody, TaskReporter, TaskShared};
+use crate::writer::WriterContext;
 use std::sync::Arc;
 use weir_core::{ExecutionConfig, SubtaskInfo};
 
