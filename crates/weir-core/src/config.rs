@@ -93,6 +93,9 @@ impl ExecutionConfig {
             return Err(WeirError::Config("auto_watermark_interval must be positive".into()));
         }
         self.checkpointing.validate()?;
+        if let Some(strategy) = &self.restart_strategy {
+            strategy.validate()?;
+        }
         self.state_backend.validate()?;
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! * [`keygroup`]: how keys map to key groups and key groups to subtasks.
 //! * [`hash`]: the stable, platform-independent hash behind key groups.
 //! * [`WeirError`]: the typed error every library crate returns.
+//! * [`time`]: deadlines and durations that saturate instead of overflowing.
 //! * [`ExecutionConfig`]: runtime knobs (buffer size, flush timeout, queue bounds,
 //!   checkpoints, the [state backend](StateBackendConfig)).
 //!
@@ -24,6 +25,7 @@ pub mod keygroup;
 pub mod record;
 pub mod state_backend;
 pub mod task_info;
+pub mod time;
 
 pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
 pub use config::ExecutionConfig;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use weir_checkpoint::{
     CheckpointMetadata, CheckpointStorage, SharedFileStore, SnapshotKind, TaskSnapshotHandle, METADATA_VERSION,
 };
+use weir_core::time::deadline;
 use weir_core::{CheckpointConfig, CheckpointMode};
 
 /// Figures of one completed checkpoint.
@@ -88,7 +89,7 @@ pub(crate) struct Coordinator {
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(weir_core::time::millis)
         .unwrap_or(0)
 }
 
@@ -174,10 +175,10 @@ impl Coordinator {
         if self.pending.len() >= self.config.max_concurrent {
             return None;
         }
-        let after_interval = self.last_trigger.map_or(now, |t| t + interval);
-        let after_pause = self
-            .last_completion
-            .map_or(after_interval, |t| (t + self.config.min_pause).max(after_interval));
+        let after_interval = self.last_trigger.map_or(now, |t| deadline(t, interval));
+        let after_pause = self.last_completion.map_or(after_interval, |t| {
+            deadline(t, self.config.min_pause).max(after_interval)
+        });
         Some(after_pause)
     }
 
@@ -227,7 +228,11 @@ impl Coordinator {
 
     /// When the master must wake up next (trigger or timeout).
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let timeout = self.pending.values().map(|p| p.started + self.config.timeout).min();
+        let timeout = self
+            .pending
+            .values()
+            .map(|p| deadline(p.started, self.config.timeout))
+            .min();
         match (self.next_trigger_time(now), timeout) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -239,7 +244,7 @@ impl Coordinator {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.started + self.config.timeout)
+            .filter(|(_, p)| now >= deadline(p.started, self.config.timeout))
             .map(|(id, _)| *id)
             .collect();
         expired

@@ -154,7 +154,7 @@ impl Master {
 
     /// Waits `delay` before a restart; returns true if the job was cancelled.
     fn wait(&mut self, delay: Duration, stopping: &mut bool) -> bool {
-        let deadline = Instant::now() + delay;
+        let deadline = weir_core::time::deadline(Instant::now(), delay);
         loop {
             if self.state.user_cancelled.load(Ordering::Acquire) {
                 return true;

@@ -152,7 +152,7 @@ impl TaskShared {
             return None;
         }
         let wait = next.saturating_sub(weir_core::processing_time_now()).max(0) as u64;
-        Some(Instant::now() + Duration::from_millis(wait))
+        Some(weir_core::time::deadline(Instant::now(), Duration::from_millis(wait)))
     }
 
     /// Takes all waiting commands, oldest first.

@@ -73,8 +73,8 @@ impl<T: Send + 'static> SourceTask<T> {
 
     fn schedule_periodic_watermark(&self, shared: &TaskShared) {
         if self.watermarks.is_some() {
-            let interval = self.watermark_interval.as_millis() as i64;
-            shared.register_processing_timer(weir_core::processing_time_now() + interval.max(1));
+            let interval = weir_core::time::millis(self.watermark_interval).max(1);
+            shared.register_processing_timer(weir_core::processing_time_now().saturating_add(interval));
         }
     }
 
