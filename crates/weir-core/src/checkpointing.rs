@@ -160,6 +160,17 @@ impl RestartStrategy {
         }
     }
 
+    /// The most restarts the strategy allows; `None` when unlimited (`u32::MAX`).
+    pub fn attempts(&self) -> Option<u32> {
+        let attempts = match self {
+            RestartStrategy::None => 0,
+            RestartStrategy::FixedDelay { attempts, .. } | RestartStrategy::ExponentialBackoff { attempts, .. } => {
+                *attempts
+            }
+        };
+        (attempts != u32::MAX).then_some(attempts)
+    }
+
     /// Checks the strategy; the error names the field. Durations may be as large as
     /// wanted (`Duration::MAX` waits practically forever), but an exponential
     /// backoff needs a finite multiplier of at least 1 and an initial delay no

@@ -49,6 +49,16 @@ pub enum WeirError {
     #[error("checkpoint error: {0}")]
     Checkpoint(String),
 
+    /// The job kept failing until its restart strategy allowed no more restarts;
+    /// `last` is the failure that ended it.
+    #[error("restart strategy exhausted after {restarts} restarts; last failure: {last}")]
+    RestartsExhausted {
+        /// Restarts that were made before the last failure.
+        restarts: u32,
+        /// The last failure.
+        last: Box<WeirError>,
+    },
+
     /// The job was cancelled before it finished.
     #[error("job was cancelled")]
     Cancelled,

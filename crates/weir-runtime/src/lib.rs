@@ -29,5 +29,5 @@ pub mod task;
 pub mod watermark;
 pub mod writer;
 
-pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus};
+pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus, RestartRecord};
 pub use graph::{JobGraph, StreamGraph};

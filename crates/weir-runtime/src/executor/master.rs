@@ -21,7 +21,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weir_checkpoint::CheckpointStorage;
-use weir_core::{ExecutionConfig, Result, WeirError};
+use weir_core::{ExecutionConfig, RestartStrategy, Result, WeirError};
 
 struct Attempt {
     number: u32,
@@ -115,9 +115,35 @@ impl Master {
                     let progressed = self.state.checkpoints_completed.load(Ordering::Acquire) > completed_before;
                     unstable = if progressed { 1 } else { unstable + 1 };
                     let Some(delay) = strategy.delay(restarts, unstable) else {
-                        return Err(error);
+                        if strategy == RestartStrategy::None {
+                            return Err(error);
+                        }
+                        tracing::error!(
+                            "restart strategy exhausted after {} restarts; last failure: {error}",
+                            restarts - 1
+                        );
+                        return Err(WeirError::RestartsExhausted {
+                            restarts: restarts - 1,
+                            last: Box::new(error),
+                        });
                     };
-                    tracing::warn!("{error}; restarting the job in {delay:?} (restart {restarts})");
+                    tracing::warn!(
+                        restart = restarts,
+                        delay = ?delay,
+                        "restarting the job in {delay:?} (restart {restarts}{}) after: {error}",
+                        strategy.attempts().map(|a| format!(" of at most {a}")).unwrap_or_default()
+                    );
+                    {
+                        let mut history = self.state.restart_history.lock();
+                        if history.len() >= super::RESTART_HISTORY {
+                            history.pop_front();
+                        }
+                        history.push_back(super::RestartRecord {
+                            restart: restarts,
+                            delay,
+                            cause: error.to_string(),
+                        });
+                    }
                     self.state.restarts.store(restarts, Ordering::Relaxed);
                     if self.wait(delay, &mut stopping) {
                         return Err(WeirError::Cancelled);

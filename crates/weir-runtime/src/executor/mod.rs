@@ -16,6 +16,7 @@ mod wiring;
 mod writer_pool;
 
 pub use coordinator::CheckpointStats;
+
 pub use wiring::ChannelReport;
 
 use crate::graph::{ExecutionGraph, JobGraph};
@@ -42,6 +43,20 @@ pub struct VertexReport {
     /// in the current attempt.
     pub records_in: u64,
 }
+
+/// One restart of a job after a failure (see [`JobHandle::restart_history`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartRecord {
+    /// Which restart it was (1 for the first).
+    pub restart: u32,
+    /// How long the job waited before restarting.
+    pub delay: Duration,
+    /// The failure that caused it.
+    pub cause: String,
+}
+
+/// How many restarts [`JobHandle::restart_history`] remembers.
+pub const RESTART_HISTORY: usize = 100;
 
 /// The outcome of a job that finished.
 #[derive(Debug, Clone)]
@@ -76,6 +91,7 @@ pub(crate) struct JobState {
     pub tasks: Mutex<Vec<Vec<Arc<TaskShared>>>>,
     pub user_cancelled: AtomicBool,
     pub restarts: AtomicU32,
+    pub restart_history: Mutex<std::collections::VecDeque<RestartRecord>>,
     pub checkpoints_completed: AtomicU64,
     pub checkpoints_failed: AtomicU64,
     pub latest_checkpoint: Mutex<Option<PathBuf>>,
@@ -276,6 +292,13 @@ impl JobHandle {
         self.state.restarts.load(Ordering::Relaxed)
     }
 
+    /// The most recent restarts (at most [`RESTART_HISTORY`]), oldest first, each
+    /// with its cause and the delay before it: what a console or dashboard shows.
+    /// Every restart is also logged at WARN.
+    pub fn restart_history(&self) -> Vec<RestartRecord> {
+        self.state.restart_history.lock().iter().cloned().collect()
+    }
+
     /// Checkpoints completed so far.
     pub fn completed_checkpoints(&self) -> u64 {
         self.state.checkpoints_completed.load(Ordering::Acquire)
@@ -402,6 +425,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         tasks: Mutex::new(Vec::new()),
         user_cancelled: AtomicBool::new(false),
         restarts: AtomicU32::new(0),
+        restart_history: Mutex::new(std::collections::VecDeque::new()),
         checkpoints_completed: AtomicU64::new(0),
         checkpoints_failed: AtomicU64::new(0),
         latest_checkpoint: Mutex::new(None),
