@@ -42,6 +42,16 @@ pub trait ChainElement: Send {
     /// results), then forward. Record writers flush and send end-of-data.
     fn end_input(&mut self);
 
+    /// The input ends again in a task restored from a checkpoint taken after its
+    /// input had ended: this element already emitted what it held at the end of
+    /// input back then, so it must only forward the call, so that record writers
+    /// send end-of-data again (downstream tasks learn that these channels ended).
+    /// The default runs [`end_input`](Self::end_input), which is right for leaves
+    /// and record writers; elements that emit on end of input forward instead.
+    fn end_input_after_restore(&mut self) {
+        self.end_input();
+    }
+
     /// Checkpoint `barrier`: add this element's state to `snapshot` (the
     /// synchronous part: no waiting, no copying of large state), then forward.
     /// Record writers send the barrier downstream. Leaves without state need not
@@ -110,6 +120,9 @@ impl<T: Send> ChainElement for TypedSideOutput<T> {
     }
     fn end_input(&mut self) {
         self.output.end_input();
+    }
+    fn end_input_after_restore(&mut self) {
+        self.output.end_input_after_restore();
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.output.checkpoint(barrier, snapshot);
@@ -209,6 +222,10 @@ impl<T: Send> ChainElement for WithSideOutputs<T> {
     fn end_input(&mut self) {
         self.main.end_input();
         self.side.each(|o| o.end_input());
+    }
+    fn end_input_after_restore(&mut self) {
+        self.main.end_input_after_restore();
+        self.side.each(|o| o.end_input_after_restore());
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.main.checkpoint(barrier, snapshot);
@@ -367,6 +384,9 @@ impl<T: Send> ChainElement for FanOut<T> {
     }
     fn end_input(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.end_input());
+    }
+    fn end_input_after_restore(&mut self) {
+        self.outputs.iter_mut().for_each(|o| o.end_input_after_restore());
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.outputs.iter_mut().for_each(|o| o.checkpoint(barrier, snapshot));

@@ -119,6 +119,9 @@ impl<T: Send> ChainElement for SinkOperator<T> {
         let result = guard(&self.meta, || writer.finish());
         check(&self.meta, result);
     }
+    fn end_input_after_restore(&mut self) {
+        // The writer finished before the checkpoint it was restored from.
+    }
 
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         let writer = &mut self.writer;

@@ -26,6 +26,11 @@ pub struct SourceTask<T> {
     reporter: Option<Arc<dyn TaskReporter>>,
     watermarks: Option<SplitWatermarks<T>>,
     watermark_interval: Duration,
+    /// The input has ended (the reader finished, or the task was stopped) and the
+    /// chain emitted what it held.
+    input_ended: bool,
+    /// The input had ended before the checkpoint the task was restored from.
+    restored_input_ended: bool,
 }
 
 impl<T: Send + 'static> SourceTask<T> {
@@ -48,7 +53,17 @@ impl<T: Send + 'static> SourceTask<T> {
             reporter,
             watermarks: None,
             watermark_interval: config.auto_watermark_interval,
+            input_ended: false,
+            restored_input_ended: false,
         }
+    }
+
+    /// Starts the task as restored from a checkpoint taken after its input had
+    /// ended: it reads nothing, and its chain only forwards the end of input (see
+    /// `ChainElement::end_input_after_restore`).
+    pub fn with_restored_input_ended(mut self, ended: bool) -> Self {
+        self.restored_input_ended = ended;
+        self
     }
 
     /// Assigns timestamps and generates watermarks per split with `strategy`.
@@ -96,6 +111,9 @@ impl<T: Send + 'static> SourceTask<T> {
             }),
         });
         self.output.checkpoint(&barrier, &mut snapshot);
+        if self.input_ended {
+            snapshot.mark_input_ended(&self.operator_id, self.meta.subtask, self.meta.parallelism);
+        }
         if let Some(reporter) = &self.reporter {
             reporter.snapshot_taken(snapshot, None, started.elapsed());
         }
@@ -106,8 +124,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.output.open();
         self.schedule_periodic_watermark(shared);
-        let mut reading = true;
-        let mut ended = false;
+        let mut reading = !self.restored_input_ended;
         let mut finish = false;
         loop {
             let token = shared.signal().token();
@@ -161,12 +178,17 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                     PollStatus::Finished => reading = false,
                 }
             }
-            if !ended {
+            if !self.input_ended {
                 // The input is over: event time ends, so every pending event-time
-                // result fires; then the chain emits what it still holds.
+                // result fires; then the chain emits what it still holds (unless it
+                // did so before the checkpoint this task was restored from).
                 self.output.process_watermark(Watermark::MAX);
-                self.output.end_input();
-                ended = true;
+                if self.restored_input_ended {
+                    self.output.end_input_after_restore();
+                } else {
+                    self.output.end_input();
+                }
+                self.input_ended = true;
                 match &self.reporter {
                     Some(reporter) => reporter.end_of_input(),
                     None => break,
