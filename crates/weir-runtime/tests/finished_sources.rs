@@ -7,7 +7,8 @@
 //!   record is read twice, and no operator's end-of-input output (a function's
 //!   `finish`) is emitted twice. For collection, sequence, generator and text-file
 //!   sources; aligned and unaligned; heap and RocksDB; at the same and at another
-//!   parallelism.
+//!   parallelism (also when the restore names the checkpoint base directory of
+//!   the earlier run).
 //! * A failure after one of two sources finished does not replay the finished one:
 //!   the committed output of an exactly-once sink equals the oracle.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -169,8 +170,13 @@ fn restore_of_a_finished_job_emits_nothing(
         assert_same_lines(&label, &lines, &expected);
         assert!(tallies.iter().all(|t| t.ends_with(" #1")), "{label}: {tallies:?}");
 
-        // The final checkpoint of the completed job: nothing left to do.
-        let checkpoints = result.checkpoint_dir.unwrap();
+        // The final checkpoint of the completed job: nothing left to do. (The
+        // rescaling runs name the base checkpoint directory, whose newest run is
+        // the one above.)
+        let checkpoints = match restore_parallelism {
+            2 => result.checkpoint_dir.unwrap(),
+            _ => dir.join("run1").join("checkpoints"),
+        };
         let second = env(restore_parallelism, mode, rocksdb, &dir.join("run2"));
         second.restore_from(&checkpoints);
         let out = counting_job(&second, kind, dir);

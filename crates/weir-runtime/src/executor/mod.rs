@@ -12,6 +12,7 @@ mod coordinator;
 mod events;
 mod master;
 mod restore;
+mod restore_path;
 mod wiring;
 mod writer_pool;
 
@@ -364,7 +365,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let graph = Arc::new(graph);
     let initial_restore = match &config.restore_from {
         Some(path) => {
-            let restore = restore::JobRestore::load(path)?;
+            let restore = restore_path::load(path)?;
             restore.check_claimed(&graph, config.allow_non_restored_state)?;
             tracing::info!(
                 checkpoint = restore.checkpoint_id(),
