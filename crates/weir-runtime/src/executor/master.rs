@@ -15,6 +15,7 @@ use super::{ChannelReport, JobResult, JobState};
 use crate::failure::{into_failure, FailureCause, OperatorMeta};
 use crate::graph::{ExecutionGraph, JobGraph, OperatorFactory};
 use crate::task::{TaskCommand, TaskReporter, TaskShared};
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
@@ -48,6 +49,14 @@ impl Attempt {
             let _ = handle.join();
         }
     }
+}
+
+/// A stop-with-savepoint whose savepoint completed: the job stops once every task
+/// handled the completion (sinks committed its transactions).
+struct Suspension {
+    savepoint: std::path::PathBuf,
+    request: SavepointRequest,
+    acknowledged: HashSet<(usize, usize)>,
 }
 
 enum Outcome {
@@ -217,6 +226,38 @@ impl Master {
     }
 
     fn supervise(&mut self, attempt: &Attempt, stopping: &mut bool) -> Outcome {
+        let mut suspension = None;
+        let outcome = self.supervise_until(attempt, stopping, &mut suspension);
+        let Some(suspension) = suspension else {
+            return outcome;
+        };
+        // The job ended otherwise while its sinks were committing the savepoint.
+        let path = suspension.savepoint.display().to_string();
+        match outcome {
+            Outcome::Failed { error, .. } => {
+                suspension.request.answer(Err(format!(
+                    "the savepoint '{path}' was written, but the job failed before every sink committed it                      (resuming from the savepoint commits it): {error}"
+                )));
+                Outcome::Failed {
+                    error,
+                    recoverable: false,
+                }
+            }
+            other => {
+                suspension.request.answer(Err(format!(
+                    "the savepoint '{path}' was written, but the job was cancelled before every sink committed it                      (resuming from the savepoint commits it)"
+                )));
+                other
+            }
+        }
+    }
+
+    fn supervise_until(
+        &mut self,
+        attempt: &Attempt,
+        stopping: &mut bool,
+        suspension: &mut Option<Suspension>,
+    ) -> Outcome {
         let total = attempt.total();
         let mut finished = 0;
         if let Some(coordinator) = &mut self.coordinator {
@@ -255,8 +296,16 @@ impl Master {
                 }) if a == attempt.number => match event {
                     TaskEvent::Finished => {
                         finished += 1;
+                        if let Some(outcome) = Self::acknowledge(suspension, vertex, subtask, total) {
+                            return outcome;
+                        }
                         if finished == total {
                             return Outcome::Finished;
+                        }
+                    }
+                    TaskEvent::Suspended => {
+                        if let Some(outcome) = Self::acknowledge(suspension, vertex, subtask, total) {
+                            return outcome;
                         }
                     }
                     TaskEvent::EndOfInput => {
@@ -304,7 +353,7 @@ impl Master {
                         .coordinator
                         .as_mut()
                         .map(|c| c.on_snapshot(checkpoint_id, vertex, subtask, result));
-                    if let Some(outcome) = decision.and_then(|d| self.apply(d, attempt)) {
+                    if let Some(outcome) = decision.and_then(|d| self.apply(d, attempt, suspension)) {
                         return outcome;
                     }
                 }
@@ -317,7 +366,7 @@ impl Master {
                 .map(|c| c.check_timeouts(now))
                 .unwrap_or_default();
             for decision in expired {
-                if let Some(outcome) = self.apply(decision, attempt) {
+                if let Some(outcome) = self.apply(decision, attempt, suspension) {
                     return outcome;
                 }
             }
@@ -338,7 +387,26 @@ impl Master {
         }
     }
 
-    fn apply(&self, decision: Decision, attempt: &Attempt) -> Option<Outcome> {
+    /// Counts task `(vertex, subtask)` as having handled the stop's savepoint; once
+    /// all `total` did, answers the request and stops the job.
+    fn acknowledge(
+        suspension: &mut Option<Suspension>,
+        vertex: usize,
+        subtask: usize,
+        total: usize,
+    ) -> Option<Outcome> {
+        let pending = suspension.as_mut()?;
+        pending.acknowledged.insert((vertex, subtask));
+        if pending.acknowledged.len() < total {
+            return None;
+        }
+        let Suspension { savepoint, request, .. } = suspension.take()?;
+        tracing::info!("every task handled savepoint '{}': the job stops", savepoint.display());
+        request.answer(Ok(savepoint.clone()));
+        Some(Outcome::StoppedWithSavepoint(savepoint))
+    }
+
+    fn apply(&self, decision: Decision, attempt: &Attempt, suspension: &mut Option<Suspension>) -> Option<Outcome> {
         match decision {
             Decision::Nothing => None,
             Decision::Completed {
@@ -355,11 +423,17 @@ impl Master {
                     attempt.post_all(TaskCommand::CheckpointAborted(old));
                 }
                 attempt.post_all(TaskCommand::CheckpointComplete(id));
-                if let Some(savepoint) = stop_with_savepoint {
-                    // Sinks commit the savepoint's transactions when they get to
-                    // the notification; those they do not reach before the tasks
-                    // stop are committed by the job resuming from the savepoint.
-                    return Some(Outcome::StoppedWithSavepoint(savepoint));
+                if let Some((savepoint, request)) = stop_with_savepoint {
+                    // Every task handles the completion (sinks commit the
+                    // savepoint's transactions), then acknowledges the suspension;
+                    // the job stops when all did.
+                    attempt.post_all(TaskCommand::Suspend);
+                    *suspension = Some(Suspension {
+                        savepoint,
+                        request,
+                        acknowledged: HashSet::new(),
+                    });
+                    return None;
                 }
                 if final_checkpoint {
                     attempt.post_all(TaskCommand::Finish);

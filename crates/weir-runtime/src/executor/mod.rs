@@ -238,6 +238,11 @@ impl JobHandle {
     /// stops the job without draining it (no final watermark, windows do not fire):
     /// [`JobClient::wait`] returns a result whose `savepoint` is the directory.
     /// Resume with `restore_from(savepoint)`.
+    ///
+    /// Returns once every task has handled the savepoint's completion: every sink
+    /// has committed the transactions the savepoint covers. No checkpoint follows
+    /// the savepoint, so nothing written after it is committed (the resumed job
+    /// replays it). Sources stop reading once the savepoint completed.
     pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>) -> Result<PathBuf> {
         self.savepoint(target.into(), true)
     }

@@ -74,6 +74,11 @@ impl TaskCommon {
                     chain.notify_checkpoint_aborted(id);
                 }
                 TaskCommand::Finish => self.finish_requested = true,
+                TaskCommand::Suspend => {
+                    if let Some(reporter) = &self.reporter {
+                        reporter.suspended();
+                    }
+                }
                 TaskCommand::Stop | TaskCommand::TriggerCheckpoint(_) => {}
             }
         }

@@ -38,12 +38,19 @@ pub enum TaskCommand {
     CheckpointAborted(u64),
     /// The final checkpoint completed: the task may exit once its input is closed.
     Finish,
+    /// The job stops after a savepoint: sources stop reading (without ending their
+    /// input), and every task reports through [`TaskReporter::suspended`] once it
+    /// has handled the commands posted before this one (the savepoint's
+    /// completion: sinks committed). Tasks then go on until they are cancelled.
+    Suspend,
 }
 
 /// How a task reports to the job master (only when checkpoints are enabled).
 pub trait TaskReporter: Send + Sync {
     /// The task's input has ended and its chain has emitted everything.
     fn end_of_input(&self);
+    /// The task handled [`TaskCommand::Suspend`] and every command before it.
+    fn suspended(&self) {}
     /// The synchronous part of a snapshot is done; write it (off the task thread)
     /// and acknowledge the checkpoint.
     fn snapshot_taken(

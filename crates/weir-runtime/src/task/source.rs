@@ -126,6 +126,9 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
         self.schedule_periodic_watermark(shared);
         let mut reading = !self.restored_input_ended;
         let mut finish = false;
+        // Stopped after a savepoint: reads nothing more, yet does not end its
+        // input (no final watermark), until cancelled.
+        let mut suspended = false;
         loop {
             let token = shared.signal().token();
             if shared.is_cancelled() {
@@ -144,6 +147,13 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                         }
                         TaskCommand::CheckpointAborted(id) => self.output.notify_checkpoint_aborted(id),
                         TaskCommand::Finish => finish = true,
+                        TaskCommand::Suspend => {
+                            reading = false;
+                            suspended = true;
+                            if let Some(reporter) = &self.reporter {
+                                reporter.suspended();
+                            }
+                        }
                     }
                 }
             }
@@ -178,7 +188,7 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                     PollStatus::Finished => reading = false,
                 }
             }
-            if !self.input_ended {
+            if !self.input_ended && !suspended {
                 // The input is over: event time ends, so every pending event-time
                 // result fires; then the chain emits what it still holds (unless it
                 // did so before the checkpoint this task was restored from).
