@@ -7,6 +7,9 @@ use crate::state_backend::StateBackendConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default of [`ExecutionConfig::task_cancellation_timeout`].
+pub const DEFAULT_TASK_CANCELLATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Knobs of the local runtime. Every field has a sensible default
 /// ([`ExecutionConfig::default`]); [`ExecutionConfig::validate`] rejects nonsense
 /// with a message that names the field.
@@ -46,6 +49,12 @@ pub struct ExecutionConfig {
     /// Start from this retained checkpoint directory (`.../chk-<n>`) or from the
     /// latest valid checkpoint under this job checkpoint directory.
     pub restore_from: Option<PathBuf>,
+    /// How long cancelled tasks (a cancelled job, or an attempt cancelled during
+    /// failover) may take to stop. Tasks still running after it (an operator that
+    /// never returns) fail the job with an error naming them, and their threads are
+    /// abandoned, so cancelling never hangs. As Flink's
+    /// `task.cancellation.timeout`; `Duration::ZERO` waits forever. Default 30 s.
+    pub task_cancellation_timeout: Duration,
 }
 
 impl Default for ExecutionConfig {
@@ -64,6 +73,7 @@ impl Default for ExecutionConfig {
             state_backend: StateBackendConfig::Heap,
             allow_non_restored_state: false,
             restore_from: None,
+            task_cancellation_timeout: DEFAULT_TASK_CANCELLATION_TIMEOUT,
         }
     }
 }

@@ -59,6 +59,30 @@ pub enum WeirError {
         last: Box<WeirError>,
     },
 
+    /// Cancelled tasks did not stop within the task cancellation timeout (an
+    /// operator's code never returned); their threads are abandoned. `operator`
+    /// names the first stuck task: its chain of operators (`a -> b`), one of which
+    /// never returned.
+    #[error(
+        "operator '{operator}' (subtask {subtask} of {parallelism}) did not stop within the task cancellation \
+         timeout of {timeout:?} after it was cancelled ({reason}); its thread is abandoned{}",
+        if *others > 0 { format!(" (and {others} more tasks)") } else { String::new() }
+    )]
+    TaskStuck {
+        /// The stuck task's operators.
+        operator: String,
+        /// Its subtask index.
+        subtask: usize,
+        /// Its parallelism.
+        parallelism: usize,
+        /// The task cancellation timeout.
+        timeout: std::time::Duration,
+        /// Why the tasks were cancelled.
+        reason: String,
+        /// How many other tasks were stuck too.
+        others: usize,
+    },
+
     /// The job was cancelled before it finished.
     #[error("job was cancelled")]
     Cancelled,

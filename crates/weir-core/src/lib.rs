@@ -33,4 +33,4 @@ pub use data::Data;
 pub use error::{BoxError, Result, WeirError};
 pub use record::{processing_time_now, StreamRecord, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
 pub use state_backend::{RocksDbOptions, StateBackendConfig};
-pub use task_info::SubtaskInfo;
+pub use task_info::{CancellationFlag, SubtaskInfo};

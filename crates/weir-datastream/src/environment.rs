@@ -187,6 +187,17 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets how long cancelled tasks may take to stop (default 30 s;
+    /// `Duration::ZERO` waits forever): tasks still running after it (an operator
+    /// that never returns) fail the job with an error naming them, so cancelling a
+    /// job or failing over never hangs. Long-running user code should check
+    /// `SubtaskInfo::is_cancelled` (on a function's context or `open` argument, a
+    /// source reader's or sink writer's context) and return.
+    pub fn set_task_cancellation_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.task_cancellation_timeout = timeout;
+        self
+    }
+
     /// Sets the directory under which each run keeps its checkpoints (default: the
     /// system's temporary directory): a local path or an S3 URL such as
     /// `s3://bucket/checkpoints`, with credentials and endpoint taken from the

@@ -41,6 +41,7 @@ impl SubtaskBuilder<'_> {
             self.graph.node_max_parallelism[node],
         );
         info.attempt = self.attempt;
+        info.cancellation = self.task.cancellation().clone();
         info
     }
 

@@ -15,19 +15,63 @@ use super::{ChannelReport, JobResult, JobState};
 use crate::failure::{into_failure, FailureCause, OperatorMeta};
 use crate::graph::{ExecutionGraph, JobGraph, OperatorFactory};
 use crate::task::{TaskCommand, TaskReporter, TaskShared};
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weir_checkpoint::CheckpointStorage;
 use weir_core::{ExecutionConfig, RestartStrategy, Result, WeirError};
 
+/// One task thread of an attempt.
+struct TaskThread {
+    /// The task's operators (its vertex name).
+    name: String,
+    subtask: usize,
+    parallelism: usize,
+    handle: JoinHandle<()>,
+    /// Set when the thread is about to exit.
+    done: Arc<AtomicBool>,
+}
+
+/// The task threads of an attempt still running, and a signal when none is.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    none_left: Condvar,
+}
+
+/// Marks a task thread as done when dropped (the last thing the thread does).
+struct ExitGuard {
+    running: Arc<Running>,
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+        let mut count = self.running.count.lock();
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.running.none_left.notify_all();
+        }
+    }
+}
+
+/// A task that did not stop within the task cancellation timeout.
+struct StuckTask {
+    name: String,
+    subtask: usize,
+    parallelism: usize,
+}
+
 struct Attempt {
     number: u32,
     tasks: Vec<Vec<Arc<TaskShared>>>,
-    handles: Vec<JoinHandle<()>>,
+    threads: Vec<TaskThread>,
+    running: Arc<Running>,
     wired: Vec<WiredChannel>,
 }
 
@@ -44,10 +88,32 @@ impl Attempt {
         self.tasks.iter().flatten().for_each(|t| t.post(command.clone()));
     }
 
-    fn join(&mut self) {
-        for handle in self.handles.drain(..) {
-            let _ = handle.join();
+    /// Waits for the task threads to end, at most `timeout` (zero: forever) once
+    /// they have been cancelled; returns those still running then, whose threads
+    /// are abandoned (a thread cannot be killed).
+    fn join(&mut self, timeout: Duration) -> Vec<StuckTask> {
+        if !timeout.is_zero() {
+            let deadline = weir_core::time::deadline(Instant::now(), timeout);
+            let mut count = self.running.count.lock();
+            while *count > 0 {
+                if self.running.none_left.wait_until(&mut count, deadline).timed_out() {
+                    break;
+                }
+            }
         }
+        let mut stuck = Vec::new();
+        for thread in self.threads.drain(..) {
+            if timeout.is_zero() || thread.done.load(Ordering::Acquire) {
+                let _ = thread.handle.join();
+            } else {
+                stuck.push(StuckTask {
+                    name: thread.name,
+                    subtask: thread.subtask,
+                    parallelism: thread.parallelism,
+                });
+            }
+        }
+        stuck
     }
 }
 
@@ -105,7 +171,10 @@ impl Master {
             }
             let outcome = self.supervise(&attempt, &mut stopping);
             attempt.cancel_if_needed(&outcome);
-            attempt.join();
+            let stuck = attempt.join(self.config.task_cancellation_timeout);
+            if !stuck.is_empty() {
+                return Err(self.stuck(stuck, &outcome));
+            }
             match outcome {
                 Outcome::Finished => {
                     let restored_from = restore.as_ref().map(|r| r.dir.clone());
@@ -462,7 +531,8 @@ impl Master {
         let mut attempt = Attempt {
             number,
             tasks: tasks.clone(),
-            handles: Vec::new(),
+            threads: Vec::new(),
+            running: Arc::new(Running::default()),
             wired,
         };
         for (vertex, subtask_io) in graph.vertices.iter().zip(io) {
@@ -489,7 +559,15 @@ impl Master {
                     }) as Arc<dyn TaskReporter>
                 });
                 let thread_name = format!("weir-{}-{subtask}", graph.nodes[head].name);
+                let done = Arc::new(AtomicBool::new(false));
+                *attempt.running.count.lock() += 1;
+                let exit = ExitGuard {
+                    running: attempt.running.clone(),
+                    done: done.clone(),
+                };
                 let spawned = std::thread::Builder::new().name(thread_name).spawn(move || {
+                    // Dropped last, when everything of the task is gone.
+                    let _exit = exit;
                     let outcome = match catch_unwind(AssertUnwindSafe(|| {
                         let builder = SubtaskBuilder {
                             graph: &graph,
@@ -522,10 +600,16 @@ impl Master {
                     });
                 });
                 match spawned {
-                    Ok(handle) => attempt.handles.push(handle),
+                    Ok(handle) => attempt.threads.push(TaskThread {
+                        name: vertex.name.clone(),
+                        subtask,
+                        parallelism: vertex.parallelism,
+                        handle,
+                        done,
+                    }),
                     Err(e) => {
                         attempt.cancel();
-                        attempt.join();
+                        attempt.join(self.config.task_cancellation_timeout);
                         return Err(WeirError::Internal(format!(
                             "could not start a thread for '{}' subtask {subtask}: {e}",
                             vertex.name
@@ -535,6 +619,35 @@ impl Master {
             }
         }
         Ok(attempt)
+    }
+
+    /// The error of a job whose cancelled tasks did not stop (each is logged).
+    fn stuck(&self, stuck: Vec<StuckTask>, outcome: &Outcome) -> WeirError {
+        let timeout = self.config.task_cancellation_timeout;
+        let reason = match outcome {
+            Outcome::Cancelled => "the job was cancelled".to_string(),
+            Outcome::Failed { error, .. } => format!("after a failure: {error}"),
+            Outcome::StoppedWithSavepoint(_) => "the job stopped with a savepoint".to_string(),
+            Outcome::Finished => "the job finished".to_string(),
+        };
+        for task in &stuck {
+            tracing::error!(
+                "task '{}' (subtask {} of {}) did not stop within {timeout:?} after it was cancelled ({reason}): \
+                 one of its operators never returns; its thread is abandoned",
+                task.name,
+                task.subtask,
+                task.parallelism
+            );
+        }
+        let first = &stuck[0];
+        WeirError::TaskStuck {
+            operator: first.name.clone(),
+            subtask: first.subtask,
+            parallelism: first.parallelism,
+            timeout,
+            reason,
+            others: stuck.len() - 1,
+        }
     }
 
     fn result(

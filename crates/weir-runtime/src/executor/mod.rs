@@ -270,8 +270,11 @@ impl JobHandle {
         }
     }
 
-    /// Aborts the job: tasks stop at once; [`JobClient::wait`] returns
-    /// [`WeirError::Cancelled`].
+    /// Aborts the job: tasks stop at once (user code sees
+    /// [`weir_core::SubtaskInfo::is_cancelled`]); [`JobClient::wait`] returns
+    /// [`WeirError::Cancelled`]. Returns at once. A task that does not stop within
+    /// the task cancellation timeout (`ExecutionConfig::task_cancellation_timeout`)
+    /// is abandoned and `wait` returns [`WeirError::TaskStuck`] naming it.
     pub fn cancel(&self) {
         self.state.user_cancelled.store(true, Ordering::Release);
         self.state.cancel_all();

@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_core::ExecutionConfig;
+use weir_core::{CancellationFlag, ExecutionConfig};
 
 /// A control message for a task, delivered through its mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub struct TaskMetrics {
 #[derive(Debug)]
 pub struct TaskShared {
     signal: Arc<TaskSignal>,
-    cancelled: AtomicBool,
+    cancelled: CancellationFlag,
     has_mail: AtomicBool,
     mailbox: Mutex<Vec<TaskCommand>>,
     next_timer: AtomicI64,
@@ -92,7 +92,7 @@ impl TaskShared {
     pub fn new() -> Self {
         TaskShared {
             signal: Arc::new(TaskSignal::new()),
-            cancelled: AtomicBool::new(false),
+            cancelled: CancellationFlag::new(),
             has_mail: AtomicBool::new(false),
             mailbox: Mutex::new(Vec::new()),
             next_timer: AtomicI64::new(i64::MAX),
@@ -107,14 +107,20 @@ impl TaskShared {
 
     /// Asks the task to stop as soon as possible, abandoning its work.
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Release);
+        self.cancelled.cancel();
         self.signal.notify();
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
     #[inline]
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
+        self.cancelled.is_cancelled()
+    }
+
+    /// The task's cancellation flag, for user code ([`weir_core::SubtaskInfo`]
+    /// carries it).
+    pub fn cancellation(&self) -> &CancellationFlag {
+        &self.cancelled
     }
 
     /// Posts a command to the task's mailbox and wakes it.
