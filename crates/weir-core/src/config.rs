@@ -7,6 +7,9 @@ use crate::state_backend::StateBackendConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default of [`ExecutionConfig::channel_capacity_bytes`]: 8 MiB.
+pub const DEFAULT_CHANNEL_CAPACITY_BYTES: usize = 8 << 20;
+
 /// Default of [`ExecutionConfig::task_cancellation_timeout`].
 pub const DEFAULT_TASK_CANCELLATION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -26,6 +29,12 @@ pub struct ExecutionConfig {
     pub buffer_timeout: Duration,
     /// Buffers a channel may hold before its sender blocks (backpressure).
     pub channel_capacity: usize,
+    /// Estimated bytes of records a channel may hold before its sender blocks, so
+    /// that large records do not exhaust memory (a buffer is sent early once it
+    /// holds its share, `channel_capacity_bytes / channel_capacity`). Records of
+    /// types owning no heap memory are sized exactly at no cost; others are
+    /// estimated per record (inline size plus encoded length). Default 8 MiB.
+    pub channel_capacity_bytes: usize,
     /// Whether forward edges between operators of equal parallelism become direct
     /// calls inside one task.
     pub chaining: bool,
@@ -65,6 +74,7 @@ impl Default for ExecutionConfig {
             buffer_size: 1024,
             buffer_timeout: Duration::from_millis(100),
             channel_capacity: 4,
+            channel_capacity_bytes: DEFAULT_CHANNEL_CAPACITY_BYTES,
             chaining: true,
             seed: 0x5745_4952,
             auto_watermark_interval: Duration::from_millis(200),
@@ -98,6 +108,11 @@ impl ExecutionConfig {
         }
         if self.channel_capacity == 0 {
             return Err(WeirError::Config("channel_capacity must be at least 1 buffer".into()));
+        }
+        if self.channel_capacity_bytes == 0 {
+            return Err(WeirError::Config(
+                "channel_capacity_bytes must be at least 1 byte".into(),
+            ));
         }
         if self.auto_watermark_interval.is_zero() {
             return Err(WeirError::Config("auto_watermark_interval must be positive".into()));

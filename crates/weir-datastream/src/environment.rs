@@ -123,6 +123,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets how many estimated bytes of records a channel holds before its sender
+    /// waits (default 8 MiB): what bounds memory when records are large.
+    pub fn set_channel_capacity_bytes(&self, bytes: usize) -> &Self {
+        self.state.borrow_mut().config.channel_capacity_bytes = bytes;
+        self
+    }
+
     /// Runs every operator in a task of its own (no chaining).
     pub fn disable_operator_chaining(&self) -> &Self {
         self.state.borrow_mut().config.chaining = false;

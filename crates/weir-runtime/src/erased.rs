@@ -9,7 +9,9 @@
 use crate::channel::{AnyChannel, Channel};
 use crate::operator::{FanOut, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
 use crate::partitioner::{self, PartitionerFactory};
+use crate::record_size;
 use crate::signal::TaskSignal;
+use serde::Serialize;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_core::{Result, WeirError};
@@ -24,10 +26,12 @@ pub trait StreamType: Send + Sync {
     /// The Rust type name, for messages.
     fn type_name(&self) -> &'static str;
 
-    /// A channel for records of this type.
+    /// A channel for records of this type, holding at most `capacity` buffers of
+    /// `buffer_size` records and `capacity_bytes` estimated bytes.
     fn new_channel(
         &self,
         capacity: usize,
+        capacity_bytes: usize,
         buffer_size: usize,
         sender: Arc<TaskSignal>,
         receiver: Arc<TaskSignal>,
@@ -54,7 +58,7 @@ pub trait StreamType: Send + Sync {
 
 struct TypeOps<T>(PhantomData<fn() -> T>);
 
-impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
+impl<T: Clone + Send + Serialize + 'static> StreamType for TypeOps<T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
@@ -62,11 +66,15 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
     fn new_channel(
         &self,
         capacity: usize,
+        capacity_bytes: usize,
         buffer_size: usize,
         sender: Arc<TaskSignal>,
         receiver: Arc<TaskSignal>,
     ) -> Arc<dyn AnyChannel> {
-        Arc::new(Channel::<T>::new(capacity, buffer_size, sender, receiver))
+        Arc::new(
+            Channel::<T>::new(capacity, buffer_size, sender, receiver)
+                .with_byte_bound(capacity_bytes, record_size::estimator::<T>()),
+        )
     }
 
     fn fan_out(&self, outputs: Vec<AnyInput>) -> Result<AnyInput> {
@@ -104,7 +112,8 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
     }
 }
 
-/// The [`StreamType`] of `T`.
-pub fn stream_type<T: Clone + Send + 'static>() -> Arc<dyn StreamType> {
+/// The [`StreamType`] of `T` (`Serialize` sizes records for channels bounded in
+/// bytes, see [`crate::record_size`]).
+pub fn stream_type<T: Clone + Send + Serialize + 'static>() -> Arc<dyn StreamType> {
     Arc::new(TypeOps::<T>(PhantomData))
 }

@@ -21,6 +21,7 @@ pub mod graph;
 pub mod message;
 pub mod operator;
 pub mod partitioner;
+pub mod record_size;
 pub mod signal;
 pub mod sink;
 pub mod snapshot;
