@@ -13,9 +13,12 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use weir_core::{RestartStrategy, WeirError};
 use weir_datastream::{Collector, StreamExecutionEnvironment};
 
+/// The level and text of captured events.
+type Lines = Arc<Mutex<Vec<(Level, String)>>>;
+
 /// Collects the text of every WARN and ERROR event of the process.
 struct Capture {
-    lines: Arc<Mutex<Vec<(Level, String)>>>,
+    lines: Lines,
 }
 
 struct Text(String);
@@ -47,8 +50,8 @@ impl Subscriber for Capture {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-fn captured() -> Arc<Mutex<Vec<(Level, String)>>> {
-    static LINES: OnceLock<Arc<Mutex<Vec<(Level, String)>>>> = OnceLock::new();
+fn captured() -> Lines {
+    static LINES: OnceLock<Lines> = OnceLock::new();
     LINES
         .get_or_init(|| {
             let lines = Arc::new(Mutex::new(Vec::new()));
