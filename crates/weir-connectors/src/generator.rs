@@ -4,7 +4,7 @@ use crate::collection::StridedSplit;
 use crate::split_state::{decode_all, encode};
 use crate::MAX_RECORDS_PER_POLL;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weir_core::BoxError;
 use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
@@ -95,9 +95,12 @@ impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
         let mut budget = self.per_poll;
         if let Some(rate) = self.rate {
             let started = *self.started.get_or_insert_with(Instant::now);
-            let allowed = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
+            let allowed = ((started.elapsed().as_secs_f64() * rate) as u64).saturating_add(1);
             if allowed <= self.emitted {
-                let due = started + Duration::from_secs_f64(self.emitted as f64 / rate);
+                let due = weir_core::time::deadline(
+                    started,
+                    weir_core::time::duration_from_secs_f64(self.emitted as f64 / rate),
+                );
                 return Ok(PollStatus::Pending { retry_at: Some(due) });
             }
             budget = budget.min(allowed - self.emitted);

@@ -165,6 +165,43 @@ impl RestartStrategy {
         }
     }
 
+    /// The most restarts the strategy allows; `None` when unlimited (`u32::MAX`).
+    pub fn attempts(&self) -> Option<u32> {
+        let attempts = match self {
+            RestartStrategy::None => 0,
+            RestartStrategy::FixedDelay { attempts, .. } | RestartStrategy::ExponentialBackoff { attempts, .. } => {
+                *attempts
+            }
+        };
+        (attempts != u32::MAX).then_some(attempts)
+    }
+
+    /// Checks the strategy; the error names the field. Durations may be as large as
+    /// wanted (`Duration::MAX` waits practically forever), but an exponential
+    /// backoff needs a finite multiplier of at least 1 and an initial delay no
+    /// larger than its maximum.
+    pub fn validate(&self) -> Result<()> {
+        if let RestartStrategy::ExponentialBackoff {
+            initial,
+            max,
+            multiplier,
+            ..
+        } = self
+        {
+            if !multiplier.is_finite() || *multiplier < 1.0 {
+                return Err(WeirError::Config(format!(
+                    "restart backoff multiplier must be a finite number of at least 1, not {multiplier}"
+                )));
+            }
+            if initial > max {
+                return Err(WeirError::Config(format!(
+                    "restart backoff: the initial delay ({initial:?}) is larger than the maximum ({max:?})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The delay before restart number `restart` (1-based, counting every restart
     /// of the job), when the job has failed `unstable` times in a row without
     /// completing a checkpoint in between (exponential backoff starts over after
@@ -193,8 +230,8 @@ impl RestartStrategy {
                     return None;
                 }
                 let factor = multiplier.max(1.0).powi(restart.saturating_sub(1).min(1_000) as i32);
-                let delay = initial.as_secs_f64() * factor;
-                Some(Duration::from_secs_f64(delay.min(max.as_secs_f64())))
+                let delay = crate::time::duration_from_secs_f64(initial.as_secs_f64() * factor);
+                Some(delay.min(*max))
             }
         }
     }
@@ -249,5 +286,15 @@ mod tests {
             CheckpointMode::Unaligned
         );
         assert!("sometimes".parse::<CheckpointMode>().is_err());
+        let backoff = |multiplier: f64| RestartStrategy::ExponentialBackoff {
+            initial: Duration::from_millis(1),
+            max: Duration::MAX,
+            multiplier,
+            attempts: 3,
+        };
+        assert!(backoff(2.0).validate().is_ok());
+        for bad in [f64::NAN, f64::INFINITY, 0.5] {
+            assert!(backoff(bad).validate().unwrap_err().to_string().contains("multiplier"));
+        }
     }
 }

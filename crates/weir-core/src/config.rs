@@ -7,6 +7,12 @@ use crate::state_backend::StateBackendConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default of [`ExecutionConfig::channel_capacity_bytes`]: 8 MiB.
+pub const DEFAULT_CHANNEL_CAPACITY_BYTES: usize = 8 << 20;
+
+/// Default of [`ExecutionConfig::task_cancellation_timeout`].
+pub const DEFAULT_TASK_CANCELLATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Knobs of the local runtime. Every field has a sensible default
 /// ([`ExecutionConfig::default`]); [`ExecutionConfig::validate`] rejects nonsense
 /// with a message that names the field.
@@ -23,6 +29,12 @@ pub struct ExecutionConfig {
     pub buffer_timeout: Duration,
     /// Buffers a channel may hold before its sender blocks (backpressure).
     pub channel_capacity: usize,
+    /// Estimated bytes of records a channel may hold before its sender blocks, so
+    /// that large records do not exhaust memory (a buffer is sent early once it
+    /// holds its share, `channel_capacity_bytes / channel_capacity`). Records of
+    /// types owning no heap memory are sized exactly at no cost; others are
+    /// estimated per record (inline size plus encoded length). Default 8 MiB.
+    pub channel_capacity_bytes: usize,
     /// Whether forward edges between operators of equal parallelism become direct
     /// calls inside one task.
     pub chaining: bool,
@@ -46,6 +58,12 @@ pub struct ExecutionConfig {
     /// Start from this retained checkpoint directory (`.../chk-<n>`) or from the
     /// latest valid checkpoint under this job checkpoint directory.
     pub restore_from: Option<PathBuf>,
+    /// How long cancelled tasks (a cancelled job, or an attempt cancelled during
+    /// failover) may take to stop. Tasks still running after it (an operator that
+    /// never returns) fail the job with an error naming them, and their threads are
+    /// abandoned, so cancelling never hangs. As Flink's
+    /// `task.cancellation.timeout`; `Duration::ZERO` waits forever. Default 30 s.
+    pub task_cancellation_timeout: Duration,
 }
 
 impl Default for ExecutionConfig {
@@ -56,6 +74,7 @@ impl Default for ExecutionConfig {
             buffer_size: 1024,
             buffer_timeout: Duration::from_millis(100),
             channel_capacity: 4,
+            channel_capacity_bytes: DEFAULT_CHANNEL_CAPACITY_BYTES,
             chaining: true,
             seed: 0x5745_4952,
             auto_watermark_interval: Duration::from_millis(200),
@@ -64,6 +83,7 @@ impl Default for ExecutionConfig {
             state_backend: StateBackendConfig::Heap,
             allow_non_restored_state: false,
             restore_from: None,
+            task_cancellation_timeout: DEFAULT_TASK_CANCELLATION_TIMEOUT,
         }
     }
 }
@@ -89,10 +109,18 @@ impl ExecutionConfig {
         if self.channel_capacity == 0 {
             return Err(WeirError::Config("channel_capacity must be at least 1 buffer".into()));
         }
+        if self.channel_capacity_bytes == 0 {
+            return Err(WeirError::Config(
+                "channel_capacity_bytes must be at least 1 byte".into(),
+            ));
+        }
         if self.auto_watermark_interval.is_zero() {
             return Err(WeirError::Config("auto_watermark_interval must be positive".into()));
         }
         self.checkpointing.validate()?;
+        if let Some(strategy) = &self.restart_strategy {
+            strategy.validate()?;
+        }
         self.state_backend.validate()?;
         Ok(())
     }

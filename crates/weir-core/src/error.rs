@@ -49,6 +49,40 @@ pub enum WeirError {
     #[error("checkpoint error: {0}")]
     Checkpoint(String),
 
+    /// The job kept failing until its restart strategy allowed no more restarts;
+    /// `last` is the failure that ended it.
+    #[error("restart strategy exhausted after {restarts} restarts; last failure: {last}")]
+    RestartsExhausted {
+        /// Restarts that were made before the last failure.
+        restarts: u32,
+        /// The last failure.
+        last: Box<WeirError>,
+    },
+
+    /// Cancelled tasks did not stop within the task cancellation timeout (an
+    /// operator's code never returned); their threads are abandoned. `operator`
+    /// names the first stuck task: its chain of operators (`a -> b`), one of which
+    /// never returned.
+    #[error(
+        "operator '{operator}' (subtask {subtask} of {parallelism}) did not stop within the task cancellation \
+         timeout of {timeout:?} after it was cancelled ({reason}); its thread is abandoned{}",
+        if *others > 0 { format!(" (and {others} more tasks)") } else { String::new() }
+    )]
+    TaskStuck {
+        /// The stuck task's operators.
+        operator: String,
+        /// Its subtask index.
+        subtask: usize,
+        /// Its parallelism.
+        parallelism: usize,
+        /// The task cancellation timeout.
+        timeout: std::time::Duration,
+        /// Why the tasks were cancelled.
+        reason: String,
+        /// How many other tasks were stuck too.
+        others: usize,
+    },
+
     /// The job was cancelled before it finished.
     #[error("job was cancelled")]
     Cancelled,

@@ -5,6 +5,7 @@
 //! * [`keygroup`]: how keys map to key groups and key groups to subtasks.
 //! * [`hash`]: the stable, platform-independent hash behind key groups.
 //! * [`WeirError`]: the typed error every library crate returns.
+//! * [`time`]: deadlines and durations that saturate instead of overflowing.
 //! * [`ExecutionConfig`]: runtime knobs (buffer size, flush timeout, queue bounds,
 //!   checkpoints, the [state backend](StateBackendConfig)).
 //!
@@ -25,6 +26,7 @@ pub mod record;
 pub mod state_backend;
 pub mod storage_retry;
 pub mod task_info;
+pub mod time;
 
 pub use checkpointing::{CheckpointConfig, CheckpointMode, RestartStrategy};
 pub use config::ExecutionConfig;
@@ -33,4 +35,4 @@ pub use error::{BoxError, Result, WeirError};
 pub use record::{processing_time_now, StreamRecord, Timestamp, Watermark, WatermarkStatus, NO_TIMESTAMP};
 pub use state_backend::{RocksDbOptions, StateBackendConfig};
 pub use storage_retry::StorageRetry;
-pub use task_info::SubtaskInfo;
+pub use task_info::{CancellationFlag, SubtaskInfo};

@@ -1,5 +1,54 @@
 //! Identity of a running subtask, handed to user functions, sources and sinks.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Tells whether a task has been cancelled (the job was cancelled, or is failing
+/// over after another task failed). Long-running user code (a function that loops,
+/// a source or sink waiting on an external system) checks it and returns early;
+/// code that never returns is reported after the job's task cancellation timeout
+/// (`ExecutionConfig::task_cancellation_timeout`) and its thread is abandoned.
+///
+/// Cloning shares the flag.
+///
+/// ```
+/// use weir_core::CancellationFlag;
+/// let flag = CancellationFlag::new();
+/// let seen_by_user_code = flag.clone();
+/// assert!(!seen_by_user_code.is_cancelled());
+/// flag.cancel();
+/// assert!(seen_by_user_code.is_cancelled());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CancellationFlag(Arc<AtomicBool>);
+
+impl CancellationFlag {
+    /// A flag not (yet) raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Raises the flag (the runtime does, when it cancels the task).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the task has been cancelled.
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Two flags are equal when they are the same flag.
+impl PartialEq for CancellationFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CancellationFlag {}
+
 /// Which subtask of which operator is running.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubtaskInfo {
@@ -13,6 +62,9 @@ pub struct SubtaskInfo {
     pub max_parallelism: usize,
     /// How many times the job has been restarted before this attempt (0 at first).
     pub attempt: u32,
+    /// Raised when the task is cancelled: long-running user code should check it
+    /// ([`is_cancelled`](Self::is_cancelled)) and return.
+    pub cancellation: CancellationFlag,
 }
 
 impl SubtaskInfo {
@@ -24,7 +76,15 @@ impl SubtaskInfo {
             parallelism,
             max_parallelism,
             attempt: 0,
+            cancellation: CancellationFlag::new(),
         }
+    }
+
+    /// Whether the task running this subtask has been cancelled (the job was
+    /// cancelled, or is failing over): long-running user code should return.
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancellation.is_cancelled()
     }
 
     /// The key groups this subtask owns.

@@ -123,6 +123,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets how many estimated bytes of records a channel holds before its sender
+    /// waits (default 8 MiB): what bounds memory when records are large.
+    pub fn set_channel_capacity_bytes(&self, bytes: usize) -> &Self {
+        self.state.borrow_mut().config.channel_capacity_bytes = bytes;
+        self
+    }
+
     /// Runs every operator in a task of its own (no chaining).
     pub fn disable_operator_chaining(&self) -> &Self {
         self.state.borrow_mut().config.chaining = false;
@@ -184,6 +191,17 @@ impl StreamExecutionEnvironment {
     /// Sets how many completed checkpoints are kept (default 3).
     pub fn set_retained_checkpoints(&self, checkpoints: usize) -> &Self {
         self.state.borrow_mut().config.checkpointing.retained = checkpoints;
+        self
+    }
+
+    /// Sets how long cancelled tasks may take to stop (default 30 s;
+    /// `Duration::ZERO` waits forever): tasks still running after it (an operator
+    /// that never returns) fail the job with an error naming them, so cancelling a
+    /// job or failing over never hangs. Long-running user code should check
+    /// `SubtaskInfo::is_cancelled` (on a function's context or `open` argument, a
+    /// source reader's or sink writer's context) and return.
+    pub fn set_task_cancellation_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.task_cancellation_timeout = timeout;
         self
     }
 

@@ -268,7 +268,7 @@ impl<T: Data> DataStream<T> {
                     meta: ctx.meta.clone(),
                     watermarks: SplitWatermarks::new(strategy.clone()),
                     task: ctx.task.clone(),
-                    interval_ms: ctx.config.auto_watermark_interval.as_millis() as i64,
+                    interval_ms: weir_core::time::millis(ctx.config.auto_watermark_interval),
                 },
                 out,
             ))

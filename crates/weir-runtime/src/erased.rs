@@ -7,56 +7,31 @@
 //! are downcast once, at build time. Records themselves are never boxed.
 
 use crate::channel::{AnyChannel, Channel};
-use crate::operator::{FanOut, Input, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
+use crate::operator::{FanOut, NoOutput, SideOutput, SideOutputs, TypedSideOutput, WithSideOutputs};
 use crate::partitioner::{self, PartitionerFactory};
+use crate::record_size;
 use crate::signal::TaskSignal;
-use std::any::Any;
+use serde::Serialize;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_core::{Result, WeirError};
 
-/// A chain element `Box<dyn Input<T>>` of a type known only at run time.
-pub struct AnyInput {
-    inner: Box<dyn Any + Send>,
-    type_name: &'static str,
-}
-
-impl std::fmt::Debug for AnyInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AnyInput<{}>", self.type_name)
-    }
-}
-
-impl AnyInput {
-    /// Erases `input`.
-    pub fn new<T: 'static>(input: Box<dyn Input<T>>) -> Self {
-        AnyInput {
-            inner: Box::new(input),
-            type_name: std::any::type_name::<T>(),
-        }
-    }
-
-    /// Recovers the typed element; an internal error names both types on mismatch.
-    pub fn downcast<T: 'static>(self) -> Result<Box<dyn Input<T>>> {
-        let type_name = self.type_name;
-        self.inner.downcast::<Box<dyn Input<T>>>().map(|b| *b).map_err(|_| {
-            WeirError::Internal(format!(
-                "chain element type mismatch: have {type_name}, need {}",
-                std::any::type_name::<T>()
-            ))
-        })
-    }
-}
+/// The type-erased chain element (defined with the chain traits, so that the
+/// partitioners, which build record writers, and this module both import it from
+/// below).
+pub use crate::operator::AnyInput;
 
 /// Operations on a record type that the executor needs without knowing the type.
 pub trait StreamType: Send + Sync {
     /// The Rust type name, for messages.
     fn type_name(&self) -> &'static str;
 
-    /// A channel for records of this type.
+    /// A channel for records of this type, holding at most `capacity` buffers of
+    /// `buffer_size` records and `capacity_bytes` estimated bytes.
     fn new_channel(
         &self,
         capacity: usize,
+        capacity_bytes: usize,
         buffer_size: usize,
         sender: Arc<TaskSignal>,
         receiver: Arc<TaskSignal>,
@@ -83,7 +58,7 @@ pub trait StreamType: Send + Sync {
 
 struct TypeOps<T>(PhantomData<fn() -> T>);
 
-impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
+impl<T: Clone + Send + Serialize + 'static> StreamType for TypeOps<T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
@@ -91,11 +66,15 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
     fn new_channel(
         &self,
         capacity: usize,
+        capacity_bytes: usize,
         buffer_size: usize,
         sender: Arc<TaskSignal>,
         receiver: Arc<TaskSignal>,
     ) -> Arc<dyn AnyChannel> {
-        Arc::new(Channel::<T>::new(capacity, buffer_size, sender, receiver))
+        Arc::new(
+            Channel::<T>::new(capacity, buffer_size, sender, receiver)
+                .with_byte_bound(capacity_bytes, record_size::estimator::<T>()),
+        )
     }
 
     fn fan_out(&self, outputs: Vec<AnyInput>) -> Result<AnyInput> {
@@ -133,7 +112,8 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
     }
 }
 
-/// The [`StreamType`] of `T`.
-pub fn stream_type<T: Clone + Send + 'static>() -> Arc<dyn StreamType> {
+/// The [`StreamType`] of `T` (`Serialize` sizes records for channels bounded in
+/// bytes, see [`crate::record_size`]).
+pub fn stream_type<T: Clone + Send + Serialize + 'static>() -> Arc<dyn StreamType> {
     Arc::new(TypeOps::<T>(PhantomData))
 }

@@ -7,9 +7,8 @@
 //! of its input type, or a two-input task).
 
 use crate::channel::{downcast_channel, AnyChannel};
-use crate::erased::AnyInput;
 use crate::failure::OperatorMeta;
-use crate::operator::{Input, TwoInput};
+use crate::operator::{AnyInput, Input, TwoInput};
 use crate::snapshot::{ChannelStateEntry, Restored};
 use crate::source::{Boundedness, ReaderContext, Source, SourceWaker};
 use crate::task::{
@@ -36,6 +35,11 @@ pub struct BuildContext {
     pub config: Arc<ExecutionConfig>,
     /// The operator's state after a restore (`None` on a fresh start).
     pub restored: Restored,
+    /// After a restore, for the head of a chain: the task's input had already
+    /// ended at the checkpoint (its chain emitted what it held at the end of input
+    /// then), so the task does not end its chain's input again; a source reads
+    /// nothing.
+    pub restored_input_ended: bool,
     /// In-flight input to replay after a restore (used by the chain head's task).
     pub channel_state: Arc<Vec<ChannelStateEntry>>,
     /// How the task reports to the job master (set when checkpoints are enabled).
@@ -100,7 +104,8 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
             output,
             &context.config,
             context.reporter.clone(),
-        );
+        )
+        .with_restored_input_ended(context.restored_input_ended);
         Ok(Box::new(match &self.watermarks {
             Some(strategy) => task.with_watermarks(strategy.clone()),
             None => task,
@@ -168,14 +173,17 @@ where
             .into_iter()
             .map(downcast_channel::<I>)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::new(OneInputTask::new(
-            context.meta.clone(),
-            head,
-            InputGate::new(channels),
-            &context.config,
-            context.reporter.clone(),
-            context.channel_state.to_vec(),
-        )))
+        Ok(Box::new(
+            OneInputTask::new(
+                context.meta.clone(),
+                head,
+                InputGate::new(channels),
+                &context.config,
+                context.reporter.clone(),
+                context.channel_state.to_vec(),
+            )
+            .with_end_of_input_state(context.operator_id.clone(), context.restored_input_ended),
+        ))
     }
 }
 
@@ -234,15 +242,18 @@ where
             .into_iter()
             .map(downcast_channel::<B>)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::new(TwoInputTask::new(
-            context.meta.clone(),
-            head,
-            InputGate::new(channels1),
-            InputGate::new(channels2),
-            &context.config,
-            context.reporter.clone(),
-            context.channel_state.to_vec(),
-        )))
+        Ok(Box::new(
+            TwoInputTask::new(
+                context.meta.clone(),
+                head,
+                InputGate::new(channels1),
+                InputGate::new(channels2),
+                &context.config,
+                context.reporter.clone(),
+                context.channel_state.to_vec(),
+            )
+            .with_end_of_input_state(context.operator_id.clone(), context.restored_input_ended),
+        ))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod graph;
 pub mod message;
 pub mod operator;
 pub mod partitioner;
+pub mod record_size;
 pub mod signal;
 pub mod sink;
 pub mod snapshot;
@@ -29,5 +30,5 @@ pub mod task;
 pub mod watermark;
 pub mod writer;
 
-pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus};
+pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus, RestartRecord};
 pub use graph::{JobGraph, StreamGraph};

@@ -12,6 +12,7 @@
 
 use crate::message::CheckpointBarrier;
 use crate::snapshot::TaskSnapshot;
+use std::any::Any;
 use weir_core::{StreamRecord, Timestamp, Watermark, WatermarkStatus};
 
 /// Control hooks of a chain element. Every implementation acts, then forwards the
@@ -40,6 +41,16 @@ pub trait ChainElement: Send {
     /// All input has been consumed: emit what is still held (e.g. final window
     /// results), then forward. Record writers flush and send end-of-data.
     fn end_input(&mut self);
+
+    /// The input ends again in a task restored from a checkpoint taken after its
+    /// input had ended: this element already emitted what it held at the end of
+    /// input back then, so it must only forward the call, so that record writers
+    /// send end-of-data again (downstream tasks learn that these channels ended).
+    /// The default runs [`end_input`](Self::end_input), which is right for leaves
+    /// and record writers; elements that emit on end of input forward instead.
+    fn end_input_after_restore(&mut self) {
+        self.end_input();
+    }
 
     /// Checkpoint `barrier`: add this element's state to `snapshot` (the
     /// synchronous part: no waiting, no copying of large state), then forward.
@@ -109,6 +120,9 @@ impl<T: Send> ChainElement for TypedSideOutput<T> {
     }
     fn end_input(&mut self) {
         self.output.end_input();
+    }
+    fn end_input_after_restore(&mut self) {
+        self.output.end_input_after_restore();
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.output.checkpoint(barrier, snapshot);
@@ -208,6 +222,10 @@ impl<T: Send> ChainElement for WithSideOutputs<T> {
     fn end_input(&mut self) {
         self.main.end_input();
         self.side.each(|o| o.end_input());
+    }
+    fn end_input_after_restore(&mut self) {
+        self.main.end_input_after_restore();
+        self.side.each(|o| o.end_input_after_restore());
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.main.checkpoint(barrier, snapshot);
@@ -367,6 +385,9 @@ impl<T: Send> ChainElement for FanOut<T> {
     fn end_input(&mut self) {
         self.outputs.iter_mut().for_each(|o| o.end_input());
     }
+    fn end_input_after_restore(&mut self) {
+        self.outputs.iter_mut().for_each(|o| o.end_input_after_restore());
+    }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         self.outputs.iter_mut().for_each(|o| o.checkpoint(barrier, snapshot));
     }
@@ -411,4 +432,37 @@ impl ChainElement for NoOutput {
 impl<T> Input<T> for NoOutput {
     #[inline]
     fn process(&mut self, _: StreamRecord<T>) {}
+}
+
+/// A chain element `Box<dyn Input<T>>` of a type known only at run time.
+pub struct AnyInput {
+    inner: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+impl std::fmt::Debug for AnyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnyInput<{}>", self.type_name)
+    }
+}
+
+impl AnyInput {
+    /// Erases `input`.
+    pub fn new<T: 'static>(input: Box<dyn Input<T>>) -> Self {
+        AnyInput {
+            inner: Box::new(input),
+            type_name: std::any::type_name::<T>(),
+        }
+    }
+
+    /// Recovers the typed element; an internal error names both types on mismatch.
+    pub fn downcast<T: 'static>(self) -> weir_core::Result<Box<dyn Input<T>>> {
+        let type_name = self.type_name;
+        self.inner.downcast::<Box<dyn Input<T>>>().map(|b| *b).map_err(|_| {
+            weir_core::WeirError::Internal(format!(
+                "chain element type mismatch: have {type_name}, need {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
 }

@@ -11,9 +11,8 @@
 //! | custom | a user function of the key and the number of subtasks |
 
 use crate::channel::{downcast_channel, AnyChannel};
-use crate::erased::AnyInput;
 use crate::failure::{fail, OperatorMeta};
-use crate::task::TaskShared;
+use crate::operator::AnyInput;
 use crate::writer::RecordWriter;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -21,20 +20,9 @@ use std::sync::Arc;
 use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
 use weir_core::Result;
 
-/// Where one record goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection {
-    /// To the channel with this index.
-    One(usize),
-    /// To every channel.
-    All,
-}
-
-/// Chooses the channel(s) for each record of type `T`.
-pub trait Partitioner<T>: Send {
-    /// The target of `value` among `channels` channels.
-    fn select(&mut self, value: &T, channels: usize) -> Selection;
-}
+/// What partitioners implement and record writers are built with (defined with the
+/// record writer, which is generic over them).
+pub use crate::writer::{Partitioner, Selection, WriterContext};
 
 /// The kinds of partitioning, as the graph builder sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,25 +61,6 @@ impl PartitionKind {
             PartitionKind::Custom => "custom",
         }
     }
-}
-
-/// What a record writer is built with.
-#[derive(Clone)]
-pub struct WriterContext {
-    /// The operator that emits into the writer (for error reports).
-    pub meta: OperatorMeta,
-    /// The task the writer runs in (for cancellation while blocked).
-    pub task: Arc<TaskShared>,
-    /// Records per buffer.
-    pub buffer_size: usize,
-    /// Send every record at once (buffer timeout zero).
-    pub flush_every_record: bool,
-    /// Key groups of the receiving operator.
-    pub target_max_parallelism: usize,
-    /// Index of the sending subtask.
-    pub subtask: usize,
-    /// Seed for randomized partitioners.
-    pub seed: u64,
 }
 
 /// Creates the record writer of one upstream subtask for one edge.

@@ -60,7 +60,8 @@ impl SourceWaker {
 /// What a reader is given when it is created.
 #[derive(Debug, Clone)]
 pub struct ReaderContext {
-    /// Which subtask the reader serves.
+    /// Which subtask the reader serves; `info.is_cancelled()` tells code that
+    /// blocks or loops (a network client) that the task was cancelled.
     pub info: SubtaskInfo,
     /// Wakes the task when the reader has new data after returning `Pending`.
     pub waker: SourceWaker,

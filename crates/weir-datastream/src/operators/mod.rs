@@ -111,6 +111,11 @@ impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
         self.op.end_input(&mut *self.out);
         self.out.end_input();
     }
+    fn end_input_after_restore(&mut self) {
+        // The operator emitted what it held when the input ended before the
+        // checkpoint this task was restored from.
+        self.out.end_input_after_restore();
+    }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         let state = self.op.snapshot(barrier.checkpoint_id);
         add_snapshot(snapshot, &self.operator_id, state);
@@ -199,6 +204,11 @@ impl<Op: CoOperator<A, B, O>, A, B, O> ChainElement for CoNode<Op, A, B, O> {
     fn end_input(&mut self) {
         self.op.end_input(&mut *self.out);
         self.out.end_input();
+    }
+    fn end_input_after_restore(&mut self) {
+        // The operator emitted what it held when the input ended before the
+        // checkpoint this task was restored from.
+        self.out.end_input_after_restore();
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         let state = self.op.snapshot(barrier.checkpoint_id);

@@ -22,7 +22,7 @@ pub(crate) struct TimestampsAndWatermarks<T> {
 impl<T: 'static> TimestampsAndWatermarks<T> {
     fn schedule(&self) {
         self.task
-            .register_processing_timer(processing_time_now() + self.interval_ms.max(1));
+            .register_processing_timer(processing_time_now().saturating_add(self.interval_ms.max(1)));
     }
 
     fn emit_change(&mut self, out: &mut dyn Input<T>) {

@@ -2,14 +2,13 @@
 
 use super::restore::JobRestore;
 use super::wiring::SubtaskIo;
-use crate::erased::AnyInput;
 use crate::factory::BuildContext;
 use crate::failure::{FailureCause, OperatorFailure, OperatorMeta};
 use crate::graph::{JobGraph, NodeId, OperatorFactory};
-use crate::operator::SideOutputs;
-use crate::partitioner::WriterContext;
-use crate::snapshot::Restored;
+use crate::operator::{AnyInput, SideOutputs};
+use crate::snapshot::{take_end_of_input, Restored};
 use crate::task::{TaskBody, TaskReporter, TaskShared};
+use crate::writer::WriterContext;
 use std::sync::Arc;
 use weir_core::{ExecutionConfig, SubtaskInfo};
 
@@ -42,6 +41,7 @@ impl SubtaskBuilder<'_> {
             self.graph.node_max_parallelism[node],
         );
         info.attempt = self.attempt;
+        info.cancellation = self.task.cancellation().clone();
         info
     }
 
@@ -72,13 +72,19 @@ impl SubtaskBuilder<'_> {
                 .map_err(|e| self.failure(node, FailureCause::Restore(e)))?,
             _ => Vec::new(),
         };
+        let restored = self.restored(node)?;
+        let (restored, restored_input_ended) = match is_head {
+            true => take_end_of_input(restored, self.subtask, self.graph.node_parallelism[node]),
+            false => (restored, false),
+        };
         Ok(BuildContext {
             info: self.info(node),
             meta: self.meta(node),
             operator_id: self.graph.operator_id(node),
             task: self.task.clone(),
             config: self.config.clone(),
-            restored: self.restored(node)?,
+            restored,
+            restored_input_ended,
             channel_state: Arc::new(channel_state),
             reporter: self.reporter.clone(),
             state_backend: self.state_backend.clone(),

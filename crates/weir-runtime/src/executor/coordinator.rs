@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use weir_checkpoint::{
     CheckpointMetadata, CheckpointStorage, SharedFileStore, SnapshotKind, TaskSnapshotHandle, METADATA_VERSION,
 };
+use weir_core::time::deadline;
 use weir_core::{CheckpointConfig, CheckpointMode};
 
 /// Figures of one completed checkpoint.
@@ -53,8 +54,9 @@ pub(crate) enum Decision {
         id: u64,
         subsumed: Vec<u64>,
         final_checkpoint: bool,
-        /// The checkpoint was a savepoint taken to stop the job (at this path).
-        stop_with_savepoint: Option<PathBuf>,
+        /// The checkpoint was a savepoint taken to stop the job: its path, and the
+        /// request to answer once every task handled the completion.
+        stop_with_savepoint: Option<(PathBuf, SavepointRequest)>,
     },
     /// Tell every task the checkpoint was aborted; `fail` means the tolerable number
     /// of failed checkpoints was exceeded.
@@ -81,6 +83,9 @@ pub(crate) struct Coordinator {
     ended: HashSet<(usize, usize)>,
     final_id: Option<u64>,
     savepoints: VecDeque<SavepointRequest>,
+    /// A savepoint that stops the job is in flight or completed: no checkpoint may
+    /// follow it (its transactions would hold what the resumed job replays).
+    stopping: bool,
     pub completed: Vec<CheckpointStats>,
     pub failed: u32,
 }
@@ -88,7 +93,7 @@ pub(crate) struct Coordinator {
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(weir_core::time::millis)
         .unwrap_or(0)
 }
 
@@ -115,6 +120,7 @@ impl Coordinator {
             ended: HashSet::new(),
             final_id: None,
             savepoints: VecDeque::new(),
+            stopping: false,
             completed: Vec::new(),
             failed: 0,
         }
@@ -131,6 +137,7 @@ impl Coordinator {
             }
         }
         self.total_tasks = total_tasks;
+        self.stopping = false;
         self.ended.clear();
         self.final_id = None;
         self.last_trigger = Some(Instant::now());
@@ -149,6 +156,10 @@ impl Coordinator {
 
     /// Queues a savepoint: it is triggered as the next checkpoint, at once.
     pub(crate) fn request_savepoint(&mut self, request: SavepointRequest) {
+        if self.stopping {
+            request.answer(Err("the job is stopping with a savepoint".into()));
+            return;
+        }
         if self.all_ended() {
             request.answer(Err(
                 "the job's input has ended: there is nothing left to savepoint".into()
@@ -170,14 +181,17 @@ impl Coordinator {
         if !self.savepoints.is_empty() && self.pending.values().all(|p| p.savepoint.is_none()) {
             return Some(now);
         }
+        if self.stopping {
+            return None;
+        }
         let interval = self.config.interval?;
         if self.pending.len() >= self.config.max_concurrent {
             return None;
         }
-        let after_interval = self.last_trigger.map_or(now, |t| t + interval);
-        let after_pause = self
-            .last_completion
-            .map_or(after_interval, |t| (t + self.config.min_pause).max(after_interval));
+        let after_interval = self.last_trigger.map_or(now, |t| deadline(t, interval));
+        let after_pause = self.last_completion.map_or(after_interval, |t| {
+            deadline(t, self.config.min_pause).max(after_interval)
+        });
         Some(after_pause)
     }
 
@@ -193,6 +207,9 @@ impl Coordinator {
         } else {
             None
         };
+        if savepoint.as_ref().is_some_and(|s| s.stop) {
+            self.stopping = true;
+        }
         // Savepoints are always aligned: they carry no in-flight data, so they
         // restore at any parallelism.
         let barrier = CheckpointBarrier {
@@ -227,7 +244,11 @@ impl Coordinator {
 
     /// When the master must wake up next (trigger or timeout).
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let timeout = self.pending.values().map(|p| p.started + self.config.timeout).min();
+        let timeout = self
+            .pending
+            .values()
+            .map(|p| deadline(p.started, self.config.timeout))
+            .min();
         match (self.next_trigger_time(now), timeout) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -239,7 +260,7 @@ impl Coordinator {
         let expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.started + self.config.timeout)
+            .filter(|(_, p)| now >= deadline(p.started, self.config.timeout))
             .map(|(id, _)| *id)
             .collect();
         expired
@@ -366,13 +387,24 @@ impl Coordinator {
                 Ok(path) => {
                     tracing::info!(checkpoint = id, "savepoint written to '{}'", path.display());
                     if request.stop {
-                        stop_with_savepoint = Some(path.clone());
+                        for other in self.savepoints.drain(..) {
+                            other.answer(Err(format!(
+                                "the job stopped with savepoint '{}' first",
+                                path.display()
+                            )));
+                        }
+                        // Answered once every sink has committed the savepoint.
+                        stop_with_savepoint = Some((path, request));
+                    } else {
+                        request.answer(Ok(path));
                     }
-                    request.answer(Ok(path));
                 }
-                Err(e) => request.answer(Err(format!(
-                    "checkpoint {id} completed, but the savepoint cannot be written: {e}"
-                ))),
+                Err(e) => {
+                    self.stopping = false;
+                    request.answer(Err(format!(
+                        "checkpoint {id} completed, but the savepoint cannot be written: {e}"
+                    )))
+                }
             }
         }
         Decision::Completed {
@@ -388,6 +420,9 @@ impl Coordinator {
             return Decision::Nothing;
         };
         if let Some(request) = pending.savepoint {
+            if request.stop {
+                self.stopping = false;
+            }
             request.answer(Err(format!("savepoint {id} failed: {reason}")));
         }
         self.storage.discard(id);

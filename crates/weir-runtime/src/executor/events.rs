@@ -16,6 +16,8 @@ pub(crate) enum TaskEvent {
     Failed(OperatorFailure),
     /// Its input ended and its chain emitted everything.
     EndOfInput,
+    /// It handled `TaskCommand::Suspend` (and every command before it).
+    Suspended,
 }
 
 /// A written task snapshot.
@@ -80,6 +82,15 @@ impl TaskReporter for Reporter {
             vertex: self.vertex,
             subtask: self.subtask,
             event: TaskEvent::EndOfInput,
+        });
+    }
+
+    fn suspended(&self) {
+        let _ = self.events.send(MasterEvent::Task {
+            attempt: self.attempt,
+            vertex: self.vertex,
+            subtask: self.subtask,
+            event: TaskEvent::Suspended,
         });
     }
 

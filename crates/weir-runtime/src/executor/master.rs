@@ -15,18 +15,63 @@ use super::{ChannelReport, JobResult, JobState};
 use crate::failure::{into_failure, FailureCause, OperatorMeta};
 use crate::graph::{ExecutionGraph, JobGraph, OperatorFactory};
 use crate::task::{TaskCommand, TaskReporter, TaskShared};
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weir_checkpoint::CheckpointStorage;
-use weir_core::{ExecutionConfig, Result, WeirError};
+use weir_core::{ExecutionConfig, RestartStrategy, Result, WeirError};
+
+/// One task thread of an attempt.
+struct TaskThread {
+    /// The task's operators (its vertex name).
+    name: String,
+    subtask: usize,
+    parallelism: usize,
+    handle: JoinHandle<()>,
+    /// Set when the thread is about to exit.
+    done: Arc<AtomicBool>,
+}
+
+/// The task threads of an attempt still running, and a signal when none is.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    none_left: Condvar,
+}
+
+/// Marks a task thread as done when dropped (the last thing the thread does).
+struct ExitGuard {
+    running: Arc<Running>,
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+        let mut count = self.running.count.lock();
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.running.none_left.notify_all();
+        }
+    }
+}
+
+/// A task that did not stop within the task cancellation timeout.
+struct StuckTask {
+    name: String,
+    subtask: usize,
+    parallelism: usize,
+}
 
 struct Attempt {
     number: u32,
     tasks: Vec<Vec<Arc<TaskShared>>>,
-    handles: Vec<JoinHandle<()>>,
+    threads: Vec<TaskThread>,
+    running: Arc<Running>,
     wired: Vec<WiredChannel>,
 }
 
@@ -43,11 +88,41 @@ impl Attempt {
         self.tasks.iter().flatten().for_each(|t| t.post(command.clone()));
     }
 
-    fn join(&mut self) {
-        for handle in self.handles.drain(..) {
-            let _ = handle.join();
+    /// Waits for the task threads to end, at most `timeout` (zero: forever) once
+    /// they have been cancelled; returns those still running then, whose threads
+    /// are abandoned (a thread cannot be killed).
+    fn join(&mut self, timeout: Duration) -> Vec<StuckTask> {
+        if !timeout.is_zero() {
+            let deadline = weir_core::time::deadline(Instant::now(), timeout);
+            let mut count = self.running.count.lock();
+            while *count > 0 {
+                if self.running.none_left.wait_until(&mut count, deadline).timed_out() {
+                    break;
+                }
+            }
         }
+        let mut stuck = Vec::new();
+        for thread in self.threads.drain(..) {
+            if timeout.is_zero() || thread.done.load(Ordering::Acquire) {
+                let _ = thread.handle.join();
+            } else {
+                stuck.push(StuckTask {
+                    name: thread.name,
+                    subtask: thread.subtask,
+                    parallelism: thread.parallelism,
+                });
+            }
+        }
+        stuck
     }
+}
+
+/// A stop-with-savepoint whose savepoint completed: the job stops once every task
+/// handled the completion (sinks committed its transactions).
+struct Suspension {
+    savepoint: std::path::PathBuf,
+    request: SavepointRequest,
+    acknowledged: HashSet<(usize, usize)>,
 }
 
 enum Outcome {
@@ -96,7 +171,10 @@ impl Master {
             }
             let outcome = self.supervise(&attempt, &mut stopping);
             attempt.cancel_if_needed(&outcome);
-            attempt.join();
+            let stuck = attempt.join(self.config.task_cancellation_timeout);
+            if !stuck.is_empty() {
+                return Err(self.stuck(stuck, &outcome));
+            }
             match outcome {
                 Outcome::Finished => {
                     let restored_from = restore.as_ref().map(|r| r.dir.clone());
@@ -115,9 +193,35 @@ impl Master {
                     let progressed = self.state.checkpoints_completed.load(Ordering::Acquire) > completed_before;
                     unstable = if progressed { 1 } else { unstable + 1 };
                     let Some(delay) = strategy.delay(restarts, unstable) else {
-                        return Err(error);
+                        if strategy == RestartStrategy::None {
+                            return Err(error);
+                        }
+                        tracing::error!(
+                            "restart strategy exhausted after {} restarts; last failure: {error}",
+                            restarts - 1
+                        );
+                        return Err(WeirError::RestartsExhausted {
+                            restarts: restarts - 1,
+                            last: Box::new(error),
+                        });
                     };
-                    tracing::warn!("{error}; restarting the job in {delay:?} (restart {restarts})");
+                    tracing::warn!(
+                        restart = restarts,
+                        delay = ?delay,
+                        "restarting the job in {delay:?} (restart {restarts}{}) after: {error}",
+                        strategy.attempts().map(|a| format!(" of at most {a}")).unwrap_or_default()
+                    );
+                    {
+                        let mut history = self.state.restart_history.lock();
+                        if history.len() >= super::RESTART_HISTORY {
+                            history.pop_front();
+                        }
+                        history.push_back(super::RestartRecord {
+                            restart: restarts,
+                            delay,
+                            cause: error.to_string(),
+                        });
+                    }
                     self.state.restarts.store(restarts, Ordering::Relaxed);
                     if self.wait(delay, &mut stopping) {
                         return Err(WeirError::Cancelled);
@@ -165,7 +269,7 @@ impl Master {
 
     /// Waits `delay` before a restart; returns true if the job was cancelled.
     fn wait(&mut self, delay: Duration, stopping: &mut bool) -> bool {
-        let deadline = Instant::now() + delay;
+        let deadline = weir_core::time::deadline(Instant::now(), delay);
         loop {
             if self.state.user_cancelled.load(Ordering::Acquire) {
                 return true;
@@ -202,6 +306,38 @@ impl Master {
     }
 
     fn supervise(&mut self, attempt: &Attempt, stopping: &mut bool) -> Outcome {
+        let mut suspension = None;
+        let outcome = self.supervise_until(attempt, stopping, &mut suspension);
+        let Some(suspension) = suspension else {
+            return outcome;
+        };
+        // The job ended otherwise while its sinks were committing the savepoint.
+        let path = suspension.savepoint.display().to_string();
+        match outcome {
+            Outcome::Failed { error, .. } => {
+                suspension.request.answer(Err(format!(
+                    "the savepoint '{path}' was written, but the job failed before every sink committed it                      (resuming from the savepoint commits it): {error}"
+                )));
+                Outcome::Failed {
+                    error,
+                    recoverable: false,
+                }
+            }
+            other => {
+                suspension.request.answer(Err(format!(
+                    "the savepoint '{path}' was written, but the job was cancelled before every sink committed it                      (resuming from the savepoint commits it)"
+                )));
+                other
+            }
+        }
+    }
+
+    fn supervise_until(
+        &mut self,
+        attempt: &Attempt,
+        stopping: &mut bool,
+        suspension: &mut Option<Suspension>,
+    ) -> Outcome {
         let total = attempt.total();
         let mut finished = 0;
         if let Some(coordinator) = &mut self.coordinator {
@@ -240,8 +376,16 @@ impl Master {
                 }) if a == attempt.number => match event {
                     TaskEvent::Finished => {
                         finished += 1;
+                        if let Some(outcome) = Self::acknowledge(suspension, vertex, subtask, total) {
+                            return outcome;
+                        }
                         if finished == total {
                             return Outcome::Finished;
+                        }
+                    }
+                    TaskEvent::Suspended => {
+                        if let Some(outcome) = Self::acknowledge(suspension, vertex, subtask, total) {
+                            return outcome;
                         }
                     }
                     TaskEvent::EndOfInput => {
@@ -289,7 +433,7 @@ impl Master {
                         .coordinator
                         .as_mut()
                         .map(|c| c.on_snapshot(checkpoint_id, vertex, subtask, result));
-                    if let Some(outcome) = decision.and_then(|d| self.apply(d, attempt)) {
+                    if let Some(outcome) = decision.and_then(|d| self.apply(d, attempt, suspension)) {
                         return outcome;
                     }
                 }
@@ -302,7 +446,7 @@ impl Master {
                 .map(|c| c.check_timeouts(now))
                 .unwrap_or_default();
             for decision in expired {
-                if let Some(outcome) = self.apply(decision, attempt) {
+                if let Some(outcome) = self.apply(decision, attempt, suspension) {
                     return outcome;
                 }
             }
@@ -323,7 +467,26 @@ impl Master {
         }
     }
 
-    fn apply(&self, decision: Decision, attempt: &Attempt) -> Option<Outcome> {
+    /// Counts task `(vertex, subtask)` as having handled the stop's savepoint; once
+    /// all `total` did, answers the request and stops the job.
+    fn acknowledge(
+        suspension: &mut Option<Suspension>,
+        vertex: usize,
+        subtask: usize,
+        total: usize,
+    ) -> Option<Outcome> {
+        let pending = suspension.as_mut()?;
+        pending.acknowledged.insert((vertex, subtask));
+        if pending.acknowledged.len() < total {
+            return None;
+        }
+        let Suspension { savepoint, request, .. } = suspension.take()?;
+        tracing::info!("every task handled savepoint '{}': the job stops", savepoint.display());
+        request.answer(Ok(savepoint.clone()));
+        Some(Outcome::StoppedWithSavepoint(savepoint))
+    }
+
+    fn apply(&self, decision: Decision, attempt: &Attempt, suspension: &mut Option<Suspension>) -> Option<Outcome> {
         match decision {
             Decision::Nothing => None,
             Decision::Completed {
@@ -340,11 +503,17 @@ impl Master {
                     attempt.post_all(TaskCommand::CheckpointAborted(old));
                 }
                 attempt.post_all(TaskCommand::CheckpointComplete(id));
-                if let Some(savepoint) = stop_with_savepoint {
-                    // Sinks commit the savepoint's transactions when they get to
-                    // the notification; those they do not reach before the tasks
-                    // stop are committed by the job resuming from the savepoint.
-                    return Some(Outcome::StoppedWithSavepoint(savepoint));
+                if let Some((savepoint, request)) = stop_with_savepoint {
+                    // Every task handles the completion (sinks commit the
+                    // savepoint's transactions), then acknowledges the suspension;
+                    // the job stops when all did.
+                    attempt.post_all(TaskCommand::Suspend);
+                    *suspension = Some(Suspension {
+                        savepoint,
+                        request,
+                        acknowledged: HashSet::new(),
+                    });
+                    return None;
                 }
                 if final_checkpoint {
                     attempt.post_all(TaskCommand::Finish);
@@ -373,7 +542,8 @@ impl Master {
         let mut attempt = Attempt {
             number,
             tasks: tasks.clone(),
-            handles: Vec::new(),
+            threads: Vec::new(),
+            running: Arc::new(Running::default()),
             wired,
         };
         for (vertex, subtask_io) in graph.vertices.iter().zip(io) {
@@ -400,7 +570,15 @@ impl Master {
                     }) as Arc<dyn TaskReporter>
                 });
                 let thread_name = format!("weir-{}-{subtask}", graph.nodes[head].name);
+                let done = Arc::new(AtomicBool::new(false));
+                *attempt.running.count.lock() += 1;
+                let exit = ExitGuard {
+                    running: attempt.running.clone(),
+                    done: done.clone(),
+                };
                 let spawned = std::thread::Builder::new().name(thread_name).spawn(move || {
+                    // Dropped last, when everything of the task is gone.
+                    let _exit = exit;
                     let outcome = match catch_unwind(AssertUnwindSafe(|| {
                         let builder = SubtaskBuilder {
                             graph: &graph,
@@ -433,10 +611,16 @@ impl Master {
                     });
                 });
                 match spawned {
-                    Ok(handle) => attempt.handles.push(handle),
+                    Ok(handle) => attempt.threads.push(TaskThread {
+                        name: vertex.name.clone(),
+                        subtask,
+                        parallelism: vertex.parallelism,
+                        handle,
+                        done,
+                    }),
                     Err(e) => {
                         attempt.cancel();
-                        attempt.join();
+                        attempt.join(self.config.task_cancellation_timeout);
                         return Err(WeirError::Internal(format!(
                             "could not start a thread for '{}' subtask {subtask}: {e}",
                             vertex.name
@@ -446,6 +630,35 @@ impl Master {
             }
         }
         Ok(attempt)
+    }
+
+    /// The error of a job whose cancelled tasks did not stop (each is logged).
+    fn stuck(&self, stuck: Vec<StuckTask>, outcome: &Outcome) -> WeirError {
+        let timeout = self.config.task_cancellation_timeout;
+        let reason = match outcome {
+            Outcome::Cancelled => "the job was cancelled".to_string(),
+            Outcome::Failed { error, .. } => format!("after a failure: {error}"),
+            Outcome::StoppedWithSavepoint(_) => "the job stopped with a savepoint".to_string(),
+            Outcome::Finished => "the job finished".to_string(),
+        };
+        for task in &stuck {
+            tracing::error!(
+                "task '{}' (subtask {} of {}) did not stop within {timeout:?} after it was cancelled ({reason}): \
+                 one of its operators never returns; its thread is abandoned",
+                task.name,
+                task.subtask,
+                task.parallelism
+            );
+        }
+        let first = &stuck[0];
+        WeirError::TaskStuck {
+            operator: first.name.clone(),
+            subtask: first.subtask,
+            parallelism: first.parallelism,
+            timeout,
+            reason,
+            others: stuck.len() - 1,
+        }
     }
 
     fn result(

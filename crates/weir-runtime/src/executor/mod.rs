@@ -12,10 +12,12 @@ mod coordinator;
 mod events;
 mod master;
 mod restore;
+mod restore_path;
 mod wiring;
 mod writer_pool;
 
 pub use coordinator::CheckpointStats;
+
 pub use wiring::ChannelReport;
 
 use crate::graph::{ExecutionGraph, JobGraph};
@@ -42,6 +44,20 @@ pub struct VertexReport {
     /// in the current attempt.
     pub records_in: u64,
 }
+
+/// One restart of a job after a failure (see [`JobHandle::restart_history`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartRecord {
+    /// Which restart it was (1 for the first).
+    pub restart: u32,
+    /// How long the job waited before restarting.
+    pub delay: Duration,
+    /// The failure that caused it.
+    pub cause: String,
+}
+
+/// How many restarts [`JobHandle::restart_history`] remembers.
+pub const RESTART_HISTORY: usize = 100;
 
 /// The outcome of a job that finished.
 #[derive(Debug, Clone)]
@@ -76,6 +92,7 @@ pub(crate) struct JobState {
     pub tasks: Mutex<Vec<Vec<Arc<TaskShared>>>>,
     pub user_cancelled: AtomicBool,
     pub restarts: AtomicU32,
+    pub restart_history: Mutex<std::collections::VecDeque<RestartRecord>>,
     pub checkpoints_completed: AtomicU64,
     pub checkpoints_failed: AtomicU64,
     pub latest_checkpoint: Mutex<Option<PathBuf>>,
@@ -221,6 +238,11 @@ impl JobHandle {
     /// stops the job without draining it (no final watermark, windows do not fire):
     /// [`JobClient::wait`] returns a result whose `savepoint` is the directory.
     /// Resume with `restore_from(savepoint)`.
+    ///
+    /// Returns once every task has handled the savepoint's completion: every sink
+    /// has committed the transactions the savepoint covers. No checkpoint follows
+    /// the savepoint, so nothing written after it is committed (the resumed job
+    /// replays it). Sources stop reading once the savepoint completed.
     pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>) -> Result<PathBuf> {
         self.savepoint(target.into(), true)
     }
@@ -248,8 +270,11 @@ impl JobHandle {
         }
     }
 
-    /// Aborts the job: tasks stop at once; [`JobClient::wait`] returns
-    /// [`WeirError::Cancelled`].
+    /// Aborts the job: tasks stop at once (user code sees
+    /// [`weir_core::SubtaskInfo::is_cancelled`]); [`JobClient::wait`] returns
+    /// [`WeirError::Cancelled`]. Returns at once. A task that does not stop within
+    /// the task cancellation timeout (`ExecutionConfig::task_cancellation_timeout`)
+    /// is abandoned and `wait` returns [`WeirError::TaskStuck`] naming it.
     pub fn cancel(&self) {
         self.state.user_cancelled.store(true, Ordering::Release);
         self.state.cancel_all();
@@ -274,6 +299,13 @@ impl JobHandle {
     /// How often the job has restarted so far.
     pub fn restarts(&self) -> u32 {
         self.state.restarts.load(Ordering::Relaxed)
+    }
+
+    /// The most recent restarts (at most [`RESTART_HISTORY`]), oldest first, each
+    /// with its cause and the delay before it: what a console or dashboard shows.
+    /// Every restart is also logged at WARN.
+    pub fn restart_history(&self) -> Vec<RestartRecord> {
+        self.state.restart_history.lock().iter().cloned().collect()
     }
 
     /// Checkpoints completed so far.
@@ -341,7 +373,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
     let graph = Arc::new(graph);
     let initial_restore = match &config.restore_from {
         Some(path) => {
-            let restore = restore::JobRestore::load(path, &config.checkpointing.storage_retry)?;
+            let restore = restore_path::load(path, &config.checkpointing.storage_retry)?;
             restore.check_compatible(&graph, config.allow_non_restored_state)?;
             tracing::info!(
                 checkpoint = restore.checkpoint_id(),
@@ -406,6 +438,7 @@ pub fn execute(graph: JobGraph) -> Result<JobClient> {
         tasks: Mutex::new(Vec::new()),
         user_cancelled: AtomicBool::new(false),
         restarts: AtomicU32::new(0),
+        restart_history: Mutex::new(std::collections::VecDeque::new()),
         checkpoints_completed: AtomicU64::new(0),
         checkpoints_failed: AtomicU64::new(0),
         latest_checkpoint: Mutex::new(None),

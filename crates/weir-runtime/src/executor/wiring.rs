@@ -54,6 +54,7 @@ pub(crate) fn wire(
         let (source, target) = (spec.source, spec.target);
         let channel = graph.edges[spec.edge].record_type.new_channel(
             config.channel_capacity,
+            config.channel_capacity_bytes,
             config.buffer_size,
             tasks[source.vertex][source.subtask].signal().clone(),
             tasks[target.vertex][target.subtask].signal().clone(),

@@ -119,21 +119,27 @@ impl<T: Send> ChainElement for SinkOperator<T> {
         let result = guard(&self.meta, || writer.finish());
         check(&self.meta, result);
     }
+    fn end_input_after_restore(&mut self) {
+        // The writer finished before the checkpoint it was restored from.
+    }
 
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
         let writer = &mut self.writer;
         let result = guard(&self.meta, || writer.snapshot_state(barrier.checkpoint_id));
         let elements = check(&self.meta, result);
+        // A writer with nothing to hand over restores like a fresh one: it is left
+        // out (so a stateless sink can be replaced without losing the checkpoint).
+        let operator_state = (!elements.is_empty()).then(|| OperatorStateSnapshot {
+            lists: vec![OperatorList {
+                name: SINK_STATE.to_string(),
+                mode: SINK_STATE_REDISTRIBUTION,
+                elements: elements.into_iter().map(serde_bytes::ByteBuf::from).collect(),
+            }],
+        });
         snapshot.add(OperatorSnapshot {
             operator_id: self.operator_id.clone(),
             keyed: None,
-            operator_state: Some(OperatorStateSnapshot {
-                lists: vec![OperatorList {
-                    name: SINK_STATE.to_string(),
-                    mode: SINK_STATE_REDISTRIBUTION,
-                    elements: elements.into_iter().map(serde_bytes::ByteBuf::from).collect(),
-                }],
-            }),
+            operator_state,
         });
     }
 

@@ -84,7 +84,9 @@ impl BarrierHandler {
     /// When the current alignment times out, if it can.
     pub(crate) fn alignment_deadline(&self) -> Option<Instant> {
         let timeout = self.alignment_timeout?;
-        self.alignment.as_ref().map(|a| a.started + timeout)
+        self.alignment
+            .as_ref()
+            .map(|a| weir_core::time::deadline(a.started, timeout))
     }
 
     /// A barrier arrived on `channel`. Returns the barrier to snapshot for (as it is

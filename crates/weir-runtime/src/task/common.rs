@@ -20,6 +20,10 @@ pub(crate) struct TaskCommon {
     parked: Vec<(TaskSnapshot, std::time::Duration)>,
     ended_input: bool,
     finish_requested: bool,
+    /// The head operator's id, under which snapshots record the end of input.
+    head_operator: Option<String>,
+    /// The input had ended before the checkpoint the task was restored from.
+    restored_input_ended: bool,
 }
 
 impl TaskCommon {
@@ -41,7 +45,16 @@ impl TaskCommon {
             parked: Vec::new(),
             ended_input: false,
             finish_requested: false,
+            head_operator: None,
+            restored_input_ended: false,
         }
+    }
+
+    /// Records the end of input in snapshots under `head_operator`; the task was
+    /// restored with its input already ended if `restored_input_ended`.
+    pub(crate) fn track_end_of_input(&mut self, head_operator: String, restored_input_ended: bool) {
+        self.head_operator = Some(head_operator);
+        self.restored_input_ended = restored_input_ended;
     }
 
     /// Handles the mailbox; unwinds if the task was cancelled.
@@ -61,6 +74,11 @@ impl TaskCommon {
                     chain.notify_checkpoint_aborted(id);
                 }
                 TaskCommand::Finish => self.finish_requested = true,
+                TaskCommand::Suspend => {
+                    if let Some(reporter) = &self.reporter {
+                        reporter.suspended();
+                    }
+                }
                 TaskCommand::Stop | TaskCommand::TriggerCheckpoint(_) => {}
             }
         }
@@ -71,6 +89,9 @@ impl TaskCommon {
         let started = Instant::now();
         let mut snapshot = TaskSnapshot::new(barrier.checkpoint_id);
         chain.checkpoint(&barrier, &mut snapshot);
+        if let (true, Some(head)) = (self.ended_input, &self.head_operator) {
+            snapshot.mark_input_ended(head, self.meta.subtask, self.meta.parallelism);
+        }
         let sync_duration = started.elapsed();
         let Some(reporter) = &self.reporter else {
             return;
@@ -119,7 +140,11 @@ impl TaskCommon {
             return;
         }
         self.ended_input = true;
-        chain.end_input();
+        if self.restored_input_ended {
+            chain.end_input_after_restore();
+        } else {
+            chain.end_input();
+        }
         if let Some(reporter) = &self.reporter {
             reporter.end_of_input();
         }

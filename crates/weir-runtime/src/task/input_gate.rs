@@ -341,8 +341,8 @@ mod tests {
         let (a, b) = (chan(), chan());
         let never = || false;
         for i in 0..2 {
-            a.send_data(vec![StreamRecord::new(i)], &never).unwrap();
-            b.send_data(vec![StreamRecord::new(10 + i)], &never).unwrap();
+            a.send_data(vec![StreamRecord::new(i)], 8, &never).unwrap();
+            b.send_data(vec![StreamRecord::new(10 + i)], 8, &never).unwrap();
         }
         let mut gate = InputGate::new(vec![a, b]);
         let mut order = Vec::new();

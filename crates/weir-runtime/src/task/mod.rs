@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_core::ExecutionConfig;
+use weir_core::{CancellationFlag, ExecutionConfig};
 
 /// A control message for a task, delivered through its mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,12 +38,19 @@ pub enum TaskCommand {
     CheckpointAborted(u64),
     /// The final checkpoint completed: the task may exit once its input is closed.
     Finish,
+    /// The job stops after a savepoint: sources stop reading (without ending their
+    /// input), and every task reports through [`TaskReporter::suspended`] once it
+    /// has handled the commands posted before this one (the savepoint's
+    /// completion: sinks committed). Tasks then go on until they are cancelled.
+    Suspend,
 }
 
 /// How a task reports to the job master (only when checkpoints are enabled).
 pub trait TaskReporter: Send + Sync {
     /// The task's input has ended and its chain has emitted everything.
     fn end_of_input(&self);
+    /// The task handled [`TaskCommand::Suspend`] and every command before it.
+    fn suspended(&self) {}
     /// The synchronous part of a snapshot is done; write it (off the task thread)
     /// and acknowledge the checkpoint.
     fn snapshot_taken(
@@ -66,7 +73,7 @@ pub struct TaskMetrics {
 #[derive(Debug)]
 pub struct TaskShared {
     signal: Arc<TaskSignal>,
-    cancelled: AtomicBool,
+    cancelled: CancellationFlag,
     has_mail: AtomicBool,
     mailbox: Mutex<Vec<TaskCommand>>,
     next_timer: AtomicI64,
@@ -85,7 +92,7 @@ impl TaskShared {
     pub fn new() -> Self {
         TaskShared {
             signal: Arc::new(TaskSignal::new()),
-            cancelled: AtomicBool::new(false),
+            cancelled: CancellationFlag::new(),
             has_mail: AtomicBool::new(false),
             mailbox: Mutex::new(Vec::new()),
             next_timer: AtomicI64::new(i64::MAX),
@@ -100,14 +107,20 @@ impl TaskShared {
 
     /// Asks the task to stop as soon as possible, abandoning its work.
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Release);
+        self.cancelled.cancel();
         self.signal.notify();
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
     #[inline]
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
+        self.cancelled.is_cancelled()
+    }
+
+    /// The task's cancellation flag, for user code ([`weir_core::SubtaskInfo`]
+    /// carries it).
+    pub fn cancellation(&self) -> &CancellationFlag {
+        &self.cancelled
     }
 
     /// Posts a command to the task's mailbox and wakes it.
@@ -152,7 +165,7 @@ impl TaskShared {
             return None;
         }
         let wait = next.saturating_sub(weir_core::processing_time_now()).max(0) as u64;
-        Some(Instant::now() + Duration::from_millis(wait))
+        Some(weir_core::time::deadline(Instant::now(), Duration::from_millis(wait)))
     }
 
     /// Takes all waiting commands, oldest first.

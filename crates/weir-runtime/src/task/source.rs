@@ -26,6 +26,11 @@ pub struct SourceTask<T> {
     reporter: Option<Arc<dyn TaskReporter>>,
     watermarks: Option<SplitWatermarks<T>>,
     watermark_interval: Duration,
+    /// The input has ended (the reader finished, or the task was stopped) and the
+    /// chain emitted what it held.
+    input_ended: bool,
+    /// The input had ended before the checkpoint the task was restored from.
+    restored_input_ended: bool,
 }
 
 impl<T: Send + 'static> SourceTask<T> {
@@ -48,7 +53,17 @@ impl<T: Send + 'static> SourceTask<T> {
             reporter,
             watermarks: None,
             watermark_interval: config.auto_watermark_interval,
+            input_ended: false,
+            restored_input_ended: false,
         }
+    }
+
+    /// Starts the task as restored from a checkpoint taken after its input had
+    /// ended: it reads nothing, and its chain only forwards the end of input (see
+    /// `ChainElement::end_input_after_restore`).
+    pub fn with_restored_input_ended(mut self, ended: bool) -> Self {
+        self.restored_input_ended = ended;
+        self
     }
 
     /// Assigns timestamps and generates watermarks per split with `strategy`.
@@ -73,8 +88,8 @@ impl<T: Send + 'static> SourceTask<T> {
 
     fn schedule_periodic_watermark(&self, shared: &TaskShared) {
         if self.watermarks.is_some() {
-            let interval = self.watermark_interval.as_millis() as i64;
-            shared.register_processing_timer(weir_core::processing_time_now() + interval.max(1));
+            let interval = weir_core::time::millis(self.watermark_interval).max(1);
+            shared.register_processing_timer(weir_core::processing_time_now().saturating_add(interval));
         }
     }
 
@@ -96,6 +111,9 @@ impl<T: Send + 'static> SourceTask<T> {
             }),
         });
         self.output.checkpoint(&barrier, &mut snapshot);
+        if self.input_ended {
+            snapshot.mark_input_ended(&self.operator_id, self.meta.subtask, self.meta.parallelism);
+        }
         if let Some(reporter) = &self.reporter {
             reporter.snapshot_taken(snapshot, None, started.elapsed());
         }
@@ -106,9 +124,11 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
     fn run(&mut self, shared: &TaskShared) {
         self.output.open();
         self.schedule_periodic_watermark(shared);
-        let mut reading = true;
-        let mut ended = false;
+        let mut reading = !self.restored_input_ended;
         let mut finish = false;
+        // Stopped after a savepoint: reads nothing more, yet does not end its
+        // input (no final watermark), until cancelled.
+        let mut suspended = false;
         loop {
             let token = shared.signal().token();
             if shared.is_cancelled() {
@@ -127,6 +147,13 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                         }
                         TaskCommand::CheckpointAborted(id) => self.output.notify_checkpoint_aborted(id),
                         TaskCommand::Finish => finish = true,
+                        TaskCommand::Suspend => {
+                            reading = false;
+                            suspended = true;
+                            if let Some(reporter) = &self.reporter {
+                                reporter.suspended();
+                            }
+                        }
                     }
                 }
             }
@@ -161,12 +188,17 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                     PollStatus::Finished => reading = false,
                 }
             }
-            if !ended {
+            if !self.input_ended && !suspended {
                 // The input is over: event time ends, so every pending event-time
-                // result fires; then the chain emits what it still holds.
+                // result fires; then the chain emits what it still holds (unless it
+                // did so before the checkpoint this task was restored from).
                 self.output.process_watermark(Watermark::MAX);
-                self.output.end_input();
-                ended = true;
+                if self.restored_input_ended {
+                    self.output.end_input_after_restore();
+                } else {
+                    self.output.end_input();
+                }
+                self.input_ended = true;
                 match &self.reporter {
                     Some(reporter) => reporter.end_of_input(),
                     None => break,

@@ -93,6 +93,15 @@ impl<A: Data, B: Data> TwoInputTask<A, B> {
         }
     }
 
+    /// Records the end of input in snapshots under `head_operator` (the id of the
+    /// chain's head operator); `restored_input_ended` says the input had already
+    /// ended before the checkpoint the task is restored from, so the chain only
+    /// forwards the end of input (see `ChainElement::end_input_after_restore`).
+    pub fn with_end_of_input_state(mut self, head_operator: String, restored_input_ended: bool) -> Self {
+        self.common.track_end_of_input(head_operator, restored_input_ended);
+        self
+    }
+
     fn replay_channel_state(&mut self) {
         for entry in std::mem::take(&mut self.restored_channel_state) {
             let channel = entry.channel as usize;
