@@ -190,11 +190,16 @@ struct LiveTable {
 struct LiveTableWriter {
     table: Table,
     pending: HashMap<String, u64>,
+    /// The latest count of every word this writer has seen (or restored): its
+    /// checkpointed state, so that a restored job shows the counts it resumes from
+    /// (a finished job's restore emits nothing new).
+    latest: HashMap<String, u64>,
     writes: u64,
 }
 
 impl SinkWriter<(String, u64)> for LiveTableWriter {
     fn write(&mut self, (word, count): (String, u64), _: Option<i64>) -> Result<(), BoxError> {
+        self.latest.insert(word.clone(), count);
         self.pending.insert(word, count);
         self.writes += 1;
         if self.writes % 4096 == 0 {
@@ -206,6 +211,15 @@ impl SinkWriter<(String, u64)> for LiveTableWriter {
     fn finish(&mut self) -> Result<(), BoxError> {
         self.publish()
     }
+
+    /// One element per word: `word \t count`.
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        Ok(self
+            .latest
+            .iter()
+            .map(|(word, count)| format!("{word}\t{count}").into_bytes())
+            .collect())
+    }
 }
 
 impl LiveTableWriter {
@@ -216,18 +230,46 @@ impl LiveTableWriter {
         }
         Ok(())
     }
+
+    /// Takes over the counts of a restored checkpoint. After a rescale several
+    /// writers' elements may name the same word; counts only grow, so the largest
+    /// is the latest.
+    fn restore(&mut self, elements: &[Vec<u8>]) -> Result<(), BoxError> {
+        for element in elements {
+            let text = std::str::from_utf8(element).map_err(|e| format!("restored live table entry: {e}"))?;
+            let (word, count) = text
+                .rsplit_once('\t')
+                .ok_or_else(|| format!("restored live table entry without a count: {text:?}"))?;
+            let count: u64 = count
+                .parse()
+                .map_err(|e| format!("restored live table entry {text:?}: {e}"))?;
+            let latest = self.latest.entry(word.to_string()).or_insert(0);
+            *latest = (*latest).max(count);
+        }
+        let mut table = self.table.lock().map_err(|_| "the live table lock is poisoned")?;
+        for (word, &count) in &self.latest {
+            let shown = table.entry(word.clone()).or_insert(0);
+            *shown = (*shown).max(count);
+        }
+        Ok(())
+    }
 }
 
 impl Sink<(String, u64)> for LiveTable {
     fn create_writer(
         &self,
-        _: &weir::runtime::sink::SinkContext,
+        context: &weir::runtime::sink::SinkContext,
     ) -> Result<Box<dyn SinkWriter<(String, u64)>>, BoxError> {
-        Ok(Box::new(LiveTableWriter {
+        let mut writer = LiveTableWriter {
             table: self.table.clone(),
             pending: HashMap::new(),
+            latest: HashMap::new(),
             writes: 0,
-        }))
+        };
+        if let Some(restored) = &context.restored {
+            writer.restore(restored)?;
+        }
+        Ok(Box::new(writer))
     }
 }
 

@@ -30,6 +30,8 @@ fn demo(dir: &Path, extra: &[&str]) -> Run {
             "--checkpoint-interval",
             "100ms",
             "--no-rest",
+            "--top",
+            "100",
         ])
         .args(extra)
         .output()
@@ -75,6 +77,11 @@ fn restoring_a_finished_demo_does_not_double_the_counts() {
             first.counts.get(word)
         );
     }
+    assert_eq!(
+        second.counts, first.counts,
+        "the restored job must end with the counts it resumed from ({})",
+        second.summary
+    );
     assert!(
         second.summary.contains(": 0 words counted"),
         "the restored finished job counted words again: {}",
