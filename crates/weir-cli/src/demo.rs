@@ -333,7 +333,7 @@ pub enum DemoError {
         strategy: String,
         /// The last failure, as the runtime reports it.
         #[source]
-        source: WeirError,
+        source: Box<WeirError>,
     },
 }
 
@@ -581,7 +581,7 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
                 restarts,
                 plural: if restarts == 1 { "" } else { "s" },
                 strategy: describe(&strategy),
-                source,
+                source: Box::new(source),
             });
         }
     };
