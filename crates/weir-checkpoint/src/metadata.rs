@@ -28,6 +28,7 @@ pub const OLDEST_READABLE_VERSION: u32 = 3;
 /// Whether a snapshot is a checkpoint (owned and deleted by the job) or a savepoint
 /// (owned by the user, never deleted by Weir).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum SnapshotKind {
     /// Taken periodically, kept as long as the retention policy says.
     #[default]

@@ -36,6 +36,7 @@ impl Address {
 
 /// Errors of `weir list`, `savepoint`, `stop` and `cancel`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ControlError {
     /// The REST API refused or failed.
     #[error(transparent)]

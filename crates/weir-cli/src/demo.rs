@@ -307,6 +307,7 @@ struct Outcome {
 
 /// Errors of `weir demo`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DemoError {
     /// The job could not start, failed or was cancelled.
     #[error(transparent)]

@@ -102,6 +102,7 @@ pub struct RunArgs {
 
 /// Errors of `weir nexmark`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CommandError {
     /// A query failed or was not valid.
     #[error(transparent)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 /// How barriers are handled at operators with several input channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum CheckpointMode {
     /// Exactly-once: a task blocks each input channel that delivered barrier *n*
     /// until all have, so no record after a barrier is processed before the snapshot.
@@ -120,6 +121,7 @@ impl CheckpointConfig {
 
 /// What happens when a task fails.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum RestartStrategy {
     /// The job fails at the first task failure.
     None,

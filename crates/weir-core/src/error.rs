@@ -11,6 +11,7 @@ pub type Result<T, E = WeirError> = std::result::Result<T, E>;
 
 /// What went wrong while building or running a job.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WeirError {
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]

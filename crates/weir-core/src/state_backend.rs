@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Where the keyed state of a job's operators lives.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub enum StateBackendConfig {
     /// Hash maps on the heap (the default): fastest; state must fit in memory.
     #[default]

@@ -2,6 +2,7 @@
 
 /// What can go wrong preparing or running a Nexmark query.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NexmarkError {
     /// The query name is not `q0` … `q22`.
     #[error("unknown query '{0}': the Nexmark queries are q0 to q22")]

@@ -31,6 +31,7 @@ pub const DEFAULT_BASE_TIME: i64 = 1_704_067_200_000;
 /// uses. Weir does the same, so that timestamps equal Flink's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum RateShape {
     /// Alternate between the first and the next rate (Flink's default).
     #[default]

@@ -7,6 +7,7 @@ use thiserror::Error;
 /// Flink's generator accepts most of these and then divides by zero, loops forever or
 /// throws from `java.util.Random`; here they are refused up front.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// `first_event_rate` is 0: the inter-event delay would be infinite.
     #[error("first_event_rate must be at least 1 event per second")]

@@ -38,6 +38,7 @@ impl OperatorMeta {
 
 /// Why a task stopped abnormally.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum FailureCause {
     /// User or connector code failed: a panic message or an error's display text.
     Error(String),

@@ -26,6 +26,7 @@ pub use crate::writer::{Partitioner, Selection, WriterContext};
 
 /// The kinds of partitioning, as the graph builder sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PartitionKind {
     /// Subtask i to subtask i.
     Forward,

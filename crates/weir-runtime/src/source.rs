@@ -16,6 +16,7 @@ use weir_core::{BoxError, StreamRecord, SubtaskInfo, Timestamp, Watermark, Water
 
 /// Whether a source ends by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Boundedness {
     /// The input is finite: the job finishes when it is consumed.
     Bounded,

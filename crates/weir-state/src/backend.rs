@@ -90,6 +90,9 @@ impl StateBackend {
         match config {
             StateBackendConfig::Heap => Ok(Self::heap()),
             StateBackendConfig::RocksDb(options) => Self::rocksdb(options.clone()),
+            other => Err(StateError::Config(format!(
+                "this build of weir-state has no state backend for {other:?}"
+            ))),
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 /// The five kinds of keyed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum StateKind {
     /// One value per key.
     Value,

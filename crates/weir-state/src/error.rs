@@ -2,6 +2,7 @@
 
 /// Why a state operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StateError {
     /// The same state name was used with two different types.
     #[error("state '{name}' is registered as {registered}, but was accessed as {requested}")]

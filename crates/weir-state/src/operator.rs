@@ -9,6 +9,7 @@ use std::any::Any;
 /// How a list of operator state is handed out when a job restores, possibly at a
 /// different parallelism.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Redistribution {
     /// The elements of all subtasks are concatenated and split into contiguous,
     /// nearly equal parts, one per new subtask (at unchanged parallelism every

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 /// When the timestamp of a TTL'd value is renewed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TtlUpdate {
     /// On every write (set, add, put, update); reads leave it alone.
     #[default]

@@ -125,6 +125,7 @@ impl JobState {
 
 /// What a job is doing, as the REST API and the CLI show it (Flink's job states).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Tasks are running (or the job is restarting after a failure).
     Running,

@@ -22,6 +22,7 @@ pub enum OperatorFactory {
 
 /// Whether a node may share a task with its neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ChainingStrategy {
     /// Chain with the predecessor and successors whenever possible.
     #[default]
@@ -67,6 +68,7 @@ impl StreamNode {
 
 /// How an edge distributes records.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Partitioning {
     /// Forward between operators of equal parallelism, rebalance otherwise.
     Default,
