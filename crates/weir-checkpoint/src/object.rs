@@ -410,6 +410,29 @@ impl Object {
         Ok(bytes.to_vec())
     }
 
+    /// Passes at most `limit` bytes of `file` through `each`, chunk by chunk;
+    /// returns the bytes passed.
+    fn read_file_chunks(
+        &self,
+        file: std::fs::File,
+        limit: u64,
+        mut each: impl FnMut(&[u8]) -> Result<(), CheckpointError>,
+    ) -> Result<u64, CheckpointError> {
+        let mut opened = file.take(limit);
+        let mut buffer = vec![0u8; READ_CHUNK];
+        let mut size = 0u64;
+        loop {
+            let n = opened
+                .read(&mut buffer)
+                .map_err(|e| CheckpointError::io(&self.display, e))?;
+            if n == 0 {
+                return Ok(size);
+            }
+            size += n as u64;
+            each(&buffer[..n])?;
+        }
+    }
+
     /// Streams the object through `each` chunk by chunk (a local file, if it is a
     /// regular file, on the calling thread), stopping after `limit` bytes when one
     /// is given; returns the bytes passed. Must not be called from inside an
@@ -422,36 +445,12 @@ impl Object {
         let limit = limit.unwrap_or(u64::MAX);
         let mut size = 0u64;
         if let Some(file) = &self.file {
-            let mut opened = self.open_regular(file)?.take(limit);
-            let mut buffer = vec![0u8; READ_CHUNK];
-            loop {
-                let n = opened
-                    .read(&mut buffer)
-                    .map_err(|e| CheckpointError::io(&self.display, e))?;
-                if n == 0 {
-                    return Ok(size);
-                }
-                size += n as u64;
-                each(&buffer[..n])?;
-            }
+            return self.read_file_chunks(self.open_regular(file)?, limit, each);
         }
         let (store, key) = (self.store.clone(), self.key.clone());
         let found = self.block(async move { store.get(&key).await })?;
         let stream = match found.payload {
-            GetResultPayload::File(file, _) => {
-                let mut opened = file.take(limit);
-                let mut buffer = vec![0u8; READ_CHUNK];
-                loop {
-                    let n = opened
-                        .read(&mut buffer)
-                        .map_err(|e| CheckpointError::io(&self.display, e))?;
-                    if n == 0 {
-                        return Ok(size);
-                    }
-                    size += n as u64;
-                    each(&buffer[..n])?;
-                }
-            }
+            GetResultPayload::File(file, _) => return self.read_file_chunks(file, limit, each),
             GetResultPayload::Stream(stream) => stream,
         };
         let runtime = runtime().map_err(|e| CheckpointError::io(&self.display, e))?;
