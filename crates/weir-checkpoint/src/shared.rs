@@ -94,6 +94,48 @@ impl SharedFileStore {
         file.head()
     }
 
+    /// Whether shared file `key` holds exactly `size` bytes whose XXH3-128 (hex,
+    /// as keys are named) is `hash`; returns the hash found when it does not.
+    /// Reads no further than one byte past `size`. Shared files never change once
+    /// written, so a file this process has verified is not read again (remembered
+    /// per path, size and hash for the life of the process).
+    pub fn verify_content(
+        &self,
+        key: &str,
+        size: u64,
+        hash: &str,
+    ) -> Result<Result<(), String>, crate::CheckpointError> {
+        let file = self
+            .file(key)
+            .map_err(|reason| crate::CheckpointError::corrupt(self.dir.join(key), reason))?;
+        let remembered = (self.dir.join(key), size, hash.to_string());
+        let verified = verified_contents();
+        if verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&remembered)
+        {
+            return Ok(Ok(()));
+        }
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let read = file.read_chunks(Some(size.saturating_add(1)), |chunk| {
+            hasher.update(chunk);
+            Ok(())
+        })?;
+        let found = format!("{:032x}", hasher.digest128());
+        if read != size {
+            return Ok(Err(format!("{read} bytes or more")));
+        }
+        if found != hash {
+            return Ok(Err(found));
+        }
+        verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(remembered);
+        Ok(Ok(()))
+    }
+
     /// The store as checkpoint `checkpoint_id` writes to it: every file it puts
     /// or reuses is kept until the checkpoint is no longer in flight (then its
     /// metadata, if it completed, keeps what it lists).
@@ -219,6 +261,13 @@ impl SharedFiles for CheckpointSharedFiles {
     }
 }
 
+/// Shared files this process has read whole and found as their metadata says:
+/// path, size and content hash.
+fn verified_contents() -> &'static Mutex<HashSet<(PathBuf, u64, String)>> {
+    static VERIFIED: std::sync::OnceLock<Mutex<HashSet<(PathBuf, u64, String)>>> = std::sync::OnceLock::new();
+    VERIFIED.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -236,6 +285,7 @@ pub(crate) mod tests {
                 .iter()
                 .map(|key| NativeFile {
                     name: format!("{key}.sst"),
+                    // Tests write 9-byte files ("sst bytes") named by their hash.
                     size: 9,
                     hash: key.to_string(),
                     location: NativeFileLocation::Shared(key.to_string()),

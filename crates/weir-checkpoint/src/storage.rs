@@ -417,7 +417,9 @@ impl CheckpointStorage {
     }
 
     /// Checks that every shared file the checkpoint's incremental state lists is
-    /// there with its size (its content hash is checked when a task opens it).
+    /// there with its size and content hash (each file read once per process:
+    /// shared files never change), so that a damaged one makes the checkpoint
+    /// skipped for an older one instead of failing the restore later.
     fn verify_shared_files(
         dir: &Path,
         metadata: &CheckpointMetadata,
@@ -463,6 +465,18 @@ impl CheckpointStorage {
                     ))
                 }
                 Some(_) => {}
+            }
+            let content = with_retry(retry, &path.display(), || {
+                shared.verify_content(key, file.size, &file.hash)
+            })?;
+            if let Err(found) = content {
+                return Err(CheckpointError::corrupt(
+                    &path,
+                    format!(
+                        "content hash is {found}, the metadata says {} ('{}' of operator '{operator}')",
+                        file.hash, file.name
+                    ),
+                ));
             }
         }
         Ok(())
@@ -889,12 +903,15 @@ mod tests {
         let storage = CheckpointStorage::new(dir.path().join("job")).unwrap();
         let shared = dir.path().join("job").join(SHARED_DIR);
         fs::create_dir_all(&shared).unwrap();
-        fs::write(shared.join("000a"), b"sst bytes").unwrap();
+        // Shared files are named by the hash of their content (9 bytes each here).
+        let key = |content: &[u8]| format!("{:032x}", xxhash_rust::xxh3::xxh3_128(content));
+        let (a, b) = (key(b"sst bytes"), key(b"sst other"));
+        fs::write(shared.join(&a), b"sst bytes").unwrap();
         storage
-            .commit(&crate::shared::tests::metadata_listing(1, &["000a"]))
+            .commit(&crate::shared::tests::metadata_listing(1, &[&a]))
             .unwrap();
         storage
-            .commit(&crate::shared::tests::metadata_listing(2, &["000a", "000b"]))
+            .commit(&crate::shared::tests::metadata_listing(2, &[&a, &b]))
             .unwrap();
         let chosen = |storage: &CheckpointStorage| {
             CheckpointStorage::latest_valid(storage.job_dir(), &NO_RETRY)
@@ -902,15 +919,16 @@ mod tests {
                 .1
                 .checkpoint_id
         };
-        assert_eq!(chosen(&storage), 1, "000b is missing");
+        assert_eq!(chosen(&storage), 1, "b is missing");
         let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
-        assert!(
-            e.to_string().contains("000b") && e.to_string().contains("missing"),
-            "{e}"
-        );
-        fs::write(shared.join("000b"), b"short").unwrap();
-        assert_eq!(chosen(&storage), 1, "000b has the wrong size");
-        fs::write(shared.join("000b"), b"sst bytes").unwrap();
+        assert!(e.to_string().contains(&b) && e.to_string().contains("missing"), "{e}");
+        fs::write(shared.join(&b), b"short").unwrap();
+        assert_eq!(chosen(&storage), 1, "b has the wrong size");
+        fs::write(shared.join(&b), b"sst bytez").unwrap();
+        assert_eq!(chosen(&storage), 1, "b has the right size but not its content");
+        let e = CheckpointStorage::load(&storage.checkpoint_dir(2), &NO_RETRY).unwrap_err();
+        assert!(e.to_string().contains("content hash"), "{e}");
+        fs::write(shared.join(&b), b"sst other").unwrap();
         assert_eq!(chosen(&storage), 2);
     }
 
