@@ -97,7 +97,7 @@ impl SharedFileStore {
     /// Whether shared file `key` holds exactly `size` bytes whose XXH3-128 (hex,
     /// as keys are named) is `hash`; returns the hash found when it does not.
     /// Reads no further than one byte past `size`. Shared files never change once
-    /// written, so a file this process has verified is not read again (remembered
+    /// written, so a file this process has written or verified is not read again (remembered
     /// per path, size and hash for the life of the process).
     pub fn verify_content(
         &self,
@@ -215,6 +215,12 @@ impl SharedFileStore {
         Object::parse(path)
             .and_then(|source| source.copy_to(&target, Durability::FileAndDir))
             .map_err(|e| e.to_string())?;
+        // Its key is the hash of the content just copied: a restore in this process
+        // need not read it again to verify it.
+        verified_contents()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((self.dir.join(key), size, key.to_string()));
         Ok(size)
     }
 
@@ -261,8 +267,8 @@ impl SharedFiles for CheckpointSharedFiles {
     }
 }
 
-/// Shared files this process has read whole and found as their metadata says:
-/// path, size and content hash.
+/// Shared files this process has written, or read whole and found as their
+/// metadata says: path, size and content hash.
 fn verified_contents() -> &'static Mutex<HashSet<(PathBuf, u64, String)>> {
     static VERIFIED: std::sync::OnceLock<Mutex<HashSet<(PathBuf, u64, String)>>> = std::sync::OnceLock::new();
     VERIFIED.get_or_init(|| Mutex::new(HashSet::new()))
