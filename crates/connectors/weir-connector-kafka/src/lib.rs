@@ -1,0 +1,1 @@
+//! Placeholder crate (issue 14 fills it in).
