@@ -520,7 +520,8 @@ start_mysql() {
     local user=()
     [ "$(id -u)" -eq 0 ] && user=(--user=root)
     if ! mariadb-install-db --no-defaults --datadir="$dir/data" "${user[@]}" \
-        --auth-root-authentication-method=normal --skip-test-db >"$dir/install-db.log" 2>&1; then
+        --auth-root-authentication-method=normal --skip-test-db --innodb-log-file-size=16M \
+        >"$dir/install-db.log" 2>&1; then
         say "mysql: mariadb-install-db failed:"
         tail -n 20 "$dir/install-db.log" >&2
         exit 1
@@ -529,7 +530,7 @@ start_mysql() {
         --bind-address=127.0.0.1 --port="$port" --socket="$dir/mysqld.sock" \
         --pid-file="$dir/data/mariadbd.pid" --log-error="$(log_of mysql)" \
         --skip-name-resolve --log-bin="$dir/data/binlog" --binlog-format=ROW --server-id=1 \
-        --innodb-flush-log-at-trx-commit=2 --max-connections=500
+        --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 --max-connections=500
 }
 mysql_socket() { mariadb --no-defaults --protocol=socket --socket="$(dir_of mysql)/mysqld.sock" -uroot "$@"; }
 ready_mysql() {
@@ -830,9 +831,17 @@ case "$command" in
             flock 9
             install_missing "${names[@]}"
         )
+        # Several at once: started side by side (RabbitMQ's boot takes longest).
+        pids=()
         for name in "${names[@]}"; do
-            with_lock up_one "$name"
+            with_lock up_one "$name" &
+            pids+=($!)
         done
+        failed=0
+        for pid in "${pids[@]}"; do
+            wait "$pid" || failed=1
+        done
+        exit "$failed"
         ;;
     down)
         for name in "${names[@]}"; do
