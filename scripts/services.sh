@@ -706,6 +706,28 @@ ready_mqtt() {
 # ---------------------------------------------------------------------------
 # Commands.
 
+# After a service's main process died (killed, crashed): stop what is left of its
+# process group (RabbitMQ's Erlang VM behind its dead wrapper script, say) and its
+# helpers, and forget its pid.
+cleanup_stale() {
+    local name="$1" pidfile pid=""
+    pidfile="$(pidfile_of "$name")"
+    if [ -f "$pidfile" ]; then
+        read -r pid _ <"$pidfile" || true
+    fi
+    if [ -n "$pid" ] && group_alive "$pid"; then
+        say "$name: pid $pid is gone; stopping what is left of its process group"
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            group_alive "$pid" || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    run_hook stop "$name"
+}
+
 # Runs stop_NAME, setup_NAME... when the service has one.
 run_hook() {
     if [ "$(type -t "$1_$2")" = function ]; then
@@ -722,6 +744,7 @@ up_one() {
         say "$name: already running (pid $pid, 127.0.0.1:$port)"
         return 0
     fi
+    cleanup_stale "$name"
     if listening "$port"; then
         die "$name: port $port is in use by a process that services.sh did not start (see: ss -ltnp 'sport = :$port')"
     fi
@@ -759,11 +782,12 @@ down_one() {
             die "$name: pid $pid is still there after SIGKILL"
         fi
         say "$name: stopped (pid $pid)"
+        rm -f "$(pidfile_of "$name")"
+        run_hook stop "$name"
     else
         say "$name: not running"
+        cleanup_stale "$name"
     fi
-    rm -f "$(pidfile_of "$name")"
-    run_hook stop "$name"
     for _ in $(seq 1 100); do
         listening "$port" || return 0
         sleep 0.1
