@@ -200,8 +200,9 @@ apt_install() {
         $SUDO chmod 755 "$policy"
         made_policy=true
     fi
-    local epmd_before
+    local epmd_before ports_before
     epmd_before="$(pids_named epmd)"
+    ports_before="$(default_ports_listening)"
     say "installing $* (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends)
@@ -218,7 +219,7 @@ apt_install() {
         tail -n 20 "$SERVICES_DIR/apt.log" >&2
         exit 1
     fi
-    stop_packaged_services "$epmd_before"
+    stop_packaged_services "$ports_before" "$epmd_before"
 }
 
 # The pids of the processes whose command name is $1, one a line.
@@ -232,20 +233,35 @@ pids_named() {
     done
 }
 
+# The packaged services and their default ports.
+PACKAGED_SERVICES=(postgresql:5432 mariadb:3306 redis-server:6379 nats-server:4222
+    rabbitmq-server:5672 mosquitto:1883)
+
+# Which default ports are taken now, one a line.
+default_ports_listening() {
+    local entry
+    for entry in "${PACKAGED_SERVICES[@]}"; do
+        if listening "${entry#*:}"; then echo "${entry#*:}"; fi
+    done
+}
+
 # Where policy-rc.d was not obeyed (a systemd machine without it, say), stop the
-# services the packages started; ours use other ports and their own directories.
-# Installing rabbitmq-server also runs Erlang, which leaves an epmd daemon on the
-# default port 4369: stop the ones that were not there before ($1).
+# services the packages started on their default ports ($1: the ports taken before;
+# ours use other ports and their own directories). Installing rabbitmq-server runs
+# Erlang, which leaves an `epmd -daemon` on the default port 4369: stop the ones
+# that were not there before ($2).
 stop_packaged_services() {
-    local svc pid
-    for svc in postgresql mariadb redis-server nats-server rabbitmq-server mosquitto; do
-        if [ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
-            say "stopping the $svc service that installing its package started"
+    local entry svc port pid
+    for entry in "${PACKAGED_SERVICES[@]}"; do
+        svc="${entry%:*}"
+        port="${entry#*:}"
+        if listening "$port" && ! grep -qx "$port" <<<"$1" && [ -x "/etc/init.d/$svc" ]; then
+            say "stopping the $svc service that installing its package started on port $port"
             $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
         fi
     done
     for pid in $(pids_named epmd); do
-        if ! grep -qx "$pid" <<<"$1"; then
+        if ! grep -qx "$pid" <<<"$2" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- -daemon; then
             say "stopping the epmd daemon (pid $pid) that installing the packages started"
             $SUDO kill "$pid" 2>/dev/null || true
         fi

@@ -241,7 +241,9 @@ live_test() {
         fail "$name: second up did not keep the running service (pid $pid1, then $pid2)"
     fi
     if probe "$name"; then pass; else fail "$name: did not answer a request of its protocol"; fi
-    if "$SERVICES" env "$name" | grep -q "^export WEIR_TEST_${name^^}_"; then pass; else
+    local env
+    env="$("$SERVICES" env "$name")"
+    if grep -q "^export WEIR_TEST_${name^^}_" <<<"$env"; then pass; else
         fail "$name: env printed no WEIR_TEST_${name^^}_ variable"
     fi
     for _ in 1 2; do
