@@ -199,20 +199,24 @@ apt_install() {
             $SUDO tee "$policy" >/dev/null
         $SUDO chmod 755 "$policy"
         made_policy=true
+        # Also when interrupted (install_missing runs in a subshell of its own).
+        # shellcheck disable=SC2064 # expanded now on purpose
+        trap "$SUDO rm -f $policy" EXIT
     fi
     local epmd_before ports_before
     epmd_before="$(pids_named epmd)"
     ports_before="$(default_ports_listening)"
     say "installing $* (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    local apt=(apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends)
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
     local status=0
-    if ! $SUDO "${apt[@]}" "$@" >"$SERVICES_DIR/apt.log" 2>&1; then
-        $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >>"$SERVICES_DIR/apt.log" 2>&1 || true
-        $SUDO "${apt[@]}" "$@" >>"$SERVICES_DIR/apt.log" 2>&1 || status=$?
+    if ! $SUDO "${apt[@]}" install -y -q --no-install-recommends "$@" >"$SERVICES_DIR/apt.log" 2>&1; then
+        $SUDO "${apt[@]}" update -q >>"$SERVICES_DIR/apt.log" 2>&1 || true
+        $SUDO "${apt[@]}" install -y -q --no-install-recommends "$@" >>"$SERVICES_DIR/apt.log" 2>&1 ||
+            status=$?
     fi
     if $made_policy; then
         $SUDO rm -f "$policy"
+        trap - EXIT
     fi
     if [ "$status" -ne 0 ]; then
         say "apt-get install $* failed; the end of $SERVICES_DIR/apt.log:"
