@@ -100,9 +100,9 @@ fn spawn(test_name: &str, dir: &Path) -> (Child, ChildStdin, mpsc::Receiver<(u64
 
 /// Kills the child `kills` times at seeded moments (half of them right after a
 /// checkpoint completed, before its acknowledgement), then lets it run until its
-/// committed output holds `expected` records and three more checkpoints, and
-/// returns the committed output.
-pub fn run(test_name: &str, dir: &Path, seed: u64, kills: u32, expected: usize) -> Vec<u64> {
+/// committed output holds `expected` records and `settle` more checkpoints (time
+/// for late redeliveries), and returns the committed output.
+pub fn run(test_name: &str, dir: &Path, seed: u64, kills: u32, expected: usize, settle: usize) -> Vec<u64> {
     let mut rng = fastrand::Rng::with_seed(seed);
     for round in 0..kills {
         let (mut child, mut stdin, markers) = spawn(test_name, dir);
@@ -146,7 +146,7 @@ pub fn run(test_name: &str, dir: &Path, seed: u64, kills: u32, expected: usize) 
         if count >= expected {
             extra += 1;
         }
-        if extra > 3 {
+        if extra > settle {
             break;
         }
         let _ = writeln!(stdin, "go");
