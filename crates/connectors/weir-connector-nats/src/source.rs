@@ -201,7 +201,7 @@ impl<T: Send + 'static> SourceReader<T> for NatsReader<T> {
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
         for _ in 0..BATCH {
             match self.events.try_recv() {
-                Ok(Event::Message(message)) => self.on_message(message, output)?,
+                Ok(Event::Message(message)) => self.on_message(*message, output)?,
                 Ok(Event::Confirmed { checkpoint_id }) => self.dedup.confirmed(checkpoint_id, GENERATION),
                 Ok(Event::AckFloor(floor)) => self.dedup.forget(|sequence| *sequence <= floor),
                 Ok(Event::Failed(message)) => return Err(message.into()),

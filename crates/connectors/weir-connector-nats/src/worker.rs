@@ -25,7 +25,7 @@ pub(crate) struct Message {
 /// What the connection task tells the reader.
 pub(crate) enum Event {
     /// A message.
-    Message(Message),
+    Message(Box<Message>),
     /// The server confirmed the acks of everything checkpoint `checkpoint_id` covers.
     Confirmed { checkpoint_id: u64 },
     /// Every message up to this stream sequence is acknowledged (the consumer's
@@ -195,7 +195,7 @@ async fn session(
                             Err(e) => return End::Failed(Failure::Transient(format!("a message without JetStream metadata: {e}"))),
                         };
                         let (message, acker) = message.split();
-                        let event = Event::Message(Message { sequence, data: message.payload.to_vec(), acker });
+                        let event = Event::Message(Box::new(Message { sequence, data: message.payload.to_vec(), acker }));
                         if events.send(event).await.is_err() {
                             return End::Stopped;
                         }
