@@ -119,8 +119,9 @@ fn process_kills_lose_nothing() {
     let dir = kill::scratch("weir-mqtt-kill");
     std::fs::write(dir.join("topic"), &topic).unwrap();
     std::fs::write(dir.join("client"), &client_id).unwrap();
-    publish(&topic, 0..records);
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3);
+    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3, &|range| {
+        publish(&topic, range)
+    });
     let output: Vec<u64> = output.into_iter().filter(|v| *v != PROBE).collect();
     let lost: Vec<u64> = (0..records).filter(|v| !output.contains(v)).collect();
     let duplicates = output.len() - (records as usize - lost.len());

@@ -167,10 +167,11 @@ fn process_kills_lose_and_duplicate_nothing() {
     let records = 3_000u64;
     let dir = kill::scratch("weir-nats-kill");
     std::fs::write(dir.join("stream"), &stream).unwrap();
-    publish(&stream, 0..records);
     // 40 checkpoints of 100 ms after the last record: longer than ack_wait, so
     // late redeliveries come (and must be dropped) before the output is compared.
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 40);
+    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 40, &|range| {
+        publish(&stream, range)
+    });
     let output: Vec<u64> = output.into_iter().filter(|v| *v != u64::MAX).collect();
     let mut sorted = output.clone();
     sorted.sort_unstable();

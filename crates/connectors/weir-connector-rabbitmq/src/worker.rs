@@ -13,6 +13,9 @@ use lapin::{Connection, ConnectionProperties};
 use tokio::sync::mpsc;
 use weir_connector_api::source::SourceWaker;
 
+/// How long the broker may take to answer a request.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A message as the reader sees it.
 #[derive(Debug)]
 pub(crate) struct Message {
@@ -126,9 +129,12 @@ async fn session(
     backoff: &mut Backoff,
 ) -> End {
     let properties = ConnectionProperties::default().with_connection_name(context.into());
-    let connection = Connection::connect(&config.uri, properties)
-        .await
-        .map_err(|e| Failure::of("cannot connect", &e));
+    let connection = match tokio::time::timeout(REPLY_TIMEOUT, Connection::connect(&config.uri, properties)).await {
+        Ok(connected) => connected.map_err(|e| Failure::of("cannot connect", &e)),
+        Err(_) => Err(Failure::Transient(format!(
+            "cannot connect: no answer within {REPLY_TIMEOUT:?}"
+        ))),
+    };
     let connection = match connection {
         Ok(connection) => connection,
         Err(failure) => return failure.into(),
@@ -183,8 +189,16 @@ async fn consume(
     // channel error.
     let mut acked = 0;
     tracing::info!(generation, "connected, consuming from queue '{queue}'");
+    // The consumer's stream does not always end when the broker closes the
+    // connection: check the channel's state too.
+    let mut health = tokio::time::interval(std::time::Duration::from_millis(500));
     loop {
         tokio::select! {
+            _ = health.tick() => {
+                if !channel.status().connected() || !connection.status().connected() {
+                    return Failure::Transient("the broker closed the connection".to_string()).into();
+                }
+            }
             delivery = consumer.next() => match delivery {
                 Some(Ok(delivery)) => {
                     let message = Message {
@@ -209,16 +223,19 @@ async fn consume(
                         // requeued them, and they come again.
                         continue;
                     }
-                    if tag > acked {
-                        if let Err(e) = channel.basic_ack(tag, BasicAckOptions { multiple: true }).await {
-                            return Failure::of("acknowledging", &e).into();
+                    // A broker that went away may never answer: bounded waits.
+                    let confirm = async {
+                        if tag > acked {
+                            channel.basic_ack(tag, BasicAckOptions { multiple: true }).await?;
                         }
-                        acked = tag;
-                    }
-                    // Methods on a channel are processed in order: once basic.qos-ok
-                    // is back, the broker has processed the ack.
-                    if let Err(e) = qos(&channel).await {
-                        return Failure::of("confirming an acknowledgement", &e).into();
+                        // Methods on a channel are processed in order: once
+                        // basic.qos-ok is back, the broker has processed the ack.
+                        qos(&channel).await
+                    };
+                    match tokio::time::timeout(REPLY_TIMEOUT, confirm).await {
+                        Ok(Ok(())) => acked = acked.max(tag),
+                        Ok(Err(e)) => return Failure::of("acknowledging", &e).into(),
+                        Err(_) => return Failure::Transient(format!("no reply to an acknowledgement within {REPLY_TIMEOUT:?}")).into(),
                     }
                     if events.send(Event::Confirmed { checkpoint_id, generation }).await.is_err() {
                         return End::Stopped;

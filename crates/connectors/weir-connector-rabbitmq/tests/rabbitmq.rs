@@ -140,8 +140,9 @@ fn process_kills_lose_and_duplicate_nothing() {
     let records = 5_000u64;
     let dir = kill::scratch("weir-rabbitmq-kill");
     std::fs::write(dir.join("queue"), &queue).unwrap();
-    publish(&queue, 0..records);
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3);
+    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3, &|range| {
+        publish(&queue, range)
+    });
     let mut sorted = output.clone();
     sorted.sort_unstable();
     let expected: Vec<u64> = (0..records).collect();

@@ -125,3 +125,22 @@ pub fn read_until_error(reader: &mut dyn SourceReader<u64>, woken: &mpsc::Receiv
         Ok(()) => unreachable!(),
     }
 }
+
+/// Polls `reader` for `duration`, waiting on its waker between polls.
+pub fn read_for(
+    reader: &mut dyn SourceReader<u64>,
+    woken: &mpsc::Receiver<()>,
+    out: &mut Vec<u64>,
+    duration: Duration,
+) -> Result<(), weir_connector_api::BoxError> {
+    let until = std::time::Instant::now() + duration;
+    while std::time::Instant::now() < until {
+        let mut collected = CollectingOutput::default();
+        let status = reader.poll_next(&mut SourceOutput::new(&mut collected))?;
+        out.extend(collected.records.into_iter().map(|r| r.value));
+        if let PollStatus::Pending { .. } = status {
+            let _ = woken.recv_timeout(until.saturating_duration_since(std::time::Instant::now()));
+        }
+    }
+    Ok(())
+}

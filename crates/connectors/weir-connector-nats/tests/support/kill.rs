@@ -98,13 +98,25 @@ fn spawn(test_name: &str, dir: &Path) -> (Child, ChildStdin, mpsc::Receiver<(u64
     (child, stdin, rx)
 }
 
-/// Kills the child `kills` times at seeded moments (half of them right after a
-/// checkpoint completed, before its acknowledgement), then lets it run until its
-/// committed output holds `expected` records and `settle` more checkpoints (time
-/// for late redeliveries), and returns the committed output.
-pub fn run(test_name: &str, dir: &Path, seed: u64, kills: u32, expected: usize, settle: usize) -> Vec<u64> {
+/// Publishes the records `0..expected` in `kills` chunks, one before each run of
+/// the child, and kills the child `kills` times at seeded moments (half of them
+/// right after a checkpoint completed, before its acknowledgement); then lets it
+/// run until its committed output holds `expected` records and `settle` more
+/// checkpoints (time for late redeliveries), and returns the committed output.
+pub fn run(
+    test_name: &str,
+    dir: &Path,
+    seed: u64,
+    kills: u32,
+    expected: usize,
+    settle: usize,
+    publish: &dyn Fn(std::ops::Range<u64>),
+) -> Vec<u64> {
     let mut rng = fastrand::Rng::with_seed(seed);
+    let chunk = (expected as u64).div_ceil(u64::from(kills.max(1)));
     for round in 0..kills {
+        let start = (u64::from(round) * chunk).min(expected as u64);
+        publish(start..(start + chunk).min(expected as u64));
         let (mut child, mut stdin, markers) = spawn(test_name, dir);
         let after_completion = rng.bool();
         let deadline = Instant::now() + Duration::from_millis(rng.u64(50..1500));
