@@ -81,7 +81,11 @@ fn main() -> Result<(), BoxError> {
     }
     let state = reader.snapshot_state(1)?;
     read.retain(|line| line != "probe");
-    println!("read {} messages; checkpoint 1 keeps {} byte(s): the broker's session is the position", read.len(), state.iter().map(Vec::len).sum::<usize>());
+    println!(
+        "read {} messages; checkpoint 1 keeps {} byte(s): the broker's session is the position",
+        read.len(),
+        state.iter().map(Vec::len).sum::<usize>()
+    );
     reader.notify_checkpoint_complete(1)?; // sends their PUBACKs
     for line in &read {
         println!("  {line}");

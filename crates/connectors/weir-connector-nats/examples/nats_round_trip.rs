@@ -55,8 +55,8 @@ fn main() -> Result<(), BoxError> {
     let _ = reader.poll_next(&mut SourceOutput::new(&mut probe))?;
     let _ = woken.recv_timeout(Duration::from_millis(500));
 
-    let sink = NatsSink::new(SinkConfig::new(url, subject), || Lines)
-        .with_message_id(|line: &String| format!("line-{line}"));
+    let sink =
+        NatsSink::new(SinkConfig::new(url, subject), || Lines).with_message_id(|line: &String| format!("line-{line}"));
     let mut writer = sink.create_writer(&SinkContext {
         info: SubtaskInfo::new("sink", 0, 1, 1),
         checkpointing: true,
@@ -78,7 +78,11 @@ fn main() -> Result<(), BoxError> {
         read.extend(output.records.into_iter().map(|r| r.value));
     }
     let state = reader.snapshot_state(1)?;
-    println!("read {} messages; checkpoint 1 keeps {} byte(s) of sequence numbers", read.len(), state.iter().map(Vec::len).sum::<usize>());
+    println!(
+        "read {} messages; checkpoint 1 keeps {} byte(s) of sequence numbers",
+        read.len(),
+        state.iter().map(Vec::len).sum::<usize>()
+    );
     reader.notify_checkpoint_complete(1)?; // double-acks them
     for line in &read {
         println!("  {line}");

@@ -69,7 +69,11 @@ fn main() -> Result<(), BoxError> {
         read.extend(output.records.into_iter().map(|r| r.value));
     }
     let state = reader.snapshot_state(1)?;
-    println!("read {} messages; checkpoint 1 keeps {} byte(s) of message ids", read.len(), state.iter().map(Vec::len).sum::<usize>());
+    println!(
+        "read {} messages; checkpoint 1 keeps {} byte(s) of message ids",
+        read.len(),
+        state.iter().map(Vec::len).sum::<usize>()
+    );
     reader.notify_checkpoint_complete(1)?; // acknowledges them
     for line in &read {
         println!("  {line}");
