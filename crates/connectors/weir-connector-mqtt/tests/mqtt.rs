@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 use support::kill;
-use support::{context, read_until, read_until_error, service, Numbers};
+use support::{context, read_for, read_until, read_until_error, service, Numbers};
 use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::Source;
 use weir_connector_api::SubtaskInfo;
@@ -53,10 +53,7 @@ fn subscribe(topic: &str, client_id: &str) {
     // Until the subscription is in place, probes are lost; keep sending them.
     while out.is_empty() {
         publish(topic, [PROBE]);
-        let deadline = std::time::Instant::now() + Duration::from_millis(200);
-        let _ = read_until(reader.as_mut(), &woken, &mut out, |o| {
-            !o.is_empty() || std::time::Instant::now() > deadline
-        });
+        read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
     }
     reader.snapshot_state(1).unwrap();
     reader.notify_checkpoint_complete(1).unwrap();
