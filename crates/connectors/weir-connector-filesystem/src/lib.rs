@@ -5,6 +5,10 @@
 //!   decoded by any [`Deserializer`](weir_connector_api::format::Deserializer);
 //!   positions in checkpoints, optional monitoring for new files, bad records
 //!   handled by policy.
+//! * [`FileSink`]: writes part files exactly once (two-phase commit by renames),
+//!   through any [`Serializer`](weir_connector_api::format::Serializer) or a bulk
+//!   format, with rolling policies, partitioning by field values and partition
+//!   commit (`_SUCCESS` files).
 //!
 //! The crate depends on the light connector API only (no runtime).
 
@@ -12,8 +16,10 @@ mod compression;
 pub mod error;
 mod lines;
 mod paths;
+pub mod sink;
 pub mod source;
 mod split;
 
 pub use error::FileSystemError;
+pub use sink::{FileSink, FileSinkBuilder};
 pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};
