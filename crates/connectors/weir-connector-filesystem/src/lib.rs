@@ -10,10 +10,14 @@
 //!   format, with rolling policies, partitioning by field values and partition
 //!   commit (`_SUCCESS` files).
 //!
+//! * [`factory`]: the `filesystem` connector for a
+//!   [`Registry`](weir_connector_api::registry::Registry), with Flink's option names.
+//!
 //! The crate depends on the light connector API only (no runtime).
 
 mod compression;
 pub mod error;
+pub mod factory;
 mod lines;
 mod paths;
 pub mod sink;
