@@ -15,6 +15,8 @@
 //!
 //! The crate depends on the light connector API only (no runtime).
 
+#[cfg(feature = "parquet")]
+mod batch;
 mod compression;
 pub mod error;
 pub mod factory;
@@ -24,6 +26,10 @@ pub mod sink;
 pub mod source;
 mod split;
 
+#[cfg(feature = "parquet")]
+pub use batch::ArrowBatch;
 pub use error::FileSystemError;
 pub use sink::{FileSink, FileSinkBuilder};
+#[cfg(feature = "parquet")]
+pub use source::{ParquetSource, ParquetSourceBuilder};
 pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};

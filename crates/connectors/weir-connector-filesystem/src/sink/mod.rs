@@ -14,6 +14,8 @@
 
 mod core;
 mod part;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod partition;
 mod rolling;
 
@@ -21,6 +23,8 @@ pub use self::core::{FileTransaction, PendingFile, PendingTransaction, Partition
 pub use part::{LineFormat, PartFormat, PartWriter, SerializerFactory};
 pub use partition::{CommitTrigger, Partition, PartitionCommit};
 pub use rolling::RollingPolicy;
+#[cfg(feature = "parquet")]
+pub use self::parquet::ParquetFormat;
 
 use self::core::Core;
 use crate::error::FileSystemError;

@@ -1,7 +1,6 @@
 //! The file source's enumerator: lists the files, cuts them into splits, hands
 //! the splits out on request and remembers which files it has handed out.
 
-use super::Config;
 use crate::compression::codec_of;
 use crate::error::FileSystemError;
 use crate::paths::list_files;
@@ -24,13 +23,25 @@ struct State {
     unassigned: VecDeque<FileSplit>,
 }
 
-pub(crate) struct FileEnumerator<T> {
-    config: Arc<Config<T>>,
+/// Cuts a file into splits.
+pub(crate) type Splitter = Arc<dyn Fn(&Path) -> Result<Vec<FileSplit>, FileSystemError> + Send + Sync>;
+
+/// What the enumerator needs of its source.
+#[derive(Clone)]
+pub(crate) struct Discovery {
+    pub paths: Vec<String>,
+    pub monitor: Option<Duration>,
+    pub splitter: Splitter,
+}
+
+pub(crate) struct FileEnumerator {
+    config: Discovery,
     state: State,
 }
 
-/// The splits of `path`.
-fn splits_of(path: &Path, split_size: u64) -> Result<Vec<FileSplit>, FileSystemError> {
+/// The splits of line file `path`: byte ranges of `split_size`, or the whole
+/// file when it is compressed.
+pub(crate) fn line_splits(path: &Path, split_size: u64) -> Result<Vec<FileSplit>, FileSystemError> {
     if let Some(codec) = codec_of(path) {
         return Ok(vec![FileSplit {
             path: path.to_path_buf(),
@@ -57,8 +68,8 @@ fn splits_of(path: &Path, split_size: u64) -> Result<Vec<FileSplit>, FileSystemE
     Ok(splits)
 }
 
-impl<T> FileEnumerator<T> {
-    pub fn new(config: Arc<Config<T>>) -> Result<Self, BoxError> {
+impl FileEnumerator {
+    pub fn new(config: Discovery) -> Result<Self, BoxError> {
         let mut enumerator = FileEnumerator {
             config,
             state: State {
@@ -71,7 +82,7 @@ impl<T> FileEnumerator<T> {
         Ok(enumerator)
     }
 
-    pub fn restore(name: &str, config: Arc<Config<T>>, bytes: &[u8]) -> Result<Self, BoxError> {
+    pub fn restore(name: &str, config: Discovery, bytes: &[u8]) -> Result<Self, BoxError> {
         let state = decode_state(bytes, &format!("the files of file source '{name}'"))?;
         Ok(FileEnumerator { config, state })
     }
@@ -84,7 +95,7 @@ impl<T> FileEnumerator<T> {
             if self.state.known.contains(&file) {
                 continue;
             }
-            let splits = match splits_of(&file, self.config.split_size) {
+            let splits = match (self.config.splitter)(&file) {
                 Ok(splits) => splits,
                 // Listed, then gone (moved away while listing): not a file to read.
                 Err(FileSystemError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -100,7 +111,7 @@ impl<T> FileEnumerator<T> {
     }
 }
 
-impl<T: Send + 'static> SplitEnumerator<FileSplit> for FileEnumerator<T> {
+impl SplitEnumerator<FileSplit> for FileEnumerator {
     fn handle_split_request(
         &mut self,
         subtask: usize,

@@ -14,11 +14,13 @@
 //! ```
 
 mod enumerator;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod reader;
 
 use crate::error::FileSystemError;
 use crate::paths::list_files;
-use enumerator::FileEnumerator;
+use enumerator::{line_splits, Discovery, FileEnumerator};
 use reader::FileReader;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ use weir_connector_api::split::{EnumeratorInit, SplitEnumerator, SplitReader, Sp
 use weir_connector_api::BoxError;
 
 pub use crate::split::{FileSplit, SplitKind, SplitPosition};
+#[cfg(feature = "parquet")]
+pub use parquet::{ParquetSource, ParquetSourceBuilder};
 
 /// The default size of a byte-range split: 64 MiB.
 pub const DEFAULT_SPLIT_SIZE: u64 = 64 << 20;
@@ -249,9 +253,15 @@ impl<T: Send + 'static> SplitSource<T> for FileSource<T> {
         _: &EnumeratorInit,
         restored: Option<&[u8]>,
     ) -> Result<Box<dyn SplitEnumerator<FileSplit>>, BoxError> {
+        let split_size = self.config.split_size;
+        let discovery = Discovery {
+            paths: self.config.paths.clone(),
+            monitor: self.config.monitor,
+            splitter: Arc::new(move |path| line_splits(path, split_size)),
+        };
         let enumerator = match restored {
-            Some(state) => FileEnumerator::restore(&self.name, self.config.clone(), state)?,
-            None => FileEnumerator::new(self.config.clone())?,
+            Some(state) => FileEnumerator::restore(&self.name, discovery, state)?,
+            None => FileEnumerator::new(discovery)?,
         };
         Ok(Box::new(enumerator))
     }
