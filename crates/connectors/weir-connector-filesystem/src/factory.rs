@@ -244,7 +244,8 @@ where
             trigger,
             delay: options.duration("sink.partition-commit.delay", Duration::ZERO)?,
             success_file: options
-                .get("sink.partition-commit.success-file.name").map(str::to_string)
+                .get("sink.partition-commit.success-file.name")
+                .map(str::to_string)
                 .unwrap_or_else(|| "_SUCCESS".to_string()),
         };
         let fields = options.get("partition.fields").map(str::to_string);
@@ -268,13 +269,11 @@ where
                     key: "partition.fields".to_string(),
                 })
             }
-            (None, Some(fields)) => {
-                return Err(options.invalid(
-                    "partition.fields",
-                    &fields,
-                    "typed records are partitioned by a function given in code (FilesystemSinkFactory::with_partitioner)",
-                ))
-            }
+            (None, Some(fields)) => return Err(options.invalid(
+                "partition.fields",
+                &fields,
+                "typed records are partitioned by a function given in code (FilesystemSinkFactory::with_partitioner)",
+            )),
             (None, None) => {}
         }
         let sink = builder

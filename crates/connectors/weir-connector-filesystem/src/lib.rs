@@ -30,6 +30,6 @@ mod split;
 pub use batch::ArrowBatch;
 pub use error::FileSystemError;
 pub use sink::{FileSink, FileSinkBuilder};
+pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};
 #[cfg(feature = "parquet")]
 pub use source::{ParquetSource, ParquetSourceBuilder};
-pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};

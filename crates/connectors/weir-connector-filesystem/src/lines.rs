@@ -278,7 +278,10 @@ mod tests {
     /// final newline): every line is read exactly once, by the range it starts in.
     #[test]
     fn every_line_exactly_once_over_random_ranges() {
-        let seed = std::env::var("WEIR_LINES_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7u64);
+        let seed = std::env::var("WEIR_LINES_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(7u64);
         println!("seed {seed} (WEIR_LINES_SEED)");
         let mut rng = fastrand::Rng::with_seed(seed);
         for round in 0..400 {

@@ -62,9 +62,7 @@ pub(crate) fn list_files(specs: &[String], allow_missing: bool) -> Result<Vec<Pa
                     let path = e.path().to_path_buf();
                     FileSystemError::io("cannot read", path, e.into())
                 })?;
-                let hidden = path
-                    .file_name()
-                    .is_some_and(|n| is_hidden(&n.to_string_lossy()));
+                let hidden = path.file_name().is_some_and(|n| is_hidden(&n.to_string_lossy()));
                 if path.is_dir() {
                     walk(&path, &mut files)?;
                 } else if !hidden {
@@ -102,7 +100,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::create_dir_all(root.join("a/b")).unwrap();
-        for name in ["x.json", "a/y.json", "a/b/z.json", "a/.hidden", "a/_SUCCESS", "a/b/w.csv"] {
+        for name in [
+            "x.json",
+            "a/y.json",
+            "a/b/z.json",
+            "a/.hidden",
+            "a/_SUCCESS",
+            "a/b/w.csv",
+        ] {
             fs::write(root.join(name), "1\n").unwrap();
         }
         let all = list_files(&[root.display().to_string()], false).unwrap();

@@ -97,7 +97,12 @@ impl ProcessFunction<u64, String> for Gate {
         Ok(())
     }
 
-    fn process_element(&mut self, i: u64, _: &mut Context<'_>, out: &mut Collector<'_, String>) -> Result<(), BoxError> {
+    fn process_element(
+        &mut self,
+        i: u64,
+        _: &mut Context<'_>,
+        out: &mut Collector<'_, String>,
+    ) -> Result<(), BoxError> {
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
         if self.attempt < self.failures && n == self.after * (self.attempt as u64 + 1) {
             panic!("injected fault in attempt {}", self.attempt);
@@ -231,7 +236,10 @@ fn files_to_partitioned_files_exactly_once_across_failures_and_rescales() {
             let b = run(seed, 2, 2, a.as_deref(), dir, false);
             run(seed, 3, 4, b.as_deref(), dir, true);
             let output = read_output(&dir.join("out"));
-            println!("seed {seed}: restored from {a:?}, then {b:?}; {} partitions", output.lines.len());
+            println!(
+                "seed {seed}: restored from {a:?}, then {b:?}; {} partitions",
+                output.lines.len()
+            );
             let mut all: Vec<String> = output.lines.values().flatten().cloned().collect();
             all.sort();
             assert_eq!(all.len(), expected.len(), "seed {seed}: lines committed");
@@ -244,7 +252,11 @@ fn files_to_partitioned_files_exactly_once_across_failures_and_rescales() {
             }
             let partitions: Vec<String> = output.lines.keys().cloned().collect();
             assert_eq!(output.succeeded, partitions, "seed {seed}: _SUCCESS in every partition");
-            assert!(output.leftovers.is_empty(), "seed {seed}: leftovers {:?}", output.leftovers);
+            assert!(
+                output.leftovers.is_empty(),
+                "seed {seed}: leftovers {:?}",
+                output.leftovers
+            );
         });
     }
 }

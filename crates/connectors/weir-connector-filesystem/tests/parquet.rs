@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use weir::prelude::*;
 use weir_connector_api::split::testing::Harness;
-use weir_connector_filesystem::sink::{Partition, ParquetFormat};
+use weir_connector_filesystem::sink::{ParquetFormat, Partition};
 use weir_connector_filesystem::{ArrowBatch, FileSink, ParquetSource};
 
 fn schema() -> Arc<Schema> {
@@ -37,7 +37,9 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
 fn write_files(dir: &Path, files: i64, rows: i64, group: usize) -> Vec<i64> {
     for file in 0..files {
         let out = std::fs::File::create(dir.join(format!("data-{file}.parquet"))).unwrap();
-        let properties = WriterProperties::builder().set_max_row_group_row_count(Some(group)).build();
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
         let mut writer = ArrowWriter::try_new(out, schema(), Some(properties)).unwrap();
         writer.write(&batch(file * rows..(file + 1) * rows)).unwrap();
         writer.close().unwrap();
@@ -100,7 +102,8 @@ fn parquet_to_partitioned_parquet_in_a_job() {
     std::fs::create_dir_all(&input).unwrap();
     let expected = write_files(&input, 3, 1_000, 128);
     let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2).enable_checkpointing(std::time::Duration::from_millis(10));
+    env.set_parallelism(2)
+        .enable_checkpointing(std::time::Duration::from_millis(10));
     let source = ParquetSource::builder([&input]).batch_rows(100).build().unwrap();
     let sink = FileSink::builder(dir.path().join("out"), ParquetFormat::new(schema()))
         .partition_by(|batch: &ArrowBatch, _| {
@@ -117,7 +120,11 @@ fn parquet_to_partitioned_parquet_in_a_job() {
             continue;
         }
         for file in std::fs::read_dir(partition.path()).unwrap().flatten() {
-            assert!(!file.file_name().to_string_lossy().starts_with('.'), "leftover {:?}", file.path());
+            assert!(
+                !file.file_name().to_string_lossy().starts_with('.'),
+                "leftover {:?}",
+                file.path()
+            );
             let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file.path()).unwrap())
                 .unwrap()
                 .build()

@@ -327,9 +327,16 @@ fn round(seed: u64) {
     let output = read_output(&dir.path().join("out"));
     assert_eq!(output.lines.len(), expected.len(), "seed {seed}: kills {killed:?}");
     assert!(output.lines == expected, "seed {seed}: lines differ; kills {killed:?}");
-    assert_eq!(output.succeeded, output.partitions, "seed {seed}: _SUCCESS files; kills {killed:?}");
+    assert_eq!(
+        output.succeeded, output.partitions,
+        "seed {seed}: _SUCCESS files; kills {killed:?}"
+    );
     assert_eq!(output.partitions.len(), (FILES * PER_FILE / 2_000) as usize);
-    assert!(output.leftovers.is_empty(), "seed {seed}: leftovers {:?}", output.leftovers);
+    assert!(
+        output.leftovers.is_empty(),
+        "seed {seed}: leftovers {:?}",
+        output.leftovers
+    );
 }
 
 #[test]

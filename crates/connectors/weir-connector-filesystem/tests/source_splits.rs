@@ -31,7 +31,10 @@ fn write_files(dir: &Path, rng: &mut fastrand::Rng) -> Vec<String> {
     for file in 0..rng.usize(1..6) {
         let mut text = String::new();
         for n in 0..rng.usize(0..400) {
-            let line = format!("f{file}-l{n}-{}", "x".repeat(if rng.u8(0..20) == 0 { 500 } else { rng.usize(0..20) }));
+            let line = format!(
+                "f{file}-l{n}-{}",
+                "x".repeat(if rng.u8(0..20) == 0 { 500 } else { rng.usize(0..20) })
+            );
             text.push_str(&line);
             all.push(line);
             text.push_str(if rng.bool() { "\n" } else { "\r\n" });
@@ -165,10 +168,21 @@ fn bad_records_fail_naming_file_and_line_or_are_skipped_and_counted() {
 fn a_missing_path_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir");
-    let error = FileSource::lines([&missing], || Utf8Text).build().err().unwrap().to_string();
-    assert!(error.contains(&missing.display().to_string()) && error.contains("does not exist"), "{error}");
+    let error = FileSource::lines([&missing], || Utf8Text)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains(&missing.display().to_string()) && error.contains("does not exist"),
+        "{error}"
+    );
     let pattern = format!("{}/*.json", dir.path().display());
-    let error = FileSource::lines([&pattern], || Utf8Text).build().err().unwrap().to_string();
+    let error = FileSource::lines([&pattern], || Utf8Text)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains(&pattern), "{error}");
 }
 

@@ -337,7 +337,11 @@ impl<T: Send + 'static> TransactionalSink<T> for Core<T> {
         let mut files = Vec::with_capacity(txn.closed.len());
         let mut dirs = BTreeSet::new();
         for part in &txn.closed {
-            let dir = part.path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.base.clone());
+            let dir = part
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.base.clone());
             let name = format!(
                 "part-{}-{checkpoint_id}-{tail}-{}.{}",
                 context.info.index,

@@ -13,18 +13,18 @@
 //! ```
 
 mod core;
-mod part;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod part;
 mod partition;
 mod rolling;
 
-pub use self::core::{FileTransaction, PendingFile, PendingTransaction, Partitioner};
+pub use self::core::{FileTransaction, Partitioner, PendingFile, PendingTransaction};
+#[cfg(feature = "parquet")]
+pub use self::parquet::ParquetFormat;
 pub use part::{LineFormat, PartFormat, PartWriter, SerializerFactory};
 pub use partition::{CommitTrigger, Partition, PartitionCommit};
 pub use rolling::RollingPolicy;
-#[cfg(feature = "parquet")]
-pub use self::parquet::ParquetFormat;
 
 use self::core::Core;
 use crate::error::FileSystemError;

@@ -355,7 +355,10 @@ mod tests {
         committer.start(1, 2).unwrap();
         committer.add(0, &[("dt=a".into(), 10), ("dt=b".into(), 30)]);
         committer.progress(0, 2, 20).unwrap();
-        assert!(!dir.path().join("dt=a/_SUCCESS").exists(), "subtask 1 is not past it yet");
+        assert!(
+            !dir.path().join("dt=a/_SUCCESS").exists(),
+            "subtask 1 is not past it yet"
+        );
         committer.progress(1, 2, 15).unwrap();
         assert!(dir.path().join("dt=a/_SUCCESS").exists());
         assert!(!dir.path().join("dt=b/_SUCCESS").exists());

@@ -98,9 +98,7 @@ impl FileEnumerator {
             let splits = match (self.config.splitter)(&file) {
                 Ok(splits) => splits,
                 // Listed, then gone (moved away while listing): not a file to read.
-                Err(FileSystemError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                    continue
-                }
+                Err(FileSystemError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
             added += splits.len();

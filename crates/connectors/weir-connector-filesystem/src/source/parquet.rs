@@ -7,10 +7,10 @@
 //! such as `serde_arrow`), paying for it only where it is needed.
 
 use super::enumerator::{Discovery, FileEnumerator};
+use crate::batch::ArrowBatch;
 use crate::error::FileSystemError;
 use crate::paths::list_files;
 use crate::split::{FileSplit, SplitKind, SplitPosition};
-use crate::batch::ArrowBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use std::collections::VecDeque;
 use std::fs::File;

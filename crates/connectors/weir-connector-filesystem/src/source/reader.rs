@@ -74,6 +74,20 @@ impl<T: Send + 'static> FileReader<T> {
     fn open(&mut self, split: FileSplit) -> Result<OpenSplit, BoxError> {
         let path = split.path.clone();
         let mut file = File::open(&path).map_err(|e| FileSystemError::io("cannot open", &path, e))?;
+        if let SplitKind::Lines { end, .. } = split.kind {
+            let size = file
+                .metadata()
+                .map_err(|e| FileSystemError::io("cannot inspect", &path, e))?
+                .len();
+            if size < end {
+                return Err(format!(
+                    "'{}' has {size} bytes, fewer than when it was listed ({end} or more): \
+                     files must not change once the source has seen them",
+                    path.display()
+                )
+                .into());
+            }
+        }
         let chunk = self.config.read_size;
         let max_line = self.config.max_line;
         let (lines, line) = match (&split.kind, split.position) {
@@ -121,11 +135,7 @@ impl<T: Send + 'static> FileReader<T> {
                 )
             }
             (SplitKind::RowGroup { .. }, _) => {
-                return Err(format!(
-                    "'{}': a Parquet row group cannot be read as lines",
-                    path.display()
-                )
-                .into())
+                return Err(format!("'{}': a Parquet row group cannot be read as lines", path.display()).into())
             }
         };
         let slot = self.next_slot;
