@@ -1,0 +1,310 @@
+//! JSON lines into Arrow record batches (feature `arrow`), with arrow-json's decoder.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_json::reader::{Decoder, ReaderBuilder};
+use arrow_schema::{ArrowError, SchemaRef};
+
+use crate::api::{Deserializer, FormatError, FormatErrorKind};
+use crate::error::oversize;
+use crate::options::{keys, JsonOptions};
+use crate::schema::Schema;
+
+/// Decodes JSON lines (or concatenated JSON objects) into Arrow `RecordBatch`es of a
+/// given schema, [`JsonOptions::batch_size`] rows each.
+///
+/// Feed bytes with [`decode`](Self::decode) (a chunk may end mid-record: the rest
+/// follows in the next call), take the last, short batch with
+/// [`flush`](Self::flush). As a [`Deserializer<RecordBatch>`] one call decodes a
+/// whole chunk of complete lines and flushes. Fields missing from a record are `null`;
+/// `null` or missing in a `NOT NULL` field is an error of kind `MissingField`, a value
+/// of the wrong type one of kind `Type` (both name the field), bad JSON one of kind
+/// `Syntax`, a record longer than [`JsonOptions::max_record_bytes`] one of kind
+/// `Oversize`. Type errors surface when the batch is built, for the whole batch: after
+/// any error the rows buffered since the last batch are dropped and decoding starts
+/// afresh with the next bytes.
+///
+/// ```
+/// use weir_format_json::schema::Schema;
+/// use weir_format_json::{JsonArrowDecoder, JsonOptions};
+///
+/// let schema = Schema::parse(r#"{"fields":[{"name":"auction","type":"BIGINT"},{"name":"price","type":"BIGINT"}]}"#)?;
+/// let mut decoder = JsonArrowDecoder::new(&schema, &JsonOptions { batch_size: 2, ..JsonOptions::default() })?;
+/// let mut batches = Vec::new();
+/// decoder.decode(b"{\"auction\":1,\"price\":5}\n{\"auction\":2,\"price\":6}\n{\"auction\":3}\n", &mut batches)?;
+/// batches.extend(decoder.flush()?);
+/// assert_eq!(batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>(), vec![2, 1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct JsonArrowDecoder {
+    schema: SchemaRef,
+    batch_size: usize,
+    max_record_bytes: usize,
+    decoder: Decoder,
+    /// Bytes of the current (unfinished) line fed so far.
+    line_bytes: usize,
+}
+
+impl std::fmt::Debug for JsonArrowDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonArrowDecoder")
+            .field("schema", &self.schema)
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+impl JsonArrowDecoder {
+    /// A decoder of records of `schema`.
+    pub fn new(schema: &Schema, options: &JsonOptions) -> Result<Self, FormatError> {
+        Self::from_arrow(Arc::new(schema.to_arrow()), options)
+    }
+
+    /// A decoder of records of an Arrow schema (any that arrow-json decodes).
+    pub fn from_arrow(schema: SchemaRef, options: &JsonOptions) -> Result<Self, FormatError> {
+        let batch_size = options.batch_size.max(1);
+        Ok(JsonArrowDecoder {
+            decoder: build(&schema, batch_size)?,
+            schema,
+            batch_size,
+            max_record_bytes: options.max_record_bytes,
+            line_bytes: 0,
+        })
+    }
+
+    /// The schema of the batches.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Decodes `bytes`, appending every batch of [`JsonOptions::batch_size`] rows that
+    /// fills up to `out`. The rows of an unfinished batch stay buffered.
+    pub fn decode(&mut self, mut bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
+        if let Err(e) = self.check_sizes(bytes) {
+            self.reset()?;
+            return Err(e);
+        }
+        while !bytes.is_empty() {
+            let read = match self.decoder.decode(bytes) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.reset()?;
+                    return Err(classify(e, true));
+                }
+            };
+            bytes = &bytes[read..];
+            if self.decoder.len() >= self.batch_size || read == 0 {
+                out.extend(self.flush()?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch of the rows buffered so far, if any.
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>, FormatError> {
+        match self.decoder.flush() {
+            Ok(batch) => Ok(batch),
+            Err(e) => {
+                self.reset()?;
+                Err(classify(e, false))
+            }
+        }
+    }
+
+    fn check_sizes(&mut self, bytes: &[u8]) -> Result<(), FormatError> {
+        let mut rest = bytes;
+        loop {
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let line = self.line_bytes + i;
+                    if line > self.max_record_bytes {
+                        return Err(oversize(line, self.max_record_bytes, keys::MAX_RECORD_BYTES));
+                    }
+                    self.line_bytes = 0;
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    self.line_bytes += rest.len();
+                    if self.line_bytes > self.max_record_bytes {
+                        let line = self.line_bytes;
+                        return Err(oversize(line, self.max_record_bytes, keys::MAX_RECORD_BYTES));
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self) -> Result<(), FormatError> {
+        self.decoder = build(&self.schema, self.batch_size)?;
+        self.line_bytes = 0;
+        Ok(())
+    }
+}
+
+impl Deserializer<RecordBatch> for JsonArrowDecoder {
+    /// Decodes a chunk of complete JSON lines into batches and flushes the last one.
+    fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
+        self.decode(bytes, out)?;
+        out.extend(self.flush()?);
+        self.line_bytes = 0;
+        Ok(())
+    }
+}
+
+fn build(schema: &SchemaRef, batch_size: usize) -> Result<Decoder, FormatError> {
+    ReaderBuilder::new(schema.clone())
+        .with_batch_size(batch_size)
+        .build_decoder()
+        .map_err(|e| {
+            FormatError::new(
+                FormatErrorKind::Other,
+                format!("cannot decode JSON into this schema: {e}"),
+            )
+        })
+}
+
+/// The kind of an arrow-json failure: while reading bytes (`tape`) it is bad JSON;
+/// while building the batch, a type or a null where none may be.
+fn classify(e: ArrowError, tape: bool) -> FormatError {
+    let text = match &e {
+        ArrowError::JsonError(s) | ArrowError::InvalidArgumentError(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let kind = if tape
+        || text.starts_with("Truncated record")
+        || text.contains("non-UTF-8")
+        || text.contains("truncated UTF-8")
+    {
+        FormatErrorKind::Syntax
+    } else if text.contains("unmasked nulls") {
+        FormatErrorKind::MissingField
+    } else if matches!(e, ArrowError::JsonError(_)) {
+        FormatErrorKind::Type
+    } else {
+        FormatErrorKind::Other
+    };
+    let message = match (kind, field_name(&text)) {
+        (FormatErrorKind::MissingField, Some(name)) => format!("null or missing NOT NULL field `{name}`: {text}"),
+        (FormatErrorKind::Syntax, _) => format!("invalid JSON: {text}"),
+        _ => text,
+    };
+    FormatError::new(kind, message)
+}
+
+/// The field name in arrow's "non-nullable ... child: Field { "x": Int64 }" or
+/// "field \"x\"" messages.
+fn field_name(text: &str) -> Option<&str> {
+    let start = ["Field { \"", "name: \"", "field \""]
+        .iter()
+        .find_map(|p| text.find(p).map(|i| i + p.len()))?;
+    let len = text[start..].find('"')?;
+    Some(&text[start..start + len])
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, TimestampMillisecondType};
+    use arrow_array::Array;
+
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::parse(
+            r#"{"fields":[{"name":"id","type":"BIGINT","nullable":false},{"name":"at","type":"TIMESTAMP(3)"},{"name":"bid","type":{"ROW":[{"name":"price","type":"BIGINT","nullable":false}]}},{"name":"tags","type":{"ARRAY":"STRING"}}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_of_the_batch_size() {
+        let options = JsonOptions {
+            batch_size: 3,
+            ..JsonOptions::default()
+        };
+        let mut decoder = JsonArrowDecoder::new(&schema(), &options).unwrap();
+        let mut text = String::new();
+        for i in 0..7 {
+            text.push_str(&format!(
+                "{{\"id\":{i},\"at\":\"2024-01-01 00:00:00.{i}\",\"bid\":{{\"price\":{}}},\"tags\":[\"t{i}\"]}}\n",
+                i * 10
+            ));
+        }
+        let mut batches = Vec::new();
+        // Split mid-record: the decoder carries the partial record over.
+        let (a, b) = text.as_bytes().split_at(50);
+        decoder.decode(a, &mut batches).unwrap();
+        decoder.decode(b, &mut batches).unwrap();
+        batches.extend(decoder.flush().unwrap());
+        assert_eq!(batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>(), vec![3, 3, 1]);
+        let ids = batches[1].column(0).as_primitive::<Int64Type>();
+        assert_eq!(ids.values().to_vec(), vec![3, 4, 5]);
+        let at = batches[0].column(1).as_primitive::<TimestampMillisecondType>();
+        assert_eq!(at.value(1), 1_704_067_200_100);
+        let bid = batches[2].column(2).as_struct();
+        assert_eq!(bid.column(0).as_primitive::<Int64Type>().value(0), 60);
+        assert_eq!(batches[0].column(3).as_list::<i32>().value(2).len(), 1);
+    }
+
+    #[test]
+    fn missing_nullable_fields_are_null() {
+        let mut decoder = JsonArrowDecoder::new(&schema(), &JsonOptions::default()).unwrap();
+        let mut batches = Vec::new();
+        decoder
+            .deserialize(b"{\"id\":1}\n{\"id\":2,\"bid\":null,\"extra\":true}", &mut batches)
+            .unwrap();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].column(2).null_count(), 2);
+    }
+
+    #[test]
+    fn errors_have_kinds_and_fields() {
+        let cases: [(&[u8], FormatErrorKind, &str); 7] = [
+            (b"{\"id\":1,", FormatErrorKind::Syntax, "invalid JSON"),
+            (b"{\"id\":1}}", FormatErrorKind::Syntax, "invalid JSON"),
+            (b"{\"id\":\"x\"}", FormatErrorKind::Type, "'id'"),
+            (
+                b"{\"id\":1,\"bid\":{\"price\":\"x\"}}",
+                FormatErrorKind::Type,
+                "'price'",
+            ),
+            (
+                b"{\"at\":\"2024-01-01 00:00:00\"}",
+                FormatErrorKind::MissingField,
+                "`id`",
+            ),
+            (b"{\"id\":1,\"bid\":{}}", FormatErrorKind::MissingField, "`price`"),
+            (b"{\"id\":1,\"at\":\"2024\"}", FormatErrorKind::Type, "'at'"),
+        ];
+        let mut decoder = JsonArrowDecoder::new(&schema(), &JsonOptions::default()).unwrap();
+        for (text, kind, needle) in cases {
+            let err = decoder.deserialize(text, &mut Vec::new()).unwrap_err();
+            assert_eq!(err.kind(), kind, "{}: {err}", String::from_utf8_lossy(text));
+            assert!(
+                err.message().contains(needle),
+                "{}: {err}",
+                String::from_utf8_lossy(text)
+            );
+            // The decoder starts afresh after an error.
+            let mut batches = Vec::new();
+            decoder.deserialize(b"{\"id\":9}\n", &mut batches).unwrap();
+            assert_eq!(batches[0].num_rows(), 1);
+        }
+    }
+
+    #[test]
+    fn oversize_lines() {
+        let options = JsonOptions {
+            max_record_bytes: 12,
+            ..JsonOptions::default()
+        };
+        let mut decoder = JsonArrowDecoder::new(&schema(), &options).unwrap();
+        let mut batches = Vec::new();
+        decoder.decode(b"{\"id\":1}\n{\"id\":", &mut batches).unwrap();
+        let err = decoder.decode(b"1000000}\n", &mut batches).unwrap_err();
+        assert_eq!(err.kind(), FormatErrorKind::Oversize);
+        assert!(err.message().contains("14 bytes"), "{err}");
+    }
+}
