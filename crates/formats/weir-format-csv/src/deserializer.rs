@@ -1,0 +1,279 @@
+//! CSV into Rust structs through serde (the csv crate's record deserializer).
+
+use std::marker::PhantomData;
+
+use csv::{ByteRecord, DeserializeErrorKind};
+use csv_core::ReadRecordResult;
+use serde::de::DeserializeOwned;
+
+use crate::api::{Deserializer, FormatError, FormatErrorKind};
+use crate::options::{keys, CsvOptions, Header};
+
+/// How many bytes of a bad record an error message quotes.
+const SNIPPET: usize = 80;
+
+/// Decodes CSV records into `T`s with serde.
+///
+/// Each call decodes every record in `bytes`: one line (or message) gives one record,
+/// a chunk of a file as many as it holds (quoted fields may span lines); blank lines
+/// give none. With a header ([`Header::Names`], or [`Header::FirstLine`]: the first
+/// record seen is the header) fields are matched to struct fields by name, without one
+/// by position. Failures are [`FormatError`]s naming the column: `Syntax` for a record
+/// with another number of fields than the header, `Type` for a field that does not
+/// parse (`column 3 \`price\`: invalid digit found in string`), `MissingField` for a
+/// short record or a missing column, `Oversize` past
+/// [`CsvOptions::max_record_bytes`].
+///
+/// ```
+/// use serde::Deserialize;
+/// use weir_format_csv::{CsvDeserializer, CsvOptions, Deserializer, Header};
+///
+/// #[derive(Debug, PartialEq, Deserialize)]
+/// struct Bid { auction: i64, price: i64, channel: Option<String> }
+///
+/// let options = CsvOptions { header: Header::FirstLine, ..CsvOptions::default() };
+/// let mut csv = CsvDeserializer::<Bid>::new(options)?;
+/// let mut bids = Vec::new();
+/// csv.deserialize(b"price,auction,channel\n250,1,Google\n7,2,\n", &mut bids)?;
+/// assert_eq!(bids[0], Bid { auction: 1, price: 250, channel: Some("Google".into()) });
+/// assert_eq!(bids[1].channel, None);
+/// let err = csv.deserialize(b"x,3,Apple\n", &mut bids).unwrap_err();
+/// assert_eq!(err.message(), "column 1 `price`: field 0: invalid digit found in string; record starts `x,3,Apple`");
+/// # Ok::<(), weir_format_csv::FormatError>(())
+/// ```
+pub struct CsvDeserializer<T> {
+    options: CsvOptions,
+    core: csv_core::Reader,
+    headers: Option<ByteRecord>,
+    record: ByteRecord,
+    output: Vec<u8>,
+    ends: Vec<usize>,
+    _records: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for CsvDeserializer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvDeserializer")
+            .field("options", &self.options)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl<T> CsvDeserializer<T> {
+    /// A deserializer with these options (fails if [`Header::Names`] is empty).
+    pub fn new(options: CsvOptions) -> Result<Self, FormatError> {
+        let headers = match &options.header {
+            Header::Names(names) if names.is_empty() => {
+                return Err(FormatError::new(
+                    FormatErrorKind::Other,
+                    format!("{}: no column names", keys::HEADER),
+                ));
+            }
+            Header::Names(names) => Some(names.iter().collect::<ByteRecord>()),
+            Header::None | Header::FirstLine => None,
+        };
+        Ok(CsvDeserializer {
+            core: core_reader(&options),
+            options,
+            headers,
+            record: ByteRecord::new(),
+            output: vec![0; 1024],
+            ends: vec![0; 32],
+            _records: PhantomData,
+        })
+    }
+
+    /// The column names, once known.
+    pub fn headers(&self) -> Option<Vec<String>> {
+        self.headers
+            .as_ref()
+            .map(|h| h.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect())
+    }
+}
+
+/// Splits a header line (`csv.header`) into column names with these options.
+pub fn parse_header(line: &str, options: &CsvOptions) -> Result<Vec<String>, FormatError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(options.delimiter)
+        .quote(options.quote)
+        .quoting(options.quoting)
+        .escape(options.escape)
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record.iter().map(str::to_string).collect()),
+        Ok(false) => Err(FormatError::new(
+            FormatErrorKind::Syntax,
+            format!("{}: empty header", keys::HEADER),
+        )),
+        Err(e) => Err(FormatError::new(
+            FormatErrorKind::Syntax,
+            format!("{}: {e}", keys::HEADER),
+        )),
+    }
+}
+
+fn core_reader(options: &CsvOptions) -> csv_core::Reader {
+    csv_core::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .quote(options.quote)
+        .quoting(options.quoting)
+        .double_quote(options.escape.is_none())
+        .escape(options.escape)
+        .comment(options.comment)
+        .build()
+}
+
+impl<T: DeserializeOwned> Deserializer<T> for CsvDeserializer<T> {
+    fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+        self.core.reset();
+        let mut input = bytes;
+        let (mut nout, mut nends, mut record_start) = (0, 0, 0);
+        loop {
+            let (result, nin, n_out, n_ends) =
+                self.core
+                    .read_record(input, &mut self.output[nout..], &mut self.ends[nends..]);
+            input = &input[nin..];
+            nout += n_out;
+            nends += n_ends;
+            let consumed = bytes.len() - input.len();
+            match result {
+                ReadRecordResult::InputEmpty => {
+                    if consumed - record_start > self.options.max_record_bytes {
+                        return Err(self.oversize(consumed - record_start));
+                    }
+                }
+                ReadRecordResult::OutputFull => {
+                    if nout > self.options.max_record_bytes {
+                        return Err(self.oversize(nout));
+                    }
+                    let len = self.output.len() * 2;
+                    self.output.resize(len, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len() * 2;
+                    self.ends.resize(len, 0);
+                }
+                ReadRecordResult::Record => {
+                    let raw = &bytes[record_start..consumed];
+                    if raw.len() > self.options.max_record_bytes {
+                        return Err(self.oversize(raw.len()));
+                    }
+                    self.record_fields(nout, nends);
+                    record_start = consumed;
+                    nout = 0;
+                    nends = 0;
+                    self.decode_record(raw, out)?;
+                }
+                ReadRecordResult::End => return Ok(()),
+            }
+        }
+    }
+}
+
+impl<T: DeserializeOwned> CsvDeserializer<T> {
+    fn decode_record(&mut self, raw: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+        if self.headers.is_none() && self.options.header == Header::FirstLine {
+            self.headers = Some(self.record.clone());
+            return Ok(());
+        }
+        if let Some(headers) = &self.headers {
+            if headers.len() != self.record.len() {
+                let kind = if self.record.len() < headers.len() {
+                    FormatErrorKind::MissingField
+                } else {
+                    FormatErrorKind::Syntax
+                };
+                return Err(FormatError::new(
+                    kind,
+                    format!(
+                        "record has {} fields, the header {}; {}",
+                        self.record.len(),
+                        headers.len(),
+                        snippet(raw)
+                    ),
+                ));
+            }
+        }
+        match self.record.deserialize::<T>(self.headers.as_ref()) {
+            Ok(value) => {
+                out.push(value);
+                Ok(())
+            }
+            Err(e) => Err(self.explain(&e, raw)),
+        }
+    }
+
+    fn record_fields(&mut self, nout: usize, nends: usize) {
+        self.record.clear();
+        let mut start = 0;
+        for &end in &self.ends[..nends] {
+            let field = &self.output[start..end];
+            match &self.options.null_literal {
+                Some(null) if field == null.as_bytes() => self.record.push_field(b""),
+                _ => self.record.push_field(field),
+            }
+            start = end;
+        }
+        debug_assert!(start <= nout);
+    }
+
+    fn oversize(&mut self, len: usize) -> FormatError {
+        self.core.reset();
+        FormatError::new(
+            FormatErrorKind::Oversize,
+            format!(
+                "record of more than {} bytes ({len} read) exceeds the limit ({})",
+                self.options.max_record_bytes,
+                keys::MAX_RECORD_BYTES
+            ),
+        )
+    }
+
+    fn explain(&self, e: &csv::Error, raw: &[u8]) -> FormatError {
+        let csv::ErrorKind::Deserialize { err, .. } = e.kind() else {
+            return FormatError::new(FormatErrorKind::Other, format!("{e}; {}", snippet(raw)));
+        };
+        let column = err.field().map(|i| {
+            let index = usize::try_from(i).unwrap_or(usize::MAX);
+            match self.headers.as_ref().and_then(|h| h.get(index)) {
+                Some(name) => format!("column {} `{}`", index + 1, String::from_utf8_lossy(name)),
+                None => format!("column {}", index + 1),
+            }
+        });
+        let (kind, text) = match err.kind() {
+            DeserializeErrorKind::UnexpectedEndOfRow => (
+                FormatErrorKind::MissingField,
+                "the record ends before this field".to_string(),
+            ),
+            DeserializeErrorKind::Message(m) if m.starts_with("missing field") => {
+                (FormatErrorKind::MissingField, format!("{m} (not in the header)"))
+            }
+            // A record without header shorter than the struct.
+            DeserializeErrorKind::Message(m) if m.starts_with("invalid length") => {
+                (FormatErrorKind::MissingField, m.clone())
+            }
+            DeserializeErrorKind::InvalidUtf8(_)
+            | DeserializeErrorKind::ParseBool(_)
+            | DeserializeErrorKind::ParseInt(_)
+            | DeserializeErrorKind::ParseFloat(_)
+            | DeserializeErrorKind::Message(_) => (FormatErrorKind::Type, err.to_string()),
+            DeserializeErrorKind::Unsupported(_) => (FormatErrorKind::Other, err.to_string()),
+        };
+        let message = match column {
+            Some(column) => format!("{column}: {text}; {}", snippet(raw)),
+            None => format!("{text}; {}", snippet(raw)),
+        };
+        FormatError::new(kind, message)
+    }
+}
+
+fn snippet(raw: &[u8]) -> String {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let cut = &raw[..raw.len().min(SNIPPET)];
+    let more = if raw.len() > SNIPPET { "…" } else { "" };
+    format!("record starts `{}{more}`", String::from_utf8_lossy(cut))
+}
