@@ -77,13 +77,33 @@ impl<T> JsonDeserializer<T> {
 impl<T: DeserializeOwned> JsonDeserializer<T> {
     /// Decodes every non-blank line of a chunk of JSON lines, appending the records to
     /// `out`; stops at the first bad line, whose error message starts with its 1-based
-    /// number in the chunk. Readers that handle bad records one by one call
-    /// [`deserialize`](Deserializer::deserialize) per line instead (see
-    /// [`lines`](crate::lines)).
+    /// number in the chunk.
     pub fn deserialize_lines(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+        self.deserialize_lines_with(bytes, out, |number, _, e| {
+            Err(FormatError::new(
+                e.kind(),
+                format!("line {}: {}", number + 1, e.message()),
+            ))
+        })
+    }
+
+    /// Decodes every non-blank line of a chunk of JSON lines, appending the records to
+    /// `out` in line order, and calls `on_bad(number, line, error)` for each line that
+    /// fails (`number` 0-based in the chunk): it returns `Ok` to go on without that
+    /// line (skip, dead-letter) or an error to stop with.
+    pub fn deserialize_lines_with<F>(
+        &mut self,
+        bytes: &[u8],
+        out: &mut Vec<T>,
+        mut on_bad: F,
+    ) -> Result<(), FormatError>
+    where
+        F: FnMut(usize, &[u8], FormatError) -> Result<(), FormatError>,
+    {
         for (number, line) in lines(bytes) {
-            self.decode(line, out)
-                .map_err(|e| FormatError::new(e.kind(), format!("line {}: {}", number + 1, e.message())))?;
+            if let Err(e) = self.decode(line, out) {
+                on_bad(number, line, e)?;
+            }
         }
         Ok(())
     }
@@ -256,5 +276,42 @@ mod tests {
             .deserialize_lines(b"{\"price\":1}\n\n{\"price\":\"2\"}\n", &mut out)
             .unwrap_err();
         assert!(err.message().starts_with("line 3: field `price`"), "{err}");
+    }
+
+    #[test]
+    fn bad_lines_go_to_the_callback() {
+        // Good lines, a bad one, two values on one line, an array line, an oversize
+        // line: the same records and bad lines as one call per line.
+        let mut text = String::new();
+        for i in 0..600 {
+            match i {
+                5 => text.push_str("{\"price\":\"x\"}\n"),
+                300 => text.push_str("{\"price\":1},{\"price\":2}\n"),
+                301 => text.push_str("[{\"price\":3},{\"price\":4}]\n"),
+                400 => text.push_str(&format!("{{\"price\":{}}}\n", "1".repeat(100))),
+                _ => text.push_str(&format!("{{\"price\":{i}}}\n")),
+            }
+        }
+        let options = JsonOptions {
+            max_record_bytes: 50,
+            ..JsonOptions::default()
+        };
+        let mut json = JsonDeserializer::<Inner>::new(options);
+        let (mut out, mut bad) = (Vec::new(), Vec::new());
+        json.deserialize_lines_with(text.as_bytes(), &mut out, |n, _, e| {
+            bad.push((n, e.kind()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.len(), 600 - 3 + 1);
+        assert_eq!(out[299], Inner { price: 3 });
+        assert_eq!(
+            bad,
+            vec![
+                (5, FormatErrorKind::Type),
+                (300, FormatErrorKind::Syntax),
+                (400, FormatErrorKind::Oversize)
+            ]
+        );
     }
 }
