@@ -38,7 +38,7 @@ const SNIPPET: usize = 80;
 /// assert_eq!(bids[0], Bid { auction: 1, price: 250, channel: Some("Google".into()) });
 /// assert_eq!(bids[1].channel, None);
 /// let err = csv.deserialize(b"x,3,Apple\n", &mut bids).unwrap_err();
-/// assert_eq!(err.message(), "column 1 `price`: field 0: invalid digit found in string; record starts `x,3,Apple`");
+/// assert_eq!(err.message(), "column 1 `price`: invalid digit found in string; record starts `x,3,Apple`");
 /// # Ok::<(), weir_format_csv::FormatError>(())
 /// ```
 pub struct CsvDeserializer<T> {
@@ -259,8 +259,8 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
             | DeserializeErrorKind::ParseBool(_)
             | DeserializeErrorKind::ParseInt(_)
             | DeserializeErrorKind::ParseFloat(_)
-            | DeserializeErrorKind::Message(_) => (FormatErrorKind::Type, err.to_string()),
-            DeserializeErrorKind::Unsupported(_) => (FormatErrorKind::Other, err.to_string()),
+            | DeserializeErrorKind::Message(_) => (FormatErrorKind::Type, err.kind().to_string()),
+            DeserializeErrorKind::Unsupported(_) => (FormatErrorKind::Other, err.kind().to_string()),
         };
         let message = match column {
             Some(column) => format!("{column}: {text}; {}", snippet(raw)),

@@ -1,5 +1,7 @@
 //! CSV decoding: headers, dialects, nulls, and errors with their kinds and columns.
 
+#![allow(clippy::unwrap_used)] // Tests: a failure is a panic with its message.
+
 use serde::{Deserialize, Serialize};
 use weir_format_csv::{
     parse_header, CsvDeserializer, CsvOptions, CsvSerializer, Deserializer, FormatErrorKind, Header, Serializer,

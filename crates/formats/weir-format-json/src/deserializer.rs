@@ -17,7 +17,7 @@ use crate::options::{keys, JsonOptions};
 /// run time, a portable path elsewhere), with its buffers and a scratch copy of the
 /// input reused from record to record. A record that fails is decoded again by
 /// `serde_json` to explain it: the [`FormatError`] names the field
-/// (`field \`bid.price\` at line 1 column 61: invalid type: string "x", expected i64`)
+/// (`field \`bid.price\` at column 61: invalid type: string "x", expected i64`)
 /// and has the kind `Syntax`, `Type`, `MissingField` or `Oversize`.
 ///
 /// ```
@@ -33,7 +33,7 @@ use crate::options::{keys, JsonOptions};
 /// json.deserialize(br#"[{"auction": 2, "price": 7}, {"auction": 3, "price": 8}]"#, &mut bids)?;
 /// assert_eq!(bids.len(), 3);
 /// let err = json.deserialize(br#"{"auction": 1}"#, &mut bids).unwrap_err();
-/// assert_eq!(err.message(), "missing field `price` at line 1 column 14");
+/// assert_eq!(err.message(), "missing field `price` at column 14");
 /// # Ok::<(), weir_format_json::FormatError>(())
 /// ```
 pub struct JsonDeserializer<T> {
@@ -193,7 +193,7 @@ mod tests {
             (
                 r#"{"id":1,"name":"a","tags":[]"#,
                 FormatErrorKind::Syntax,
-                "invalid JSON at line 1 column",
+                "invalid JSON at column",
             ),
             (
                 r#"{"id":1,"name":"a","tags":[]} x"#,

@@ -34,7 +34,11 @@ pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], array: bool, fast: &dyn
 }
 
 fn classify(inner: &serde_json::Error, path: &str) -> FormatError {
-    let at = format!("line {} column {}", inner.line(), inner.column());
+    // Within the record: a one-line record (a JSON line) needs only the column.
+    let at = match inner.line() {
+        1 => format!("column {}", inner.column()),
+        line => format!("line {line} column {}", inner.column()),
+    };
     let text = strip_position(&inner.to_string());
     match inner.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
