@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use csv::{ByteRecord, DeserializeErrorKind};
+use csv::{ByteRecord, DeserializeErrorKind, StringRecord};
 use csv_core::ReadRecordResult;
 use serde::de::DeserializeOwned;
 
@@ -45,6 +45,8 @@ pub struct CsvDeserializer<T> {
     options: CsvOptions,
     core: csv_core::Reader,
     headers: Option<ByteRecord>,
+    /// The same, if they are UTF-8.
+    text_headers: Option<StringRecord>,
     record: ByteRecord,
     output: Vec<u8>,
     ends: Vec<usize>,
@@ -73,10 +75,12 @@ impl<T> CsvDeserializer<T> {
             Header::Names(names) => Some(names.iter().collect::<ByteRecord>()),
             Header::None | Header::FirstLine => None,
         };
+        let text_headers = headers.clone().and_then(|h| StringRecord::from_byte_record(h).ok());
         Ok(CsvDeserializer {
             core: core_reader(&options),
             options,
             headers,
+            text_headers,
             record: ByteRecord::new(),
             output: vec![0; 1024],
             ends: vec![0; 32],
@@ -174,9 +178,14 @@ impl<T: DeserializeOwned> Deserializer<T> for CsvDeserializer<T> {
 }
 
 impl<T: DeserializeOwned> CsvDeserializer<T> {
+    fn set_headers(&mut self, headers: ByteRecord) {
+        self.text_headers = StringRecord::from_byte_record(headers.clone()).ok();
+        self.headers = Some(headers);
+    }
+
     fn decode_record(&mut self, raw: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
         if self.headers.is_none() && self.options.header == Header::FirstLine {
-            self.headers = Some(self.record.clone());
+            self.set_headers(self.record.clone());
             return Ok(());
         }
         if let Some(headers) = &self.headers {
@@ -197,7 +206,31 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                 ));
             }
         }
-        match self.record.deserialize::<T>(self.headers.as_ref()) {
+        // Valid UTF-8 (checked once for the record, fast for ASCII) decodes from a
+        // StringRecord without checking each field again; otherwise from the bytes, to
+        // name the field that is not text (or give bytes to a field that takes them).
+        let record = std::mem::take(&mut self.record);
+        let result = match (StringRecord::from_byte_record(record), &self.headers) {
+            (Ok(text), None) => {
+                let result = text.deserialize::<T>(None);
+                self.record = text.into_byte_record();
+                result
+            }
+            (Ok(text), Some(_)) if self.text_headers.is_some() => {
+                let result = text.deserialize::<T>(self.text_headers.as_ref());
+                self.record = text.into_byte_record();
+                result
+            }
+            (Ok(text), Some(_)) => {
+                self.record = text.into_byte_record();
+                self.record.deserialize::<T>(self.headers.as_ref())
+            }
+            (Err(e), _) => {
+                self.record = e.into_byte_record();
+                self.record.deserialize::<T>(self.headers.as_ref())
+            }
+        };
+        match result {
             Ok(value) => {
                 out.push(value);
                 Ok(())
