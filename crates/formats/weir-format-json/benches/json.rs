@@ -13,6 +13,8 @@
 //!   lines parsed in one go);
 //! * `arrow`: `JsonArrowDecoder` into record batches of 8192 rows, with the schema
 //!   inferred from the first 1000 lines, fed 1 MiB chunks;
+//! * `arrow_lines`: `JsonArrowDecoder::deserialize_lines_with` on 1 MiB chunks of
+//!   whole lines (bad lines isolated; batches end with each chunk);
 //! * `infer`: schema inference over all lines.
 //!
 //! Lines are split with `weir_format_json::lines` (memchr). Each scenario runs 3 times
@@ -151,6 +153,18 @@ fn main() -> BenchResult {
             batches.clear();
         }
         Ok(n + decoder.flush()?.map_or(0, |b| b.num_rows() as u64))
+    })?;
+    bench.run("arrow_lines", || {
+        let mut decoder = JsonArrowDecoder::new(&schema, &JsonOptions::default())?;
+        let mut batches = Vec::new();
+        let mut n = 0;
+        for chunk in LineChunks(&data) {
+            decoder.deserialize_lines_with(chunk, &mut batches, |_, _, e| Err(e))?;
+            n += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+            black_box(&batches);
+            batches.clear();
+        }
+        Ok(n)
     })?;
     bench.run("infer", || {
         bench.run("weir_lines", || {

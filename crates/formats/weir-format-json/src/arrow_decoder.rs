@@ -8,6 +8,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::api::{Deserializer, FormatError, FormatErrorKind};
 use crate::error::oversize;
+use crate::lines::lines;
 use crate::options::{keys, JsonOptions};
 use crate::schema::Schema;
 
@@ -110,6 +111,94 @@ impl JsonArrowDecoder {
                 Err(classify(e, false))
             }
         }
+    }
+
+    /// Decodes a chunk of complete JSON lines into batches of at most
+    /// [`JsonOptions::batch_size`] rows appended to `out` (the last one short), and
+    /// calls `on_bad(number, line, error)` for each line that fails (`number` 0-based
+    /// in the chunk): `Ok` goes on without that line (skip, dead-letter), an error
+    /// stops with it. The rows of good lines are kept, in order.
+    ///
+    /// Each group of `batch_size` lines is decoded in one go; a group that fails is
+    /// decoded again line by line to find the bad lines, and its batch built from the
+    /// others.
+    pub fn deserialize_lines_with<F>(
+        &mut self,
+        bytes: &[u8],
+        out: &mut Vec<RecordBatch>,
+        mut on_bad: F,
+    ) -> Result<(), FormatError>
+    where
+        F: FnMut(usize, &[u8], FormatError) -> Result<(), FormatError>,
+    {
+        // Rows buffered by `decode` come first.
+        out.extend(self.flush()?);
+        self.line_bytes = 0;
+        let mut group: Vec<(usize, &[u8])> = Vec::with_capacity(self.batch_size.min(1 << 16));
+        for (number, line) in lines(bytes) {
+            if line.len() > self.max_record_bytes {
+                on_bad(
+                    number,
+                    line,
+                    oversize(line.len(), self.max_record_bytes, keys::MAX_RECORD_BYTES),
+                )?;
+                continue;
+            }
+            group.push((number, line));
+            if group.len() == self.batch_size {
+                self.decode_group(&group, out, &mut on_bad)?;
+                group.clear();
+            }
+        }
+        self.decode_group(&group, out, &mut on_bad)
+    }
+
+    fn decode_group<F>(
+        &mut self,
+        group: &[(usize, &[u8])],
+        out: &mut Vec<RecordBatch>,
+        on_bad: &mut F,
+    ) -> Result<(), FormatError>
+    where
+        F: FnMut(usize, &[u8], FormatError) -> Result<(), FormatError>,
+    {
+        if group.is_empty() {
+            return Ok(());
+        }
+        let fed = group.iter().try_for_each(|(_, line)| {
+            self.decoder.decode(line)?;
+            self.decoder.decode(b"\n").map(drop)
+        });
+        match fed.and_then(|()| self.decoder.flush()) {
+            Ok(batch) => {
+                out.extend(batch);
+                return Ok(());
+            }
+            Err(_) => self.reset()?,
+        }
+        // Line by line: each alone in a one-row decoder first.
+        let mut single = build(&self.schema, 1)?;
+        for &(number, line) in group {
+            let alone = single
+                .decode(line)
+                .map_err(|e| classify(e, true))
+                .and_then(|_| single.flush().map_err(|e| classify(e, false)));
+            match alone {
+                Ok(_) => {
+                    if let Err(e) = self.decoder.decode(line) {
+                        // Accepted alone, so not expected; reported all the same.
+                        self.reset()?;
+                        on_bad(number, line, classify(e, true))?;
+                    }
+                }
+                Err(e) => {
+                    single = build(&self.schema, 1)?;
+                    on_bad(number, line, e)?;
+                }
+            }
+        }
+        out.extend(self.flush()?);
+        Ok(())
     }
 
     fn check_sizes(&mut self, bytes: &[u8]) -> Result<(), FormatError> {
@@ -306,5 +395,52 @@ mod tests {
         let err = decoder.decode(b"1000000}\n", &mut batches).unwrap_err();
         assert_eq!(err.kind(), FormatErrorKind::Oversize);
         assert!(err.message().contains("14 bytes"), "{err}");
+    }
+
+    #[test]
+    fn bad_lines_are_isolated() {
+        let options = JsonOptions {
+            batch_size: 4,
+            max_record_bytes: 60,
+            ..JsonOptions::default()
+        };
+        let mut decoder = JsonArrowDecoder::new(&schema(), &options).unwrap();
+        let mut text = String::new();
+        for i in 0..10 {
+            match i {
+                2 => text.push_str("{\"id\":\"two\"}\n"),
+                3 => text.push_str("{\"id\":3,\n"),
+                7 => text.push_str("{\"tags\":[]}\n"),
+                8 => text.push_str(&format!("{{\"id\":8,\"tags\":[\"{}\"]}}\n", "x".repeat(60))),
+                _ => text.push_str(&format!("{{\"id\":{i}}}\n")),
+            }
+        }
+        let mut batches = Vec::new();
+        let mut bad = Vec::new();
+        decoder
+            .deserialize_lines_with(text.as_bytes(), &mut batches, |n, _, e| {
+                bad.push((n, e.kind()));
+                Ok(())
+            })
+            .unwrap();
+        let ids: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .collect();
+        assert_eq!(ids, vec![0, 1, 4, 5, 6, 9]);
+        assert_eq!(
+            bad,
+            vec![
+                (2, FormatErrorKind::Type),
+                (3, FormatErrorKind::Syntax),
+                (7, FormatErrorKind::MissingField),
+                (8, FormatErrorKind::Oversize)
+            ]
+        );
+        // A callback error stops.
+        let err = decoder
+            .deserialize_lines_with(text.as_bytes(), &mut Vec::new(), |_, _, e| Err(e))
+            .unwrap_err();
+        assert_eq!(err.kind(), FormatErrorKind::Type);
     }
 }
