@@ -131,7 +131,19 @@ fn core_reader(options: &CsvOptions) -> csv_core::Reader {
 }
 
 impl<T: DeserializeOwned> Deserializer<T> for CsvDeserializer<T> {
+    /// Decodes every record in `bytes`; on error nothing is pushed.
     fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+        let len = out.len();
+        let result = self.deserialize_all(bytes, out);
+        if result.is_err() {
+            out.truncate(len);
+        }
+        result
+    }
+}
+
+impl<T: DeserializeOwned> CsvDeserializer<T> {
+    fn deserialize_all(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
         self.core.reset();
         let mut input = bytes;
         let (mut nout, mut nends, mut record_start) = (0, 0, 0);

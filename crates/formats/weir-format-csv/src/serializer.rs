@@ -7,8 +7,9 @@ use serde::Serialize;
 use crate::api::{FormatError, FormatErrorKind, Serializer};
 use crate::options::CsvOptions;
 
-/// Encodes values as CSV records with serde, one line each (`\n`-terminated), with the
-/// delimiter and quote of the options; quotes only fields that need it. With
+/// Encodes values as CSV records with serde, one line each without its line ending (a
+/// file sink adds it; [`with_newline`](Self::with_newline) ends each with `\n`), with
+/// the delimiter and quote of the options; quotes only fields that need it. With
 /// [`CsvOptions::write_header`] the first call also writes the header line from the
 /// struct's field names. `None` is an empty field.
 ///
@@ -19,7 +20,7 @@ use crate::options::CsvOptions;
 /// #[derive(Serialize)]
 /// struct Bid { auction: i64, channel: String }
 ///
-/// let mut csv = CsvSerializer::new(CsvOptions { write_header: true, ..CsvOptions::default() });
+/// let mut csv = CsvSerializer::new(CsvOptions { write_header: true, ..CsvOptions::default() }).with_newline(true);
 /// let mut out = Vec::new();
 /// csv.serialize(&Bid { auction: 1, channel: "a,b".into() }, &mut out)?;
 /// csv.serialize(&Bid { auction: 2, channel: "c".into() }, &mut out)?;
@@ -29,6 +30,7 @@ use crate::options::CsvOptions;
 pub struct CsvSerializer<T> {
     options: CsvOptions,
     header_pending: bool,
+    newline: bool,
     _records: PhantomData<fn(&T)>,
 }
 
@@ -49,9 +51,19 @@ impl<T> CsvSerializer<T> {
     pub fn new(options: CsvOptions) -> Self {
         CsvSerializer {
             header_pending: options.write_header,
+            newline: false,
             options,
             _records: PhantomData,
         }
+    }
+}
+
+impl<T> CsvSerializer<T> {
+    /// Sets whether each record ends with `\n` (default `false`: the connector API's
+    /// `Serializer` writes a line without its ending, a file sink adds it).
+    pub fn with_newline(mut self, newline: bool) -> Self {
+        self.newline = newline;
+        self
     }
 }
 
@@ -83,6 +95,9 @@ impl<T: Serialize> Serializer<T> for CsvSerializer<T> {
         match result {
             Ok(()) => {
                 self.header_pending = false;
+                if !self.newline && out.last() == Some(&b'\n') {
+                    out.pop();
+                }
                 Ok(())
             }
             Err(e) => {

@@ -171,7 +171,7 @@ fn serializer_round_trip() {
             ..CsvOptions::default()
         },
     ] {
-        let mut ser = CsvSerializer::new(options.clone());
+        let mut ser = CsvSerializer::new(options.clone()).with_newline(true);
         let mut bytes = Vec::new();
         for r in &rows {
             ser.serialize(r, &mut bytes).unwrap();
@@ -183,4 +183,19 @@ fn serializer_round_trip() {
             .unwrap();
         assert_eq!(back, rows, "{}", String::from_utf8_lossy(&bytes));
     }
+}
+
+#[test]
+fn lines_without_endings_and_nothing_pushed_on_error() {
+    let mut ser = CsvSerializer::new(CsvOptions::default());
+    let mut out = Vec::new();
+    ser.serialize(&row(1, "a", None), &mut out).unwrap();
+    assert_eq!(out, b"1,a,");
+    let mut rows = vec![row(0, "kept", None)];
+    let err = CsvDeserializer::<Row>::new(CsvOptions::default())
+        .unwrap()
+        .deserialize(b"1,a,1\n2,b,x\n", &mut rows)
+        .unwrap_err();
+    assert_eq!(err.kind(), FormatErrorKind::Type);
+    assert_eq!(rows, vec![row(0, "kept", None)]);
 }

@@ -7,6 +7,7 @@
 //!
 //! * `serde_json`, `sonic_rs`, `simd_json`: that parser alone, each line into a
 //!   `weir_nexmark::Event` through serde (`nexmark_rows.rs`);
+//! * `simd_tape`: simd-json into `serde::de::IgnoredAny` (parsing, no values built);
 //! * `weir`: `JsonDeserializer<NexmarkEvent>` (the format as a source uses it: one
 //!   call per line, bad lines explained);
 //! * `weir_lines`: `JsonDeserializer::deserialize_lines` on 1 MiB chunks (groups of
@@ -108,6 +109,21 @@ fn main() -> BenchResult {
             scratch.clear();
             scratch.extend_from_slice(line);
             black_box(simd_json::serde::from_slice_with_buffers::<NexmarkEvent>(
+                &mut scratch,
+                &mut buffers,
+            )?);
+            n += 1;
+        }
+        Ok(n)
+    })?;
+    bench.run("simd_tape", || {
+        let mut n = 0;
+        let mut scratch = Vec::new();
+        let mut buffers = simd_json::Buffers::default();
+        for (_, line) in lines(&data) {
+            scratch.clear();
+            scratch.extend_from_slice(line);
+            black_box(simd_json::serde::from_slice_with_buffers::<serde::de::IgnoredAny>(
                 &mut scratch,
                 &mut buffers,
             )?);

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     println!("{} bids decoded:", bids.len());
     let mut out = Vec::new();
-    let mut writer = JsonSerializer::new();
+    let mut writer = JsonSerializer::new().with_newline(true);
     for bid in &bids {
         writer.serialize(bid, &mut out)?;
     }

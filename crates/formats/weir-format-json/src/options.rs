@@ -16,9 +16,6 @@ pub mod keys {
     pub const ACCEPT_ARRAYS: &str = "json.accept-arrays";
     /// `json.batch-size`: rows per Arrow record batch (default 8192).
     pub const BATCH_SIZE: &str = "json.batch-size";
-    /// `json.newline`: end each encoded record with `\n`, making JSON lines (default
-    /// `true`; `false` for message systems, one record per message).
-    pub const NEWLINE: &str = "json.newline";
     /// `schema`: the record schema as a JSON document (see
     /// [`Schema`](crate::schema::Schema)); needed to decode into Arrow batches.
     pub const SCHEMA: &str = "schema";

@@ -6,8 +6,10 @@ use serde::Serialize;
 
 use crate::api::{FormatError, FormatErrorKind, Serializer};
 
-/// Encodes values as JSON with serde (`serde_json`), one object per record, each
-/// followed by `\n` (JSON lines) unless built [`without_newline`](Self::without_newline).
+/// Encodes values as JSON with serde (`serde_json`), one object per record: one
+/// message, or one line without its line ending (a file sink adds it), as the
+/// connector API's `Serializer` says; [`with_newline`](Self::with_newline) appends
+/// `\n` itself, for writing JSON lines without a sink.
 ///
 /// ```
 /// use serde::Serialize;
@@ -19,7 +21,12 @@ use crate::api::{FormatError, FormatErrorKind, Serializer};
 /// let mut json = JsonSerializer::default();
 /// let mut out = Vec::new();
 /// json.serialize(&Bid { auction: 1, price: 250 }, &mut out)?;
-/// json.serialize(&Bid { auction: 2, price: 7 }, &mut out)?;
+/// assert_eq!(out, b"{\"auction\":1,\"price\":250}");
+///
+/// let mut lines = JsonSerializer::new().with_newline(true);
+/// let mut out = Vec::new();
+/// lines.serialize(&Bid { auction: 1, price: 250 }, &mut out)?;
+/// lines.serialize(&Bid { auction: 2, price: 7 }, &mut out)?;
 /// assert_eq!(out, b"{\"auction\":1,\"price\":250}\n{\"auction\":2,\"price\":7}\n");
 /// # Ok::<(), weir_format_json::FormatError>(())
 /// ```
@@ -31,7 +38,7 @@ pub struct JsonSerializer<T> {
 impl<T> Default for JsonSerializer<T> {
     fn default() -> Self {
         JsonSerializer {
-            newline: true,
+            newline: false,
             _records: PhantomData,
         }
     }
@@ -46,20 +53,12 @@ impl<T> std::fmt::Debug for JsonSerializer<T> {
 }
 
 impl<T> JsonSerializer<T> {
-    /// A serializer that ends each record with `\n` (JSON lines).
+    /// A serializer of one record per message (or line, without its ending).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A serializer that writes each record alone, for one record per message.
-    pub fn without_newline() -> Self {
-        JsonSerializer {
-            newline: false,
-            _records: PhantomData,
-        }
-    }
-
-    /// Sets whether each record ends with `\n`.
+    /// Sets whether each record ends with `\n` (JSON lines; default `false`).
     pub fn with_newline(mut self, newline: bool) -> Self {
         self.newline = newline;
         self
@@ -91,14 +90,14 @@ mod tests {
 
     #[test]
     fn errors_leave_the_output_as_it_was() {
-        let mut json = JsonSerializer::without_newline();
+        let mut json = JsonSerializer::new();
         let mut out = b"kept".to_vec();
         let bad: HashMap<(i32, i32), i32> = [((1, 2), 3)].into_iter().collect();
         let err = json.serialize(&bad, &mut out).unwrap_err();
         assert_eq!(err.kind(), FormatErrorKind::Type);
         assert_eq!(out, b"kept");
         let good: HashMap<String, i32> = [("a".to_string(), 1)].into_iter().collect();
-        JsonSerializer::without_newline().serialize(&good, &mut out).unwrap();
+        JsonSerializer::new().serialize(&good, &mut out).unwrap();
         assert_eq!(out, b"kept{\"a\":1}");
     }
 }
