@@ -7,6 +7,7 @@ use arrow_json::reader::{Decoder, ReaderBuilder};
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::api::{Deserializer, FormatError, FormatErrorKind};
+use crate::depth::check_depth;
 use crate::error::oversize;
 use crate::lines::lines;
 use crate::options::{keys, JsonOptions};
@@ -43,8 +44,9 @@ pub struct JsonArrowDecoder {
     batch_size: usize,
     max_record_bytes: usize,
     decoder: Decoder,
-    /// Bytes of the current (unfinished) line fed so far.
-    line_bytes: usize,
+    /// The unfinished last line of the bytes given so far, held back until it ends
+    /// (so that each line is checked whole before arrow-json sees it).
+    partial: Vec<u8>,
 }
 
 impl std::fmt::Debug for JsonArrowDecoder {
@@ -70,7 +72,7 @@ impl JsonArrowDecoder {
             schema,
             batch_size,
             max_record_bytes: options.max_record_bytes,
-            line_bytes: 0,
+            partial: Vec::new(),
         })
     }
 
@@ -80,37 +82,84 @@ impl JsonArrowDecoder {
     }
 
     /// Decodes `bytes`, appending every batch of [`JsonOptions::batch_size`] rows that
-    /// fills up to `out`. The rows of an unfinished batch stay buffered.
-    pub fn decode(&mut self, mut bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
-        if let Err(e) = self.check_sizes(bytes) {
+    /// fills up to `out`. The rows of an unfinished batch stay buffered, and so does an
+    /// unfinished last line.
+    pub fn decode(&mut self, bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
+        let result = self.decode_lines(bytes, out);
+        if result.is_err() {
             self.reset()?;
-            return Err(e);
         }
-        while !bytes.is_empty() {
-            let read = match self.decoder.decode(bytes) {
-                Ok(read) => read,
-                Err(e) => {
-                    self.reset()?;
-                    return Err(classify(e, true));
-                }
+        result
+    }
+
+    /// The batch of the rows buffered so far (an unfinished last line included), if any.
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>, FormatError> {
+        let result = self.flush_all();
+        if result.is_err() {
+            self.reset()?;
+        }
+        result
+    }
+
+    fn decode_lines(&mut self, mut bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
+        if !self.partial.is_empty() {
+            let Some(i) = memchr::memchr(b'\n', bytes) else {
+                return self.hold(bytes);
             };
+            let mut line = std::mem::take(&mut self.partial);
+            line.extend_from_slice(&bytes[..=i]);
+            self.check_line(&line[..line.len() - 1])?;
+            self.feed(&line, out)?;
+            line.clear();
+            self.partial = line;
+            bytes = &bytes[i + 1..];
+        }
+        let end = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
+        let (complete, tail) = bytes.split_at(end);
+        let mut rest = complete;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.check_line(&rest[..i])?;
+            rest = &rest[i + 1..];
+        }
+        self.feed(complete, out)?;
+        self.hold(tail)
+    }
+
+    fn flush_all(&mut self) -> Result<Option<RecordBatch>, FormatError> {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.check_line(&line)?;
+            self.feed(&line, &mut Vec::new())?;
+        }
+        self.decoder.flush().map_err(|e| classify(e, false))
+    }
+
+    /// Hands complete lines to arrow-json; batches that fill up go to `out`.
+    fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
+        while !bytes.is_empty() {
+            let read = self.decoder.decode(bytes).map_err(|e| classify(e, true))?;
             bytes = &bytes[read..];
             if self.decoder.len() >= self.batch_size || read == 0 {
-                out.extend(self.flush()?);
+                out.extend(self.decoder.flush().map_err(|e| classify(e, false))?);
             }
         }
         Ok(())
     }
 
-    /// The batch of the rows buffered so far, if any.
-    pub fn flush(&mut self) -> Result<Option<RecordBatch>, FormatError> {
-        match self.decoder.flush() {
-            Ok(batch) => Ok(batch),
-            Err(e) => {
-                self.reset()?;
-                Err(classify(e, false))
-            }
+    fn hold(&mut self, tail: &[u8]) -> Result<(), FormatError> {
+        let len = self.partial.len() + tail.len();
+        if len > self.max_record_bytes {
+            return Err(oversize(len, self.max_record_bytes, keys::MAX_RECORD_BYTES));
         }
+        self.partial.extend_from_slice(tail);
+        Ok(())
+    }
+
+    fn check_line(&self, line: &[u8]) -> Result<(), FormatError> {
+        if line.len() > self.max_record_bytes {
+            return Err(oversize(line.len(), self.max_record_bytes, keys::MAX_RECORD_BYTES));
+        }
+        check_depth(line)
     }
 
     /// Decodes a chunk of complete JSON lines into batches of at most
@@ -133,15 +182,10 @@ impl JsonArrowDecoder {
     {
         // Rows buffered by `decode` come first.
         out.extend(self.flush()?);
-        self.line_bytes = 0;
         let mut group: Vec<(usize, &[u8])> = Vec::with_capacity(self.batch_size.min(1 << 16));
         for (number, line) in lines(bytes) {
-            if line.len() > self.max_record_bytes {
-                on_bad(
-                    number,
-                    line,
-                    oversize(line.len(), self.max_record_bytes, keys::MAX_RECORD_BYTES),
-                )?;
+            if let Err(e) = self.check_line(line) {
+                on_bad(number, line, e)?;
                 continue;
             }
             group.push((number, line));
@@ -201,33 +245,9 @@ impl JsonArrowDecoder {
         Ok(())
     }
 
-    fn check_sizes(&mut self, bytes: &[u8]) -> Result<(), FormatError> {
-        let mut rest = bytes;
-        loop {
-            match memchr::memchr(b'\n', rest) {
-                Some(i) => {
-                    let line = self.line_bytes + i;
-                    if line > self.max_record_bytes {
-                        return Err(oversize(line, self.max_record_bytes, keys::MAX_RECORD_BYTES));
-                    }
-                    self.line_bytes = 0;
-                    rest = &rest[i + 1..];
-                }
-                None => {
-                    self.line_bytes += rest.len();
-                    if self.line_bytes > self.max_record_bytes {
-                        let line = self.line_bytes;
-                        return Err(oversize(line, self.max_record_bytes, keys::MAX_RECORD_BYTES));
-                    }
-                    return Ok(());
-                }
-            }
-        }
-    }
-
     fn reset(&mut self) -> Result<(), FormatError> {
         self.decoder = build(&self.schema, self.batch_size)?;
-        self.line_bytes = 0;
+        self.partial.clear();
         Ok(())
     }
 }
@@ -237,7 +257,6 @@ impl Deserializer<RecordBatch> for JsonArrowDecoder {
     fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
         self.decode(bytes, out)?;
         out.extend(self.flush()?);
-        self.line_bytes = 0;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 
 use crate::api::{Deserializer, FormatError};
+use crate::depth::check_depth;
 use crate::error::{explain, oversize};
 use crate::lines::lines;
 use crate::options::{keys, JsonOptions};
@@ -119,6 +120,7 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
         let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
             return Ok(());
         };
+        check_depth(bytes)?;
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
         if *first == b'[' && self.options.accept_arrays {

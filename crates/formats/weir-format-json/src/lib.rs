@@ -16,6 +16,7 @@
 mod api;
 #[cfg(feature = "arrow")]
 mod arrow_decoder;
+mod depth;
 mod deserializer;
 mod error;
 mod lines;
@@ -26,6 +27,7 @@ mod serializer;
 pub use api::{Deserializer, FormatError, FormatErrorKind, Serializer};
 #[cfg(feature = "arrow")]
 pub use arrow_decoder::JsonArrowDecoder;
+pub use depth::MAX_DEPTH;
 pub use deserializer::JsonDeserializer;
 pub use lines::lines;
 pub use options::JsonOptions;
