@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One call per line, as a source handing bad records to its policy would do.
     for (number, line) in FILE.lines().enumerate() {
         if let Err(error) = csv.deserialize(line.as_bytes(), &mut bids) {
-            println!("line {}: {:?}: {}", number + 1, error.kind(), error.message());
+            println!("line {}: {:?}: {}", number + 1, error.kind, error.message);
         }
     }
     println!(

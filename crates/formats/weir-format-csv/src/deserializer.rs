@@ -6,8 +6,8 @@ use csv::{ByteRecord, DeserializeErrorKind, StringRecord};
 use csv_core::ReadRecordResult;
 use serde::de::DeserializeOwned;
 
-use crate::api::{Deserializer, FormatError, FormatErrorKind};
 use crate::options::{keys, CsvOptions, Header};
+use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 
 /// How many bytes of a bad record an error message quotes.
 const SNIPPET: usize = 80;
@@ -38,7 +38,7 @@ const SNIPPET: usize = 80;
 /// assert_eq!(bids[0], Bid { auction: 1, price: 250, channel: Some("Google".into()) });
 /// assert_eq!(bids[1].channel, None);
 /// let err = csv.deserialize(b"x,3,Apple\n", &mut bids).unwrap_err();
-/// assert_eq!(err.message(), "column 1 `price`: invalid digit found in string; record starts `x,3,Apple`");
+/// assert_eq!(err.message, "column 1 `price`: invalid digit found in string; record starts `x,3,Apple`");
 /// # Ok::<(), weir_format_csv::FormatError>(())
 /// ```
 pub struct CsvDeserializer<T> {

@@ -9,12 +9,13 @@
 //! Options (`format = 'csv'`) are listed in [`options::keys`]; `docs/formats.md`
 //! describes them with the error messages a user sees.
 
-mod api;
 mod deserializer;
+mod factory;
 pub mod options;
 mod serializer;
 
-pub use api::{Deserializer, FormatError, FormatErrorKind, Serializer};
 pub use deserializer::{parse_header, CsvDeserializer};
+pub use factory::CsvFormatFactory;
 pub use options::{CsvOptions, Header};
 pub use serializer::CsvSerializer;
+pub use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind, Serializer};

@@ -4,8 +4,8 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use crate::api::{FormatError, FormatErrorKind, Serializer};
 use crate::options::CsvOptions;
+use weir_connector_api::format::{FormatError, FormatErrorKind, Serializer};
 
 /// Encodes values as CSV records with serde, one line each without its line ending (a
 /// file sink adds it; [`with_newline`](Self::with_newline) ends each with `\n`), with

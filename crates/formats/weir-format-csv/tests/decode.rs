@@ -125,17 +125,17 @@ fn errors_name_the_column() {
             text,
         )
         .unwrap_err();
-        assert_eq!(err.kind(), kind, "{text}: {err}");
-        assert!(err.message().contains(needle), "{text}: {err}");
-        assert!(err.message().contains("record starts `"), "{text}: {err}");
+        assert_eq!(err.kind, kind, "{text}: {err}");
+        assert!(err.message.contains(needle), "{text}: {err}");
+        assert!(err.message.contains("record starts `"), "{text}: {err}");
     }
     let mut out = Vec::new();
     let err = CsvDeserializer::<Row>::new(CsvOptions::default())
         .unwrap()
         .deserialize(b"1,\xff\xfe,2", &mut out)
         .unwrap_err();
-    assert_eq!(err.kind(), FormatErrorKind::Type, "{err}");
-    assert!(err.message().contains("column 2"), "{err}");
+    assert_eq!(err.kind, FormatErrorKind::Type, "{err}");
+    assert!(err.message.contains("column 2"), "{err}");
 }
 
 #[test]
@@ -149,9 +149,9 @@ fn oversize_records() {
     csv.deserialize(b"1,short,1\n", &mut out).unwrap();
     let long = format!("2,{},1\n", "x".repeat(5000));
     let err = csv.deserialize(long.as_bytes(), &mut out).unwrap_err();
-    assert_eq!(err.kind(), FormatErrorKind::Oversize, "{err}");
+    assert_eq!(err.kind, FormatErrorKind::Oversize, "{err}");
     let err = csv.deserialize(b"3,seventeen-bytes,1\n", &mut out).unwrap_err();
-    assert_eq!(err.kind(), FormatErrorKind::Oversize, "{err}");
+    assert_eq!(err.kind, FormatErrorKind::Oversize, "{err}");
     // And the next record decodes.
     csv.deserialize(b"4,ok,1\n", &mut out).unwrap();
     assert_eq!(out.len(), 2);
@@ -196,6 +196,6 @@ fn lines_without_endings_and_nothing_pushed_on_error() {
         .unwrap()
         .deserialize(b"1,a,1\n2,b,x\n", &mut rows)
         .unwrap_err();
-    assert_eq!(err.kind(), FormatErrorKind::Type);
+    assert_eq!(err.kind, FormatErrorKind::Type);
     assert_eq!(rows, vec![row(0, "kept", None)]);
 }

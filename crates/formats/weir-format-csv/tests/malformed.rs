@@ -62,9 +62,9 @@ fn decode_all(bytes: &[u8]) -> Result<usize, FormatErrorKind> {
         results.push(match result {
             Ok(()) => Ok(out.len()),
             Err(e) => {
-                assert!(e.message().contains("record starts `"), "{e}");
-                assert_ne!(e.kind(), FormatErrorKind::Other, "{e}");
-                Err(e.kind())
+                assert!(e.message.contains("record starts `"), "{e}");
+                assert_ne!(e.kind, FormatErrorKind::Other, "{e}");
+                Err(e.kind)
             }
         });
     }

@@ -30,8 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "line {}: {:?}: {}\n    {}",
             number + 1,
-            error.kind(),
-            error.message(),
+            error.kind,
+            error.message,
             String::from_utf8_lossy(line)
         );
         Ok(())

@@ -6,12 +6,12 @@ use arrow_array::RecordBatch;
 use arrow_json::reader::{Decoder, ReaderBuilder};
 use arrow_schema::{ArrowError, SchemaRef};
 
-use crate::api::{Deserializer, FormatError, FormatErrorKind};
 use crate::depth::check_depth;
 use crate::error::oversize;
 use crate::lines::lines;
 use crate::options::{keys, JsonOptions};
 use crate::schema::Schema;
+use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 
 /// Decodes JSON lines (or concatenated JSON objects) into Arrow `RecordBatch`es of a
 /// given schema, [`JsonOptions::batch_size`] rows each.
@@ -389,12 +389,8 @@ mod tests {
         let mut decoder = JsonArrowDecoder::new(&schema(), &JsonOptions::default()).unwrap();
         for (text, kind, needle) in cases {
             let err = decoder.deserialize(text, &mut Vec::new()).unwrap_err();
-            assert_eq!(err.kind(), kind, "{}: {err}", String::from_utf8_lossy(text));
-            assert!(
-                err.message().contains(needle),
-                "{}: {err}",
-                String::from_utf8_lossy(text)
-            );
+            assert_eq!(err.kind, kind, "{}: {err}", String::from_utf8_lossy(text));
+            assert!(err.message.contains(needle), "{}: {err}", String::from_utf8_lossy(text));
             // The decoder starts afresh after an error.
             let mut batches = Vec::new();
             decoder.deserialize(b"{\"id\":9}\n", &mut batches).unwrap();
@@ -412,8 +408,8 @@ mod tests {
         let mut batches = Vec::new();
         decoder.decode(b"{\"id\":1}\n{\"id\":", &mut batches).unwrap();
         let err = decoder.decode(b"1000000}\n", &mut batches).unwrap_err();
-        assert_eq!(err.kind(), FormatErrorKind::Oversize);
-        assert!(err.message().contains("14 bytes"), "{err}");
+        assert_eq!(err.kind, FormatErrorKind::Oversize);
+        assert!(err.message.contains("14 bytes"), "{err}");
     }
 
     #[test]
@@ -438,7 +434,7 @@ mod tests {
         let mut bad = Vec::new();
         decoder
             .deserialize_lines_with(text.as_bytes(), &mut batches, |n, _, e| {
-                bad.push((n, e.kind()));
+                bad.push((n, e.kind));
                 Ok(())
             })
             .unwrap();
@@ -460,6 +456,6 @@ mod tests {
         let err = decoder
             .deserialize_lines_with(text.as_bytes(), &mut Vec::new(), |_, _, e| Err(e))
             .unwrap_err();
-        assert_eq!(err.kind(), FormatErrorKind::Type);
+        assert_eq!(err.kind, FormatErrorKind::Type);
     }
 }

@@ -1,6 +1,6 @@
 //! A limit on nesting: decoding with serde (and arrow-json) recurses once per level.
 
-use crate::api::{FormatError, FormatErrorKind};
+use weir_connector_api::format::{FormatError, FormatErrorKind};
 
 /// Objects and arrays nested deeper than this are an error (serde_json's limit too):
 /// decoding them with serde recurses once per level.

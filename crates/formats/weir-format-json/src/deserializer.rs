@@ -4,11 +4,11 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
-use crate::api::{Deserializer, FormatError};
 use crate::depth::check_depth;
 use crate::error::{explain, oversize};
 use crate::lines::lines;
 use crate::options::{keys, JsonOptions};
+use weir_connector_api::format::{Deserializer, FormatError};
 
 /// Decodes JSON messages (or JSON lines, one per call) into `T`s with serde.
 ///
@@ -34,7 +34,7 @@ use crate::options::{keys, JsonOptions};
 /// json.deserialize(br#"[{"auction": 2, "price": 7}, {"auction": 3, "price": 8}]"#, &mut bids)?;
 /// assert_eq!(bids.len(), 3);
 /// let err = json.deserialize(br#"{"auction": 1}"#, &mut bids).unwrap_err();
-/// assert_eq!(err.message(), "missing field `price` at column 14");
+/// assert_eq!(err.message, "missing field `price` at column 14");
 /// # Ok::<(), weir_format_json::FormatError>(())
 /// ```
 pub struct JsonDeserializer<T> {
@@ -81,10 +81,7 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
     /// number in the chunk.
     pub fn deserialize_lines(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
         self.deserialize_lines_with(bytes, out, |number, _, e| {
-            Err(FormatError::new(
-                e.kind(),
-                format!("line {}: {}", number + 1, e.message()),
-            ))
+            Err(FormatError::new(e.kind, format!("line {}: {}", number + 1, e.message)))
         })
     }
 
@@ -149,7 +146,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::api::FormatErrorKind;
+    use weir_connector_api::format::FormatErrorKind;
 
     #[derive(Debug, PartialEq, Deserialize)]
     struct Inner {
@@ -236,8 +233,8 @@ mod tests {
         ];
         for (text, kind, needle) in cases {
             let err = decode(text).unwrap_err();
-            assert_eq!(err.kind(), kind, "{text}: {err}");
-            assert!(err.message().contains(needle), "{text}: {err}");
+            assert_eq!(err.kind, kind, "{text}: {err}");
+            assert!(err.message.contains(needle), "{text}: {err}");
         }
     }
 
@@ -251,8 +248,8 @@ mod tests {
         let err = json
             .deserialize(b"{\"id\":1,\"name\":\"abc\"}", &mut Vec::new())
             .unwrap_err();
-        assert_eq!(err.kind(), FormatErrorKind::Oversize);
-        assert!(err.message().contains("json.max-record-bytes"), "{err}");
+        assert_eq!(err.kind, FormatErrorKind::Oversize);
+        assert!(err.message.contains("json.max-record-bytes"), "{err}");
     }
 
     #[test]
@@ -277,7 +274,7 @@ mod tests {
         let err = json
             .deserialize_lines(b"{\"price\":1}\n\n{\"price\":\"2\"}\n", &mut out)
             .unwrap_err();
-        assert!(err.message().starts_with("line 3: field `price`"), "{err}");
+        assert!(err.message.starts_with("line 3: field `price`"), "{err}");
     }
 
     #[test]
@@ -301,7 +298,7 @@ mod tests {
         let mut json = JsonDeserializer::<Inner>::new(options);
         let (mut out, mut bad) = (Vec::new(), Vec::new());
         json.deserialize_lines_with(text.as_bytes(), &mut out, |n, _, e| {
-            bad.push((n, e.kind()));
+            bad.push((n, e.kind));
             Ok(())
         })
         .unwrap();

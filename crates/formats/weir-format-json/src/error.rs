@@ -7,7 +7,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::api::{FormatError, FormatErrorKind};
+use weir_connector_api::format::{FormatError, FormatErrorKind};
 
 /// How many bytes of a bad record an error message quotes.
 const SNIPPET: usize = 80;

@@ -13,22 +13,23 @@
 //! Options (`format = 'json'`) are listed in [`options::keys`]; `docs/formats.md`
 //! describes them with the error messages a user sees.
 
-mod api;
 #[cfg(feature = "arrow")]
 mod arrow_decoder;
 mod depth;
 mod deserializer;
 mod error;
+mod factory;
 mod lines;
 pub mod options;
 pub mod schema;
 mod serializer;
 
-pub use api::{Deserializer, FormatError, FormatErrorKind, Serializer};
 #[cfg(feature = "arrow")]
 pub use arrow_decoder::JsonArrowDecoder;
 pub use depth::MAX_DEPTH;
 pub use deserializer::JsonDeserializer;
+pub use factory::JsonFormatFactory;
 pub use lines::lines;
 pub use options::JsonOptions;
 pub use serializer::JsonSerializer;
+pub use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind, Serializer};

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use serde::Serialize;
 
-use crate::api::{FormatError, FormatErrorKind, Serializer};
+use weir_connector_api::format::{FormatError, FormatErrorKind, Serializer};
 
 /// Encodes values as JSON with serde (`serde_json`), one object per record: one
 /// message, or one line without its line ending (a file sink adds it), as the
@@ -94,7 +94,7 @@ mod tests {
         let mut out = b"kept".to_vec();
         let bad: HashMap<(i32, i32), i32> = [((1, 2), 3)].into_iter().collect();
         let err = json.serialize(&bad, &mut out).unwrap_err();
-        assert_eq!(err.kind(), FormatErrorKind::Type);
+        assert_eq!(err.kind, FormatErrorKind::Type);
         assert_eq!(out, b"kept");
         let good: HashMap<String, i32> = [("a".to_string(), 1)].into_iter().collect();
         JsonSerializer::new().serialize(&good, &mut out).unwrap();

@@ -31,8 +31,8 @@ fn deep_nesting_is_a_syntax_error() {
                 inferred.unwrap();
             } else {
                 let err = result.unwrap_err();
-                assert_eq!(err.kind(), FormatErrorKind::Syntax, "{err}");
-                assert!(err.message().contains("nested deeper than 128"), "{err}");
+                assert_eq!(err.kind, FormatErrorKind::Syntax, "{err}");
+                assert!(err.message.contains("nested deeper than 128"), "{err}");
                 assert!(value.is_err());
                 assert!(inferred.is_err());
             }
@@ -65,7 +65,7 @@ fn deep_nesting_into_arrow() {
         );
         let mut decoder = JsonArrowDecoder::new(&schema, &options).unwrap();
         let err = decoder.deserialize(line.as_bytes(), &mut Vec::new()).unwrap_err();
-        assert_eq!(err.kind(), FormatErrorKind::Syntax, "{err}");
+        assert_eq!(err.kind, FormatErrorKind::Syntax, "{err}");
         // Fed in pieces, and through the line-by-line path.
         for piece in line.as_bytes().chunks(1000) {
             if decoder.decode(piece, &mut Vec::new()).is_err() {
@@ -75,7 +75,7 @@ fn deep_nesting_into_arrow() {
         let mut bad = Vec::new();
         decoder
             .deserialize_lines_with(line.as_bytes(), &mut Vec::new(), |n, _, e| {
-                bad.push((n, e.kind()));
+                bad.push((n, e.kind));
                 Ok(())
             })
             .unwrap();

@@ -53,7 +53,7 @@ fn decode_all(bytes: &[u8]) -> Result<usize, FormatErrorKind> {
     let value_result = JsonDeserializer::<serde_json::Value>::default().deserialize(bytes, &mut values);
     if let Err(e) = &value_result {
         // Any JSON value decodes into a Value: only bad JSON fails.
-        assert_eq!(e.kind(), FormatErrorKind::Syntax, "{e}");
+        assert_eq!(e.kind, FormatErrorKind::Syntax, "{e}");
     }
     let _ = infer_from_message(bytes);
     let _ = infer_from_lines(bytes, 10, InferOptions::default());
@@ -66,9 +66,9 @@ fn decode_all(bytes: &[u8]) -> Result<usize, FormatErrorKind> {
     match struct_result {
         Ok(()) => Ok(events.len()),
         Err(e) => {
-            assert!(!e.message().is_empty());
-            assert_ne!(e.kind(), FormatErrorKind::Other, "{e}");
-            Err(e.kind())
+            assert!(!e.message.is_empty());
+            assert_ne!(e.kind, FormatErrorKind::Other, "{e}");
+            Err(e.kind)
         }
     }
 }
@@ -176,8 +176,8 @@ fn wrong_types_and_missing_fields_have_their_kinds() {
         let err = JsonDeserializer::<NexmarkEvent>::default()
             .deserialize(text.as_bytes(), &mut out)
             .unwrap_err();
-        assert_eq!(err.kind(), kind, "{text}: {err}");
-        assert!(err.message().contains(needle), "{text}: {err}");
+        assert_eq!(err.kind, kind, "{text}: {err}");
+        assert!(err.message.contains(needle), "{text}: {err}");
     }
     let oversize = JsonOptions {
         max_record_bytes: 100,
@@ -186,5 +186,5 @@ fn wrong_types_and_missing_fields_have_their_kinds() {
     let err = JsonDeserializer::<NexmarkEvent>::new(oversize)
         .deserialize(bid.as_bytes(), &mut Vec::new())
         .unwrap_err();
-    assert_eq!(err.kind(), FormatErrorKind::Oversize);
+    assert_eq!(err.kind, FormatErrorKind::Oversize);
 }
