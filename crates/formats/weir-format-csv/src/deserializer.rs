@@ -9,9 +9,6 @@ use serde::de::DeserializeOwned;
 use crate::options::{keys, CsvOptions, Header};
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 
-/// How many bytes of a bad record an error message quotes.
-const SNIPPET: usize = 80;
-
 /// Decodes CSV records into `T`s with serde.
 ///
 /// Each call decodes every record in `bytes`: one line (or message) gives one record,
@@ -38,7 +35,7 @@ const SNIPPET: usize = 80;
 /// assert_eq!(bids[0], Bid { auction: 1, price: 250, channel: Some("Google".into()) });
 /// assert_eq!(bids[1].channel, None);
 /// let err = csv.deserialize(b"x,3,Apple\n", &mut bids).unwrap_err();
-/// assert_eq!(err.message, "column 1 `price`: invalid digit found in string; record starts `x,3,Apple`");
+/// assert_eq!(err.message, "column 1 `price`: invalid digit found in string");
 /// # Ok::<(), weir_format_csv::FormatError>(())
 /// ```
 pub struct CsvDeserializer<T> {
@@ -178,10 +175,12 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                         return Err(self.oversize(raw.len()));
                     }
                     self.record_fields(nout, nends);
-                    record_start = consumed;
                     nout = 0;
                     nends = 0;
-                    self.decode_record(raw, out)?;
+                    if let Err(e) = self.decode_record(out) {
+                        return Err(at_line(bytes, record_start, e));
+                    }
+                    record_start = consumed;
                 }
                 ReadRecordResult::End => return Ok(()),
             }
@@ -195,7 +194,7 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
         self.headers = Some(headers);
     }
 
-    fn decode_record(&mut self, raw: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+    fn decode_record(&mut self, out: &mut Vec<T>) -> Result<(), FormatError> {
         if self.headers.is_none() && self.options.header == Header::FirstLine {
             self.set_headers(self.record.clone());
             return Ok(());
@@ -209,12 +208,7 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                 };
                 return Err(FormatError::new(
                     kind,
-                    format!(
-                        "record has {} fields, the header {}; {}",
-                        self.record.len(),
-                        headers.len(),
-                        snippet(raw)
-                    ),
+                    format!("record has {} fields, the header {}", self.record.len(), headers.len()),
                 ));
             }
         }
@@ -247,7 +241,7 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                 out.push(value);
                 Ok(())
             }
-            Err(e) => Err(self.explain(&e, raw)),
+            Err(e) => Err(self.explain(&e)),
         }
     }
 
@@ -277,9 +271,9 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
         )
     }
 
-    fn explain(&self, e: &csv::Error, raw: &[u8]) -> FormatError {
+    fn explain(&self, e: &csv::Error) -> FormatError {
         let csv::ErrorKind::Deserialize { err, .. } = e.kind() else {
-            return FormatError::new(FormatErrorKind::Other, format!("{e}; {}", snippet(raw)));
+            return FormatError::new(FormatErrorKind::Other, e.to_string());
         };
         let column = err.field().map(|i| {
             let index = usize::try_from(i).unwrap_or(usize::MAX);
@@ -294,7 +288,11 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                 "the record ends before this field".to_string(),
             ),
             DeserializeErrorKind::Message(m) if m.starts_with("missing field") => {
-                (FormatErrorKind::MissingField, format!("{m} (not in the header)"))
+                let name = m.split('`').nth(1).unwrap_or(m);
+                (
+                    FormatErrorKind::MissingField,
+                    format!("field `{name}` is not in the header"),
+                )
             }
             // A record without header shorter than the struct.
             DeserializeErrorKind::Message(m) if m.starts_with("invalid length") => {
@@ -308,17 +306,29 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
             DeserializeErrorKind::Unsupported(_) => (FormatErrorKind::Other, err.kind().to_string()),
         };
         let message = match column {
-            Some(column) => format!("{column}: {text}; {}", snippet(raw)),
-            None => format!("{text}; {}", snippet(raw)),
+            Some(column) => format!("{column}: {text}"),
+            None => text,
         };
         FormatError::new(kind, message)
     }
 }
 
-fn snippet(raw: &[u8]) -> String {
-    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    let cut = &raw[..raw.len().min(SNIPPET)];
-    let more = if raw.len() > SNIPPET { "…" } else { "" };
-    format!("record starts `{}{more}`", String::from_utf8_lossy(cut))
+/// Prefixes `error` with the 1-based line its record starts on, when `bytes` holds
+/// more than one line (a single message or line needs no position).
+fn at_line(bytes: &[u8], record_start: usize, error: FormatError) -> FormatError {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if memchr_newline(body).is_none() {
+        return error;
+    }
+    // Blank lines before the record belong to it as read; skip them.
+    let skipped = bytes[record_start..]
+        .iter()
+        .take_while(|b| matches!(b, b'\n' | b'\r'))
+        .count();
+    let line = bytes[..record_start + skipped].iter().filter(|&&b| b == b'\n').count() + 1;
+    FormatError::new(error.kind, format!("line {line}: {}", error.message))
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
 }

@@ -62,7 +62,7 @@ fn decode_all(bytes: &[u8]) -> Result<usize, FormatErrorKind> {
         results.push(match result {
             Ok(()) => Ok(out.len()),
             Err(e) => {
-                assert!(e.message.contains("record starts `"), "{e}");
+                assert!(!e.message.is_empty(), "{e}");
                 assert_ne!(e.kind, FormatErrorKind::Other, "{e}");
                 Err(e.kind)
             }

@@ -34,7 +34,8 @@ use weir_connector_api::format::{Deserializer, FormatError};
 /// json.deserialize(br#"[{"auction": 2, "price": 7}, {"auction": 3, "price": 8}]"#, &mut bids)?;
 /// assert_eq!(bids.len(), 3);
 /// let err = json.deserialize(br#"{"auction": 1}"#, &mut bids).unwrap_err();
-/// assert_eq!(err.message, "missing field `price` at column 14");
+/// assert_eq!(err.message, "field `price` is missing (the object ends at column 14)");
+/// assert_eq!(err.to_string(), "missing field: field `price` is missing (the object ends at column 14)");
 /// # Ok::<(), weir_format_json::FormatError>(())
 /// ```
 pub struct JsonDeserializer<T> {
@@ -217,17 +218,17 @@ mod tests {
             (
                 r#"{"id":1,"tags":[]}"#,
                 FormatErrorKind::MissingField,
-                "missing field `name`",
+                "field `name` is missing",
             ),
             (
                 r#"{"id":1,"name":"a","bid":{},"tags":[]}"#,
                 FormatErrorKind::MissingField,
-                "missing field `bid.price`",
+                "field `bid.price` is missing",
             ),
             (
                 r#"[{"id":1,"name":"a","tags":[]},{"id":2}]"#,
                 FormatErrorKind::MissingField,
-                "missing field `[1].name`",
+                "field `[1].name` is missing",
             ),
             ("7", FormatErrorKind::Type, "the record"),
         ];

@@ -9,9 +9,6 @@ use serde::de::DeserializeOwned;
 
 use weir_connector_api::format::{FormatError, FormatErrorKind};
 
-/// How many bytes of a bad record an error message quotes.
-const SNIPPET: usize = 80;
-
 /// The failure of decoding `bytes` as `T` (or as `Vec<T>` if `array`), explained.
 /// `fast` is the fast parser's message, used if `serde_json` accepts the record.
 pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], array: bool, fast: &dyn std::fmt::Display) -> FormatError {
@@ -25,10 +22,7 @@ pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], array: bool, fast: &dyn
         Err(e) => classify(e.inner(), &e.path().to_string()),
         Ok(()) => match deserializer.end() {
             Err(e) => classify(&e, "."),
-            Ok(()) => FormatError::new(
-                FormatErrorKind::Syntax,
-                format!("invalid JSON: {fast}; {}", snippet(bytes)),
-            ),
+            Ok(()) => FormatError::new(FormatErrorKind::Syntax, format!("invalid JSON: {fast}")),
         },
     }
 }
@@ -47,7 +41,10 @@ fn classify(inner: &serde_json::Error, path: &str) -> FormatError {
         serde_json::error::Category::Data => {
             if let Some(field) = missing_field(&text) {
                 let full = join(path, field);
-                FormatError::new(FormatErrorKind::MissingField, format!("missing field `{full}` at {at}"))
+                FormatError::new(
+                    FormatErrorKind::MissingField,
+                    format!("field `{full}` is missing (the object ends at {at})"),
+                )
             } else {
                 let field = if path == "." {
                     "the record".to_string()
@@ -81,13 +78,6 @@ fn strip_position(text: &str) -> String {
         Some(i) => text[..i].to_string(),
         None => text.to_string(),
     }
-}
-
-/// The start of a bad record, lossily as text, for messages.
-pub(crate) fn snippet(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(SNIPPET)];
-    let more = if bytes.len() > SNIPPET { "…" } else { "" };
-    format!("record starts `{}{more}`", String::from_utf8_lossy(cut))
 }
 
 /// The record is over the size limit.

@@ -158,12 +158,12 @@ fn wrong_types_and_missing_fields_have_their_kinds() {
         (
             bid.replace("\"price\":3,", ""),
             FormatErrorKind::MissingField,
-            "missing field `bid.price`",
+            "field `bid.price` is missing",
         ),
         (
             bid.replace("\"event_type\":2,", ""),
             FormatErrorKind::MissingField,
-            "missing field `event_type`",
+            "field `event_type` is missing",
         ),
         (
             bid.replace("}}", "}"),
