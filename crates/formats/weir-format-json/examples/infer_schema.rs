@@ -3,10 +3,8 @@
 //! one-line `schema = '…'` option, and a Flink `CREATE TABLE` column list.
 //!
 //! `cargo run --release -p weir-format-json --example infer_schema [FILE [LINES]]`;
-//! without a file it uses 1000 generated Nexmark events (`weir nexmark generate`'s
-//! format).
-
-use std::io::BufReader;
+//! the file may be gzip or zstd compressed (`.json.gz`, `.json.zst`); without a file
+//! it uses 1000 generated Nexmark events (`weir nexmark generate`'s format).
 
 use weir_format_json::schema::{infer_from_lines, infer_from_reader, InferOptions, Schema};
 use weir_nexmark::{write_json_lines, EventGenerator, GeneratorConfig, NexmarkConfig};
@@ -16,11 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.next();
     let lines: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1000);
     let schema = match &path {
-        Some(path) => infer_from_reader(
-            BufReader::new(std::fs::File::open(path)?),
-            lines,
-            InferOptions::default(),
-        )?,
+        Some(path) => {
+            let (_, reader) = weir_format_compression::open(std::path::Path::new(path))?;
+            infer_from_reader(reader, lines, InferOptions::default())?
+        }
         None => {
             let config = GeneratorConfig::new(&NexmarkConfig {
                 num_events: 1000,
