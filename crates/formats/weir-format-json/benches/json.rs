@@ -183,18 +183,6 @@ fn main() -> BenchResult {
         Ok(n)
     })?;
     bench.run("infer", || {
-        bench.run("weir_lines", || {
-            let mut json = JsonDeserializer::<NexmarkEvent>::default();
-            let mut out = Vec::with_capacity(1 << 14);
-            let mut n = 0;
-            for chunk in LineChunks(&data) {
-                json.deserialize_lines(chunk, &mut out)?;
-                n += out.len() as u64;
-                black_box(&out);
-                out.clear();
-            }
-            Ok(n)
-        })?;
         let schema = infer_from_lines(&data, usize::MAX, InferOptions::default())?;
         black_box(&schema);
         Ok(events)
