@@ -166,6 +166,9 @@ impl<T: DeserializeOwned> CsvDeserializer<T> {
                     self.output.resize(len, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
+                    if consumed - record_start > self.options.max_record_bytes {
+                        return Err(self.oversize(consumed - record_start));
+                    }
                     let len = self.ends.len() * 2;
                     self.ends.resize(len, 0);
                 }

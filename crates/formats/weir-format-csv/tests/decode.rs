@@ -149,6 +149,9 @@ fn oversize_records() {
     let long = format!("2,{},1\n", "x".repeat(5000));
     let err = csv.deserialize(long.as_bytes(), &mut out).unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Oversize, "{err}");
+    let many_fields = ",".repeat(100_000);
+    let err = csv.deserialize(many_fields.as_bytes(), &mut out).unwrap_err();
+    assert_eq!(err.kind, FormatErrorKind::Oversize, "{err}");
     let err = csv.deserialize(b"3,seventeen-bytes,1\n", &mut out).unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Oversize, "{err}");
     // And the next record decodes.
