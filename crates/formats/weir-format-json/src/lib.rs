@@ -7,7 +7,7 @@
 //! * [`schema`]: a [`Schema`](schema::Schema) inferred from sample messages or the
 //!   head of a file, printed as a JSON document a user keeps and passes back as the
 //!   `schema` option (and, with the `arrow` feature, converted to an Arrow schema).
-//! * `arrow` feature: [`JsonArrowDecoder`](crate::JsonArrowDecoder), JSON lines into
+//! * `arrow` feature: `JsonArrowDecoder`, JSON lines into
 //!   Arrow `RecordBatch`es of a given schema and batch size (arrow-json).
 //!
 //! Options (`format = 'json'`) are listed in [`options::keys`]; `docs/formats.md`
