@@ -102,7 +102,10 @@ impl JsonArrowDecoder {
     }
 
     fn decode_lines(&mut self, mut bytes: &[u8], out: &mut Vec<RecordBatch>) -> Result<(), FormatError> {
-        if !self.partial.is_empty() {
+        if self.partial.is_empty() {
+            // A byte order mark starting a file (written on Windows) is not JSON.
+            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        } else {
             let Some(i) = memchr::memchr(b'\n', bytes) else {
                 return self.hold(bytes);
             };
@@ -182,6 +185,7 @@ impl JsonArrowDecoder {
     {
         // Rows buffered by `decode` come first.
         out.extend(self.flush()?);
+        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
         let mut group: Vec<(usize, &[u8])> = Vec::with_capacity(self.batch_size.min(1 << 16));
         for (number, line) in lines(bytes) {
             if let Err(e) = self.check_line(line) {
@@ -260,6 +264,9 @@ impl Deserializer<RecordBatch> for JsonArrowDecoder {
         Ok(())
     }
 }
+
+/// UTF-8's byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn build(schema: &SchemaRef, batch_size: usize) -> Result<Decoder, FormatError> {
     ReaderBuilder::new(schema.clone())
@@ -457,5 +464,17 @@ mod tests {
             .deserialize_lines_with(text.as_bytes(), &mut Vec::new(), |_, _, e| Err(e))
             .unwrap_err();
         assert_eq!(err.kind, FormatErrorKind::Type);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let mut decoder = JsonArrowDecoder::new(&schema(), &JsonOptions::default()).unwrap();
+        let mut batches = Vec::new();
+        decoder.deserialize(b"\xEF\xBB\xBF{\"id\":1}\n", &mut batches).unwrap();
+        decoder.decode(b"\xEF\xBB\xBF{\"id\":2}\n{\"id\"", &mut batches).unwrap();
+        decoder.decode(b":3}\n", &mut batches).unwrap();
+        batches.extend(decoder.flush().unwrap());
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 3);
     }
 }

@@ -108,6 +108,8 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
     }
 
     fn decode(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
+        // A byte order mark (files written on Windows) is not JSON.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if bytes.len() > self.options.max_record_bytes {
             return Err(oversize(
                 bytes.len(),
@@ -185,6 +187,8 @@ mod tests {
         assert_eq!(many[1].name, "é");
         assert!(decode("").unwrap().is_empty());
         assert!(decode(" \r\n").unwrap().is_empty());
+        let bom = decode("\u{feff}{\"id\":3,\"name\":\"\",\"tags\":[]}").unwrap();
+        assert_eq!(bom[0].id, 3);
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl SchemaInferrer {
 
     /// Adds one message: a JSON object, or a JSON array of objects (each a record).
     pub fn add_message(&mut self, bytes: &[u8]) -> Result<(), SchemaError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         self.samples += 1;
         let sample = self.samples;
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
