@@ -471,7 +471,9 @@ mod tests {
         let mut decoder = JsonArrowDecoder::new(&schema(), &JsonOptions::default()).unwrap();
         let mut batches = Vec::new();
         decoder.deserialize(b"\xEF\xBB\xBF{\"id\":1}\n", &mut batches).unwrap();
-        decoder.decode(b"\xEF\xBB\xBF{\"id\":2}\n{\"id\"", &mut batches).unwrap();
+        decoder
+            .decode(b"\xEF\xBB\xBF{\"id\":2}\n{\"id\"", &mut batches)
+            .unwrap();
         decoder.decode(b":3}\n", &mut batches).unwrap();
         batches.extend(decoder.flush().unwrap());
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
