@@ -229,3 +229,47 @@ fn monitoring_reads_files_added_later_once_across_a_restore() {
     }
     assert_eq!(run.take_records(), ["c1"]);
 }
+
+/// Gzip and zstd files are one split each; a restore decodes up to the stored
+/// position and goes on from there.
+#[test]
+fn compressed_files_are_read_once_across_a_restore() {
+    use std::io::Write;
+    use weir_format_compression::{Compression, Encoder};
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    for (name, compression) in [("a.txt.gz", Compression::Gzip), ("b.txt.zst", Compression::Zstd)] {
+        let mut encoder = Encoder::new(Vec::new(), compression).unwrap();
+        for i in 0..3_000 {
+            writeln!(encoder, "{name}-{i}").unwrap();
+            expected.push(format!("{name}-{i}"));
+        }
+        std::fs::write(dir.path().join(name), encoder.finish().unwrap()).unwrap();
+    }
+    std::fs::write(dir.path().join("c.txt"), "plain\n").unwrap();
+    expected.push("plain".to_string());
+    expected.sort();
+    let source = || {
+        Arc::new(
+            FileSource::lines([dir.path()], || Utf8Text)
+                .batch_lines(100)
+                .read_size(4096)
+                .build()
+                .unwrap()
+                .into_source(),
+        )
+    };
+    let mut run = Harness::start(source(), 2, 0, None).unwrap();
+    for _ in 0..7 {
+        run.poll(0).unwrap();
+        run.poll(1).unwrap();
+    }
+    let state = run.checkpoint(1).unwrap();
+    let mut got = run.take_records();
+    drop(run);
+    let mut run: Harness<String, _> = Harness::start(source(), 3, 1, Some(state)).unwrap();
+    run.run_to_end(100_000).unwrap();
+    got.extend(run.take_records());
+    got.sort();
+    assert_eq!(got, expected);
+}

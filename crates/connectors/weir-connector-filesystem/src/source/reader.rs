@@ -196,7 +196,7 @@ fn read_lines<T: 'static>(
         }
         let position = line_position(*line, at);
         *line = line.map(|l| l + 1);
-        config.handler.handle(BadRecord {
+        output.bad_record(&config.handler, BadRecord {
             split: name,
             position: &position,
             bytes: &bytes,
