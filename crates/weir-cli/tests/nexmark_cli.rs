@@ -140,7 +140,11 @@ fn rows_of(path: &std::path::Path) -> Vec<String> {
             })
             .collect()
     } else {
-        std::fs::read_to_string(path).unwrap().lines().map(String::from).collect()
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
     };
     rows.sort();
     rows
@@ -153,7 +157,14 @@ fn rows_of(path: &std::path::Path) -> Vec<String> {
 fn run_from_a_generated_file_gives_the_in_process_rows() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.json");
-    let generated = weir(&["nexmark", "generate", "--events", "100000", "-o", file.to_str().unwrap()]);
+    let generated = weir(&[
+        "nexmark",
+        "generate",
+        "--events",
+        "100000",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
     assert!(generated.status.success(), "{}", text(&generated));
     let from_file = dir.path().join("from-file");
     let in_process = dir.path().join("in-process");

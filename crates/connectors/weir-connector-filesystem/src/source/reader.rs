@@ -196,12 +196,15 @@ fn read_lines<T: 'static>(
         }
         let position = line_position(*line, at);
         *line = line.map(|l| l + 1);
-        output.bad_record(&config.handler, BadRecord {
-            split: name,
-            position: &position,
-            bytes: &bytes,
-            error: &error,
-        })?;
+        output.bad_record(
+            &config.handler,
+            BadRecord {
+                split: name,
+                position: &position,
+                bytes: &bytes,
+                error: &error,
+            },
+        )?;
     }
     Ok((budget, lines.is_done()))
 }
