@@ -8,7 +8,7 @@
 //! | `source.monitor-interval` | source | off | list the paths again at this interval (unbounded source) |
 //! | `source.split-size` | source | `64 MiB` | byte-range split size |
 //! | `source.max-line-size` | source | `16 MiB` | longer lines are bad records (`Oversize`) |
-//! | `bad-records` | source | `fail` | `fail` or `skip` |
+//! | `bad-records` | source | `fail` | `fail`, `skip` or `dead-letter` (the source's side output) |
 //! | `sink.rolling-policy.file-size` | sink | `128 MiB` | roll a part at this size |
 //! | `sink.rolling-policy.rollover-interval` | sink | `30 min` | roll a part at this age |
 //! | `sink.rolling-policy.inactivity-interval` | sink | off | roll a part idle this long |
