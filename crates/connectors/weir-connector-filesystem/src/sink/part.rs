@@ -116,7 +116,8 @@ impl<T: Send + 'static> PartFormat<T> for LineFormat<T> {
     }
 
     fn open(&self, file: File, path: &Path) -> Result<Box<dyn PartWriter<T>>, BoxError> {
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        // 64 KiB per open part: a sink with many open partitions keeps one each.
+        let mut out = BufWriter::with_capacity(64 * 1024, file);
         let mut bytes = 0;
         if let Some(header) = &self.header {
             out.write_all(header)
