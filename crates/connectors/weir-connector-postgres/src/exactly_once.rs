@@ -6,9 +6,9 @@
 //! prepared as `PREPARE TRANSACTION '<prefix>-<writer>-<c>'` (a deterministic
 //! global id); the id is stored in the checkpoint. When the checkpoint completes,
 //! `COMMIT PREPARED` makes the rows visible. A commit is idempotent: if the
-//! prepared transaction no longer exists, its marker row tells whether it was
-//! committed (the marker is visible) or rolled back (it is not: an error, as the
-//! rows are lost). At start-up and after a restore the sink rolls back the
+//! prepared transaction no longer exists, its marker row (keyed by the gid, with a
+//! random nonce also kept in the checkpoint) tells whether it was committed (the
+//! marker is visible) or rolled back (it is not: an error, as the rows are lost). At start-up and after a restore the sink rolls back the
 //! prepared transactions under its prefix that no restored checkpoint covers.
 //!
 //! Rows of one transaction stay locked until its commit. So that a writer never
@@ -42,6 +42,21 @@ pub struct PreparedTransaction {
     pub checkpoint: u64,
     /// Rows written into it (after merging rows of one key within a batch).
     pub rows: u64,
+    /// A random number also stored in its commit marker: a marker of an earlier
+    /// job that used the same id (a job started afresh counts checkpoints from 1
+    /// again) does not count as this transaction's.
+    pub nonce: i64,
+}
+
+/// A random number (the standard library's per-process random hash keys, mixed
+/// with the time and the gid).
+fn nonce(gid: &str) -> i64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    gid.hash(&mut hasher);
+    std::time::SystemTime::now().hash(&mut hasher);
+    std::process::id().hash(&mut hasher);
+    hasher.finish() as i64
 }
 
 /// An open transaction of one subtask: buffered rows and, once the first batch is
@@ -144,7 +159,8 @@ impl<T> PostgresTransactionalSink<T> {
         }
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {} (gid text PRIMARY KEY, sink text NOT NULL, writer integer NOT NULL, \
-             checkpoint_id bigint NOT NULL, rows bigint NOT NULL, prepared_at timestamptz NOT NULL DEFAULT now())",
+             checkpoint_id bigint NOT NULL, rows bigint NOT NULL, nonce bigint NOT NULL, \
+             prepared_at timestamptz NOT NULL DEFAULT now())",
             self.marker_table
         );
         if let Err(e) = client.batch_execute(&create) {
@@ -261,9 +277,9 @@ impl<T> PostgresTransactionalSink<T> {
     }
 
     /// Whether the marker of `gid` is visible (its transaction committed).
-    fn marker_visible(&self, client: &mut Client, gid: &str) -> Result<bool, postgres::Error> {
-        let sql = format!("SELECT 1 FROM {} WHERE gid = $1", self.marker_table);
-        Ok(client.query_opt(&sql, &[&gid])?.is_some())
+    fn marker_visible(&self, client: &mut Client, pending: &PreparedTransaction) -> Result<bool, postgres::Error> {
+        let sql = format!("SELECT 1 FROM {} WHERE gid = $1 AND nonce = $2", self.marker_table);
+        Ok(client.query_opt(&sql, &[&pending.gid, &pending.nonce])?.is_some())
     }
 
     /// The gids of this sink's prepared transactions.
@@ -351,10 +367,15 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
             .take()
             .ok_or("the transaction has no connection")?;
         let client = &mut connection.client;
+        // A marker of an earlier job with the same gid is replaced (in this
+        // transaction, so only if it commits).
         let marker = format!(
-            "INSERT INTO {} (gid, sink, writer, checkpoint_id, rows) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO {} (gid, sink, writer, checkpoint_id, rows, nonce) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (gid) DO UPDATE SET sink = EXCLUDED.sink, writer = EXCLUDED.writer, \
+             checkpoint_id = EXCLUDED.checkpoint_id, rows = EXCLUDED.rows, nonce = EXCLUDED.nonce, prepared_at = now()",
             self.marker_table
         );
+        let nonce = nonce(&gid);
         let expired = format!(
             "DELETE FROM {} WHERE sink = $1 AND writer = $2 AND checkpoint_id < $3",
             self.marker_table
@@ -364,7 +385,10 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
         let rows_i64 = i64::try_from(transaction.rows).unwrap_or(i64::MAX);
         let oldest_kept = checkpoint_i64.saturating_sub(i64::try_from(self.marker_retention).unwrap_or(i64::MAX));
         let prepared = client
-            .execute(&marker, &[&gid, &self.prefix, &writer_i32, &checkpoint_i64, &rows_i64])
+            .execute(
+                &marker,
+                &[&gid, &self.prefix, &writer_i32, &checkpoint_i64, &rows_i64, &nonce],
+            )
             .and_then(|_| client.execute(&expired, &[&self.prefix, &writer_i32, &oldest_kept]))
             .and_then(|_| client.batch_execute(&format!("PREPARE TRANSACTION {}", quote_literal(&gid))));
         if let Err(e) = prepared {
@@ -392,6 +416,7 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
             writer,
             checkpoint: checkpoint_id,
             rows: transaction.rows,
+            nonce,
         }))
     }
 
@@ -407,7 +432,7 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
                 // Not prepared (any more): committed before if its marker is
                 // visible, else rolled back.
                 Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => {
-                    self.marker_visible(&mut connection.client, &pending.gid)
+                    self.marker_visible(&mut connection.client, pending)
                 }
                 Err(e) => Err(e),
             };
