@@ -130,8 +130,8 @@ fn exactly_once_across_4_2_3_rescales_with_failures() {
     for seed in seeds {
         println!("seed {seed} (rerun with WEIR_PG_SEED={seed})");
         let table = "eo_rescale";
-        fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
         roll_back_prepared("weir-eo-rescale-");
+        fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
         let dir = tempfile::tempdir().unwrap();
         let mut rng = fastrand::Rng::with_seed(seed);
         // Always also a fault between checkpoint completion and commit.
@@ -194,9 +194,9 @@ fn leave_prepared(table: &str, gid: &str, id: i64) {
 #[test]
 fn leftover_prepared_transactions_are_rolled_back_at_start() {
     let table = "eo_leftovers";
-    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     roll_back_prepared("weir-leftovers-");
     roll_back_prepared("weir-other-");
+    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     for (writer, checkpoint) in [(0, 7), (1, 8), (3, 9)] {
         leave_prepared(table, &format!("weir-leftovers-{writer}-{checkpoint}"), -1 - writer);
     }
@@ -232,8 +232,8 @@ fn transactional(table: &str, prefix: &str, max_rows: usize) -> PostgresTransact
 #[test]
 fn commits_are_idempotent_and_a_lost_transaction_is_an_error() {
     let table = "eo_commits";
-    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     roll_back_prepared("weir-commits-");
+    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     let sink = transactional(table, "weir-commits", 10);
     let ctx = context(0, 1);
     sink.clean_up(&ctx).unwrap();
@@ -277,8 +277,8 @@ fn commits_are_idempotent_and_a_lost_transaction_is_an_error() {
 #[test]
 fn a_connection_lost_before_prepare_fails_and_loses_nothing_committed() {
     let table = "eo_lost";
-    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     roll_back_prepared("weir-lost-");
+    fresh_table(table, "id bigint NOT NULL, v text NOT NULL");
     let sink = transactional(table, "weir-lost", 5);
     let ctx = context(0, 1);
     sink.clean_up(&ctx).unwrap();
