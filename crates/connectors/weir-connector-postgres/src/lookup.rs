@@ -185,8 +185,8 @@ where
             let key: K = row
                 .try_get(self.key_column.as_str())
                 .map_err(|e| format!("cannot read key column {}: {e}", self.key_column))?;
-            if !found.contains_key(&key) {
-                found.insert(key, (self.map)(row)?);
+            if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(key) {
+                entry.insert((self.map)(row)?);
             }
         }
         Ok(keys.iter().map(|key| found.get(key).cloned()).collect())

@@ -33,7 +33,9 @@ fn gone(pid: i32) -> bool {
 
 /// Stops the server of `scripts/services.sh` (fast shutdown, as `down` does) and
 /// starts it again on the same data directory, as `start_postgres` does,
-/// updating the pid file so `services.sh` keeps managing it.
+/// updating the pid file so `services.sh` keeps managing it (and stops it: the
+/// server outlives this test, so it is not waited for).
+#[allow(clippy::zombie_processes)]
 fn restart_server() {
     let dir = services_dir().join("postgres");
     let pidfile = dir.join("postgres.pid");
