@@ -12,6 +12,8 @@ use std::time::Duration;
 /// The URL is a libpq connection string, either a URI
 /// (`postgres://user:password@host:port/database?options`) or `key=value` pairs
 /// (`host=127.0.0.1 port=5432 user=weir dbname=weir`). TLS is not supported.
+/// Unless the URL names one, connections carry the application name `weir:
+/// <connector>` (seen in `pg_stat_activity`).
 #[derive(Clone)]
 pub struct ConnectionOptions {
     config: Config,
@@ -19,6 +21,18 @@ pub struct ConnectionOptions {
     max_retries: u32,
     retry_delay: Duration,
     max_retry_delay: Duration,
+    /// Whether the application name is ours (`weir: <connector>`), not the URL's.
+    own_application_name: bool,
+}
+
+/// `weir: <connector>`, cut to PostgreSQL's 63 bytes: what `pg_stat_activity`
+/// shows for the connector's connections.
+fn application_name(connector: &str) -> String {
+    let mut name = format!("weir: {connector}");
+    while name.len() > 63 {
+        name.pop();
+    }
+    name
 }
 
 impl std::fmt::Debug for ConnectionOptions {
@@ -52,8 +66,9 @@ impl ConnectionOptions {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         }
-        if config.get_application_name().is_none() {
-            config.application_name("weir");
+        let own_application_name = config.get_application_name().is_none();
+        if own_application_name {
+            config.application_name(&application_name(&connector));
         }
         Ok(ConnectionOptions {
             config,
@@ -61,6 +76,7 @@ impl ConnectionOptions {
             max_retries: DEFAULT_MAX_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
             max_retry_delay: Duration::from_secs(30),
+            own_application_name,
         })
     }
 
@@ -94,6 +110,9 @@ impl ConnectionOptions {
     /// Renames the connector in errors.
     pub fn with_connector(mut self, connector: impl Into<String>) -> Self {
         self.connector = connector.into();
+        if self.own_application_name {
+            self.config.application_name(&application_name(&self.connector));
+        }
         self
     }
 

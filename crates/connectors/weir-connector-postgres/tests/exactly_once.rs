@@ -288,10 +288,7 @@ fn a_connection_lost_before_prepare_fails_and_loses_nothing_committed() {
     }
     // The server ends the transaction's connection (as a restart would).
     common::client()
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = 'weir' AND pid <> pg_backend_pid()",
-        )
+        .batch_execute(&common::terminate("eo_lost"))
         .unwrap();
     let error = sink.pre_commit(&ctx, txn, 1).unwrap_err().to_string();
     assert!(

@@ -48,10 +48,7 @@ fn lookups_one_many_cached_and_after_a_lost_connection() {
 
     // The server ends the connection: the next lookup reconnects.
     client()
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = 'weir' AND pid <> pg_backend_pid()",
-        )
+        .batch_execute(&common::terminate("lk_customers"))
         .unwrap();
     assert_eq!(lookup.lookup(&8).unwrap(), Some(("customer 8".to_string(), 2)));
 

@@ -253,10 +253,7 @@ fn a_connection_ended_by_the_server_is_replaced() {
     writer.write((1, "a".into()), None).unwrap();
     writer.snapshot_state(1).unwrap();
     client()
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = 'weir' AND pid <> pg_backend_pid()",
-        )
+        .batch_execute(&common::terminate("up_reconnect"))
         .unwrap();
     writer.write((2, "b".into()), None).unwrap();
     writer.write((1, "c".into()), None).unwrap();

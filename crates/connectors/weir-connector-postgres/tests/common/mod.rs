@@ -303,3 +303,12 @@ pub fn diff<T: Ord + Clone>(actual: &[T], expected: &[T]) -> (Vec<T>, Vec<T>) {
     }
     (missing, extra)
 }
+
+/// SQL ending the connections of the connector writing or reading `table` (their
+/// application name is `weir: <connector> '<table>'`), as a server restart would.
+pub fn terminate(table: &str) -> String {
+    format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name LIKE 'weir: %''{table}''' AND pid <> pg_backend_pid()"
+    )
+}
