@@ -287,9 +287,7 @@ fn a_connection_lost_before_prepare_fails_and_loses_nothing_committed() {
         sink.write(&ctx, &mut txn, event(i), None).unwrap();
     }
     // The server ends the transaction's connection (as a restart would).
-    common::client()
-        .batch_execute(&common::terminate("eo_lost"))
-        .unwrap();
+    common::client().batch_execute(&common::terminate("eo_lost")).unwrap();
     let error = sink.pre_commit(&ctx, txn, 1).unwrap_err().to_string();
     assert!(
         error.contains("postgres exactly-once sink 'eo_lost'") && error.contains("nothing is lost"),
@@ -305,4 +303,94 @@ fn a_connection_lost_before_prepare_fails_and_loses_nothing_committed() {
     let pending = sink.pre_commit(&ctx, txn, 2).unwrap().unwrap();
     sink.commit(&ctx, &pending).unwrap();
     assert_oracle("after the lost connection", table, 12);
+}
+
+const KEYS: u64 = 40;
+
+/// A keyed job upserting exactly once: `(key, last record)` rows; runs at
+/// `parallelism` with one fault per attempt, restored from `restore`.
+fn upsert_run(
+    label: &str,
+    parallelism: usize,
+    faults: Vec<Arc<Fault>>,
+    last: bool,
+    restore: Option<&Path>,
+    dir: &Path,
+) -> Option<PathBuf> {
+    let restarts = if last { 100 } else { faults.len() as u32 - 1 };
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(parallelism)
+        .enable_checkpointing(Duration::from_millis(20))
+        .set_retained_checkpoints(3)
+        .set_checkpoint_dir(dir.join(label.replace(' ', "-")))
+        .set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: restarts,
+            delay: Duration::ZERO,
+        });
+    if let Some(restore) = restore {
+        env.restore_from(restore);
+    }
+    let sink = PostgresSink::builder::<(u64, u64)>(&url(), "eo_upsert")
+        .unwrap()
+        .columns(["id", "v"])
+        .row(RowMapper::new(|&(key, i): &(u64, u64)| {
+            vec![(key as i64).into(), format!("last {i}").into()]
+        }))
+        // Small batches: rows are written while the previous transaction may
+        // still be prepared (the writer must not wait for its own locks).
+        .buffer_max_rows(5)
+        .transaction_prefix("weir-eo-upsert")
+        .lock_timeout(Duration::from_secs(20))
+        .exactly_once()
+        .unwrap();
+    env.add_source(GeneratorSource::new(|i| i).with_count(EVENTS).with_rate_limit(8_000.0))
+        .uid("ids")
+        .set_parallelism(1)
+        .map(|i| (i % KEYS, i))
+        .uid("pairs")
+        .key_by(|&(key, _)| key)
+        .map(|pair| pair)
+        .uid("keyed")
+        .add_sink(FaultySink::new(sink, faults.clone()))
+        .uid("postgres");
+    let client = env.execute_async(label).unwrap();
+    let handle = client.handle();
+    let result = client.wait();
+    match (result, last) {
+        (Ok(_), true) => {}
+        (Err(e), true) => panic!("{label}: the last run failed: {e}"),
+        (Ok(_), false) => panic!("{label}: ended before its last fault"),
+        (Err(e), false) => assert!(e.to_string().contains("injected fault"), "{label}: {e}"),
+    }
+    handle.latest_checkpoint()
+}
+
+#[test]
+fn exactly_once_upserts_of_a_keyed_stream_with_failures_and_a_rescale() {
+    let seed = std::env::var("WEIR_PG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!("seed {seed} (rerun with WEIR_PG_SEED={seed})");
+    roll_back_prepared("weir-eo-upsert-");
+    fresh_table("eo_upsert", "id bigint PRIMARY KEY, v text NOT NULL");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut first = faults(&mut rng, 2);
+    first.push(Fault::new(Point::AfterCompletion, rng.u64(1..=4), Action::Fail));
+    let one = upsert_run("upsert run 1", 3, first, false, None, dir.path());
+    let second = faults(&mut rng, 2);
+    upsert_run("upsert run 2", 2, second, true, one.as_deref(), dir.path());
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..EVENTS {
+        expected.insert((i % KEYS) as i64, format!("last {i}"));
+    }
+    let expected: Vec<(i64, String)> = expected.into_iter().collect();
+    let actual = rows("eo_upsert");
+    let (missing, extra) = diff(&actual, &expected);
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "seed {seed}: missing {missing:?}, extra {extra:?}"
+    );
+    assert!(prepared("weir-eo-upsert-").is_empty());
 }

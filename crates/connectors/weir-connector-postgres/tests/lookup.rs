@@ -47,9 +47,7 @@ fn lookups_one_many_cached_and_after_a_lost_connection() {
     );
 
     // The server ends the connection: the next lookup reconnects.
-    client()
-        .batch_execute(&common::terminate("lk_customers"))
-        .unwrap();
+    client().batch_execute(&common::terminate("lk_customers")).unwrap();
     assert_eq!(lookup.lookup(&8).unwrap(), Some(("customer 8".to_string(), 2)));
 
     let mut cached = CachedLookup::new(lookup, 10, Duration::from_secs(3600));

@@ -252,9 +252,7 @@ fn a_connection_ended_by_the_server_is_replaced() {
     let mut writer = sink.create_writer(&context()).unwrap();
     writer.write((1, "a".into()), None).unwrap();
     writer.snapshot_state(1).unwrap();
-    client()
-        .batch_execute(&common::terminate("up_reconnect"))
-        .unwrap();
+    client().batch_execute(&common::terminate("up_reconnect")).unwrap();
     writer.write((2, "b".into()), None).unwrap();
     writer.write((1, "c".into()), None).unwrap();
     writer.snapshot_state(2).unwrap();
