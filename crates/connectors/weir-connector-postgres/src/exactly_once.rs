@@ -494,6 +494,10 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
     }
 
     fn clean_up(&self, context: &TransactionContext) -> Result<(), BoxError> {
+        // What this subtask prepared in an earlier attempt of this process is
+        // resolved now: committed from the restored checkpoint, or rolled back by
+        // the clean-up of the subtask that owns its writer.
+        self.outstanding.lock().remove(&context.info.index);
         let mut connection = self.connection()?;
         let gids = self
             .prepared(&mut connection.client)
