@@ -14,8 +14,10 @@
 //! Rows of one transaction stay locked until its commit. So that a writer never
 //! waits for its own prepared transaction (which it commits only when the task
 //! handles the checkpoint's completion), rows are kept in memory while a prepared
-//! transaction of the writer is not committed; other transactions holding a lock
-//! longer than `sink.lock-timeout` fail the job (write each key from one subtask).
+//! transaction of the writer is not committed, and a keyed table's transaction
+//! still prepared at the next barrier (an aborted checkpoint) is committed then,
+//! ahead of its checkpoint; other transactions holding a lock longer than
+//! `sink.lock-timeout` fail the job (write each key from one subtask).
 
 use crate::builder::PostgresSinkBuilder;
 use crate::connection::ConnectionOptions;
@@ -276,6 +278,54 @@ impl<T> PostgresTransactionalSink<T> {
         }
     }
 
+    /// Upsert mode, at a barrier while this subtask still has prepared transactions
+    /// (their checkpoint was aborted, or its completion not yet handled): their
+    /// rows are locked, and writing the same keys now would wait for a commit that
+    /// only this subtask can make after this barrier. So they are committed now,
+    /// ahead of their checkpoint (their later commit finds them committed). The
+    /// effect stays exactly once for deterministic upserts: should the job restore
+    /// an earlier checkpoint, the replay writes the same values again.
+    fn commit_own_early(&self, context: &TransactionContext, transaction: &OpenTransaction) -> Result<(), BoxError> {
+        let keyed = transaction.table.as_ref().is_some_and(|t| !t.key.is_empty());
+        if !keyed || transaction.begun {
+            return Ok(());
+        }
+        let own: Vec<String> = match self.outstanding.lock().get(&context.info.index) {
+            Some(set) if !set.is_empty() => set.iter().cloned().collect(),
+            _ => return Ok(()),
+        };
+        let mut connection = self.connection()?;
+        for gid in own {
+            match connection
+                .client
+                .batch_execute(&format!("COMMIT PREPARED {}", quote_literal(&gid)))
+            {
+                // Gone: committed or rolled back meanwhile; its commit tells which.
+                Ok(()) => {}
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => {}
+                Err(e) => {
+                    return Err(self
+                        .connection
+                        .statement_error(
+                            format!("committing prepared transaction '{gid}' ahead of its checkpoint"),
+                            &e,
+                        )
+                        .into())
+                }
+            }
+            tracing::info!(
+                "{}: committed '{gid}' ahead of its checkpoint (subtask {} needs its rows unlocked)",
+                self.connection.connector(),
+                context.info.index
+            );
+            for set in self.outstanding.lock().values_mut() {
+                set.remove(&gid);
+            }
+        }
+        self.give_back(connection);
+        Ok(())
+    }
+
     /// Whether the marker of `gid` is visible (its transaction committed).
     fn marker_visible(&self, client: &mut Client, pending: &PreparedTransaction) -> Result<bool, postgres::Error> {
         let sql = format!("SELECT 1 FROM {} WHERE gid = $1 AND nonce = $2", self.marker_table);
@@ -359,6 +409,7 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
             }
             return Ok(None);
         }
+        self.commit_own_early(context, &transaction)?;
         self.write_buffer(&mut transaction)?;
         let writer = u32::try_from(context.info.index).map_err(|_| "subtask index beyond u32")?;
         let gid = self.gid(writer, checkpoint_id);

@@ -394,3 +394,35 @@ fn exactly_once_upserts_of_a_keyed_stream_with_failures_and_a_rescale() {
     );
     assert!(prepared("weir-eo-upsert-").is_empty());
 }
+
+#[test]
+fn an_aborted_checkpoint_does_not_lock_the_writer_out_of_its_keys() {
+    roll_back_prepared("weir-eo-aborted-");
+    fresh_table("eo_aborted", "id bigint PRIMARY KEY, v text NOT NULL");
+    let sink = sink("eo_aborted", "weir-eo-aborted")
+        .buffer_max_rows(2)
+        .lock_timeout(Duration::from_secs(5))
+        .transactional()
+        .unwrap();
+    let ctx = context(0, 1);
+    sink.clean_up(&ctx).unwrap();
+    let write = |checkpoint: u64, tag: &str| {
+        let mut txn = sink.begin(&ctx).unwrap();
+        for id in 0..6 {
+            let v = format!("{tag} {id}");
+            sink.write(&ctx, &mut txn, Event { id, v }, None).unwrap();
+        }
+        sink.pre_commit(&ctx, txn, checkpoint).unwrap().unwrap()
+    };
+    // Checkpoint 1 is aborted: its transaction stays prepared, holding its rows.
+    let first = write(1, "one");
+    // The same keys at checkpoint 2's barrier: without committing the first
+    // transaction ahead, this would wait for its locks until the lock timeout.
+    let second = write(2, "two");
+    assert_eq!(prepared("weir-eo-aborted-"), vec!["weir-eo-aborted-0-2".to_string()]);
+    // Checkpoint 2 completes: both are committed (the first one already was).
+    sink.commit(&ctx, &first).unwrap();
+    sink.commit(&ctx, &second).unwrap();
+    let expected: Vec<(i64, String)> = (0..6).map(|id| (id, format!("two {id}"))).collect();
+    assert_eq!(rows("eo_aborted"), expected);
+}
