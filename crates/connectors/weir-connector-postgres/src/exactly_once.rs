@@ -152,7 +152,9 @@ impl<T> PostgresTransactionalSink<T> {
         let row = client
             .query_one("SELECT current_setting('max_prepared_transactions')::int", &[])
             .map_err(|e| statement_error("reading max_prepared_transactions", &e))?;
-        let max_prepared: i32 = row.get(0);
+        let max_prepared: i32 = row
+            .try_get(0)
+            .map_err(|e| statement_error("reading max_prepared_transactions", &e))?;
         if max_prepared == 0 {
             return Err(PostgresError::PreparedTransactionsDisabled {
                 connector: self.connection.connector().to_string(),
@@ -338,7 +340,7 @@ impl<T> PostgresTransactionalSink<T> {
             "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)",
             &[&format!("{}-", self.prefix)],
         )?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        rows.iter().map(|row| row.try_get(0)).collect()
     }
 
     /// The prepared transactions of this sink now on the server, as (writer,

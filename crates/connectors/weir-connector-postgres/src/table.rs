@@ -165,8 +165,9 @@ pub(crate) fn resolve(
         }
         Err(e) => return Err(table_error(options, &spec.table, describe(&e))),
     };
-    let oid: u32 = row.get(0);
-    let name: String = row.get(1);
+    let unexpected = |e: postgres::Error| table_error(options, &spec.table, format!("unexpected catalog row: {e}"));
+    let oid: u32 = row.try_get(0).map_err(unexpected)?;
+    let name: String = row.try_get(1).map_err(unexpected)?;
     let all: Vec<Column> = client
         .query(
             "SELECT attname::text, atttypid, format_type(atttypid, NULL) FROM pg_attribute \
@@ -181,12 +182,15 @@ pub(crate) fn resolve(
             )
         })?
         .iter()
-        .map(|row| Column {
-            name: row.get(0),
-            ty: Type::from_oid(row.get(1)),
-            type_name: row.get(2),
+        .map(|row| {
+            Ok(Column {
+                name: row.try_get(0)?,
+                ty: Type::from_oid(row.try_get(1)?),
+                type_name: row.try_get(2)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(unexpected)?;
     let columns: Vec<Column> = match &spec.columns {
         None => all.clone(),
         Some(names) => names
@@ -225,8 +229,9 @@ pub(crate) fn resolve(
                 )
             })?
             .iter()
-            .map(|row| row.get(0))
-            .collect(),
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(unexpected)?,
     };
     let key: Vec<usize> = key_names
         .iter()
