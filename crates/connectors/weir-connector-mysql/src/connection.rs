@@ -229,7 +229,7 @@ pub(crate) fn server_code(e: &mysql::Error) -> Option<u16> {
 /// server error about the statement.
 pub(crate) fn is_connection_loss(e: &mysql::Error) -> bool {
     match e {
-        mysql::Error::IoError(_) | mysql::Error::DriverError(_) => true,
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_) => true,
         // Server shutdown in progress, connection killed, lost connection.
         mysql::Error::MySqlError(e) => matches!(e.code, 1053 | 1927 | 2006 | 2013 | 1317),
         _ => false,

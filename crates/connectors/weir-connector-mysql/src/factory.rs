@@ -45,7 +45,11 @@ impl SinkFactory<Typed<Row>> for MySqlSinkFactory {
         let url = options.required("url")?;
         let table = options.required("table-name")?.to_string();
         let columns_text = options.required("columns")?;
-        let columns: Vec<&str> = columns_text.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+        let columns: Vec<&str> = columns_text
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         if columns.is_empty() {
             return Err(options.invalid("columns", columns_text, "no column named"));
         }
@@ -102,7 +106,9 @@ mod tests {
             .with("sink.delivery-guarantee", "exactly-once");
         let error = registry.sink(&(), &options).err().unwrap().to_string();
         assert!(error.contains("sink.xa.id"), "{error}");
-        let options = options.with("sink.xa.id", "totals").with("sink.bufer-flush.max-rows", "5");
+        let options = options
+            .with("sink.xa.id", "totals")
+            .with("sink.bufer-flush.max-rows", "5");
         let error = registry.sink(&(), &options).err().unwrap().to_string();
         assert!(error.contains("sink.bufer-flush.max-rows"), "{error}");
     }

@@ -53,11 +53,9 @@ impl<K, V> MySqlLookup<K, V> {
     fn query(&self, statement: &str, keys: Vec<Value>) -> Result<Vec<Vec<Value>>, BoxError> {
         let mut conn = self.conn.lock().map_err(|_| "mysql lookup: connection lock poisoned")?;
         let what = format!("looking up {} key(s) in '{}'", keys.len(), self.table);
-        let rows = self
-            .config
-            .with_retries(&mut conn, &what, Some(&self.table), |conn| {
-                conn.exec::<mysql::Row, _, _>(statement, keys.clone())
-            })?;
+        let rows = self.config.with_retries(&mut conn, &what, Some(&self.table), |conn| {
+            conn.exec::<mysql::Row, _, _>(statement, keys.clone())
+        })?;
         Ok(rows.into_iter().map(mysql::Row::unwrap).collect())
     }
 

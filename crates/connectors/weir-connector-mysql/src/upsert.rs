@@ -153,9 +153,10 @@ impl<T> UpsertWriter<T> {
         }
         let what = format!("upserting {} row(s) into '{}'", self.buffer.len(), self.target.table);
         let (target, rows, max_rows) = (&self.target, &self.buffer, self.max_rows);
-        self.config.with_retries(&mut self.conn, &what, Some(&target.table), |conn| {
-            target.write(conn, rows, max_rows)
-        })?;
+        self.config
+            .with_retries(&mut self.conn, &what, Some(&target.table), |conn| {
+                target.write(conn, rows, max_rows)
+            })?;
         self.buffer.clear();
         Ok(())
     }

@@ -34,6 +34,7 @@ use crate::upsert::{Row, RowFn, Target};
 use mysql::prelude::Queryable;
 use mysql::Conn;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_connector_api::transactional::{TransactionContext, TransactionalSink};
 use weir_connector_api::BoxError;
@@ -78,6 +79,7 @@ pub struct MySqlXaSink<T> {
     sink_id: String,
     marker_table: String,
     pool: Mutex<Vec<Conn>>,
+    tables_ready: AtomicBool,
 }
 
 impl<T> MySqlXaSink<T> {
@@ -94,7 +96,9 @@ impl<T> MySqlXaSink<T> {
     ) -> Result<Self, MySqlError> {
         let valid = !sink_id.is_empty()
             && sink_id.len() <= 32
-            && sink_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && sink_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
             return Err(MySqlError::Config {
                 connector: config.connector.clone(),
@@ -112,6 +116,7 @@ impl<T> MySqlXaSink<T> {
             sink_id: sink_id.to_string(),
             marker_table: DEFAULT_MARKER_TABLE.to_string(),
             pool: Mutex::new(Vec::new()),
+            tables_ready: AtomicBool::new(false),
         })
     }
 
@@ -136,7 +141,10 @@ impl<T> MySqlXaSink<T> {
 
     /// The writer index of one of this sink's gids.
     fn writer_of(&self, gid: &str) -> Option<u32> {
-        let rest = gid.strip_prefix("weir.")?.strip_prefix(self.sink_id.as_str())?.strip_prefix('.')?;
+        let rest = gid
+            .strip_prefix("weir.")?
+            .strip_prefix(self.sink_id.as_str())?
+            .strip_prefix('.')?;
         let (writer, checkpoint) = rest.split_once('.')?;
         checkpoint.parse::<u64>().ok()?;
         writer.parse().ok()
@@ -208,19 +216,22 @@ impl<T> MySqlXaSink<T> {
     /// Rolls back a prepared transaction (an unknown gid is not an error).
     pub fn rollback_gid(&self, gid: &str) -> Result<(), MySqlError> {
         let rollback = format!("XA ROLLBACK '{gid}'");
-        self.with_conn(&format!("rolling back XA transaction '{gid}'"), None, |conn| {
-            match conn.query_drop(&rollback) {
+        self.with_conn(
+            &format!("rolling back XA transaction '{gid}'"),
+            None,
+            |conn| match conn.query_drop(&rollback) {
                 Err(e) if server_code(&e) == Some(codes::XAER_NOTA) => Ok(()),
                 other => other,
-            }
-        })
+            },
+        )
     }
 
     /// Prepares `rows` as the transaction `pending`.
     fn prepare(&self, pending: &XaPending, rows: &[Row]) -> Result<(), MySqlError> {
         let gid = &pending.gid;
         let marker = format!(
-            "INSERT INTO {} (gid, sink, writer, checkpoint_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO {} (gid, sink, writer, checkpoint_id) VALUES (?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE committed_at = CURRENT_TIMESTAMP",
             quote_ident(&self.marker_table)
         );
         let what = format!(
@@ -228,8 +239,12 @@ impl<T> MySqlXaSink<T> {
             rows.len(),
             self.target.table
         );
+        self.ensure_tables()?;
         let mut attempt = 0;
-        let mut conn = self.pool.lock().ok().and_then(|mut p| p.pop());
+        // A fresh connection: after XA PREPARE, MariaDB keeps the prepared
+        // transaction attached to its session until the session ends, so the
+        // connection cannot be used for anything else afterwards.
+        let mut conn = None;
         let result = self
             .config
             .with_retries(&mut conn, &what, Some(&self.target.table), |conn| {
@@ -244,25 +259,24 @@ impl<T> MySqlXaSink<T> {
                 }
                 conn.query_drop(format!("XA START '{gid}'"))?;
                 self.target.write(conn, rows, self.max_rows)?;
-                conn.exec_drop(
-                    &marker,
-                    (gid, &self.sink_id, pending.writer, pending.checkpoint_id),
-                )?;
+                conn.exec_drop(&marker, (gid, &self.sink_id, pending.writer, pending.checkpoint_id))?;
                 conn.query_drop(format!("XA END '{gid}'"))?;
                 conn.query_drop(format!("XA PREPARE '{gid}'"))
             });
-        match (result, conn) {
-            (Ok(()), Some(conn)) => {
-                if let Ok(mut pool) = self.pool.lock() {
-                    pool.push(conn);
-                }
-                Ok(())
-            }
-            (Ok(()), None) => Ok(()),
-            // The connection may be inside the failed XA transaction: dropping it
-            // makes the server roll that back.
-            (Err(e), _) => Err(e),
+        // Closing the connection detaches the prepared transaction (or, after a
+        // failure, rolls back the unprepared one).
+        drop(conn);
+        result
+    }
+
+    /// [`prepare_tables`](Self::prepare_tables), once per sink.
+    fn ensure_tables(&self) -> Result<(), MySqlError> {
+        if self.tables_ready.load(Ordering::Acquire) {
+            return Ok(());
         }
+        self.prepare_tables()?;
+        self.tables_ready.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -325,7 +339,7 @@ impl<T: Send + 'static> TransactionalSink<T> for MySqlXaSink<T> {
     }
 
     fn clean_up(&self, context: &TransactionContext) -> Result<(), BoxError> {
-        self.prepare_tables()?;
+        self.ensure_tables()?;
         let parallelism = context.info.parallelism.max(1);
         for gid in self.prepared_gids()? {
             let Some(writer) = self.writer_of(&gid) else { continue };

@@ -64,7 +64,9 @@ impl SinkFactory<Typed<KeyValue>> for RedisSinkFactory {
                 let hash = format!("{prefix}{}", options.required("additional-key")?);
                 RedisSink::new(config, move |(k, v): &KeyValue| RedisWrite::hset(&hash, k, v))
             }
-            _ => RedisSink::new(config, move |(k, v): &KeyValue| RedisWrite::set(format!("{prefix}{k}"), v)),
+            _ => RedisSink::new(config, move |(k, v): &KeyValue| {
+                RedisWrite::set(format!("{prefix}{k}"), v)
+            }),
         };
         let mut sink = sink
             .with_max_buffered(options.parse("sink.buffer-flush.max-rows", 1_000usize)?)
@@ -97,6 +99,8 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("key.tl"), "{error}");
-        registry.sink(&(), &base.with("port", "16379").with("key.ttl", "5 s")).unwrap();
+        registry
+            .sink(&(), &base.with("port", "16379").with("key.ttl", "5 s"))
+            .unwrap();
     }
 }

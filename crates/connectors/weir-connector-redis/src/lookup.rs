@@ -91,9 +91,9 @@ type Hash = BTreeMap<String, String>;
 impl<K: Display> LookupSource<K, Hash> for RedisHashLookup {
     fn lookup(&self, key: &K) -> Result<Option<Hash>, BoxError> {
         let key = self.shared.key(key);
-        let hash: Hash = self
-            .shared
-            .run(&format!("HGETALL '{key}'"), |conn| redis::cmd("HGETALL").arg(&key).query(conn))?;
+        let hash: Hash = self.shared.run(&format!("HGETALL '{key}'"), |conn| {
+            redis::cmd("HGETALL").arg(&key).query(conn)
+        })?;
         Ok((!hash.is_empty()).then_some(hash))
     }
 

@@ -118,7 +118,9 @@ impl<T: Send + 'static> Sink<T> for RedisSink<T> {
         Ok(Box::new(RedisWriter {
             config: self.config.clone(),
             to_write: self.to_write.clone(),
-            ttl_millis: self.ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)),
+            ttl_millis: self
+                .ttl
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)),
             max_buffered: self.max_buffered,
             flush_interval: self.flush_interval,
             conn: Some(conn),
