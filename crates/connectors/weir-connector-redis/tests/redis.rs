@@ -126,10 +126,13 @@ impl Gate {
         if planned != point {
             return;
         }
-        let mut counters = self.counters.lock().unwrap();
-        let n = counters.entry((self.attempt, point)).or_insert(0);
-        *n += 1;
-        if *n == after {
+        let n = {
+            let mut counters = self.counters.lock().unwrap();
+            let n = counters.entry((self.attempt, point)).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if n == after {
             self.fired.fetch_add(1, Ordering::SeqCst);
             panic!("injected fault {point} in attempt {}", self.attempt);
         }
