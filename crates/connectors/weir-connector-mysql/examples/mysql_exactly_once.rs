@@ -18,9 +18,13 @@ fn main() -> Result<(), BoxError> {
     admin.query_drop("CREATE TABLE example_orders (id BIGINT PRIMARY KEY, amount BIGINT NOT NULL)")?;
 
     let config = MySqlConfig::new("mysql sink 'example_orders'", &url)?;
-    let sink = MySqlXaSink::new(config.clone(), "example", "example_orders", &["id", "amount"], |id: &u64| {
-        vec![Value::from(*id), Value::from(id * 10)]
-    })?;
+    let sink = MySqlXaSink::new(
+        config.clone(),
+        "example",
+        "example_orders",
+        &["id", "amount"],
+        |id: &u64| vec![Value::from(*id), Value::from(id * 10)],
+    )?;
     let checkpoints = std::env::temp_dir().join("weir-mysql-example");
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2)
@@ -34,9 +38,13 @@ fn main() -> Result<(), BoxError> {
 
     let count: Option<u64> = admin.query_first("SELECT COUNT(*) FROM example_orders")?;
     println!("rows committed: {count:?}");
-    let lookup: MySqlLookup<u64, i64> =
-        MySqlLookup::new(config, "example_orders", "id", &["amount"], |mut row| mysql::from_value(row.remove(0)));
-    println!("amounts of orders 7, 2000, 42: {:?}", lookup.lookup_many(&[7, 2000, 42])?);
+    let lookup: MySqlLookup<u64, i64> = MySqlLookup::new(config, "example_orders", "id", &["amount"], |mut row| {
+        mysql::from_value(row.remove(0))
+    });
+    println!(
+        "amounts of orders 7, 2000, 42: {:?}",
+        lookup.lookup_many(&[7, 2000, 42])?
+    );
     let _ = std::fs::remove_dir_all(checkpoints);
     Ok(())
 }
