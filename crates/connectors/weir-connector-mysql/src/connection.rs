@@ -16,6 +16,8 @@ pub(crate) mod codes {
     pub const NO_SUCH_TABLE: u16 = 1146;
     /// `ER_XAER_NOTA`: unknown XA transaction id.
     pub const XAER_NOTA: u16 = 1397;
+    /// `ER_XAER_DUPID`: the XA transaction id exists already.
+    pub const XAER_DUPID: u16 = 1440;
 }
 
 /// Where and how to connect; shared by the sinks and the lookup source.

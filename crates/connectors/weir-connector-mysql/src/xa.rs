@@ -34,6 +34,7 @@ use crate::upsert::{Row, RowFn, Target};
 use mysql::prelude::Queryable;
 use mysql::Conn;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use weir_connector_api::transactional::{TransactionContext, TransactionalSink};
@@ -80,6 +81,9 @@ pub struct MySqlXaSink<T> {
     marker_table: String,
     pool: Mutex<Vec<Conn>>,
     tables_ready: AtomicBool,
+    /// Gids prepared by this sink object and not yet committed, with the job
+    /// attempt that prepared them.
+    prepared_here: Mutex<HashMap<String, u32>>,
 }
 
 impl<T> MySqlXaSink<T> {
@@ -117,6 +121,7 @@ impl<T> MySqlXaSink<T> {
             marker_table: DEFAULT_MARKER_TABLE.to_string(),
             pool: Mutex::new(Vec::new()),
             tables_ready: AtomicBool::new(false),
+            prepared_here: Mutex::new(HashMap::new()),
         })
     }
 
@@ -141,13 +146,17 @@ impl<T> MySqlXaSink<T> {
 
     /// The writer index of one of this sink's gids.
     fn writer_of(&self, gid: &str) -> Option<u32> {
+        self.parse_gid(gid).map(|(writer, _)| writer)
+    }
+
+    /// The writer index and checkpoint id of one of this sink's gids.
+    fn parse_gid(&self, gid: &str) -> Option<(u32, u64)> {
         let rest = gid
             .strip_prefix("weir.")?
             .strip_prefix(self.sink_id.as_str())?
             .strip_prefix('.')?;
         let (writer, checkpoint) = rest.split_once('.')?;
-        checkpoint.parse::<u64>().ok()?;
-        writer.parse().ok()
+        Some((writer.parse().ok()?, checkpoint.parse().ok()?))
     }
 
     /// Runs `op` on a pooled connection, as [`MySqlConfig::with_retries`] does.
@@ -257,7 +266,20 @@ impl<T> MySqlXaSink<T> {
                         return Ok(());
                     }
                 }
-                conn.query_drop(format!("XA START '{gid}'"))?;
+                if let Err(e) = conn.query_drop(format!("XA START '{gid}'")) {
+                    if server_code(&e) != Some(codes::XAER_DUPID) {
+                        return Err(e);
+                    }
+                    // A transaction of this gid is prepared already: a task of
+                    // an earlier attempt that went on after its failover (only
+                    // this writer may use the gid now). Roll it back, start over.
+                    tracing::info!(connector = %self.config.connector, "rolling back the stale XA transaction '{gid}'");
+                    match conn.query_drop(format!("XA ROLLBACK '{gid}'")) {
+                        Err(e) if server_code(&e) != Some(codes::XAER_NOTA) => return Err(e),
+                        _ => {}
+                    }
+                    conn.query_drop(format!("XA START '{gid}'"))?;
+                }
                 self.target.write(conn, rows, self.max_rows)?;
                 conn.exec_drop(&marker, (gid, &self.sink_id, pending.writer, pending.checkpoint_id))?;
                 conn.query_drop(format!("XA END '{gid}'"))?;
@@ -267,6 +289,33 @@ impl<T> MySqlXaSink<T> {
         // failure, rolls back the unprepared one).
         drop(conn);
         result
+    }
+
+    /// After this attempt committed its transaction of checkpoint `checkpoint_id`:
+    /// rolls back the prepared gids of this subtask's writers (the rescale rule)
+    /// up to that checkpoint that this attempt did not prepare. They are left by
+    /// tasks of an earlier attempt that were still preparing after the failover
+    /// and its `clean_up`; no checkpoint covers them. (Not called while committing
+    /// restored transactions, which this attempt did not prepare either.)
+    fn sweep(&self, context: &TransactionContext, checkpoint_id: u64) -> Result<(), MySqlError> {
+        let parallelism = context.info.parallelism.max(1);
+        for gid in self.prepared_gids()? {
+            let Some((writer, checkpoint)) = self.parse_gid(&gid) else { continue };
+            if writer as usize % parallelism != context.info.index || checkpoint > checkpoint_id {
+                continue;
+            }
+            let ours = self
+                .prepared_here
+                .lock()
+                .ok()
+                .and_then(|p| p.get(&gid).copied())
+                .is_some_and(|attempt| attempt == context.info.attempt);
+            if !ours {
+                tracing::info!(connector = %self.config.connector, "rolling back the stale XA transaction '{gid}'");
+                self.rollback_gid(&gid)?;
+            }
+        }
+        Ok(())
     }
 
     /// [`prepare_tables`](Self::prepare_tables), once per sink.
@@ -317,12 +366,26 @@ impl<T: Send + 'static> TransactionalSink<T> for MySqlXaSink<T> {
             checkpoint_id,
         };
         self.prepare(&pending, &transaction.rows)?;
+        if let Ok(mut prepared) = self.prepared_here.lock() {
+            prepared.insert(pending.gid.clone(), context.info.attempt);
+        }
         Ok(Some(pending))
     }
 
-    fn commit(&self, _context: &TransactionContext, pending: &XaPending) -> Result<(), BoxError> {
+    fn commit(&self, context: &TransactionContext, pending: &XaPending) -> Result<(), BoxError> {
         match self.commit_gid(&pending.gid)? {
-            CommitOutcome::Committed | CommitOutcome::AlreadyCommitted => Ok(()),
+            CommitOutcome::Committed | CommitOutcome::AlreadyCommitted => {
+                let prepared_in_this_attempt = self
+                    .prepared_here
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.remove(&pending.gid))
+                    .is_some_and(|attempt| attempt == context.info.attempt);
+                if prepared_in_this_attempt {
+                    self.sweep(context, pending.checkpoint_id)?;
+                }
+                Ok(())
+            }
             CommitOutcome::RolledBack => Err(MySqlError::RolledBack {
                 connector: self.config.connector.clone(),
                 address: self.config.address.clone(),
