@@ -300,7 +300,9 @@ impl<T> MySqlXaSink<T> {
     fn sweep(&self, context: &TransactionContext, checkpoint_id: u64) -> Result<(), MySqlError> {
         let parallelism = context.info.parallelism.max(1);
         for gid in self.prepared_gids()? {
-            let Some((writer, checkpoint)) = self.parse_gid(&gid) else { continue };
+            let Some((writer, checkpoint)) = self.parse_gid(&gid) else {
+                continue;
+            };
             if writer as usize % parallelism != context.info.index || checkpoint > checkpoint_id {
                 continue;
             }

@@ -542,6 +542,17 @@ fn xa_sink_is_exactly_once_across_process_kills() {
             "none".to_string()
         };
         let parallelism = rng.usize(1..=3);
+        // The newest job directory (`<name>-<millis>`) holding a completed
+        // checkpoint, read from the disk (a line the child printed just before its
+        // kill may never reach us).
+        job_dirs = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        job_dirs.sort_by_key(|d| {
+            let name = d.file_name().unwrap().to_string_lossy().to_string();
+            name.rsplit('-').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+        });
         let restore = job_dirs.iter().rev().find(|d| has_completed_checkpoint(d)).cloned();
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
