@@ -528,7 +528,6 @@ fn xa_sink_is_exactly_once_across_process_kills() {
     let mut rng = fastrand::Rng::with_seed(seed);
     fresh_log_table("xa_kill");
     let dir = tempfile::tempdir().unwrap();
-    let mut job_dirs: Vec<PathBuf> = Vec::new();
     let kills = 6;
     let mut killed_at = Vec::new();
     for run in 0..kills + 5 {
@@ -545,7 +544,7 @@ fn xa_sink_is_exactly_once_across_process_kills() {
         // The newest job directory (`<name>-<millis>`) holding a completed
         // checkpoint, read from the disk (a line the child printed just before its
         // kill may never reach us).
-        job_dirs = std::fs::read_dir(dir.path())
+        let mut job_dirs: Vec<PathBuf> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
