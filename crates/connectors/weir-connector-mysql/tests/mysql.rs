@@ -840,3 +840,41 @@ fn errors_name_connector_address_and_cause() {
         .to_string();
     assert!(error.contains("table 'no_such_table' does not exist"), "{error}");
 }
+
+// ---------------------------------------------------------------- down at start
+
+#[test]
+fn connecting_while_the_server_is_down_succeeds_when_it_comes_up() {
+    let _serial = serial();
+    let _ = service();
+    let services = |action: &str| {
+        let status = Command::new("bash")
+            .arg(services_script())
+            .args([action, "mysql"])
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "`scripts/services.sh {action} mysql` failed: {status}"
+        );
+    };
+    services("down");
+    let (started, connecting) = std::sync::mpsc::channel();
+    let client = std::thread::spawn(move || {
+        let sink = MySqlXaSink::<u64>::new(
+            config("late").with_max_retry_timeout(Duration::from_secs(60)),
+            "late",
+            "t",
+            &["id"],
+            |i| vec![Value::from(*i)],
+        )
+        .unwrap();
+        started.send(()).unwrap();
+        // Retried with backoff until the server answers.
+        sink.prepared_gids().unwrap()
+    });
+    connecting.recv().unwrap();
+    // `up` makes a fresh data directory: the tests create their tables each time.
+    services("up");
+    assert!(client.join().unwrap().is_empty());
+}

@@ -412,3 +412,41 @@ fn errors_name_connector_address_and_cause() {
         "{error}"
     );
 }
+
+// ---------------------------------------------------------------- down at start
+
+#[test]
+fn a_sink_started_while_the_server_is_down_connects_when_it_comes_up() {
+    let _serial = serial();
+    let _ = service();
+    let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/services.sh");
+    let services = |action: &str| {
+        let status = Command::new("bash")
+            .arg(&script)
+            .args([action, "redis"])
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "`scripts/services.sh {action} redis` failed: {status}"
+        );
+    };
+    services("down");
+    let (started, connecting) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let sink = RedisSink::new(config("late"), |i: &u64| {
+            RedisWrite::set(format!("late:{i}"), i.to_string())
+        });
+        started.send(()).unwrap();
+        // Retried with backoff until the server answers (at most 20 s).
+        let mut writer = sink.create_writer(&context(false)).unwrap();
+        for i in 0..10 {
+            writer.write(i, None).unwrap();
+        }
+        writer.finish().unwrap();
+    });
+    connecting.recv().unwrap();
+    services("up");
+    writer.join().unwrap();
+    assert_eq!(get("late:9").as_deref(), Some("9"));
+}
