@@ -1,0 +1,492 @@
+//! The exactly-once writer: Kafka transactions driven by Weir's two-phase commit
+//! ([`TransactionalSink`]).
+//!
+//! # Transactional ids
+//!
+//! Subtask `i` owns the transactional ids `{prefix}-{i}-{n}`, `n < pool size`:
+//! one producer per id, each holding one transaction at a time (the open one of
+//! the current checkpoint interval, or a pre-committed one waiting for its
+//! checkpoint to complete). Ids are taken lowest first and reused after commit.
+//!
+//! # Commit marker
+//!
+//! Every transaction also commits, through `send_offsets_to_transaction`, the
+//! offset `checkpoint id` for partition 0 of the topic in the consumer group
+//! `{prefix}-marker-{writer}`. Group offsets sent in a transaction become visible
+//! exactly when the transaction commits, so the group's committed offset tells,
+//! for each writer, the newest checkpoint whose transaction committed.
+//!
+//! # Recovery
+//!
+//! librdkafka cannot resume a transaction begun by another producer instance. So
+//! the pre-committed transaction stored in a checkpoint carries its records. On
+//! restore, for each one, the connector (1) opens a producer with the
+//! transaction's own transactional id, which fences the old producer and makes the
+//! broker abort the transaction if it was still open (a commit already in flight
+//! completes first); (2) reads the writer's commit marker: if it has reached the
+//! checkpoint, the transaction had committed and nothing is done; (3) otherwise
+//! sends the stored records again in a new transaction with the same marker and
+//! commits it. Then every id of the subtask (and of the old subtasks it takes
+//! over after a rescale) is fenced, so no transaction of an earlier run is left
+//! open to hold back `read_committed` consumers.
+
+use crate::config::KafkaClientConfig;
+use crate::error::KafkaConnectorError;
+use crate::metadata::metadata_consumer;
+use crate::sink::producer::{flush, send, DeliveryTracker, TrackedProducer};
+use crate::sink::record::{OutgoingRecord, SharedSerializer};
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{Producer, PurgeConfig};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use weir_core::BoxError;
+use weir_runtime::sink::transactional::{TransactionContext, TransactionalSink};
+
+/// Settings of the exactly-once writer.
+#[derive(Debug, Clone)]
+pub(crate) struct TransactionSettings {
+    pub(crate) client: KafkaClientConfig,
+    pub(crate) topic: String,
+    pub(crate) prefix: String,
+    pub(crate) pool_size: usize,
+    pub(crate) transaction_timeout: Duration,
+    pub(crate) flush_timeout: Duration,
+}
+
+impl TransactionSettings {
+    fn address(&self) -> &str {
+        self.client.bootstrap_servers()
+    }
+
+    fn transactional_id(&self, writer: usize, slot: usize) -> String {
+        format!("{}-{writer}-{slot}", self.prefix)
+    }
+
+    fn marker_group(&self, writer: usize) -> String {
+        format!("{}-marker-{writer}", self.prefix)
+    }
+
+    /// A producer for `transactional_id`, initialized: earlier producers with the
+    /// same id are fenced and their open transaction aborted.
+    fn producer(&self, transactional_id: &str) -> Result<TrackedProducer, KafkaConnectorError> {
+        let producer: TrackedProducer = self
+            .client
+            .client_config()
+            .set("transactional.id", transactional_id)
+            .set("enable.idempotence", "true")
+            .set(
+                "transaction.timeout.ms",
+                self.transaction_timeout.as_millis().to_string(),
+            )
+            .create_with_context(DeliveryTracker::default())
+            .map_err(|e| KafkaConnectorError::client(self.address(), "creating a transactional producer", e))?;
+        producer.init_transactions(self.client.timeout()).map_err(|e| {
+            KafkaConnectorError::client(
+                self.address(),
+                format!("initializing transactions for transactional id '{transactional_id}'"),
+                e,
+            )
+        })?;
+        Ok(producer)
+    }
+}
+
+/// A producer holding (at most) one transaction.
+struct Slot {
+    slot: usize,
+    producer: TrackedProducer,
+}
+
+/// A pre-committed transaction of this process, waiting for its commit.
+struct Live {
+    subtask: usize,
+    slot: Slot,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Pre-committed transactions by token.
+    live: HashMap<u64, Live>,
+    /// Initialized producers without a transaction, per subtask.
+    idle: HashMap<usize, Vec<Slot>>,
+    /// Slot numbers with a producer (idle or busy), per subtask.
+    slots: HashMap<usize, BTreeSet<usize>>,
+    /// Consumers giving the commit marker's group metadata, per writer.
+    markers: HashMap<usize, Arc<BaseConsumer>>,
+    /// Largest parallelism of the runs whose transactions a subtask restored.
+    restored_writers: HashMap<usize, usize>,
+}
+
+/// An open Kafka transaction.
+pub struct KafkaTransaction {
+    slot: Option<Slot>,
+    transactional_id: String,
+    records: Vec<OutgoingRecord>,
+}
+
+impl std::fmt::Debug for KafkaTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaTransaction")
+            .field("transactional_id", &self.transactional_id)
+            .field("records", &self.records.len())
+            .finish()
+    }
+}
+
+/// A pre-committed transaction as stored in checkpoints: enough to commit it, or
+/// to send its records again should it not have committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingTransaction {
+    /// The transactional id of the producer that holds it.
+    pub transactional_id: String,
+    /// Tells this process's own pre-committed transactions from restored ones.
+    pub token: u64,
+    /// The subtask that wrote it (names its commit marker).
+    pub writer: usize,
+    /// The parallelism of the run that wrote it.
+    pub writers: usize,
+    /// The checkpoint it belongs to (the commit marker's value).
+    pub checkpoint_id: u64,
+    /// Its records, to send again after a failure before the commit.
+    pub records: Vec<OutgoingRecord>,
+}
+
+/// The Kafka transactions of an exactly-once sink.
+pub(crate) struct KafkaTransactionalSink<T> {
+    settings: TransactionSettings,
+    serializer: SharedSerializer<T>,
+    registry: Mutex<Registry>,
+}
+
+impl<T> KafkaTransactionalSink<T> {
+    pub(crate) fn new(settings: TransactionSettings, serializer: SharedSerializer<T>) -> Self {
+        KafkaTransactionalSink {
+            settings,
+            serializer,
+            registry: Mutex::new(Registry::default()),
+        }
+    }
+
+    fn address(&self) -> &str {
+        self.settings.address()
+    }
+
+    fn marker_consumer(&self, writer: usize) -> Result<Arc<BaseConsumer>, KafkaConnectorError> {
+        if let Some(consumer) = self.registry.lock().markers.get(&writer) {
+            return Ok(consumer.clone());
+        }
+        let consumer = Arc::new(metadata_consumer(
+            &self.settings.client,
+            &self.settings.marker_group(writer),
+        )?);
+        Ok(self.registry.lock().markers.entry(writer).or_insert(consumer).clone())
+    }
+
+    /// Adds the commit marker `checkpoint_id` of `writer` to `producer`'s transaction.
+    fn send_marker(
+        &self,
+        producer: &TrackedProducer,
+        writer: usize,
+        checkpoint_id: u64,
+    ) -> Result<(), KafkaConnectorError> {
+        let consumer = self.marker_consumer(writer)?;
+        let metadata = consumer.group_metadata().ok_or_else(|| {
+            KafkaConnectorError::client(
+                self.address(),
+                "adding the commit marker",
+                "the consumer has no group metadata",
+            )
+        })?;
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset(&self.settings.topic, 0, Offset::Offset(checkpoint_id as i64))
+            .map_err(|e| KafkaConnectorError::client(self.address(), "adding the commit marker", e))?;
+        producer
+            .send_offsets_to_transaction(&offsets, &metadata, self.settings.client.timeout())
+            .map_err(|e| KafkaConnectorError::client(self.address(), "adding the commit marker", e))
+    }
+
+    /// The newest checkpoint whose transaction `writer` committed (0: none).
+    fn committed_marker(&self, writer: usize) -> Result<u64, KafkaConnectorError> {
+        let consumer = self.marker_consumer(writer)?;
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition(&self.settings.topic, 0);
+        let committed = consumer
+            .committed_offsets(partitions, self.settings.client.timeout())
+            .map_err(|e| KafkaConnectorError::client(self.address(), "reading the commit marker", e))?;
+        Ok(committed
+            .elements()
+            .first()
+            .and_then(|e| match e.offset() {
+                Offset::Offset(offset) => u64::try_from(offset).ok(),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+
+    /// A producer for subtask `subtask`: an idle one, or a new one on the lowest
+    /// free slot.
+    fn take_slot(&self, subtask: usize) -> Result<Slot, KafkaConnectorError> {
+        let slot = {
+            let mut registry = self.registry.lock();
+            if let Some(slot) = registry.idle.get_mut(&subtask).and_then(|idle| idle.pop()) {
+                return Ok(slot);
+            }
+            let used = registry.slots.entry(subtask).or_default();
+            let Some(free) = (0..self.settings.pool_size).find(|n| !used.contains(n)) else {
+                return Err(KafkaConnectorError::Option {
+                    option: "sink.transactional-id-pool-size".into(),
+                    message: format!(
+                        "all {} transactional ids of subtask {subtask} hold transactions waiting for their \
+                         checkpoint to complete: raise the pool size or lower the concurrent checkpoints",
+                        self.settings.pool_size
+                    ),
+                });
+            };
+            used.insert(free);
+            free
+        };
+        match self.settings.producer(&self.settings.transactional_id(subtask, slot)) {
+            Ok(producer) => Ok(Slot { slot, producer }),
+            Err(e) => {
+                self.forget_slot(subtask, slot);
+                Err(e)
+            }
+        }
+    }
+
+    fn forget_slot(&self, subtask: usize, slot: usize) {
+        if let Some(used) = self.registry.lock().slots.get_mut(&subtask) {
+            used.remove(&slot);
+        }
+    }
+
+    fn release_slot(&self, subtask: usize, slot: Slot) {
+        self.registry.lock().idle.entry(subtask).or_default().push(slot);
+    }
+
+    /// Commits a pre-committed transaction of an earlier process (or of a
+    /// producer this process lost): fence, check the marker, send again if needed.
+    fn recover(&self, context: &TransactionContext, pending: &PendingTransaction) -> Result<(), KafkaConnectorError> {
+        let subtask = context.info.index;
+        {
+            let mut registry = self.registry.lock();
+            let writers = registry.restored_writers.entry(subtask).or_insert(0);
+            *writers = (*writers).max(pending.writers);
+        }
+        // Fences the producer of the original transaction; the broker aborts it if
+        // it was still open, and finishes a commit that was in flight.
+        let producer = self.settings.producer(&pending.transactional_id)?;
+        let committed = self.committed_marker(pending.writer)?;
+        if committed >= pending.checkpoint_id {
+            tracing::info!(
+                "kafka sink: the transaction of checkpoint {} of writer {} ({}) had committed",
+                pending.checkpoint_id,
+                pending.writer,
+                pending.transactional_id
+            );
+            return Ok(());
+        }
+        tracing::info!(
+            "kafka sink: sending the {} records of checkpoint {} of writer {} again (its transaction {} did not commit)",
+            pending.records.len(),
+            pending.checkpoint_id,
+            pending.writer,
+            pending.transactional_id
+        );
+        let address = self.address();
+        producer
+            .begin_transaction()
+            .map_err(|e| KafkaConnectorError::client(address, "beginning a transaction", e))?;
+        for record in &pending.records {
+            send(&producer, address, &self.settings.topic, record, None)?;
+        }
+        self.send_marker(&producer, pending.writer, pending.checkpoint_id)?;
+        flush(&producer, address, self.settings.flush_timeout)?;
+        producer
+            .commit_transaction(self.settings.client.timeout())
+            .map_err(|e| KafkaConnectorError::client(address, "committing a re-sent transaction", e))
+    }
+}
+
+impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
+    type Transaction = KafkaTransaction;
+    type Pending = PendingTransaction;
+
+    fn begin(&self, context: &TransactionContext) -> Result<KafkaTransaction, BoxError> {
+        let subtask = context.info.index;
+        let slot = self.take_slot(subtask)?;
+        let transactional_id = self.settings.transactional_id(subtask, slot.slot);
+        if let Err(e) = slot.producer.begin_transaction() {
+            self.forget_slot(subtask, slot.slot);
+            return Err(KafkaConnectorError::client(self.address(), "beginning a transaction", e).into());
+        }
+        Ok(KafkaTransaction {
+            slot: Some(slot),
+            transactional_id,
+            records: Vec::new(),
+        })
+    }
+
+    fn write(
+        &self,
+        _context: &TransactionContext,
+        transaction: &mut KafkaTransaction,
+        value: T,
+        timestamp: Option<i64>,
+    ) -> Result<(), BoxError> {
+        let mut record = self.serializer.serialize(&value, timestamp)?;
+        record.timestamp = record.timestamp.or(timestamp);
+        let slot = transaction.slot.as_ref().ok_or("the transaction has no producer")?;
+        send(&slot.producer, self.address(), &self.settings.topic, &record, None)?;
+        transaction.records.push(record);
+        Ok(())
+    }
+
+    fn pre_commit(
+        &self,
+        context: &TransactionContext,
+        mut transaction: KafkaTransaction,
+        checkpoint_id: u64,
+    ) -> Result<Option<PendingTransaction>, BoxError> {
+        let subtask = context.info.index;
+        let slot = transaction.slot.take().ok_or("the transaction has no producer")?;
+        if transaction.records.is_empty() {
+            self.abort(
+                context,
+                KafkaTransaction {
+                    slot: Some(slot),
+                    ..transaction
+                },
+            )?;
+            return Ok(None);
+        }
+        let prepared = self
+            .send_marker(&slot.producer, subtask, checkpoint_id)
+            .and_then(|()| flush(&slot.producer, self.address(), self.settings.flush_timeout));
+        if let Err(e) = prepared {
+            self.forget_slot(subtask, slot.slot);
+            return Err(e.into());
+        }
+        let token = fastrand::u64(..);
+        self.registry.lock().live.insert(token, Live { subtask, slot });
+        Ok(Some(PendingTransaction {
+            transactional_id: transaction.transactional_id,
+            token,
+            writer: subtask,
+            writers: context.info.parallelism,
+            checkpoint_id,
+            records: std::mem::take(&mut transaction.records),
+        }))
+    }
+
+    fn commit(&self, context: &TransactionContext, pending: &PendingTransaction) -> Result<(), BoxError> {
+        let live = self.registry.lock().live.remove(&pending.token);
+        match live {
+            Some(live) => match live.slot.producer.commit_transaction(self.settings.client.timeout()) {
+                Ok(()) => {
+                    self.release_slot(live.subtask, live.slot);
+                    Ok(())
+                }
+                Err(e) => {
+                    self.forget_slot(live.subtask, live.slot.slot);
+                    Err(KafkaConnectorError::client(
+                        self.address(),
+                        format!(
+                            "committing the transaction of checkpoint {} ({})",
+                            pending.checkpoint_id, pending.transactional_id
+                        ),
+                        e,
+                    )
+                    .into())
+                }
+            },
+            None => Ok(self.recover(context, pending)?),
+        }
+    }
+
+    fn abort(&self, context: &TransactionContext, mut transaction: KafkaTransaction) -> Result<(), BoxError> {
+        let subtask = context.info.index;
+        let Some(slot) = transaction.slot.take() else {
+            return Ok(());
+        };
+        slot.producer.purge(PurgeConfig::default().queue().inflight());
+        let _ = slot.producer.flush(self.settings.client.timeout());
+        match slot.producer.abort_transaction(self.settings.client.timeout()) {
+            Ok(()) => {
+                self.release_slot(subtask, slot);
+                Ok(())
+            }
+            Err(e) => {
+                self.forget_slot(subtask, slot.slot);
+                Err(KafkaConnectorError::client(self.address(), "aborting a transaction", e).into())
+            }
+        }
+    }
+
+    fn clean_up(&self, context: &TransactionContext) -> Result<(), BoxError> {
+        let subtask = context.info.index;
+        let parallelism = context.info.parallelism.max(1);
+        // Producers of earlier attempts of this subtask in this process: dropped
+        // (their open transactions are aborted by the fencing below).
+        let writers = {
+            let mut registry = self.registry.lock();
+            registry.live.retain(|_, live| live.subtask != subtask);
+            registry.idle.remove(&subtask);
+            registry.slots.remove(&subtask);
+            registry
+                .restored_writers
+                .get(&subtask)
+                .copied()
+                .unwrap_or(0)
+                .max(parallelism)
+        };
+        let ids: Vec<(usize, usize)> = (subtask..writers)
+            .step_by(parallelism)
+            .flat_map(|writer| (0..self.settings.pool_size).map(move |slot| (writer, slot)))
+            .collect();
+        let settings = &self.settings;
+        let fenced: Vec<Result<(usize, usize, TrackedProducer), KafkaConnectorError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .iter()
+                .map(|&(writer, slot)| {
+                    scope.spawn(move || {
+                        settings
+                            .producer(&settings.transactional_id(writer, slot))
+                            .map(|producer| (writer, slot, producer))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(KafkaConnectorError::client(
+                            self.address(),
+                            "fencing",
+                            "a fencing thread panicked",
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut registry = self.registry.lock();
+        for result in fenced {
+            let (writer, slot, producer) = result?;
+            if writer == subtask {
+                // This subtask's own ids: keep the initialized producers for use.
+                registry.slots.entry(subtask).or_default().insert(slot);
+                registry.idle.entry(subtask).or_default().push(Slot { slot, producer });
+            }
+        }
+        if let Some(idle) = registry.idle.get_mut(&subtask) {
+            // Lowest slots first (`pop` takes from the end).
+            idle.sort_unstable_by(|a, b| b.slot.cmp(&a.slot));
+        }
+        Ok(())
+    }
+}
