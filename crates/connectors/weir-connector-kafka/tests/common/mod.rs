@@ -1,0 +1,122 @@
+//! Shared test support: the broker (started through `scripts/services.sh up
+//! kafka`), topics, and what a topic committed, read from the raw log.
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod log;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+/// The brokers of the test broker: `WEIR_TEST_KAFKA_BROKERS` when set (a broker
+/// started by hand), else the one `scripts/services.sh up kafka` starts. Never
+/// skips: no broker is a failure.
+pub fn brokers() -> String {
+    static BROKERS: OnceLock<String> = OnceLock::new();
+    BROKERS
+        .get_or_init(|| {
+            if let Ok(brokers) = std::env::var("WEIR_TEST_KAFKA_BROKERS") {
+                if !brokers.trim().is_empty() {
+                    return brokers;
+                }
+            }
+            let script = repo_root().join("scripts/services.sh");
+            let status = Command::new("bash")
+                .arg(&script)
+                .args(["up", "kafka"])
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+            assert!(status.success(), "`{} up kafka` failed: {status}", script.display());
+            "127.0.0.1:19092".to_string()
+        })
+        .clone()
+}
+
+/// A topic name no other test (or earlier run against the same broker) uses.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn admin(brokers: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap()
+}
+
+/// Creates `topic` with `partitions` partitions.
+pub fn create_topic(brokers: &str, topic: &str, partitions: i32) {
+    let admin = admin(brokers);
+    let result = futures::executor::block_on(admin.create_topics(
+        &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+    ))
+    .unwrap();
+    for r in result {
+        r.unwrap();
+    }
+}
+
+/// Grows `topic` to `partitions` partitions.
+pub fn add_partitions(brokers: &str, topic: &str, partitions: usize) {
+    let admin = admin(brokers);
+    let result = futures::executor::block_on(admin.create_partitions(
+        &[NewPartitions::new(topic, partitions)],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+    ))
+    .unwrap();
+    for r in result {
+        r.unwrap();
+    }
+}
+
+/// Writes `records` (partition, key, value, timestamp) to `topic`, non-transactionally.
+pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, String, i64)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for (partition, key, value, timestamp) in records {
+        let mut record = BaseRecord::to(topic)
+            .partition(*partition)
+            .key(key)
+            .payload(value)
+            .timestamp(*timestamp);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    record = r;
+                    producer.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// Logs of the connector on standard error (RUST_LOG), once per test binary.
+pub fn logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .try_init();
+    });
+}
