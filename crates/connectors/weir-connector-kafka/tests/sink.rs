@@ -150,6 +150,10 @@ fn exactly_once_survives_a_failure_between_checkpoint_completion_and_commit() {
         .add_sink(sink(&brokers, &topic, DeliveryGuarantee::ExactlyOnce, &prefix))
         .uid("kafka");
     let result = env.execute("second run").unwrap();
+    eprintln!(
+        "topic {topic} prefix {prefix} checkpoints {:?}",
+        result.checkpoints.len()
+    );
     assert!(result.restored_from.is_some());
 
     let log = read_topic(&brokers, &topic, 3);

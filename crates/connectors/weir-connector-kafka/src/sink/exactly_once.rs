@@ -10,11 +10,22 @@
 //!
 //! # Commit marker
 //!
-//! Every transaction also commits, through `send_offsets_to_transaction`, the
+//! Every transaction also commits, through `send_offsets_to_transaction` right
+//! before its commit, the
 //! offset `checkpoint id` for partition 0 of the topic in the consumer group
-//! `{prefix}-marker-{writer}`. Group offsets sent in a transaction become visible
-//! exactly when the transaction commits, so the group's committed offset tells,
-//! for each writer, the newest checkpoint whose transaction committed.
+//! `{transactional id}-marker`. Group offsets sent in a transaction become visible
+//! exactly when the transaction commits, so the group's committed offset tells the
+//! newest checkpoint whose transaction on that transactional id committed. (One
+//! group per transactional id, not per writer: the transactions of one id never
+//! overlap, while those of two ids of a writer do, and some brokers keep only one
+//! set of pending transactional offsets per group.)
+//!
+//! # Start-up
+//!
+//! Each subtask records the job's largest parallelism so far in the group
+//! `{prefix}-writers` before it begins a transaction, so that after a restart at a
+//! lower parallelism (even from a checkpoint older than the run that used more
+//! subtasks) the ids of every earlier subtask are fenced.
 //!
 //! # Recovery
 //!
@@ -36,7 +47,7 @@ use crate::metadata::metadata_consumer;
 use crate::sink::producer::{flush, send, DeliveryTracker, TrackedProducer};
 use crate::sink::record::{OutgoingRecord, SharedSerializer};
 use parking_lot::Mutex;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{Producer, PurgeConfig};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -66,8 +77,12 @@ impl TransactionSettings {
         format!("{}-{writer}-{slot}", self.prefix)
     }
 
-    fn marker_group(&self, writer: usize) -> String {
-        format!("{}-marker-{writer}", self.prefix)
+    fn marker_group(transactional_id: &str) -> String {
+        format!("{transactional_id}-marker")
+    }
+
+    fn writers_group(&self) -> String {
+        format!("{}-writers", self.prefix)
     }
 
     /// A producer for `transactional_id`, initialized: earlier producers with the
@@ -115,8 +130,8 @@ struct Registry {
     idle: HashMap<usize, Vec<Slot>>,
     /// Slot numbers with a producer (idle or busy), per subtask.
     slots: HashMap<usize, BTreeSet<usize>>,
-    /// Consumers giving the commit marker's group metadata, per writer.
-    markers: HashMap<usize, Arc<BaseConsumer>>,
+    /// Consumers giving the commit marker's group metadata, per transactional id.
+    markers: HashMap<String, Arc<BaseConsumer>>,
     /// Largest parallelism of the runs whose transactions a subtask restored.
     restored_writers: HashMap<usize, usize>,
 }
@@ -175,25 +190,30 @@ impl<T> KafkaTransactionalSink<T> {
         self.settings.address()
     }
 
-    fn marker_consumer(&self, writer: usize) -> Result<Arc<BaseConsumer>, KafkaConnectorError> {
-        if let Some(consumer) = self.registry.lock().markers.get(&writer) {
+    fn marker_consumer(&self, transactional_id: &str) -> Result<Arc<BaseConsumer>, KafkaConnectorError> {
+        if let Some(consumer) = self.registry.lock().markers.get(transactional_id) {
             return Ok(consumer.clone());
         }
-        let consumer = Arc::new(metadata_consumer(
-            &self.settings.client,
-            &self.settings.marker_group(writer),
-        )?);
-        Ok(self.registry.lock().markers.entry(writer).or_insert(consumer).clone())
+        let group = TransactionSettings::marker_group(transactional_id);
+        let consumer = Arc::new(metadata_consumer(&self.settings.client, &group)?);
+        Ok(self
+            .registry
+            .lock()
+            .markers
+            .entry(transactional_id.to_string())
+            .or_insert(consumer)
+            .clone())
     }
 
-    /// Adds the commit marker `checkpoint_id` of `writer` to `producer`'s transaction.
+    /// Adds the commit marker `checkpoint_id` to the transaction of `producer`
+    /// (whose transactional id is `transactional_id`).
     fn send_marker(
         &self,
         producer: &TrackedProducer,
-        writer: usize,
+        transactional_id: &str,
         checkpoint_id: u64,
     ) -> Result<(), KafkaConnectorError> {
-        let consumer = self.marker_consumer(writer)?;
+        let consumer = self.marker_consumer(transactional_id)?;
         let metadata = consumer.group_metadata().ok_or_else(|| {
             KafkaConnectorError::client(
                 self.address(),
@@ -210,14 +230,19 @@ impl<T> KafkaTransactionalSink<T> {
             .map_err(|e| KafkaConnectorError::client(self.address(), "adding the commit marker", e))
     }
 
-    /// The newest checkpoint whose transaction `writer` committed (0: none).
-    fn committed_marker(&self, writer: usize) -> Result<u64, KafkaConnectorError> {
-        let consumer = self.marker_consumer(writer)?;
+    /// The newest checkpoint whose transaction on `transactional_id` committed (0: none).
+    fn committed_marker(&self, transactional_id: &str) -> Result<u64, KafkaConnectorError> {
+        let consumer = self.marker_consumer(transactional_id)?;
+        self.group_offset(&consumer, "reading the commit marker")
+    }
+
+    /// The committed offset of partition 0 of the topic in `consumer`'s group (0: none).
+    fn group_offset(&self, consumer: &BaseConsumer, what: &str) -> Result<u64, KafkaConnectorError> {
         let mut partitions = TopicPartitionList::new();
         partitions.add_partition(&self.settings.topic, 0);
         let committed = consumer
             .committed_offsets(partitions, self.settings.client.timeout())
-            .map_err(|e| KafkaConnectorError::client(self.address(), "reading the commit marker", e))?;
+            .map_err(|e| KafkaConnectorError::client(self.address(), what, e))?;
         Ok(committed
             .elements()
             .first()
@@ -226,6 +251,24 @@ impl<T> KafkaTransactionalSink<T> {
                 _ => None,
             })
             .unwrap_or(0))
+    }
+
+    /// Records that a run with `parallelism` writers starts; returns the largest
+    /// parallelism of any run so far (this one included).
+    fn register_writers(&self, parallelism: usize) -> Result<usize, KafkaConnectorError> {
+        let consumer = metadata_consumer(&self.settings.client, &self.settings.writers_group())?;
+        let most = usize::try_from(self.group_offset(&consumer, "reading the largest parallelism so far")?)
+            .unwrap_or(usize::MAX);
+        if most < parallelism {
+            let mut offsets = TopicPartitionList::new();
+            offsets
+                .add_partition_offset(&self.settings.topic, 0, Offset::Offset(parallelism as i64))
+                .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
+            consumer
+                .commit(&offsets, CommitMode::Sync)
+                .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
+        }
+        Ok(most.max(parallelism))
     }
 
     /// A producer for subtask `subtask`: an idle one, or a new one on the lowest
@@ -281,7 +324,7 @@ impl<T> KafkaTransactionalSink<T> {
         // Fences the producer of the original transaction; the broker aborts it if
         // it was still open, and finishes a commit that was in flight.
         let producer = self.settings.producer(&pending.transactional_id)?;
-        let committed = self.committed_marker(pending.writer)?;
+        let committed = self.committed_marker(&pending.transactional_id)?;
         if committed >= pending.checkpoint_id {
             tracing::info!(
                 "kafka sink: the transaction of checkpoint {} of writer {} ({}) had committed",
@@ -305,11 +348,29 @@ impl<T> KafkaTransactionalSink<T> {
         for record in &pending.records {
             send(&producer, address, &self.settings.topic, record, None)?;
         }
-        self.send_marker(&producer, pending.writer, pending.checkpoint_id)?;
         flush(&producer, address, self.settings.flush_timeout)?;
+        self.commit_with_marker(&producer, &pending.transactional_id, pending.checkpoint_id)
+            .map_err(|e| KafkaConnectorError::client(address, "committing a re-sent transaction", e))
+    }
+
+    /// Adds the commit marker to `producer`'s (flushed) transaction and commits it.
+    ///
+    /// Commits of one process go one at a time: the test broker (tansu) loses
+    /// transactional offsets when transactions of two producers commit them at
+    /// the same moment. The marker is added right before the commit for the same
+    /// reason (it stays atomic with the records: same transaction).
+    fn commit_with_marker(
+        &self,
+        producer: &TrackedProducer,
+        transactional_id: &str,
+        checkpoint_id: u64,
+    ) -> Result<(), KafkaConnectorError> {
+        static COMMITS: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = COMMITS.lock();
+        self.send_marker(producer, transactional_id, checkpoint_id)?;
         producer
             .commit_transaction(self.settings.client.timeout())
-            .map_err(|e| KafkaConnectorError::client(address, "committing a re-sent transaction", e))
+            .map_err(|e| KafkaConnectorError::client(self.address(), "committing", e))
     }
 }
 
@@ -365,10 +426,7 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
             )?;
             return Ok(None);
         }
-        let prepared = self
-            .send_marker(&slot.producer, subtask, checkpoint_id)
-            .and_then(|()| flush(&slot.producer, self.address(), self.settings.flush_timeout));
-        if let Err(e) = prepared {
+        if let Err(e) = flush(&slot.producer, self.address(), self.settings.flush_timeout) {
             self.forget_slot(subtask, slot.slot);
             return Err(e.into());
         }
@@ -387,24 +445,26 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
     fn commit(&self, context: &TransactionContext, pending: &PendingTransaction) -> Result<(), BoxError> {
         let live = self.registry.lock().live.remove(&pending.token);
         match live {
-            Some(live) => match live.slot.producer.commit_transaction(self.settings.client.timeout()) {
-                Ok(()) => {
-                    self.release_slot(live.subtask, live.slot);
-                    Ok(())
+            Some(live) => {
+                match self.commit_with_marker(&live.slot.producer, &pending.transactional_id, pending.checkpoint_id) {
+                    Ok(()) => {
+                        self.release_slot(live.subtask, live.slot);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.forget_slot(live.subtask, live.slot.slot);
+                        Err(KafkaConnectorError::client(
+                            self.address(),
+                            format!(
+                                "committing the transaction of checkpoint {} ({})",
+                                pending.checkpoint_id, pending.transactional_id
+                            ),
+                            e,
+                        )
+                        .into())
+                    }
                 }
-                Err(e) => {
-                    self.forget_slot(live.subtask, live.slot.slot);
-                    Err(KafkaConnectorError::client(
-                        self.address(),
-                        format!(
-                            "committing the transaction of checkpoint {} ({})",
-                            pending.checkpoint_id, pending.transactional_id
-                        ),
-                        e,
-                    )
-                    .into())
-                }
-            },
+            }
             None => Ok(self.recover(context, pending)?),
         }
     }
@@ -431,6 +491,7 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
     fn clean_up(&self, context: &TransactionContext) -> Result<(), BoxError> {
         let subtask = context.info.index;
         let parallelism = context.info.parallelism.max(1);
+        let most_writers = self.register_writers(parallelism)?;
         // Producers of earlier attempts of this subtask in this process: dropped
         // (their open transactions are aborted by the fencing below).
         let writers = {
@@ -444,6 +505,7 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
                 .copied()
                 .unwrap_or(0)
                 .max(parallelism)
+                .max(most_writers)
         };
         let ids: Vec<(usize, usize)> = (subtask..writers)
             .step_by(parallelism)

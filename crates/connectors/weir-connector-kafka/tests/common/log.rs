@@ -32,6 +32,8 @@ pub struct LogRecord {
     pub value: Option<Vec<u8>>,
     /// Its timestamp.
     pub timestamp: i64,
+    /// The producer id and epoch that wrote it.
+    pub producer: (i64, i16),
 }
 
 /// A topic's log, sorted out by the transaction markers.
@@ -137,6 +139,19 @@ pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> TopicLog {
                             -1
                         };
                         let records = pending.remove(&record.producer_id).unwrap_or_default();
+                        if std::env::var("WEIR_TEST_LOG_DEBUG").is_ok() {
+                            eprintln!(
+                                "marker {kind} at {partition}@{} by {}/{} closes {} records (epochs {:?})",
+                                record.offset,
+                                record.producer_id,
+                                record.producer_epoch,
+                                records.len(),
+                                records
+                                    .iter()
+                                    .map(|r| r.producer.1)
+                                    .collect::<std::collections::BTreeSet<_>>()
+                            );
+                        }
                         match kind {
                             1 => {
                                 log.commits += 1;
@@ -159,6 +174,7 @@ pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> TopicLog {
                         key: record.key.map(|k| k.to_vec()),
                         value: record.value.map(|v| v.to_vec()),
                         timestamp: record.timestamp,
+                        producer: (record.producer_id, record.producer_epoch),
                     };
                     if record.transactional {
                         pending.entry(record.producer_id).or_default().push(entry);
