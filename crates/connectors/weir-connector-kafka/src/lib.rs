@@ -15,7 +15,12 @@ mod config;
 mod error;
 mod metadata;
 pub mod sink;
+pub mod source;
 
 pub use config::KafkaClientConfig;
 pub use error::KafkaConnectorError;
 pub use sink::{DeliveryGuarantee, KafkaSink, KafkaSinkBuilder, OutgoingRecord, RecordSerializer};
+pub use source::{
+    FnDeserializer, KafkaPartitionSplit, KafkaRecord, KafkaRecordDeserializer, KafkaSource, KafkaSourceBuilder,
+    StartOffset, StartupMode, ValueDeserializer,
+};

@@ -82,10 +82,14 @@ pub fn add_partitions(brokers: &str, topic: &str, partitions: usize) {
 }
 
 /// Writes `records` (partition, key, value, timestamp) to `topic`, non-transactionally.
+///
+/// One record per batch: tansu answers a ListOffsets for the latest offset with
+/// the base offset of the partition's last batch plus one, so bounded reads
+/// ("up to the end at assignment") see every record only with one-record batches.
 pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, String, i64)]) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
+        .set("batch.num.messages", "1")
         .create()
         .unwrap();
     for (partition, key, value, timestamp) in records {
@@ -105,6 +109,22 @@ pub fn produce(brokers: &str, topic: &str, records: &[(i32, String, String, i64)
         }
     }
     producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// The offset `group` committed for `topic`/`partition`, if any.
+pub fn committed_offset(brokers: &str, group: &str, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    match consumer.committed_offsets(list, Duration::from_secs(10)).unwrap().elements()[0].offset() {
+        rdkafka::Offset::Offset(offset) => Some(offset),
+        _ => None,
+    }
 }
 
 /// Logs of the connector on standard error (RUST_LOG), once per test binary.
