@@ -94,7 +94,10 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
         });
         let reader = self.source.create_reader(&ReaderContext {
             info: context.info.clone(),
-            waker: SourceWaker::new(context.task.signal().clone()),
+            waker: {
+                let signal = context.task.signal().clone();
+                SourceWaker::new(move || signal.notify())
+            },
             restored,
         })?;
         let task = SourceTask::new(
@@ -105,7 +108,8 @@ impl<T: Clone + Send + 'static> SourceFactory for TypedSource<T> {
             &context.config,
             context.reporter.clone(),
         )
-        .with_restored_input_ended(context.restored_input_ended);
+        .with_restored_input_ended(context.restored_input_ended)
+        .with_state_distribution(self.source.state_distribution());
         Ok(Box::new(match &self.watermarks {
             Some(strategy) => task.with_watermarks(strategy.clone()),
             None => task,

@@ -25,10 +25,13 @@ pub mod record_size;
 pub mod signal;
 pub mod sink;
 pub mod snapshot;
-pub mod source;
 pub mod task;
-pub mod watermark;
 pub mod writer;
+
+/// The source interface (from the light connector API crate).
+pub use weir_connector_api::source;
+/// Watermark strategies (from the light connector API crate).
+pub use weir_connector_api::watermark;
 
 pub use executor::{execute, JobClient, JobHandle, JobResult, JobStatus, RestartRecord};
 pub use graph::{JobGraph, StreamGraph};

@@ -32,8 +32,10 @@
 //!
 //! The crates behind it: [`core`] (records, errors, key groups), [`runtime`] (job
 //! graphs, tasks, channels), [`state`] (keyed state), [`connectors`] (built-in
-//! sources and sinks) and [`datastream`] (the API). See `docs/architecture.md`.
+//! sources and sinks), [`connector_api`] (the light API connectors and formats are
+//! written against) and [`datastream`] (the API). See `docs/architecture.md`.
 
+pub use weir_connector_api as connector_api;
 pub use weir_connectors as connectors;
 pub use weir_core as core;
 pub use weir_datastream as datastream;

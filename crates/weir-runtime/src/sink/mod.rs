@@ -5,13 +5,14 @@
 //! back through [`SinkContext::restored`]; [`transactional`] builds exactly-once
 //! sinks (two-phase commit, write-ahead log) on top.
 
-pub mod transactional;
+pub use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
+pub use weir_connector_api::transactional;
 
 use crate::failure::{check, guard, OperatorMeta};
 use crate::message::CheckpointBarrier;
 use crate::operator::{ChainElement, Input};
 use crate::snapshot::{OperatorSnapshot, TaskSnapshot};
-use weir_core::{BoxError, StreamRecord, SubtaskInfo, Watermark};
+use weir_core::{StreamRecord, Watermark};
 use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
 
 /// Name of the operator-state list holding a sink writer's state.
@@ -21,59 +22,6 @@ const SINK_STATE: &str = "sink-state";
 /// `i` goes whole to new subtask `i % parallelism`, the subtask that also owns that
 /// writer's leftovers (see [`transactional::TransactionalSink::clean_up`]).
 pub const SINK_STATE_REDISTRIBUTION: Redistribution = Redistribution::BySubtaskIndex;
-
-/// What a sink writer is created with.
-#[derive(Debug, Clone)]
-pub struct SinkContext {
-    /// Which subtask the writer serves.
-    pub info: SubtaskInfo,
-    /// Whether the job takes checkpoints (a transactional writer commits at
-    /// checkpoints; without them it commits when the input ends).
-    pub checkpointing: bool,
-    /// After a restore: the state elements this writer must resume from (what
-    /// [`SinkWriter::snapshot_state`] returned, possibly redistributed).
-    pub restored: Option<Vec<Vec<u8>>>,
-}
-
-/// Writes one subtask's records to the outside world.
-pub trait SinkWriter<T>: Send {
-    /// Writes one record. `timestamp` is its event time, if it has one.
-    fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError>;
-
-    /// The task has nothing else to do for now (or the buffer timeout passed): push
-    /// out what is buffered, if the sink buffers (not a commit).
-    fn flush(&mut self) -> Result<(), BoxError> {
-        Ok(())
-    }
-
-    /// The input has ended: make everything written durable (and, without
-    /// checkpoints, visible).
-    fn finish(&mut self) -> Result<(), BoxError> {
-        Ok(())
-    }
-
-    /// The writer's state at a checkpoint (e.g. pre-committed transactions), as
-    /// encoded elements.
-    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>, BoxError> {
-        Ok(Vec::new())
-    }
-
-    /// A checkpoint completed: commit what it covers.
-    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), BoxError> {
-        Ok(())
-    }
-
-    /// A checkpoint was aborted.
-    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-
-/// A destination for records of type `T`.
-pub trait Sink<T>: Send + Sync + 'static {
-    /// Creates the writer of one subtask.
-    fn create_writer(&self, context: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError>;
-}
 
 /// The chain element that drives a [`SinkWriter`].
 pub struct SinkOperator<T> {

@@ -5,12 +5,12 @@ use crate::failure::{cancelled, check, guard, OperatorMeta};
 use crate::message::CheckpointBarrier;
 use crate::operator::Input;
 use crate::snapshot::{OperatorSnapshot, TaskSnapshot};
-use crate::source::{PollStatus, SourceOutput, SourceReader};
+use crate::source::{PollStatus, RecordOutput, SourceOutput, SourceReader, SplitStateDistribution};
 use crate::watermark::{SplitWatermarks, WatermarkStrategy};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_core::{ExecutionConfig, Watermark};
+use weir_core::{ExecutionConfig, StreamRecord, Watermark, WatermarkStatus};
 use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
 
 /// Name of the operator-state list holding a source reader's split states.
@@ -31,6 +31,24 @@ pub struct SourceTask<T> {
     input_ended: bool,
     /// The input had ended before the checkpoint the task was restored from.
     restored_input_ended: bool,
+    /// How the reader's split states are handed out on restore.
+    split_mode: Redistribution,
+}
+
+/// The head of the chain as the reader's [`RecordOutput`].
+struct ChainOutput<'a, T>(&'a mut dyn Input<T>);
+
+impl<T> RecordOutput<T> for ChainOutput<'_, T> {
+    #[inline]
+    fn emit_record(&mut self, record: StreamRecord<T>) {
+        self.0.process(record);
+    }
+    fn emit_watermark(&mut self, watermark: Watermark) {
+        self.0.process_watermark(watermark);
+    }
+    fn emit_status(&mut self, status: WatermarkStatus) {
+        self.0.process_status(status);
+    }
 }
 
 impl<T: Send + 'static> SourceTask<T> {
@@ -55,6 +73,7 @@ impl<T: Send + 'static> SourceTask<T> {
             watermark_interval: config.auto_watermark_interval,
             input_ended: false,
             restored_input_ended: false,
+            split_mode: Redistribution::EvenSplit,
         }
     }
 
@@ -63,6 +82,15 @@ impl<T: Send + 'static> SourceTask<T> {
     /// `ChainElement::end_input_after_restore`).
     pub fn with_restored_input_ended(mut self, ended: bool) -> Self {
         self.restored_input_ended = ended;
+        self
+    }
+
+    /// Hands the reader's checkpointed split states out on restore as `mode` says.
+    pub fn with_state_distribution(mut self, mode: SplitStateDistribution) -> Self {
+        self.split_mode = match mode {
+            SplitStateDistribution::Union => Redistribution::Union,
+            _ => Redistribution::EvenSplit,
+        };
         self
     }
 
@@ -105,7 +133,7 @@ impl<T: Send + 'static> SourceTask<T> {
             operator_state: Some(OperatorStateSnapshot {
                 lists: vec![OperatorList {
                     name: SPLITS_STATE.to_string(),
-                    mode: Redistribution::EvenSplit,
+                    mode: self.split_mode,
                     elements: splits.into_iter().map(serde_bytes::ByteBuf::from).collect(),
                 }],
             }),
@@ -166,7 +194,8 @@ impl<T: Send + 'static> TaskBody for SourceTask<T> {
                 self.output.on_processing_time(now);
             }
             if reading {
-                let mut output = SourceOutput::with_watermarks(&mut *self.output, self.watermarks.as_mut());
+                let mut chain = ChainOutput(&mut *self.output);
+                let mut output = SourceOutput::with_watermarks(&mut chain, self.watermarks.as_mut());
                 let reader = &mut self.reader;
                 let status = guard(&self.meta, || reader.poll_next(&mut output));
                 let emitted = output.emitted();

@@ -85,7 +85,7 @@ type TimestampAssigner<T> = Arc<dyn Fn(&T, Timestamp) -> Timestamp + Send + Sync
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_runtime::watermark::WatermarkStrategy;
+/// use weir_connector_api::watermark::WatermarkStrategy;
 ///
 /// // Events carry their time in the first field and arrive up to 5 s out of order;
 /// // a source split without data for 30 s stops holding event time back.

@@ -7,8 +7,6 @@
 //! Because the reader never blocks the task, checkpoints and stop requests are handled
 //! between polls.
 
-use crate::operator::Input;
-use crate::signal::TaskSignal;
 use crate::watermark::SplitWatermarks;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,21 +39,84 @@ pub enum PollStatus {
 
 /// Wakes a source task whose reader returned [`PollStatus::Pending`], e.g. from a
 /// network client thread that received data.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SourceWaker {
-    signal: Arc<TaskSignal>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for SourceWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourceWaker")
+    }
 }
 
 impl SourceWaker {
-    /// A waker for the task owning `signal`.
-    pub fn new(signal: Arc<TaskSignal>) -> Self {
-        SourceWaker { signal }
+    /// A waker calling `wake` (the runtime passes one that notifies the task's
+    /// signal).
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
+        SourceWaker { wake: Arc::new(wake) }
+    }
+
+    /// A waker that does nothing (for readers driven by hand, e.g. in tests).
+    pub fn noop() -> Self {
+        SourceWaker::new(|| {})
     }
 
     /// Makes the task poll its reader again.
     pub fn wake(&self) {
-        self.signal.notify();
+        (self.wake)();
     }
+}
+
+/// Where a [`SourceOutput`] delivers: the runtime implements it for the head of
+/// the source task's operator chain; tests implement it to collect what a reader
+/// emits.
+pub trait RecordOutput<T> {
+    /// Delivers one record.
+    fn emit_record(&mut self, record: StreamRecord<T>);
+    /// Delivers a watermark.
+    fn emit_watermark(&mut self, watermark: Watermark);
+    /// Reports that the stream became idle or active.
+    fn emit_status(&mut self, status: WatermarkStatus);
+}
+
+/// A [`RecordOutput`] that keeps everything in memory (for tests and examples).
+#[derive(Debug)]
+pub struct CollectingOutput<T> {
+    /// The records, in emission order.
+    pub records: Vec<StreamRecord<T>>,
+    /// The watermarks, in emission order.
+    pub watermarks: Vec<Watermark>,
+}
+
+impl<T> Default for CollectingOutput<T> {
+    fn default() -> Self {
+        CollectingOutput {
+            records: Vec::new(),
+            watermarks: Vec::new(),
+        }
+    }
+}
+
+impl<T> RecordOutput<T> for CollectingOutput<T> {
+    fn emit_record(&mut self, record: StreamRecord<T>) {
+        self.records.push(record);
+    }
+    fn emit_watermark(&mut self, watermark: Watermark) {
+        self.watermarks.push(watermark);
+    }
+    fn emit_status(&mut self, _status: WatermarkStatus) {}
+}
+
+/// How a source's checkpointed split states are handed to readers on restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SplitStateDistribution {
+    /// The states are split evenly across the new subtasks.
+    EvenSplit,
+    /// Every new subtask gets every state (split-based sources, whose enumerator
+    /// then decides who reads what).
+    Union,
 }
 
 /// What a reader is given when it is created.
@@ -78,14 +139,14 @@ pub struct ReaderContext {
 /// from (`collect_in`), so that a watermark strategy can follow each split on its
 /// own; readers with one split use `collect`.
 pub struct SourceOutput<'a, T> {
-    out: &'a mut dyn Input<T>,
+    out: &'a mut dyn RecordOutput<T>,
     emitted: u64,
     watermarks: Option<&'a mut SplitWatermarks<T>>,
 }
 
 impl<'a, T: 'static> SourceOutput<'a, T> {
     /// An output feeding `out`.
-    pub fn new(out: &'a mut dyn Input<T>) -> Self {
+    pub fn new(out: &'a mut dyn RecordOutput<T>) -> Self {
         SourceOutput {
             out,
             emitted: 0,
@@ -94,7 +155,7 @@ impl<'a, T: 'static> SourceOutput<'a, T> {
     }
 
     /// An output feeding `out` that assigns timestamps and tracks watermarks.
-    pub fn with_watermarks(out: &'a mut dyn Input<T>, watermarks: Option<&'a mut SplitWatermarks<T>>) -> Self {
+    pub fn with_watermarks(out: &'a mut dyn RecordOutput<T>, watermarks: Option<&'a mut SplitWatermarks<T>>) -> Self {
         SourceOutput {
             out,
             emitted: 0,
@@ -109,12 +170,12 @@ impl<'a, T: 'static> SourceOutput<'a, T> {
             None => timestamp,
             Some(watermarks) => {
                 if watermarks.activate() {
-                    self.out.process_status(WatermarkStatus::Active);
+                    self.out.emit_status(WatermarkStatus::Active);
                 }
                 watermarks.on_record(split, &value, timestamp)
             }
         };
-        self.out.process(StreamRecord { value, timestamp });
+        self.out.emit_record(StreamRecord { value, timestamp });
     }
 
     /// Emits a record (of split 0) without a timestamp.
@@ -150,7 +211,7 @@ impl<'a, T: 'static> SourceOutput<'a, T> {
 
     /// Emits a watermark.
     pub fn emit_watermark(&mut self, watermark: Watermark) {
-        self.out.process_watermark(watermark);
+        self.out.emit_watermark(watermark);
     }
 
     /// Records emitted through this output so far.
@@ -194,6 +255,11 @@ pub trait Source<T>: Send + Sync + 'static {
     /// Jobs with checkpoints reject sources that cannot.
     fn replayable(&self) -> bool {
         true
+    }
+
+    /// How the readers' checkpointed states are handed out on restore.
+    fn state_distribution(&self) -> SplitStateDistribution {
+        SplitStateDistribution::EvenSplit
     }
 
     /// Creates the reader for one subtask.

@@ -13,7 +13,7 @@
 //! The write-ahead-log pattern is the same protocol with the transaction kept in the
 //! checkpoint itself (see `weir_connectors::WriteAheadLogSink`).
 
-use super::{Sink, SinkContext, SinkWriter};
+use crate::sink::{Sink, SinkContext, SinkWriter};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -75,7 +75,7 @@ pub trait TransactionalSink<T>: Send + Sync + 'static {
     /// completed checkpoint covers.
     ///
     /// After a change of parallelism the transactions pre-committed by old subtask
-    /// `w` are restored to subtask `w % parallelism` ([`super::SINK_STATE_REDISTRIBUTION`]),
+    /// `w` are restored to subtask `w % parallelism` (the runtime's `SINK_STATE_REDISTRIBUTION`),
     /// so a subtask may discard exactly the leftovers of writers `w` with
     /// `w % parallelism == index`: no other subtask is committing them.
     fn clean_up(&self, _context: &TransactionContext) -> Result<(), BoxError> {
