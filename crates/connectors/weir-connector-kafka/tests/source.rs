@@ -46,7 +46,11 @@ fn text_source(brokers: &str, topic: &str, bounded: bool, startup: StartupMode) 
 }
 
 /// Polls every reader until `done` says so.
-fn poll_until(harness: &mut Harness<String, KafkaSource<String>>, got: &mut Vec<String>, mut done: impl FnMut(&[String]) -> bool) {
+fn poll_until(
+    harness: &mut Harness<String, KafkaSource<String>>,
+    got: &mut Vec<String>,
+    mut done: impl FnMut(&[String]) -> bool,
+) {
     until("records", || {
         for index in 0..harness.parallelism() {
             harness.poll(index).unwrap();
@@ -191,7 +195,15 @@ fn bad_records_fail_with_their_position_or_are_skipped() {
     let brokers = common::brokers();
     let topic = common::unique("source-bad");
     common::create_topic(&brokers, &topic, 1);
-    common::produce(&brokers, &topic, &[(0, "k".into(), "1".into(), 1), (0, "k".into(), "x".into(), 2), (0, "k".into(), "3".into(), 3)]);
+    common::produce(
+        &brokers,
+        &topic,
+        &[
+            (0, "k".into(), "1".into(), 1),
+            (0, "k".into(), "x".into(), 2),
+            (0, "k".into(), "3".into(), 3),
+        ],
+    );
     let source = |policy: BadRecordPolicy| {
         Arc::new(
             KafkaSource::<u64>::builder(brokers.clone(), topic.clone())
@@ -253,7 +265,10 @@ fn a_missing_topic_and_unreachable_brokers_give_clear_errors() {
     let adapter = Arc::new(
         KafkaSource::<String>::builder(address.clone(), "t")
             .value_format(|| Utf8Text)
-            .client(|c| c.connect_retries(1, Duration::from_millis(50)).request_timeout(Duration::from_millis(500)))
+            .client(|c| {
+                c.connect_retries(1, Duration::from_millis(50))
+                    .request_timeout(Duration::from_millis(500))
+            })
             .build()
             .unwrap()
             .into_source("down"),

@@ -65,7 +65,11 @@ impl SplitEnumerator<KafkaPartitionSplit> for KafkaEnumerator {
     fn start(&mut self, context: &mut EnumeratorContext<KafkaPartitionSplit>) -> Result<(), BoxError> {
         // After a restore, partitions unknown to the checkpoint are new: from the
         // earliest offset, as discovered partitions are.
-        let start = if self.known.is_empty() { self.startup } else { StartupMode::Earliest };
+        let start = if self.known.is_empty() {
+            self.startup
+        } else {
+            StartupMode::Earliest
+        };
         self.assign_new(start, context)
     }
 

@@ -209,10 +209,7 @@ impl<T: Send + 'static> SplitSource<T> for KafkaSource<T> {
         }))
     }
 
-    fn create_reader(
-        &self,
-        context: &ReaderContext,
-    ) -> Result<Box<dyn SplitReader<T, KafkaPartitionSplit>>, BoxError> {
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SplitReader<T, KafkaPartitionSplit>>, BoxError> {
         let mut config = self.client.client_config();
         if config.get("isolation.level").is_none() {
             config.set("isolation.level", "read_committed");

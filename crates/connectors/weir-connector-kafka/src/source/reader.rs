@@ -186,7 +186,11 @@ impl<T: Send + 'static> SplitReader<T, KafkaPartitionSplit> for KafkaSplitReader
                 break;
             };
             let message = message.map_err(|e| {
-                KafkaConnectorError::client(self.client.bootstrap_servers(), format!("reading topic '{}'", self.topic), e)
+                KafkaConnectorError::client(
+                    self.client.bootstrap_servers(),
+                    format!("reading topic '{}'", self.topic),
+                    e,
+                )
             })?;
             let partition = message.partition();
             let offset = message.offset();
@@ -261,7 +265,12 @@ impl<T: Send + 'static> SplitReader<T, KafkaPartitionSplit> for KafkaSplitReader
             .collect();
         if self.commit_offsets {
             let finished = std::mem::take(&mut self.finished);
-            let offsets = self.partitions.iter().map(|(p, s)| (*p, s.next)).chain(finished).collect();
+            let offsets = self
+                .partitions
+                .iter()
+                .map(|(p, s)| (*p, s.next))
+                .chain(finished)
+                .collect();
             self.snapshots.insert(checkpoint_id, offsets);
         }
         Ok(splits)
@@ -275,7 +284,10 @@ impl<T: Send + 'static> SplitReader<T, KafkaPartitionSplit> for KafkaSplitReader
         // For monitoring only (consumer lag): the checkpoint holds the positions.
         let mut list = TopicPartitionList::new();
         for (partition, next) in offsets {
-            if list.add_partition_offset(&self.topic, partition, Offset::Offset(next)).is_err() {
+            if list
+                .add_partition_offset(&self.topic, partition, Offset::Offset(next))
+                .is_err()
+            {
                 return Ok(());
             }
         }

@@ -121,7 +121,12 @@ pub fn committed_offset(brokers: &str, group: &str, topic: &str, partition: i32)
         .unwrap();
     let mut list = rdkafka::TopicPartitionList::new();
     list.add_partition(topic, partition);
-    match consumer.committed_offsets(list, Duration::from_secs(10)).unwrap().elements()[0].offset() {
+    match consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .unwrap()
+        .elements()[0]
+        .offset()
+    {
         rdkafka::Offset::Offset(offset) => Some(offset),
         _ => None,
     }
