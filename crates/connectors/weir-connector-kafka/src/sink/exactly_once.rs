@@ -547,7 +547,7 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         }
         if let Some(idle) = registry.idle.get_mut(&subtask) {
             // Lowest slots first (`pop` takes from the end).
-            idle.sort_unstable_by(|a, b| b.slot.cmp(&a.slot));
+            idle.sort_unstable_by_key(|s| std::cmp::Reverse(s.slot));
         }
         Ok(())
     }
