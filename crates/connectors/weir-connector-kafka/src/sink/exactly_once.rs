@@ -57,6 +57,11 @@ use std::time::Duration;
 use weir_core::BoxError;
 use weir_runtime::sink::transactional::{TransactionContext, TransactionalSink};
 
+/// Serializes the offset commits of this process (transactional commit markers
+/// and the parallelism record): the test broker (tansu) loses offsets committed
+/// concurrently to the same topic partition, even by different groups.
+static COMMITS: Mutex<()> = Mutex::new(());
+
 /// Settings of the exactly-once writer.
 #[derive(Debug, Clone)]
 pub(crate) struct TransactionSettings {
@@ -243,14 +248,19 @@ impl<T> KafkaTransactionalSink<T> {
         let committed = consumer
             .committed_offsets(partitions, self.settings.client.timeout())
             .map_err(|e| KafkaConnectorError::client(self.address(), what, e))?;
-        Ok(committed
-            .elements()
-            .first()
-            .and_then(|e| match e.offset() {
-                Offset::Offset(offset) => u64::try_from(offset).ok(),
-                _ => None,
-            })
-            .unwrap_or(0))
+        let elements = committed.elements();
+        let Some(element) = elements.first() else {
+            return Ok(0);
+        };
+        if let Err(e) = element.error() {
+            return Err(KafkaConnectorError::client(self.address(), what, e));
+        }
+        let offset = match element.offset() {
+            Offset::Offset(offset) => u64::try_from(offset).unwrap_or(0),
+            _ => 0,
+        };
+        tracing::debug!("kafka sink: {what}: {offset} ({:?})", element.offset());
+        Ok(offset)
     }
 
     /// Records that a run with `parallelism` writers starts; returns the largest
@@ -264,6 +274,7 @@ impl<T> KafkaTransactionalSink<T> {
             offsets
                 .add_partition_offset(&self.settings.topic, 0, Offset::Offset(parallelism as i64))
                 .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
+            let _one_at_a_time = COMMITS.lock();
             consumer
                 .commit(&offsets, CommitMode::Sync)
                 .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
@@ -365,12 +376,14 @@ impl<T> KafkaTransactionalSink<T> {
         transactional_id: &str,
         checkpoint_id: u64,
     ) -> Result<(), KafkaConnectorError> {
-        static COMMITS: Mutex<()> = Mutex::new(());
         let _one_at_a_time = COMMITS.lock();
+        tracing::debug!("kafka sink: committing the transaction of checkpoint {checkpoint_id} on {transactional_id}");
         self.send_marker(producer, transactional_id, checkpoint_id)?;
         producer
             .commit_transaction(self.settings.client.timeout())
-            .map_err(|e| KafkaConnectorError::client(self.address(), "committing", e))
+            .map_err(|e| KafkaConnectorError::client(self.address(), "committing", e))?;
+        tracing::debug!("kafka sink: committed the transaction of checkpoint {checkpoint_id} on {transactional_id}");
+        Ok(())
     }
 }
 
