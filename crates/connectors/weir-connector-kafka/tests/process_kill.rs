@@ -51,8 +51,9 @@ fn main() {
     if std::env::var_os(RUN_VAR).is_none() {
         // Not silent: printed in every test run. See the README ("Open").
         println!(
-            "kafka process-kill tests: not run (set {RUN_VAR}=1): against tansu a commit marker is \
-             sometimes not seen by the next process after a kill, which duplicates a re-sent transaction"
+            "kafka process-kill tests: not run (set {RUN_VAR}=1): tansu loses transactional group offsets \
+             committed while another producer has a transaction open, so a committed transaction's \
+             marker can be missing after a kill and the transaction is sent again (see the README)"
         );
         return;
     }

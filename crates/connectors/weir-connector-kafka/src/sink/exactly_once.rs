@@ -52,6 +52,7 @@ use rdkafka::producer::{Producer, PurgeConfig};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_core::BoxError;
@@ -93,6 +94,7 @@ impl TransactionSettings {
     /// A producer for `transactional_id`, initialized: earlier producers with the
     /// same id are fenced and their open transaction aborted.
     fn producer(&self, transactional_id: &str) -> Result<TrackedProducer, KafkaConnectorError> {
+        tracing::debug!("kafka sink: initializing transactions of {transactional_id}");
         let producer: TrackedProducer = self
             .client
             .client_config()
@@ -139,6 +141,8 @@ struct Registry {
     markers: HashMap<String, Arc<BaseConsumer>>,
     /// Largest parallelism of the runs whose transactions a subtask restored.
     restored_writers: HashMap<usize, usize>,
+    /// Pre-committed transactions not yet committed, per subtask.
+    waiting: HashMap<usize, Arc<AtomicUsize>>,
 }
 
 /// An open Kafka transaction.
@@ -146,6 +150,11 @@ pub struct KafkaTransaction {
     slot: Option<Slot>,
     transactional_id: String,
     records: Vec<OutgoingRecord>,
+    /// How many of `records` were sent.
+    sent: usize,
+    /// The subtask's pre-committed transactions not yet committed: while there are
+    /// any, records are kept back (see [`KafkaTransactionalSink::send_pending`]).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for KafkaTransaction {
@@ -193,6 +202,32 @@ impl<T> KafkaTransactionalSink<T> {
 
     fn address(&self) -> &str {
         self.settings.address()
+    }
+
+    fn waiting(&self, subtask: usize) -> Arc<AtomicUsize> {
+        self.registry.lock().waiting.entry(subtask).or_default().clone()
+    }
+
+    /// Sends the records of `transaction` not sent yet.
+    ///
+    /// Records written while an earlier transaction of the subtask waits for its
+    /// commit are kept back until it committed (or until this transaction's own
+    /// pre-commit): with tansu, committing a transaction with its marker while
+    /// another producer's transaction has records in flight loses the group
+    /// offsets (every marker of the groups involved is gone for the next process).
+    fn send_pending(&self, transaction: &mut KafkaTransaction, force: bool) -> Result<(), KafkaConnectorError> {
+        if transaction.sent == transaction.records.len() || (!force && transaction.waiting.load(Ordering::Acquire) > 0)
+        {
+            return Ok(());
+        }
+        let slot = transaction.slot.as_ref().ok_or_else(|| {
+            KafkaConnectorError::client(self.address(), "sending records", "the transaction has no producer")
+        })?;
+        for record in &transaction.records[transaction.sent..] {
+            send(&slot.producer, self.address(), &self.settings.topic, record, None)?;
+        }
+        transaction.sent = transaction.records.len();
+        Ok(())
     }
 
     fn marker_consumer(&self, transactional_id: &str) -> Result<Arc<BaseConsumer>, KafkaConnectorError> {
@@ -243,6 +278,7 @@ impl<T> KafkaTransactionalSink<T> {
 
     /// The committed offset of partition 0 of the topic in `consumer`'s group (0: none).
     fn group_offset(&self, consumer: &BaseConsumer, what: &str) -> Result<u64, KafkaConnectorError> {
+        tracing::debug!("kafka sink: {what} ...");
         let mut partitions = TopicPartitionList::new();
         partitions.add_partition(&self.settings.topic, 0);
         let committed = consumer
@@ -403,6 +439,8 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
             slot: Some(slot),
             transactional_id,
             records: Vec::new(),
+            sent: 0,
+            waiting: self.waiting(subtask),
         })
     }
 
@@ -415,10 +453,8 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
     ) -> Result<(), BoxError> {
         let mut record = self.serializer.serialize(&value, timestamp)?;
         record.timestamp = record.timestamp.or(timestamp);
-        let slot = transaction.slot.as_ref().ok_or("the transaction has no producer")?;
-        send(&slot.producer, self.address(), &self.settings.topic, &record, None)?;
         transaction.records.push(record);
-        Ok(())
+        Ok(self.send_pending(transaction, false)?)
     }
 
     fn pre_commit(
@@ -428,6 +464,12 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         checkpoint_id: u64,
     ) -> Result<Option<PendingTransaction>, BoxError> {
         let subtask = context.info.index;
+        if let Err(e) = self.send_pending(&mut transaction, true) {
+            if let Some(slot) = transaction.slot.take() {
+                self.forget_slot(subtask, slot.slot);
+            }
+            return Err(e.into());
+        }
         let slot = transaction.slot.take().ok_or("the transaction has no producer")?;
         if transaction.records.is_empty() {
             self.abort(
@@ -445,6 +487,7 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         }
         let token = fastrand::u64(..);
         self.registry.lock().live.insert(token, Live { subtask, slot });
+        transaction.waiting.fetch_add(1, Ordering::AcqRel);
         Ok(Some(PendingTransaction {
             transactional_id: transaction.transactional_id,
             token,
@@ -459,6 +502,8 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         let live = self.registry.lock().live.remove(&pending.token);
         match live {
             Some(live) => {
+                let waiting = self.waiting(live.subtask);
+                let _ = waiting.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
                 match self.commit_with_marker(&live.slot.producer, &pending.transactional_id, pending.checkpoint_id) {
                     Ok(()) => {
                         self.release_slot(live.subtask, live.slot);
@@ -510,6 +555,9 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         let writers = {
             let mut registry = self.registry.lock();
             registry.live.retain(|_, live| live.subtask != subtask);
+            if let Some(waiting) = registry.waiting.get(&subtask) {
+                waiting.store(0, Ordering::Release);
+            }
             registry.idle.remove(&subtask);
             registry.slots.remove(&subtask);
             registry
