@@ -13,12 +13,14 @@
 
 mod config;
 mod error;
+mod factory;
 mod metadata;
 pub mod sink;
 pub mod source;
 
 pub use config::KafkaClientConfig;
 pub use error::KafkaConnectorError;
+pub use factory::KafkaFactory;
 pub use sink::{DeliveryGuarantee, KafkaSink, KafkaSinkBuilder, OutgoingRecord, RecordSerializer};
 pub use source::{
     FnDeserializer, KafkaPartitionSplit, KafkaRecord, KafkaRecordDeserializer, KafkaSource, KafkaSourceBuilder,
