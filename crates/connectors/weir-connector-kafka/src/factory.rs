@@ -7,6 +7,7 @@ use crate::source::{KafkaSource, StartupMode};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_connector_api::bad_record::BadRecordPolicy;
 use weir_connector_api::format::{Deserializer, FormatError};
 use weir_connector_api::options::Options;
 use weir_connector_api::registry::{Registry, SinkFactory, SourceFactory, Typed};
@@ -20,6 +21,8 @@ use weir_connector_api::ConnectorError;
 /// `scan.startup.mode` (`earliest-offset`, `latest-offset`, `group-offsets`,
 /// `timestamp` with `scan.startup.timestamp-millis`), `scan.bounded.mode`
 /// (`unbounded`, `latest-offset`), `scan.topic-partition-discovery.interval`,
+/// `scan.bad-record-policy` (`fail`, `skip`, `dead-letter`: the stream's
+/// `dead_letters()` side output),
 /// `format` and its options, any other `properties.*` passed to librdkafka.
 /// Sink options: `topic`, `properties.bootstrap.servers`, `sink.delivery-guarantee`,
 /// `sink.transactional-id-prefix`, `sink.transactional-id-pool-size`,
@@ -79,6 +82,7 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for KafkaFactory {
                 .map_err(|e: String| options.invalid("scan.startup.mode", other, e))?,
         };
         let bounded = options.one_of("scan.bounded.mode", &["unbounded", "latest-offset"], "unbounded")? != "unbounded";
+        let bad_records: BadRecordPolicy = options.parse("scan.bad-record-policy", BadRecordPolicy::Fail)?;
         let discovery = options.duration("scan.topic-partition-discovery.interval", Duration::from_secs(300))?;
         // One deserializer per reader: made from the format with a copy of the
         // options (the first one, made here, checks them and marks them read).
@@ -94,6 +98,7 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for KafkaFactory {
             })
             .startup_mode(startup)
             .bounded(bounded)
+            .bad_record_policy(bad_records)
             .partition_discovery_interval((!discovery.is_zero()).then_some(discovery))
             .value_format(move || FormatDeserializer {
                 inner: format.deserializer(&(), &format_options.lock()),

@@ -231,12 +231,15 @@ impl<T: Send + 'static> SplitReader<T, KafkaPartitionSplit> for KafkaSplitReader
                 }
                 Err(error) => {
                     let position = format!("{}/{partition}@{offset}", self.topic);
-                    self.bad_records.handle(BadRecord {
-                        split: &state.split_id,
-                        position: &position,
-                        bytes: message.payload().unwrap_or_default(),
-                        error: &error,
-                    })?;
+                    output.bad_record(
+                        &self.bad_records,
+                        BadRecord {
+                            split: &state.split_id,
+                            position: &position,
+                            bytes: message.payload().unwrap_or_default(),
+                            error: &error,
+                        },
+                    )?;
                 }
             }
         }
