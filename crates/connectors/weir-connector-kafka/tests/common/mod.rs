@@ -37,7 +37,24 @@ pub fn brokers() -> String {
                 .status()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
             assert!(status.success(), "`{} up kafka` failed: {status}", script.display());
-            "127.0.0.1:19092".to_string()
+            let env = Command::new("bash")
+                .arg(&script)
+                .args(["env", "kafka"])
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+            let text = String::from_utf8_lossy(&env.stdout).into_owned();
+            text.lines()
+                .find_map(|line| {
+                    line.trim_start_matches("export ")
+                        .strip_prefix("WEIR_TEST_KAFKA_BROKERS=")
+                        .map(|v| v.trim_matches('"').trim_matches('\'').to_string())
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "`{} env kafka` printed no WEIR_TEST_KAFKA_BROKERS: {text}",
+                        script.display()
+                    )
+                })
         })
         .clone()
 }
