@@ -300,3 +300,22 @@ pub trait Source<T>: Send + Sync + 'static {
     /// Creates the reader for one subtask.
     fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError>;
 }
+
+/// A shared source (e.g. one the registry built) is a source.
+impl<T: 'static> Source<T> for Arc<dyn Source<T>> {
+    fn boundedness(&self) -> Boundedness {
+        (**self).boundedness()
+    }
+    fn max_parallelism(&self) -> Option<usize> {
+        (**self).max_parallelism()
+    }
+    fn replayable(&self) -> bool {
+        (**self).replayable()
+    }
+    fn state_distribution(&self) -> SplitStateDistribution {
+        (**self).state_distribution()
+    }
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
+        (**self).create_reader(context)
+    }
+}
