@@ -98,6 +98,12 @@ pub struct RunArgs {
     /// discarding them.
     #[arg(long)]
     output_dir: Option<PathBuf>,
+    /// Read the events from this JSON-lines file (as `weir nexmark generate`
+    /// writes it; also a directory or a glob of such files) through the file
+    /// source and the JSON format, instead of generating them. The generator
+    /// options and --rate are then not used.
+    #[arg(long, conflicts_with_all = ["rate", "unbounded", "events"])]
+    input: Option<PathBuf>,
 }
 
 /// Errors of `weir nexmark`.
@@ -238,6 +244,7 @@ fn run_queries(args: RunArgs) -> Result<(), CommandError> {
             parallelism: args.parallelism,
             rate_limit: args.rate,
             output,
+            input: args.input.clone(),
         };
         match run(&options) {
             Ok((report, _)) => {

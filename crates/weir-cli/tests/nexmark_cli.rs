@@ -124,3 +124,67 @@ fn run_prints_one_json_line_per_query_and_writes_rows() {
     assert!(!zero_rate.status.success());
     assert!(text(&zero_rate).contains("bad"), "{}", text(&zero_rate));
 }
+
+/// The rows below `path` (a file, or a directory of part files), sorted.
+fn rows_of(path: &std::path::Path) -> Vec<String> {
+    let mut rows: Vec<String> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .flat_map(|e| {
+                let e = e.unwrap();
+                std::fs::read_to_string(e.path())
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    rows.sort();
+    rows
+}
+
+/// `weir nexmark run --input F` reads the file `weir nexmark generate` wrote
+/// through the file source and the JSON format, and q1 gives the rows of the
+/// in-process run over the same events.
+#[test]
+fn run_from_a_generated_file_gives_the_in_process_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    let generated = weir(&[
+        "nexmark",
+        "generate",
+        "--events",
+        "100000",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(generated.status.success(), "{}", text(&generated));
+    let from_file = dir.path().join("from-file");
+    let in_process = dir.path().join("in-process");
+    for (args, out) in [
+        (vec!["--input", file.to_str().unwrap(), "-p", "2"], &from_file),
+        (vec!["--events", "100000"], &in_process),
+    ] {
+        let mut all = vec!["nexmark", "run", "--query", "q1", "--output-dir", out.to_str().unwrap()];
+        all.extend(args);
+        let run = weir(&all);
+        assert!(run.status.success(), "{}", text(&run));
+        let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&run.stdout).trim()).unwrap();
+        assert_eq!(report["events"], 100000, "{report}");
+    }
+    let expected = rows_of(&in_process.join("q1.jsonl"));
+    assert_eq!(expected.len(), 92_000, "q1 converts every bid");
+    assert!(rows_of(&from_file.join("q1.jsonl")) == expected, "the rows differ");
+
+    let missing = dir.path().join("no-such-file.json");
+    let run = weir(&["nexmark", "run", "-q", "q1", "--input", missing.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(text(&run).contains(missing.to_str().unwrap()), "{}", text(&run));
+}

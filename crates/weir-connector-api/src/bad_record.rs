@@ -7,8 +7,14 @@
 //! * [`Skip`](BadRecordPolicy::Skip): the record is dropped, counted
 //!   ([`BadRecordHandler::skipped`]) and logged (the first ten, then every
 //!   thousandth).
+//! * [`SideOutput`](BadRecordPolicy::SideOutput) (`dead-letter` as an option
+//!   string): the record and its error become a [`DeadLetter`] on the source's
+//!   dead-letter side output ([`DEAD_LETTER_OUTPUT`]; `stream.dead_letters()` in the
+//!   DataStream API), which any sink can consume, exactly once with the job's
+//!   checkpoints since it travels with the source's records. If the job does not
+//!   consume that output, the bad record fails the job rather than vanish.
 //! * [`DeadLetter`](BadRecordPolicy::DeadLetter): the record and its error go to a
-//!   [`DeadLetterQueue`] (a side output, or any sink), and are counted.
+//!   [`DeadLetterQueue`] of your own (outside the job's checkpoints), and are counted.
 //!
 //! Nothing is ever dropped silently.
 //!
@@ -40,8 +46,11 @@ use weir_core::BoxError;
 /// How many bytes of a bad record an error message or log line shows.
 pub const SNIPPET_BYTES: usize = 120;
 
+/// The name of a source's side output carrying its [`DeadLetter`]s.
+pub const DEAD_LETTER_OUTPUT: &str = "dead-letters";
+
 /// A record that could not be decoded, with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeadLetter {
     /// The source's name.
     pub source: String,
@@ -93,6 +102,9 @@ pub enum BadRecordPolicy {
     Skip,
     /// Send the record to a dead-letter queue; count it.
     DeadLetter(Arc<dyn DeadLetterQueue>),
+    /// Emit the record to the source's dead-letter side output
+    /// ([`DEAD_LETTER_OUTPUT`]); count it.
+    SideOutput,
 }
 
 impl fmt::Debug for BadRecordPolicy {
@@ -101,6 +113,7 @@ impl fmt::Debug for BadRecordPolicy {
             BadRecordPolicy::Fail => "Fail",
             BadRecordPolicy::Skip => "Skip",
             BadRecordPolicy::DeadLetter(_) => "DeadLetter",
+            BadRecordPolicy::SideOutput => "SideOutput",
         })
     }
 }
@@ -108,13 +121,14 @@ impl fmt::Debug for BadRecordPolicy {
 impl FromStr for BadRecordPolicy {
     type Err = String;
 
-    /// `fail` or `skip` (a dead-letter queue is given in code, not as a string).
+    /// `fail`, `skip` or `dead-letter` (the source's dead-letter side output; a
+    /// queue of your own is given in code).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "fail" => Ok(BadRecordPolicy::Fail),
             "skip" => Ok(BadRecordPolicy::Skip),
-            "dead-letter" => Err("'dead-letter' needs a queue: set it in code with BadRecordPolicy::DeadLetter".into()),
-            other => Err(format!("expected 'fail' or 'skip', got '{other}'")),
+            "dead-letter" | "side-output" => Ok(BadRecordPolicy::SideOutput),
+            other => Err(format!("expected 'fail', 'skip' or 'dead-letter', got '{other}'")),
         }
     }
 }
@@ -182,10 +196,40 @@ impl BadRecordHandler {
         self.counters.dead_lettered.load(Ordering::Relaxed)
     }
 
+    /// The source's name.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The dead letter of `bad`.
+    pub fn letter(&self, bad: BadRecord<'_>) -> DeadLetter {
+        DeadLetter {
+            source: self.source.to_string(),
+            split: bad.split.to_string(),
+            position: bad.position.to_string(),
+            payload: bad.bytes.to_vec(),
+            error: bad.error.to_string(),
+        }
+    }
+
+    /// Counts a record sent to the dead-letter side output.
+    pub fn count_dead_letter(&self) {
+        self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Handles one bad record: an error under `Fail` (or when the dead-letter queue
-    /// fails), `Ok` once it is skipped or dead-lettered.
+    /// fails), `Ok` once it is skipped or dead-lettered. Readers call it through
+    /// [`SourceOutput::bad_record`](crate::source::SourceOutput::bad_record), which
+    /// also serves the side-output policy.
     pub fn handle(&self, bad: BadRecord<'_>) -> Result<(), BoxError> {
         match &self.policy {
+            BadRecordPolicy::SideOutput => Err(format!(
+                "source '{}': the bad-record policy 'dead-letter' sends records to the source's side output, \
+                 which this connector does not reach (it must hand bad records to SourceOutput::bad_record); \
+                 record at {}, {}: {}",
+                self.source, bad.split, bad.position, bad.error
+            )
+            .into()),
             BadRecordPolicy::Fail => Err(format!(
                 "source '{}' cannot decode the record at {}, {}: {} (record: {:?}); set the source's bad-record policy to 'skip' or a dead-letter queue to go on past such records",
                 self.source,
@@ -212,13 +256,7 @@ impl BadRecordHandler {
             }
             BadRecordPolicy::DeadLetter(queue) => {
                 queue
-                    .send(DeadLetter {
-                        source: self.source.to_string(),
-                        split: bad.split.to_string(),
-                        position: bad.position.to_string(),
-                        payload: bad.bytes.to_vec(),
-                        error: bad.error.to_string(),
-                    })
+                    .send(self.letter(bad))
                     .map_err(|e| {
                         format!(
                             "source '{}': cannot send the bad record at {}, {} to the dead-letter queue: {e}",
@@ -293,7 +331,7 @@ mod tests {
     fn policies_parse_from_options() {
         assert!(matches!("skip".parse(), Ok(BadRecordPolicy::Skip)));
         assert!(matches!(" FAIL ".parse(), Ok(BadRecordPolicy::Fail)));
-        assert!("dead-letter".parse::<BadRecordPolicy>().unwrap_err().contains("queue"));
+        assert!(matches!("dead-letter".parse(), Ok(BadRecordPolicy::SideOutput)));
         assert!("ignore".parse::<BadRecordPolicy>().is_err());
     }
 }

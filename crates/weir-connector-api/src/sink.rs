@@ -59,3 +59,10 @@ pub trait Sink<T>: Send + Sync + 'static {
     /// Creates the writer of one subtask.
     fn create_writer(&self, context: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError>;
 }
+
+/// A shared sink (e.g. one the registry built) is a sink.
+impl<T: 'static> Sink<T> for std::sync::Arc<dyn Sink<T>> {
+    fn create_writer(&self, context: &SinkContext) -> Result<Box<dyn SinkWriter<T>>, BoxError> {
+        (**self).create_writer(context)
+    }
+}

@@ -7,6 +7,7 @@
 //! Because the reader never blocks the task, checkpoints and stop requests are handled
 //! between polls.
 
+use crate::bad_record::{BadRecord, BadRecordHandler, BadRecordPolicy, DeadLetter};
 use crate::watermark::SplitWatermarks;
 use std::sync::Arc;
 use std::time::Instant;
@@ -78,6 +79,11 @@ pub trait RecordOutput<T> {
     fn emit_watermark(&mut self, watermark: Watermark);
     /// Reports that the stream became idle or active.
     fn emit_status(&mut self, status: WatermarkStatus);
+    /// Emits a record that could not be decoded to the source's dead-letter side
+    /// output; false when the job does not consume that output.
+    fn emit_dead_letter(&mut self, _letter: DeadLetter) -> bool {
+        false
+    }
 }
 
 /// A [`RecordOutput`] that keeps everything in memory (for tests and examples).
@@ -87,6 +93,8 @@ pub struct CollectingOutput<T> {
     pub records: Vec<StreamRecord<T>>,
     /// The watermarks, in emission order.
     pub watermarks: Vec<Watermark>,
+    /// The dead letters, in emission order.
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 impl<T> Default for CollectingOutput<T> {
@@ -94,6 +102,7 @@ impl<T> Default for CollectingOutput<T> {
         CollectingOutput {
             records: Vec::new(),
             watermarks: Vec::new(),
+            dead_letters: Vec::new(),
         }
     }
 }
@@ -106,6 +115,10 @@ impl<T> RecordOutput<T> for CollectingOutput<T> {
         self.watermarks.push(watermark);
     }
     fn emit_status(&mut self, _status: WatermarkStatus) {}
+    fn emit_dead_letter(&mut self, letter: DeadLetter) -> bool {
+        self.dead_letters.push(letter);
+        true
+    }
 }
 
 /// How a source's checkpointed split states are handed to readers on restore.
@@ -214,6 +227,28 @@ impl<'a, T: 'static> SourceOutput<'a, T> {
         self.out.emit_watermark(watermark);
     }
 
+    /// Handles a record that could not be decoded by `handler`'s policy: fail,
+    /// skip, a dead-letter queue, or the source's dead-letter side output. An error
+    /// fails the job (under `fail`, or when the side output is not consumed).
+    pub fn bad_record(&mut self, handler: &BadRecordHandler, bad: BadRecord<'_>) -> Result<(), BoxError> {
+        if !matches!(handler.policy(), BadRecordPolicy::SideOutput) {
+            return handler.handle(bad);
+        }
+        if self.out.emit_dead_letter(handler.letter(bad)) {
+            handler.count_dead_letter();
+            return Ok(());
+        }
+        Err(format!(
+            "source '{}' has the bad-record policy 'dead-letter' but the job does not consume its dead letters \
+             (call `dead_letters()` on the source's stream); record at {}, {}: {}",
+            handler.source(),
+            bad.split,
+            bad.position,
+            bad.error
+        )
+        .into())
+    }
+
     /// Records emitted through this output so far.
     pub fn emitted(&self) -> u64 {
         self.emitted
@@ -264,4 +299,23 @@ pub trait Source<T>: Send + Sync + 'static {
 
     /// Creates the reader for one subtask.
     fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError>;
+}
+
+/// A shared source (e.g. one the registry built) is a source.
+impl<T: 'static> Source<T> for Arc<dyn Source<T>> {
+    fn boundedness(&self) -> Boundedness {
+        (**self).boundedness()
+    }
+    fn max_parallelism(&self) -> Option<usize> {
+        (**self).max_parallelism()
+    }
+    fn replayable(&self) -> bool {
+        (**self).replayable()
+    }
+    fn state_distribution(&self) -> SplitStateDistribution {
+        (**self).state_distribution()
+    }
+    fn create_reader(&self, context: &ReaderContext) -> Result<Box<dyn SourceReader<T>>, BoxError> {
+        (**self).create_reader(context)
+    }
 }

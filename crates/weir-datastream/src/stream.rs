@@ -284,6 +284,15 @@ impl<T: Data> DataStream<T> {
         KeyedStream::new(self, Arc::new(key_selector))
     }
 
+    /// The records a source could not decode, when its bad-record policy is
+    /// `dead-letter` (`BadRecordPolicy::SideOutput`): each with the source, split,
+    /// position, bytes and error. Call it on the stream `add_source` returned; send
+    /// it to any sink. It travels with the source's records, so it is exactly-once
+    /// under checkpoints like they are.
+    pub fn dead_letters(&self) -> DataStream<weir_connector_api::bad_record::DeadLetter> {
+        self.get_side_output(&OutputTag::new(weir_connector_api::bad_record::DEAD_LETTER_OUTPUT))
+    }
+
     /// The stream of the records the operator producing this stream sends to side
     /// output `tag` (from process functions with `Collector::output`, or late records
     /// of windows).

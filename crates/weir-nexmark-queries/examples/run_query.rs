@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         parallelism: 2,
         rate_limit: None,
         output: QueryOutput::Collect,
+        input: None,
     };
     let (report, rows) = run(&options)?;
     println!("{}", serde_json::to_string(&report)?);

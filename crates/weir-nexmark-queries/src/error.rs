@@ -13,6 +13,9 @@ pub enum NexmarkError {
     /// The generator configuration is invalid.
     #[error("bad Nexmark configuration: {0}")]
     Config(#[from] weir_nexmark::ConfigError),
+    /// The input file cannot be read.
+    #[error("cannot read the events: {0}")]
+    Input(String),
     /// The job failed.
     #[error("the query failed: {0}")]
     Job(#[from] weir::core::WeirError),

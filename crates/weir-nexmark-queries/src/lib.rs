@@ -2,7 +2,9 @@
 //! ([`NexmarkSource`]), the 23 queries q0–q22 on the DataStream API (following the
 //! SQL texts of the Flink Nexmark benchmark; see [`queries`]), and the runner behind
 //! `weir nexmark run`, which reports events per second and per CPU-second the way
-//! the Flink harness does.
+//! the Flink harness does. With [`RunOptions::input`] the events come from the
+//! JSON-lines file `weir nexmark generate` writes, through the filesystem
+//! connector's file source and the JSON format.
 //!
 //! ```
 //! use weir_nexmark::NexmarkConfig;
@@ -14,6 +16,7 @@
 //!     parallelism: 2,
 //!     rate_limit: None,
 //!     output: QueryOutput::Collect,
+//!     input: None,
 //! };
 //! let (report, rows) = run(&options)?;
 //! assert_eq!(report.events, 10_000);
@@ -23,6 +26,7 @@
 
 mod change;
 mod error;
+mod file_events;
 mod output;
 pub mod queries;
 mod runner;
@@ -30,6 +34,7 @@ mod source;
 
 pub use change::{Change, Op};
 pub use error::NexmarkError;
+pub use file_events::file_source;
 pub use output::QueryOutput;
 pub use runner::{build, events, run, Query, RunOptions, RunReport, WATERMARK_DELAY};
 pub use source::NexmarkSource;

@@ -6,6 +6,9 @@ use crate::output::QueryOutput;
 use crate::source::NexmarkSource;
 use crate::NexmarkError;
 use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::prelude::*;
 use weir_nexmark::{Event, NexmarkConfig};
@@ -72,6 +75,10 @@ pub struct RunOptions {
     pub rate_limit: Option<f64>,
     /// Where the rows go.
     pub output: QueryOutput,
+    /// Read the events from this JSON-lines file (or directory, or glob) written
+    /// by `weir nexmark generate` instead of generating them (`config` and
+    /// `rate_limit` are then not used).
+    pub input: Option<PathBuf>,
 }
 
 /// The one-line result of a run (`weir nexmark run` prints it as JSON).
@@ -95,9 +102,12 @@ pub struct RunReport {
 
 /// The stream of generated events with event time and watermarks.
 pub fn events(env: &StreamExecutionEnvironment, source: NexmarkSource) -> DataStream<Event> {
-    let strategy = WatermarkStrategy::for_bounded_out_of_orderness(WATERMARK_DELAY)
-        .with_timestamp_assigner(|event: &Event, _| event.date_time());
-    env.from_source(source, strategy, "nexmark").uid("nexmark-source")
+    env.from_source(source, event_time(), "nexmark").uid("nexmark-source")
+}
+
+fn event_time() -> WatermarkStrategy<Event> {
+    WatermarkStrategy::for_bounded_out_of_orderness(WATERMARK_DELAY)
+        .with_timestamp_assigner(|event: &Event, _| event.date_time())
 }
 
 /// Builds the job of `options` in `env`; returns the collected rows' handle for
@@ -106,11 +116,30 @@ pub fn build(
     env: &StreamExecutionEnvironment,
     options: &RunOptions,
 ) -> Result<Option<CollectHandle<String>>, NexmarkError> {
-    let mut source = NexmarkSource::new(options.config.clone())?;
-    if let Some(rate) = options.rate_limit {
-        source = source.with_rate_limit(rate);
-    }
-    let events = events(env, source);
+    build_counting(env, options, Arc::default())
+}
+
+/// [`build`], counting the events read from [`RunOptions::input`] in `decoded`.
+fn build_counting(
+    env: &StreamExecutionEnvironment,
+    options: &RunOptions,
+    decoded: Arc<AtomicU64>,
+) -> Result<Option<CollectHandle<String>>, NexmarkError> {
+    let events = match &options.input {
+        Some(path) => {
+            let source =
+                crate::file_events::file_source(path, decoded).map_err(|e| NexmarkError::Input(e.to_string()))?;
+            env.from_source(source.into_source(), event_time(), "nexmark file")
+                .uid("nexmark-source")
+        }
+        None => {
+            let mut source = NexmarkSource::new(options.config.clone())?;
+            if let Some(rate) = options.rate_limit {
+                source = source.with_rate_limit(rate);
+            }
+            events(env, source)
+        }
+    };
     crate::queries::attach(options.query.number(), &events, &options.output)
 }
 
@@ -119,13 +148,17 @@ pub fn build(
 pub fn run(options: &RunOptions) -> Result<(RunReport, Vec<String>), NexmarkError> {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(options.parallelism.max(1));
-    let handle = build(&env, options)?;
+    let decoded = Arc::new(AtomicU64::new(0));
+    let handle = build_counting(&env, options, decoded.clone())?;
     let cpu = cpu_time::ProcessTime::try_now().ok();
     let started = Instant::now();
     env.execute(&format!("nexmark {}", options.query))?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu.map(|c| c.elapsed().as_secs_f64()).unwrap_or(f64::NAN);
-    let events = options.config.num_events;
+    let events = match options.input {
+        Some(_) => decoded.load(Ordering::Relaxed),
+        None => options.config.num_events,
+    };
     let report = RunReport {
         query: options.query.to_string(),
         events,

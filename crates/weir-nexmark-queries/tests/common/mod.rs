@@ -67,6 +67,7 @@ pub fn weir(query: &str, config: &NexmarkConfig, parallelism: usize) -> Vec<serd
         parallelism,
         rate_limit: None,
         output: QueryOutput::Collect,
+        input: None,
     };
     let (_, rows) = run(&options).unwrap_or_else(|e| panic!("{query} at parallelism {parallelism}: {e}"));
     let rows: Vec<serde_json::Map<String, Value>> = rows

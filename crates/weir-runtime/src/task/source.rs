@@ -10,7 +10,8 @@ use crate::watermark::{SplitWatermarks, WatermarkStrategy};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_core::{ExecutionConfig, StreamRecord, Watermark, WatermarkStatus};
+use weir_connector_api::bad_record::{DeadLetter, DEAD_LETTER_OUTPUT};
+use weir_core::{ExecutionConfig, StreamRecord, Watermark, WatermarkStatus, NO_TIMESTAMP};
 use weir_state::{OperatorList, OperatorStateSnapshot, Redistribution};
 
 /// Name of the operator-state list holding a source reader's split states.
@@ -48,6 +49,18 @@ impl<T> RecordOutput<T> for ChainOutput<'_, T> {
     }
     fn emit_status(&mut self, status: WatermarkStatus) {
         self.0.process_status(status);
+    }
+    fn emit_dead_letter(&mut self, letter: DeadLetter) -> bool {
+        match self.0.side_outputs() {
+            Some(side) => side.emit(
+                DEAD_LETTER_OUTPUT,
+                StreamRecord {
+                    value: letter,
+                    timestamp: NO_TIMESTAMP,
+                },
+            ),
+            None => false,
+        }
     }
 }
 

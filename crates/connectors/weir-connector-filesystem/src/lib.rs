@@ -1,0 +1,35 @@
+//! Weir's filesystem connector.
+//!
+//! * [`FileSource`]: reads the lines of files, directories and glob patterns as a
+//!   split source (byte ranges of line files, whole compressed files), each line
+//!   decoded by any [`Deserializer`](weir_connector_api::format::Deserializer);
+//!   positions in checkpoints, optional monitoring for new files, bad records
+//!   handled by policy.
+//! * [`FileSink`]: writes part files exactly once (two-phase commit by renames),
+//!   through any [`Serializer`](weir_connector_api::format::Serializer) or a bulk
+//!   format, with rolling policies, partitioning by field values and partition
+//!   commit (`_SUCCESS` files).
+//!
+//! * [`factory`]: the `filesystem` connector for a
+//!   [`Registry`](weir_connector_api::registry::Registry), with Flink's option names.
+//!
+//! The crate depends on the light connector API only (no runtime).
+
+#[cfg(feature = "parquet")]
+mod batch;
+mod compression;
+pub mod error;
+pub mod factory;
+mod lines;
+mod paths;
+pub mod sink;
+pub mod source;
+mod split;
+
+#[cfg(feature = "parquet")]
+pub use batch::ArrowBatch;
+pub use error::FileSystemError;
+pub use sink::{FileSink, FileSinkBuilder};
+pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};
+#[cfg(feature = "parquet")]
+pub use source::{ParquetSource, ParquetSourceBuilder};
