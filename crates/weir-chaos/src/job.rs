@@ -96,7 +96,7 @@ impl JobOptions {
         if self.parallelism == 0 {
             return Err(ChaosError::Option("the parallelism must be at least 1".into()));
         }
-        if self.keys == 0 || self.keys % self.parallelism as u64 != 0 {
+        if self.keys == 0 || !self.keys.is_multiple_of(self.parallelism as u64) {
             return Err(ChaosError::Option(format!(
                 "the number of keys ({}) must be a positive multiple of the parallelism ({}), so that all \
                  records of a key come from one source reader in order",

@@ -202,7 +202,7 @@ impl SinkWriter<(String, u64)> for LiveTableWriter {
         self.latest.insert(word.clone(), count);
         self.pending.insert(word, count);
         self.writes += 1;
-        if self.writes % 4096 == 0 {
+        if self.writes.is_multiple_of(4096) {
             self.publish()?;
         }
         Ok(())

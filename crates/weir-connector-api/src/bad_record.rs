@@ -241,7 +241,7 @@ impl BadRecordHandler {
             .into()),
             BadRecordPolicy::Skip => {
                 let count = self.counters.skipped.fetch_add(1, Ordering::Relaxed) + 1;
-                if count <= 10 || count % 1000 == 0 {
+                if count <= 10 || count.is_multiple_of(1000) {
                     tracing::warn!(
                         source = %self.source,
                         split = bad.split,

@@ -123,7 +123,7 @@ mod tests {
             if *key == 13 {
                 return Err("connection refused".into());
             }
-            Ok((*key % 2 == 0).then_some(*key))
+            Ok((*key).is_multiple_of(2).then_some(*key))
         }
     }
 

@@ -295,7 +295,7 @@ fn push_timestamp(ms: i64, out: &mut Vec<u8>) {
     if millis != 0 {
         // appendFraction(NANO_OF_SECOND, 0, 9, true): only the significant digits.
         let mut width = 3;
-        while millis % 10 == 0 {
+        while millis.is_multiple_of(10) {
             millis /= 10;
             width -= 1;
         }

@@ -353,11 +353,11 @@ fn oracle(events: &[Ev]) -> Vec<String> {
     for ev in events {
         let seen = per_key.entry(ev.key).or_default();
         seen.push(ev.clone());
-        if seen.len() % 5 == 0 {
+        if seen.len().is_multiple_of(5) {
             let (n, sum, xor) = summary(&seen[seen.len() - 5..]);
             lines.push(format!("count {} {n} {sum} {xor}", ev.key));
         }
-        if seen.len() % 2 == 0 {
+        if seen.len().is_multiple_of(2) {
             let (n, sum, xor) = summary(&seen[seen.len().saturating_sub(6)..]);
             lines.push(format!("count-slide {} {n} {sum} {xor}", ev.key));
         }

@@ -72,7 +72,7 @@ struct MarkedReader<T> {
 impl<T: Send> SourceReader<T> for MarkedReader<T> {
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<PollStatus, BoxError> {
         self.polls += 1;
-        if self.polls % 2 == 0 {
+        if self.polls.is_multiple_of(2) {
             announce(&self.lock, "read")?;
         }
         self.inner.poll_next(output)

@@ -197,7 +197,7 @@ impl<T: Send + 'static> RabbitMqReader<T> {
             (Some(dedup), Some(id)) => dedup.deliver(id.clone(), message.generation),
             (Some(_), None) => {
                 self.without_id += 1;
-                if self.without_id == 1 || self.without_id % 10_000 == 0 {
+                if self.without_id == 1 || self.without_id.is_multiple_of(10_000) {
                     tracing::warn!(
                         "{}: {} message(s) without a message-id: they cannot be deduplicated and are read at least once",
                         self.name,

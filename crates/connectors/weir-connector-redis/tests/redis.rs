@@ -289,7 +289,7 @@ fn ttl_hashes_and_reconnection() {
     let _serial = serial();
     delete_prefix("ttl:");
     let sink = RedisSink::new(config("ttl"), |i: &u64| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             RedisWrite::set(format!("ttl:s{i}"), format!("{i}"))
         } else {
             RedisWrite::hset("ttl:h", format!("f{i}"), format!("{i}"))

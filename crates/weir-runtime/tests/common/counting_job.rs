@@ -41,7 +41,7 @@ impl KeyedProcessFunction<u64, u64, String> for Count {
         }
         recent.update(kept.clone())?;
         let mut parity = ctx.map(&self.parity)?;
-        let even = value % 2 == 0;
+        let even = value.is_multiple_of(2);
         let m = parity.get(&even)?.unwrap_or(0) + 1;
         parity.put(even, m)?;
         out.collect(format!("c {} {n} {kept:?} {even} {m}", value % KEYS));

@@ -295,7 +295,7 @@ impl<T: Send + 'static> TransactionalSink<T> for Core<T> {
             txn.partitions.insert(partition.path.clone(), closing);
         }
         txn.writes += 1;
-        if txn.writes % 256 == 0 {
+        if txn.writes.is_multiple_of(256) {
             self.roll(txn)?;
         }
         if !txn.open.contains_key(&partition.path) {
