@@ -3,7 +3,9 @@
 # apt-get; through sudo when not root):
 #   - libclang, which the rocksdb crate's bindings generator loads at build time
 #     (Debian package libclang-dev);
-#   - a C++ compiler for RocksDB's sources (g++).
+#   - a C++ compiler for RocksDB's sources (g++);
+#   - zlib's headers (zlib1g-dev) and make, for the Kafka connector's bundled
+#     librdkafka (built by its own configure + make).
 #
 #   scripts/build-deps.sh                        install what the build needs
 #   scripts/build-deps.sh --with-test-services   also the servers and tools the test
@@ -85,10 +87,20 @@ have_cxx() {
     command_file c++ >/dev/null || command_file g++ >/dev/null
 }
 
+have_zlib_headers() {
+    [ -f "$ROOT/usr/include/zlib.h" ]
+}
+
+have_make() {
+    command_file make >/dev/null
+}
+
 # The checks: "name|Debian package or installer|test function".
 checks=(
     "libclang (loaded by the rocksdb bindings generator)|apt:libclang-dev|libclang_file"
     "C++ compiler (builds RocksDB)|apt:g++|have_cxx"
+    "zlib headers (librdkafka of the Kafka connector links zlib)|apt:zlib1g-dev|have_zlib_headers"
+    "make (builds the bundled librdkafka)|apt:make|have_make"
 )
 if $test_services; then
     checks+=(

@@ -74,12 +74,22 @@ t="$(tree s3s-path usr/bin/s3s-fs)"
 expect found s3s-fs "$t" --with-test-services
 
 # --check exits non-zero when something is missing, zero when nothing is.
-t="$(tree all usr/lib/llvm-14/lib/libclang-14.so.1 usr/bin/g++)"
+# zlib headers and make (the Kafka connector's bundled librdkafka).
+t="$(tree no-zlib usr/lib/x86_64-linux-gnu/libz.so.1 usr/share/doc/zlib1g-dev/README)"
+expect missing "zlib headers" "$t"
+t="$(tree zlib usr/include/zlib.h)"
+expect found "zlib headers" "$t"
+t="$(tree no-make usr/share/doc/make/README usr/bin/gmake-doc)"
+expect missing make "$t"
+t="$(tree make usr/bin/make)"
+expect found make "$t"
+
+t="$(tree all usr/lib/llvm-14/lib/libclang-14.so.1 usr/bin/g++ usr/include/zlib.h usr/bin/make)"
 if ! WEIR_DEPS_ROOT="$t" PATH=/usr/bin:/bin LIBCLANG_PATH= "$SCRIPTS/build-deps.sh" --check >/dev/null; then
     echo "FAIL: --check exited non-zero with everything present" >&2
     failures=$((failures + 1))
 fi
-t="$(tree cpp-only2 usr/lib/llvm-14/lib/libclang-cpp.so.14 usr/bin/g++)"
+t="$(tree cpp-only2 usr/lib/llvm-14/lib/libclang-cpp.so.14 usr/bin/g++ usr/include/zlib.h usr/bin/make)"
 if WEIR_DEPS_ROOT="$t" PATH=/usr/bin:/bin LIBCLANG_PATH= "$SCRIPTS/build-deps.sh" --check >/dev/null; then
     echo "FAIL: --check exited zero with libclang missing" >&2
     failures=$((failures + 1))
