@@ -5,7 +5,7 @@ use crate::markers::Marker;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use weir::core::BoxError;
+use weir::core::{BoxError, Watermark};
 use weir::runtime::sink::{Sink, SinkContext, SinkWriter};
 use weir::runtime::source::{Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader};
 
@@ -167,6 +167,10 @@ struct MarkedWriter<T> {
 impl<T> SinkWriter<T> for MarkedWriter<T> {
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError> {
         self.inner.write(value, timestamp)
+    }
+
+    fn write_watermark(&mut self, watermark: Watermark) -> Result<(), BoxError> {
+        self.inner.write_watermark(watermark)
     }
 
     fn flush(&mut self) -> Result<(), BoxError> {

@@ -5,7 +5,7 @@
 //! back through [`SinkContext::restored`]; [`crate::transactional`] builds
 //! exactly-once sinks (two-phase commit) on top.
 
-use weir_core::{BoxError, SubtaskInfo};
+use weir_core::{BoxError, SubtaskInfo, Watermark};
 
 /// What a sink writer is created with.
 #[derive(Debug, Clone)]
@@ -24,6 +24,16 @@ pub struct SinkContext {
 pub trait SinkWriter<T>: Send {
     /// Writes one record. `timestamp` is its event time, if it has one.
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError>;
+
+    /// The sink's input watermark advanced: no record with an event time at or
+    /// before `watermark.timestamp` is expected any more (later ones are late).
+    /// Sinks that act on event time (for example committing a time partition once
+    /// it is complete) use it; the default ignores it. Watermarks arrive in order
+    /// and never go back within one run; after a restore they start again from
+    /// the beginning of time.
+    fn write_watermark(&mut self, _watermark: Watermark) -> Result<(), BoxError> {
+        Ok(())
+    }
 
     /// The task has nothing else to do for now (or the buffer timeout passed): push
     /// out what is buffered, if the sink buffers (not a commit).

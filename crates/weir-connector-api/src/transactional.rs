@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use weir_core::{BoxError, SubtaskInfo};
+use weir_core::{BoxError, SubtaskInfo, Watermark};
 
 /// What transaction methods learn about their subtask.
 #[derive(Debug, Clone)]
@@ -69,6 +69,18 @@ pub trait TransactionalSink<T>: Send + Sync + 'static {
 
     /// Discards an open transaction.
     fn abort(&self, context: &TransactionContext, transaction: Self::Transaction) -> Result<(), BoxError>;
+
+    /// The writer's input watermark advanced (see
+    /// [`SinkWriter::write_watermark`]); `transaction` is the open transaction, if
+    /// any. The default ignores it.
+    fn watermark(
+        &self,
+        _context: &TransactionContext,
+        _transaction: Option<&mut Self::Transaction>,
+        _watermark: Watermark,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
 
     /// Called once after a restore, when the restored pre-committed transactions are
     /// committed: discard what earlier attempts of this subtask left behind that no
@@ -168,6 +180,10 @@ impl<T: Send, S: TransactionalSink<T>> SinkWriter<T> for TransactionalWriter<T, 
         let context = self.context.clone();
         let transaction = self.transaction()?;
         sink.write(&context, transaction, value, timestamp)
+    }
+
+    fn write_watermark(&mut self, watermark: Watermark) -> Result<(), BoxError> {
+        self.sink.watermark(&self.context, self.current.as_mut(), watermark)
     }
 
     fn finish(&mut self) -> Result<(), BoxError> {

@@ -56,7 +56,11 @@ impl<T> SinkOperator<T> {
 
 impl<T: Send> ChainElement for SinkOperator<T> {
     fn open(&mut self) {}
-    fn process_watermark(&mut self, _: Watermark) {}
+    fn process_watermark(&mut self, watermark: Watermark) {
+        let writer = &mut self.writer;
+        let result = guard(&self.meta, || writer.write_watermark(watermark));
+        check(&self.meta, result);
+    }
     fn flush(&mut self) {
         let writer = &mut self.writer;
         let result = guard(&self.meta, || writer.flush());

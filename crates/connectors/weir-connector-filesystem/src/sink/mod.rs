@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
 use weir_connector_api::transactional::ExactlyOnce;
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, Watermark};
 
 /// Writes records into part files of a directory, exactly once.
 ///
@@ -181,7 +181,7 @@ impl<T: Send + 'static> Sink<T> for FileSink<T> {
             checkpointing: context.checkpointing,
             clocks: BTreeMap::new(),
             ended: false,
-            max_event: i64::MIN,
+            watermark: i64::MIN,
         }))
     }
 }
@@ -196,7 +196,8 @@ struct FileSinkWriter<T> {
     /// The clock at each checkpoint barrier not yet completed.
     clocks: BTreeMap<u64, i64>,
     ended: bool,
-    max_event: i64,
+    /// The input watermark: the clock of [`CommitTrigger::PartitionTime`].
+    watermark: i64,
 }
 
 impl<T> FileSinkWriter<T> {
@@ -208,17 +209,19 @@ impl<T> FileSinkWriter<T> {
             CommitTrigger::ProcessTime => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            CommitTrigger::PartitionTime => self.max_event,
+            CommitTrigger::PartitionTime => self.watermark,
         }
     }
 }
 
 impl<T: Send> SinkWriter<T> for FileSinkWriter<T> {
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError> {
-        if let Some(timestamp) = timestamp {
-            self.max_event = self.max_event.max(timestamp);
-        }
         self.inner.write(value, timestamp)
+    }
+
+    fn write_watermark(&mut self, watermark: Watermark) -> Result<(), BoxError> {
+        self.watermark = self.watermark.max(watermark.timestamp);
+        self.inner.write_watermark(watermark)
     }
 
     fn flush(&mut self) -> Result<(), BoxError> {

@@ -8,8 +8,10 @@
 //! [`CommitTrigger::ProcessTime`] the wall-clock time of its first record plus
 //! the delay; with [`CommitTrigger::PartitionTime`] the partition's end (as the
 //! partition function gives it) plus the delay. Every sink subtask keeps a
-//! *clock*: the wall-clock time, or the largest event time it has written, taken
-//! at each checkpoint barrier (the end of its input sets it to the end of time).
+//! *clock*: the wall-clock time, or its input watermark (as Flink's
+//! `partition-time` trigger does), taken at each checkpoint barrier (the end of
+//! its input sets it to the end of time). A job without watermarks therefore
+//! commits event-time partitions only at the end of its input.
 //!
 //! When a subtask has committed the files of a checkpoint, it writes its progress
 //! (the clock of that checkpoint and the partitions it wrote that are not yet
@@ -119,8 +121,8 @@ pub enum CommitTrigger {
     /// Wall-clock time: a partition is complete `delay` after its first record
     /// (Flink's `process-time`).
     ProcessTime,
-    /// Event time: a partition is complete when the sink's clock (the largest
-    /// event time each subtask has written) passes its end plus `delay` (Flink's
+    /// Event time: a partition is complete when the sink's clock (each
+    /// subtask's input watermark) passes its end plus `delay` (Flink's
     /// `partition-time`, with the delay as the allowed lateness). Partitions
     /// without an end are complete when the input ends.
     PartitionTime,
