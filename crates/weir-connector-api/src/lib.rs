@@ -43,6 +43,7 @@ pub mod format;
 pub mod lookup;
 pub mod options;
 pub mod registry;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod split;

@@ -4,7 +4,8 @@
 use crate::error::MySqlError;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use weir_connector_api::retry::{redact_url, RetryPolicy};
 
 /// MySQL error codes the connector tells apart.
 pub(crate) mod codes {
@@ -27,8 +28,7 @@ pub struct MySqlConfig {
     pub(crate) opts: Opts,
     pub(crate) address: String,
     pub(crate) connect_timeout: Duration,
-    pub(crate) max_retry_timeout: Duration,
-    pub(crate) initial_backoff: Duration,
+    pub(crate) retry: RetryPolicy,
     pub(crate) max_retries: u32,
 }
 
@@ -39,15 +39,14 @@ impl MySqlConfig {
         let connector = connector.into();
         let opts = Opts::from_url(url).map_err(|e| MySqlError::Config {
             connector: connector.clone(),
-            reason: format!("cannot parse the URL '{}': {e}", redact(url)),
+            reason: format!("cannot parse the URL '{}': {e}", redact_url(url)),
         })?;
         let mut config = MySqlConfig {
             connector,
             address: String::new(),
             opts,
             connect_timeout: Duration::from_secs(5),
-            max_retry_timeout: Duration::from_secs(60),
-            initial_backoff: Duration::from_millis(100),
+            retry: RetryPolicy::default(),
             max_retries: 3,
         };
         config.address = config.describe_address();
@@ -72,7 +71,7 @@ impl MySqlConfig {
     /// at most 5 s apart) before the connector gives up (default 60 s; zero: one
     /// attempt). Flink JDBC's `connection.max-retry-timeout`.
     pub fn with_max_retry_timeout(mut self, timeout: Duration) -> Self {
-        self.max_retry_timeout = timeout;
+        self.retry = self.retry.giving_up_after(timeout);
         self
     }
 
@@ -112,11 +111,8 @@ impl MySqlConfig {
     /// Connects, retrying with backoff until the retry timeout passes; access
     /// denied is not retried.
     pub(crate) fn connect(&self) -> Result<Conn, MySqlError> {
-        let started = Instant::now();
-        let mut backoff = self.initial_backoff;
-        let mut attempts = 0;
+        let mut backoff = self.retry.backoff();
         loop {
-            attempts += 1;
             let opts = OptsBuilder::from_opts(self.opts.clone())
                 .tcp_connect_timeout(Some(self.connect_timeout))
                 .read_timeout(Some(Duration::from_secs(120)))
@@ -133,20 +129,19 @@ impl MySqlConfig {
                             });
                         }
                     }
-                    if started.elapsed() + backoff > self.max_retry_timeout {
+                    let Some(wait) = backoff.next_wait() else {
                         return Err(MySqlError::Connect {
                             connector: self.connector.clone(),
                             address: self.address.clone(),
-                            attempts,
+                            attempts: backoff.failures(),
                             cause: e.to_string(),
                         });
-                    }
+                    };
                     tracing::warn!(
-                        connector = %self.connector, address = %self.address, attempt = attempts,
-                        "cannot connect, retrying in {backoff:?}: {e}"
+                        connector = %self.connector, address = %self.address, attempt = backoff.failures(),
+                        "cannot connect, retrying in {wait:?}: {e}"
                     );
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    std::thread::sleep(wait);
                 }
             }
         }
@@ -190,7 +185,11 @@ impl MySqlConfig {
         mut op: impl FnMut(&mut Conn) -> Result<R, mysql::Error>,
     ) -> Result<R, MySqlError> {
         let mut retries = 0;
-        let mut backoff = self.initial_backoff;
+        let mut backoff = RetryPolicy {
+            give_up_after: None,
+            ..self.retry
+        }
+        .backoff();
         loop {
             let connection = match conn {
                 Some(c) => c,
@@ -205,8 +204,7 @@ impl MySqlConfig {
                         "{what}: connection lost, reconnecting (retry {retries} of {}): {e}", self.max_retries
                     );
                     *conn = None;
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    std::thread::sleep(backoff.next_wait().unwrap_or(self.retry.max));
                 }
                 Err(e) => {
                     if is_connection_loss(&e) {
@@ -246,20 +244,6 @@ pub fn quote_ident(name: &str) -> String {
         .join(".")
 }
 
-/// `url` with its password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +252,7 @@ mod tests {
     fn addresses_never_show_the_password() {
         let config = MySqlConfig::new("mysql sink 't'", "mysql://u:secret@db.example:3307/shop").unwrap();
         assert_eq!(config.address(), "u@db.example:3307/shop");
-        assert_eq!(redact("mysql://u:secret@h/db"), "mysql://u:***@h/db");
+        assert_eq!(redact_url("mysql://u:secret@h/db"), "mysql://u:***@h/db");
         let error = MySqlConfig::new("mysql sink 't'", "mysql://u:secret@h:notaport/db").unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");
         assert_eq!(quote_ident("shop.or`ders"), "`shop`.`or``ders`");

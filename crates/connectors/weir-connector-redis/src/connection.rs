@@ -3,7 +3,8 @@
 
 use crate::error::RedisError;
 use redis::{Client, Connection, IntoConnectionInfo};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use weir_connector_api::retry::RetryPolicy;
 
 /// Where and how to connect; shared by the sink and the lookup sources.
 #[derive(Clone)]
@@ -12,8 +13,7 @@ pub struct RedisConfig {
     pub(crate) client: Client,
     pub(crate) address: String,
     pub(crate) connect_timeout: Duration,
-    pub(crate) max_retry_timeout: Duration,
-    pub(crate) initial_backoff: Duration,
+    pub(crate) retry: RetryPolicy,
     pub(crate) max_retries: u32,
 }
 
@@ -23,7 +23,7 @@ impl std::fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("connector", &self.connector)
             .field("address", &self.address)
-            .field("max_retry_timeout", &self.max_retry_timeout)
+            .field("retry", &self.retry)
             .field("max_retries", &self.max_retries)
             .finish_non_exhaustive()
     }
@@ -48,8 +48,7 @@ impl RedisConfig {
             client,
             address,
             connect_timeout: Duration::from_secs(5),
-            max_retry_timeout: Duration::from_secs(60),
-            initial_backoff: Duration::from_millis(100),
+            retry: RetryPolicy::default(),
             max_retries: 3,
         })
     }
@@ -57,7 +56,7 @@ impl RedisConfig {
     /// How long connecting may be retried (exponential backoff from 100 ms, at
     /// most 5 s apart) before giving up (default 60 s; zero: one attempt).
     pub fn with_max_retry_timeout(mut self, timeout: Duration) -> Self {
-        self.max_retry_timeout = timeout;
+        self.retry = self.retry.giving_up_after(timeout);
         self
     }
 
@@ -81,11 +80,8 @@ impl RedisConfig {
     /// Connects, retrying with backoff while the server cannot be reached; a
     /// refused handshake (wrong password) is not retried.
     pub(crate) fn connect(&self) -> Result<Connection, RedisError> {
-        let started = Instant::now();
-        let mut backoff = self.initial_backoff;
-        let mut attempts = 0;
+        let mut backoff = self.retry.backoff();
         loop {
-            attempts += 1;
             let error = match self.client.get_connection_with_timeout(self.connect_timeout) {
                 Ok(conn) => match conn.set_read_timeout(Some(Duration::from_secs(60))) {
                     Ok(()) => return Ok(conn),
@@ -100,20 +96,19 @@ impl RedisConfig {
                     cause: error.to_string(),
                 });
             }
-            if started.elapsed() + backoff > self.max_retry_timeout {
+            let Some(wait) = backoff.next_wait() else {
                 return Err(RedisError::Connect {
                     connector: self.connector.clone(),
                     address: self.address.clone(),
-                    attempts,
+                    attempts: backoff.failures(),
                     cause: error.to_string(),
                 });
-            }
+            };
             tracing::warn!(
-                connector = %self.connector, address = %self.address, attempt = attempts,
-                "cannot connect, retrying in {backoff:?}: {error}"
+                connector = %self.connector, address = %self.address, attempt = backoff.failures(),
+                "cannot connect, retrying in {wait:?}: {error}"
             );
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            std::thread::sleep(wait);
         }
     }
 
@@ -126,7 +121,11 @@ impl RedisConfig {
         mut op: impl FnMut(&mut Connection) -> redis::RedisResult<R>,
     ) -> Result<R, RedisError> {
         let mut retries = 0;
-        let mut backoff = self.initial_backoff;
+        let mut backoff = RetryPolicy {
+            give_up_after: None,
+            ..self.retry
+        }
+        .backoff();
         loop {
             let connection = match conn {
                 Some(c) => c,
@@ -141,8 +140,7 @@ impl RedisConfig {
                         "{what}: connection lost, reconnecting (retry {retries} of {}): {e}", self.max_retries
                     );
                     *conn = None;
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    std::thread::sleep(backoff.next_wait().unwrap_or(self.retry.max));
                 }
                 Err(e) => {
                     if is_connection_loss(&e) {
