@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 
+use apache_avro::error::Details;
 use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
 use apache_avro::schema::{NamesRef, ResolvedSchema};
 use apache_avro::{GenericSingleObjectReader, Schema};
@@ -45,26 +46,37 @@ impl DatumReader {
     /// Decodes one datum that must fill `bytes` exactly.
     pub(crate) fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, FormatError> {
         let mut input = bytes;
-        match self.reader.read_deser::<T>(&mut input) {
-            Ok(value) if input.is_empty() => Ok(value),
-            Ok(_) => Err(FormatError::new(
+        let value = self.decode_from::<T>(&mut input)?;
+        if input.is_empty() {
+            Ok(value)
+        } else {
+            Err(FormatError::new(
                 FormatErrorKind::Syntax,
                 format!(
                     "invalid Avro data: {} of the {} bytes are left over after the record (was it written with another schema?)",
                     input.len(),
                     bytes.len()
                 ),
-            )),
-            Err(e) => Err(self.explain::<T>(bytes, &e)),
+            ))
         }
     }
 
     /// Decodes one datum from the front of `input`, advancing it.
     pub(crate) fn decode_from<T: DeserializeOwned>(&self, input: &mut &[u8]) -> Result<T, FormatError> {
         let start = *input;
-        self.reader
-            .read_deser::<T>(input)
-            .map_err(|e| self.explain::<T>(start, &e))
+        match self.reader.read_deser::<T>(input) {
+            Ok(value) => Ok(value),
+            // apache-avro 0.22's direct path cannot skip a field of record type that
+            // `T` does not have; its `Value` path can (slower, used only then).
+            Err(e) if matches!(e.details(), Details::DeserializeIdentifier(_)) => {
+                *input = start;
+                self.reader
+                    .read_value(input)
+                    .and_then(|value| apache_avro::from_value::<T>(&value))
+                    .map_err(|_| self.explain::<T>(start, &e))
+            }
+            Err(e) => Err(self.explain::<T>(start, &e)),
+        }
     }
 
     /// The failure `e` of decoding `bytes`, with the path of the field.
