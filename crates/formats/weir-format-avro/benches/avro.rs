@@ -89,10 +89,7 @@ fn main() -> BenchResult {
         messages.push(bytes);
     }
     let datum_bytes: usize = messages.iter().map(Vec::len).sum();
-    let confluent: Vec<Vec<u8>> = messages
-        .iter()
-        .map(|m| [&[0u8, 0, 0, 0, 1][..], m].concat())
-        .collect();
+    let confluent: Vec<Vec<u8>> = messages.iter().map(|m| [&[0u8, 0, 0, 0, 1][..], m].concat()).collect();
     let file = container(&rows, apache_avro::Codec::Null)?;
     let deflated = container(&rows, apache_avro::Codec::Deflate(Default::default()))?;
     println!(

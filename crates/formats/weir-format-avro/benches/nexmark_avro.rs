@@ -64,5 +64,7 @@ pub fn nexmark_rows(n: u64) -> Vec<NexmarkRow> {
         ..weir_nexmark::NexmarkConfig::default()
     })
     .expect("the default Nexmark configuration is valid");
-    weir_nexmark::EventGenerator::new(config).map(NexmarkRow::from).collect()
+    weir_nexmark::EventGenerator::new(config)
+        .map(NexmarkRow::from)
+        .collect()
 }

@@ -139,7 +139,9 @@ pub struct ConfluentSerializer<T> {
 
 impl<T> std::fmt::Debug for ConfluentSerializer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfluentSerializer").field("header", &self.header).finish()
+        f.debug_struct("ConfluentSerializer")
+            .field("header", &self.header)
+            .finish()
     }
 }
 

@@ -423,11 +423,19 @@ fn read_header<R: BufRead>(input: &mut R, offset: &mut u64) -> Result<Header, Co
     let mut magic = [0u8; 4];
     read_exact(input, &mut magic, offset, "header")?;
     if magic != MAGIC {
-        return Err(syntax(0, format!("not an Avro object container file: it starts with {magic:02X?}, not 'Obj' 01")));
+        return Err(syntax(
+            0,
+            format!("not an Avro object container file: it starts with {magic:02X?}, not 'Obj' 01"),
+        ));
     }
     // The metadata is an Avro map of bytes.
     let map = Schema::parse_str(r#"{"type":"map","values":"bytes"}"#)
-        .and_then(|schema| GenericSingleObjectReader::builder().schema(schema).header(Vec::new()).build())
+        .and_then(|schema| {
+            GenericSingleObjectReader::builder()
+                .schema(schema)
+                .header(Vec::new())
+                .build()
+        })
         .map_err(|e| syntax(4, chain(&e)))?;
     let at = *offset;
     let value = map
@@ -445,7 +453,8 @@ fn read_header<R: BufRead>(input: &mut R, offset: &mut u64) -> Result<Header, Co
     let schema_bytes = metadata
         .remove("avro.schema")
         .ok_or_else(|| syntax(at, "the header has no avro.schema"))?;
-    let schema_text = std::str::from_utf8(&schema_bytes).map_err(|e| syntax(at, format!("avro.schema is not UTF-8: {e}")))?;
+    let schema_text =
+        std::str::from_utf8(&schema_bytes).map_err(|e| syntax(at, format!("avro.schema is not UTF-8: {e}")))?;
     let schema = crate::parse_schema(schema_text).map_err(|e| syntax(at, format!("the header's avro.schema: {e}")))?;
     let codec = match metadata.remove("avro.codec") {
         None => Codec::Null,

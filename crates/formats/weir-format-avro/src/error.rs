@@ -59,7 +59,11 @@ fn kind_of(details: &Details, message: &str) -> FormatErrorKind {
 /// A short name of `schema` for messages (`record nexmark.Bid`, `Long`).
 fn describe(schema: &apache_avro::Schema) -> String {
     match schema.name() {
-        Some(name) => format!("{:?} {}", apache_avro::schema::SchemaKind::from(schema), name.fullname(None)),
+        Some(name) => format!(
+            "{:?} {}",
+            apache_avro::schema::SchemaKind::from(schema),
+            name.fullname(None)
+        ),
         None => format!("{:?}", apache_avro::schema::SchemaKind::from(schema)),
     }
 }
@@ -90,7 +94,10 @@ fn message_of(e: &apache_avro::Error) -> String {
         }
         _ => return chain(e),
     };
-    let mut text = format!("the schema has {} where the Rust type has a {ty}: {value}", describe(schema));
+    let mut text = format!(
+        "the schema has {} where the Rust type has a {ty}: {value}",
+        describe(schema)
+    );
     if ty == "struct" && schema.name().is_some() {
         text.push_str(
             " (apache-avro matches a struct to a record by name: the struct's name, or its #[serde(rename = \"...\")], must be the record's name without namespace)",

@@ -16,7 +16,7 @@ pub struct SchemaError {
 ///
 /// ```
 /// let schema = weir_format_avro::parse_schema(r#"{"type":"record","name":"Bid","fields":[{"name":"price","type":"long"}]}"#)?;
-/// assert_eq!(schema.name().map(|n| n.name.as_str()), Some("Bid"));
+/// assert_eq!(schema.name().map(|n| n.fullname(None)).as_deref(), Some("Bid"));
 /// assert!(weir_format_avro::parse_schema(r#"{"type":"recrod"}"#).is_err());
 /// # Ok::<(), weir_format_avro::SchemaError>(())
 /// ```

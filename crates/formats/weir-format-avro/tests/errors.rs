@@ -43,7 +43,10 @@ fn bid() -> Bid {
 
 fn encoded(options: &AvroOptions) -> Vec<u8> {
     let mut bytes = Vec::new();
-    AvroSerializer::<Bid>::new(options).unwrap().serialize(&bid(), &mut bytes).unwrap();
+    AvroSerializer::<Bid>::new(options)
+        .unwrap()
+        .serialize(&bid(), &mut bytes)
+        .unwrap();
     bytes
 }
 
@@ -91,16 +94,25 @@ fn schema_and_type_mismatches_are_type_errors_naming_the_field() {
         .decode(&bytes)
         .unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Type, "{err}");
-    assert!(err.message.contains("field `price`") && err.message.contains("Long"), "{err}");
+    assert!(
+        err.message.contains("field `price`") && err.message.contains("Long"),
+        "{err}"
+    );
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Renamed {
         auction: i64,
     }
-    let err = AvroDeserializer::<Renamed>::new(&options).unwrap().decode(&bytes).unwrap_err();
+    let err = AvroDeserializer::<Renamed>::new(&options)
+        .unwrap()
+        .decode(&bytes)
+        .unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Type, "{err}");
-    assert!(err.message.contains("serde(rename"), "explains the record name rule: {err}");
+    assert!(
+        err.message.contains("serde(rename"),
+        "explains the record name rule: {err}"
+    );
 }
 
 #[test]
@@ -122,7 +134,10 @@ fn fields_missing_from_the_writer_schema_are_named() {
     }
     let options = AvroOptions::new(BID).unwrap();
     let bytes = encoded(&options);
-    let err = AvroDeserializer::<More>::new(&options).unwrap().decode(&bytes).unwrap_err();
+    let err = AvroDeserializer::<More>::new(&options)
+        .unwrap()
+        .decode(&bytes)
+        .unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::MissingField, "{err}");
     assert!(err.message.contains("`detail.referrer`"), "{err}");
 
@@ -133,7 +148,10 @@ fn fields_missing_from_the_writer_schema_are_named() {
         price: i64,
         bidder: Option<i64>,
     }
-    let fewer = AvroDeserializer::<Fewer>::new(&options).unwrap().decode(&bytes).unwrap();
+    let fewer = AvroDeserializer::<Fewer>::new(&options)
+        .unwrap()
+        .decode(&bytes)
+        .unwrap();
     assert_eq!(
         fewer,
         Fewer {

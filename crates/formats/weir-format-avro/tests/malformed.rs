@@ -119,10 +119,16 @@ fn truncated_and_changed_records() {
         })
         .collect();
     let decoders = RefCell::new(Decoders::new());
-    let single = RefCell::new(AvroSerializer::<NexmarkRow>::new(&options.clone().with_framing(Framing::SingleObject)).unwrap());
+    let single =
+        RefCell::new(AvroSerializer::<NexmarkRow>::new(&options.clone().with_framing(Framing::SingleObject)).unwrap());
     runner(3000)
         .run(
-            &(0..encoded.len(), any::<prop::sample::Index>(), any::<u8>(), any::<bool>()),
+            &(
+                0..encoded.len(),
+                any::<prop::sample::Index>(),
+                any::<u8>(),
+                any::<bool>(),
+            ),
             |(which, at, byte, truncate)| {
                 let mut bytes = encoded[which].clone();
                 let at = at.index(bytes.len());
@@ -151,22 +157,25 @@ fn truncated_and_changed_records() {
 fn corrupt_container_files() {
     let rows = nexmark_rows(400);
     let schema = weir_format_avro::parse_schema(NEXMARK_SCHEMA).unwrap();
-    let files: Vec<Vec<u8>> = [apache_avro::Codec::Null, apache_avro::Codec::Deflate(Default::default())]
-        .into_iter()
-        .map(|codec| {
-            let mut writer = apache_avro::Writer::builder()
-                .schema(&schema)
-                .writer(Vec::new())
-                .codec(codec)
-                .block_size(2048)
-                .build()
-                .unwrap();
-            for row in &rows {
-                writer.append_ser(row).unwrap();
-            }
-            writer.into_inner().unwrap()
-        })
-        .collect();
+    let files: Vec<Vec<u8>> = [
+        apache_avro::Codec::Null,
+        apache_avro::Codec::Deflate(Default::default()),
+    ]
+    .into_iter()
+    .map(|codec| {
+        let mut writer = apache_avro::Writer::builder()
+            .schema(&schema)
+            .writer(Vec::new())
+            .codec(codec)
+            .block_size(2048)
+            .build()
+            .unwrap();
+        for row in &rows {
+            writer.append_ser(row).unwrap();
+        }
+        writer.into_inner().unwrap()
+    })
+    .collect();
     for file in &files {
         assert_eq!(read_container(file, 0, u64::MAX), rows.len());
     }

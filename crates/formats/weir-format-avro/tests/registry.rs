@@ -10,7 +10,8 @@ use weir_connector_api::options::Options;
 use weir_connector_api::registry::{Registry, Typed};
 use weir_format_avro::{AvroConfluentFormatFactory, AvroFormatFactory, FormatErrorKind};
 
-const BID: &str = r#"{"type":"record","name":"Bid","fields":[{"name":"auction","type":"long"},{"name":"price","type":"long"}]}"#;
+const BID: &str =
+    r#"{"type":"record","name":"Bid","fields":[{"name":"auction","type":"long"},{"name":"price","type":"long"}]}"#;
 const BID_V2: &str = r#"{"type":"record","name":"Bid","fields":[{"name":"auction","type":"long"},{"name":"channel","type":"string"},{"name":"price","type":"long"}]}"#;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -69,7 +70,9 @@ fn avro_confluent_reads_every_given_schema_and_writes_one() {
     deserializer.deserialize(&v1, &mut bids).unwrap();
     deserializer.deserialize(&v2, &mut bids).unwrap();
     assert_eq!(bids, [Bid { auction: 3, price: 9 }, Bid { auction: 3, price: 9 }]);
-    let err = deserializer.deserialize(&[0, 0, 0, 0, 3, 6, 18], &mut bids).unwrap_err();
+    let err = deserializer
+        .deserialize(&[0, 0, 0, 0, 3, 6, 18], &mut bids)
+        .unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Other);
     assert!(err.message.contains("no schema-registry client"), "{err}");
 }
@@ -79,7 +82,10 @@ fn option_errors_name_the_option() {
     let registry = registry();
     let cases = [
         (vec![("format", "avro")], "missing required option 'avro.schema'"),
-        (vec![("format", "avro"), ("avro.schema", "{\"type\":\"recrod\"}")], "'avro.schema'"),
+        (
+            vec![("format", "avro"), ("avro.schema", "{\"type\":\"recrod\"}")],
+            "'avro.schema'",
+        ),
         (
             vec![("format", "avro"), ("avro.schema", BID), ("avro.encoding", "json")],
             "expected one of",

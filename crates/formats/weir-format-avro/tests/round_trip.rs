@@ -90,7 +90,12 @@ mod serde_bytes_compat {
 
 fn record() -> impl Strategy<Value = Record> {
     (
-        (any::<i64>(), any::<String>(), -1e12f64..1e12, proptest::option::of(any::<String>())),
+        (
+            any::<i64>(),
+            any::<String>(),
+            -1e12f64..1e12,
+            proptest::option::of(any::<String>()),
+        ),
         (
             prop::collection::vec(any::<String>(), 0..4),
             prop::collection::btree_map(any::<String>(), any::<i32>(), 0..3),
@@ -165,10 +170,16 @@ fn container(rows: &[NexmarkRow], codec: apache_avro::Codec, block: usize) -> Ve
 #[test]
 fn container_files_read_whole_and_as_splits() {
     let rows = nexmark_rows(3000);
-    for codec in [apache_avro::Codec::Null, apache_avro::Codec::Deflate(Default::default())] {
+    for codec in [
+        apache_avro::Codec::Null,
+        apache_avro::Codec::Deflate(Default::default()),
+    ] {
         let file = container(&rows, codec, 4096);
         let reader = AvroFileReader::<_, NexmarkRow>::new(&file[..]).unwrap();
-        assert_eq!(reader.metadata().get("origin").map(Vec::as_slice), Some(&b"weir test"[..]));
+        assert_eq!(
+            reader.metadata().get("origin").map(Vec::as_slice),
+            Some(&b"weir test"[..])
+        );
         let all: Vec<NexmarkRow> = reader.map(Result::unwrap).collect();
         assert_eq!(all, rows, "{codec:?}");
 
