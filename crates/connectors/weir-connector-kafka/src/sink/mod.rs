@@ -2,6 +2,7 @@
 //! (Kafka transactions committed when the checkpoint completes).
 
 mod at_least_once;
+mod commit_check;
 mod exactly_once;
 mod producer;
 mod record;
@@ -17,9 +18,9 @@ use exactly_once::{KafkaTransactionalSink, TransactionSettings};
 use record::SharedSerializer;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
+use weir_connector_api::transactional::ExactlyOnce;
 use weir_core::BoxError;
-use weir_runtime::sink::transactional::ExactlyOnce;
-use weir_runtime::sink::{Sink, SinkContext, SinkWriter};
 
 /// What the sink guarantees (`sink.delivery-guarantee`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
