@@ -227,6 +227,10 @@ fn job(args: &[String]) -> i32 {
         return 1;
     }
     // Everything is committed: hand the topic's committed content to the oracle.
+    let read_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let log = common::log::read_topic(&brokers, &topic, PARTITIONS);
     std::fs::create_dir_all(&output).unwrap();
     let mut text = log.committed_values().join("\n");
@@ -238,14 +242,17 @@ fn job(args: &[String]) -> i32 {
         // finished, or never came.
         std::thread::sleep(Duration::from_secs(2));
         let later = common::log::read_topic(&brokers, &topic, PARTITIONS);
+        let producers: std::collections::BTreeSet<i64> = log.open.iter().map(|r| r.producer.0).collect();
         eprintln!(
-            "open transactions when the job finished: {} records of producers {:?}; 2 s later: {} records",
+            "open transactions when the job finished (read from {read_at} ms): {} records of producers \
+             {producers:?}; 2 s later: {} records; their markers now: {:?}",
             log.open.len(),
-            log.open
+            later.open.len(),
+            later
+                .markers
                 .iter()
-                .map(|r| r.producer)
-                .collect::<std::collections::BTreeSet<_>>(),
-            later.open.len()
+                .filter(|m| producers.contains(&m.2) && !log.markers.contains(m))
+                .collect::<Vec<_>>()
         );
         std::fs::write(output.join(".open-transactions"), format!("{}\n", log.open.len())).unwrap();
     }
