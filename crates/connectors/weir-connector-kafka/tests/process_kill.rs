@@ -102,9 +102,12 @@ fn main() {
             if budget.seed.is_some() || (kills >= budget.kills && before_commit > 0) {
                 break;
             }
+            // On a loaded machine many rounds end before their planned kill (the
+            // plan gives up once the sources finished), and fewer reach a kill
+            // before a commit: keep going, within bounds.
             assert!(
-                seed - first_seed < u64::from(budget.kills) + 10,
-                "the kill plans keep missing the job (or never kill between a checkpoint's completion and the commit)"
+                seed - first_seed < 2 * u64::from(budget.kills) + 40,
+                "the kill plans keep missing the job: {kills} kills, {before_commit} before a commit in {rounds} rounds"
             );
         }
         println!(
