@@ -60,6 +60,15 @@ impl KafkaClientConfig {
         self.request_timeout
     }
 
+    /// The value of an extra property, the last one set.
+    pub(crate) fn get_property(&self, key: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub(crate) fn retries(&self) -> (u32, Duration) {
         (self.connect_retries, self.connect_backoff)
     }

@@ -10,17 +10,19 @@
 //! options (`--checkpoint-dir ...`), it is the job. When the job finishes it
 //! writes the topic's committed records (read from the raw log with its
 //! transaction markers, see `common::log`) into the harness's output directory, as
-//! the lines the oracle compares. `WEIR_CHAOS_KILLS` and `WEIR_CHAOS_SEED` work as
-//! in `weir-chaos`; `WEIR_KAFKA_CHAOS_RESCALING=1` adds the rescaling scenario
-//! (parallelism 1 to 3 across restarts).
+//! the lines the oracle compares.
 //!
-//! Run only with `WEIR_KAFKA_CHAOS=1`: against tansu both scenarios still fail now
-//! and then (a commit marker not seen by the process after a kill, so a re-sent
-//! transaction is sent once more); see the README.
+//! Two scenarios run by default: parallelism 2, and rescaling (parallelism 1 to
+//! 3 across restarts). Each runs seeded rounds (one topic per round) until it has
+//! made at least `WEIR_CHAOS_KILLS` kills (default 15) and at least one of them
+//! between a checkpoint's completion and the sink's commit. The long mode is the
+//! same with more kills (`WEIR_CHAOS_KILLS=100`); `WEIR_CHAOS_SEED` replays one
+//! round (the failure message prints the command).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,14 +31,14 @@ use weir::prelude::{Collector, KeyedContext, KeyedProcessFunction, StreamExecuti
 use weir_chaos::hooks::{Control, MarkedSink, MarkedSource};
 use weir_chaos::markers::Marker;
 use weir_chaos::oracle::{value, OutputLine};
-use weir_chaos::{Backend, Budget, Harness, Scenario};
+use weir_chaos::{Backend, Budget, Harness, KillPoint, Scenario};
 use weir_connector_kafka::{DeliveryGuarantee, KafkaSink, OutgoingRecord};
 
 const PARTITIONS: i32 = 3;
 const TOPIC_VAR: &str = "WEIR_KAFKA_CHAOS_TOPIC";
 const PREFIX_VAR: &str = "WEIR_KAFKA_CHAOS_PREFIX";
-const RESCALING_VAR: &str = "WEIR_KAFKA_CHAOS_RESCALING";
-const RUN_VAR: &str = "WEIR_KAFKA_CHAOS";
+/// Kills per scenario by default (a round makes 1 to 5).
+const DEFAULT_KILLS: u32 = 15;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,38 +50,24 @@ fn main() {
         return;
     }
     common::logs();
-    if std::env::var_os(RUN_VAR).is_none() {
-        // Not silent: printed in every test run. See the README ("Open").
-        println!(
-            "kafka process-kill tests: not run (set {RUN_VAR}=1): tansu loses transactional group offsets \
-             committed while another producer has a transaction open, so a committed transaction's \
-             marker can be missing after a kill and the transaction is sent again (see the README)"
-        );
-        return;
-    }
     let brokers = common::brokers();
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let mut scenarios = vec![Scenario::new(
-        "kafka_exactly_once_aligned",
-        CheckpointMode::Aligned,
-        Backend::Heap,
-    )];
-    if std::env::var_os(RESCALING_VAR).is_some() {
-        scenarios.push(
-            Scenario::new("kafka_exactly_once_rescaling", CheckpointMode::Aligned, Backend::Heap).rescaling(&[1, 2, 3]),
-        );
-    } else {
-        println!("kafka_exactly_once_rescaling: not run (set {RESCALING_VAR}=1 to run it; see the README)");
-    }
+    let scenarios = vec![
+        Scenario::new("kafka_exactly_once_aligned", CheckpointMode::Aligned, Backend::Heap),
+        Scenario::new("kafka_exactly_once_rescaling", CheckpointMode::Aligned, Backend::Heap).rescaling(&[1, 2, 3]),
+    ];
+    let budget = Budget::from_env(DEFAULT_KILLS).unwrap();
     let mut failed = 0;
+    let mut passed = 0;
     for scenario in scenarios {
         if !filter.is_empty() && !filter.iter().any(|f| scenario.name.contains(f.as_str())) {
             continue;
         }
-        let budget = Budget::from_env(5).unwrap();
         // Each round writes a topic of its own, so one harness round per topic.
         let first_seed = budget.seed.unwrap_or_else(|| fastrand::u64(1..1_000_000));
-        let mut kills = 0;
+        let (mut rounds, mut kills, mut before_commit) = (0u64, 0u32, 0u32);
+        let mut by_point: BTreeMap<String, u32> = BTreeMap::new();
+        let mut ok = true;
         for seed in first_seed.. {
             let topic = common::unique(&scenario.name);
             common::create_topic(&brokers, &topic, PARTITIONS);
@@ -89,6 +77,7 @@ fn main() {
             std::env::set_var(PREFIX_VAR, common::unique("chaos"));
             let harness = Harness::new(std::env::current_exe().unwrap());
             print!("test {} (seed {seed}, topic {topic}) ... ", scenario.name);
+            rounds += 1;
             match harness.run(
                 &scenario,
                 Budget {
@@ -99,22 +88,40 @@ fn main() {
                 Ok(summary) => {
                     println!("ok\n{summary}");
                     kills += summary.total_kills();
+                    before_commit += summary.kills.get(&KillPoint::BeforeCommit).copied().unwrap_or(0);
+                    for (point, n) in &summary.kills {
+                        *by_point.entry(point.to_string()).or_default() += n;
+                    }
                 }
                 Err(failure) => {
                     println!("FAILED\n{failure}\nrerun: WEIR_CHAOS_SEED={seed} cargo test --release -p weir-connector-kafka --test process_kill -- {}", scenario.name);
-                    failed += 1;
+                    ok = false;
                     break;
                 }
             }
-            if budget.seed.is_some() || kills >= budget.kills {
+            if budget.seed.is_some() || (kills >= budget.kills && before_commit > 0) {
                 break;
             }
+            // On a loaded machine many rounds end before their planned kill (the
+            // plan gives up once the sources finished), and fewer reach a kill
+            // before a commit: keep going, within bounds.
             assert!(
-                seed - first_seed < u64::from(budget.kills) + 3,
-                "the kill plans keep missing the job"
+                seed - first_seed < 2 * u64::from(budget.kills) + 40,
+                "the kill plans keep missing the job: {kills} kills, {before_commit} before a commit in {rounds} rounds"
             );
         }
+        println!(
+            "{}: {rounds} rounds from seed {first_seed}, {kills} kills ({by_point:?}), {}",
+            scenario.name,
+            if ok { "no loss, no duplicate" } else { "FAILED" }
+        );
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
     }
+    println!("{passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);
     }
@@ -223,6 +230,10 @@ fn job(args: &[String]) -> i32 {
         return 1;
     }
     // Everything is committed: hand the topic's committed content to the oracle.
+    let read_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let log = common::log::read_topic(&brokers, &topic, PARTITIONS);
     std::fs::create_dir_all(&output).unwrap();
     let mut text = log.committed_values().join("\n");
@@ -230,6 +241,22 @@ fn job(args: &[String]) -> i32 {
     std::fs::write(output.join("kafka-committed"), text).unwrap();
     if !log.open.is_empty() {
         // Counted as a failure by the comparison (hidden files must not remain).
+        // For the diagnosis: whether a commit was still under way when the job
+        // finished, or never came.
+        std::thread::sleep(Duration::from_secs(2));
+        let later = common::log::read_topic(&brokers, &topic, PARTITIONS);
+        let producers: std::collections::BTreeSet<i64> = log.open.iter().map(|r| r.producer.0).collect();
+        eprintln!(
+            "open transactions when the job finished (read from {read_at} ms): {} records of producers \
+             {producers:?}; 2 s later: {} records; their markers now: {:?}",
+            log.open.len(),
+            later.open.len(),
+            later
+                .markers
+                .iter()
+                .filter(|m| producers.contains(&m.2) && !log.markers.contains(m))
+                .collect::<Vec<_>>()
+        );
         std::fs::write(output.join(".open-transactions"), format!("{}\n", log.open.len())).unwrap();
     }
     eprintln!(

@@ -7,8 +7,8 @@ use crate::sink::producer::{flush, send, DeliveryTracker, TrackedProducer};
 use crate::sink::record::SharedSerializer;
 use rdkafka::producer::Producer;
 use std::time::Duration;
+use weir_connector_api::sink::SinkWriter;
 use weir_core::BoxError;
-use weir_runtime::sink::SinkWriter;
 
 pub(crate) struct AtLeastOnceWriter<T> {
     pub(crate) producer: TrackedProducer,
@@ -46,7 +46,7 @@ impl<T> AtLeastOnceWriter<T> {
 impl<T: Send + 'static> SinkWriter<T> for AtLeastOnceWriter<T> {
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<(), BoxError> {
         let record = self.serializer.serialize(&value, timestamp)?;
-        send(&self.producer, &self.address, &self.topic, &record, timestamp)?;
+        send(&self.producer, &self.address, &self.topic, &record, timestamp, 0)?;
         if let Some(failure) = self.producer.context().take_failure() {
             return Err(KafkaConnectorError::client(&self.address, "delivering records", failure).into());
         }

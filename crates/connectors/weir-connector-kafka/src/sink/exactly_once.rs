@@ -8,42 +8,47 @@
 //! the current checkpoint interval, or a pre-committed one waiting for its
 //! checkpoint to complete). Ids are taken lowest first and reused after commit.
 //!
-//! # Commit marker
+//! # Commit check
 //!
-//! Every transaction also commits, through `send_offsets_to_transaction` right
-//! before its commit, the
-//! offset `checkpoint id` for partition 0 of the topic in the consumer group
-//! `{transactional id}-marker`. Group offsets sent in a transaction become visible
-//! exactly when the transaction commits, so the group's committed offset tells the
-//! newest checkpoint whose transaction on that transactional id committed. (One
-//! group per transactional id, not per writer: the transactions of one id never
-//! overlap, while those of two ids of a writer do, and some brokers keep only one
-//! set of pending transactional offsets per group.)
+//! Whether a transaction committed is read from the log: the pre-commit
+//! remembers where one of its records landed (partition and offset, from the
+//! delivery report), and the control batch that closes the transaction in that
+//! partition (COMMIT or ABORT marker) tells (see [`commit_check`]). No group
+//! offsets are involved: a transaction's records and its markers are all there
+//! is. (An earlier design committed a consumer-group offset with
+//! `send_offsets_to_transaction` as the marker; the test broker, tansu 0.6,
+//! applies such offsets only when no overlapping transaction is open, so after a
+//! kill the marker of a committed transaction could be missing.)
 //!
 //! # Start-up
 //!
 //! Each subtask records the job's largest parallelism so far in the group
-//! `{prefix}-writers` before it begins a transaction, so that after a restart at a
-//! lower parallelism (even from a checkpoint older than the run that used more
-//! subtasks) the ids of every earlier subtask are fenced.
+//! `{prefix}-writers` (a plain offset commit) before it begins a transaction, so
+//! that after a restart at a lower parallelism (even from a checkpoint older than
+//! the run that used more subtasks) the ids of every earlier subtask are fenced.
 //!
 //! # Recovery
 //!
 //! librdkafka cannot resume a transaction begun by another producer instance. So
-//! the pre-committed transaction stored in a checkpoint carries its records. On
-//! restore, for each one, the connector (1) opens a producer with the
-//! transaction's own transactional id, which fences the old producer and makes the
-//! broker abort the transaction if it was still open (a commit already in flight
-//! completes first); (2) reads the writer's commit marker: if it has reached the
-//! checkpoint, the transaction had committed and nothing is done; (3) otherwise
-//! sends the stored records again in a new transaction with the same marker and
-//! commits it. Then every id of the subtask (and of the old subtasks it takes
-//! over after a rescale) is fenced, so no transaction of an earlier run is left
-//! open to hold back `read_committed` consumers.
+//! the pre-committed transaction stored in a checkpoint carries its records, each
+//! with the partition it landed in. On restore, for each one, the connector (1)
+//! opens a producer with the transaction's own transactional id, which fences the
+//! old producer: once `init_transactions` returns, the broker has aborted the
+//! transaction if it was still open or finished a commit in flight, and written
+//! the markers; (2) reads the log (see [`commit_check`]): if the transaction (or
+//! an earlier re-send of it) committed, nothing is done; (3) otherwise sends the
+//! stored records again, each to the partition of the first attempt, in a new
+//! transaction on the same id, and commits it. Then every id of the subtask (and
+//! of the old subtasks it takes over after a rescale) is fenced, so no
+//! transaction of an earlier run is left open to hold back `read_committed`
+//! consumers.
+//!
+//! [`commit_check`]: crate::sink::commit_check
 
 use crate::config::KafkaClientConfig;
 use crate::error::KafkaConnectorError;
 use crate::metadata::metadata_consumer;
+use crate::sink::commit_check::{transaction_outcome, Outcome};
 use crate::sink::producer::{flush, send, DeliveryTracker, TrackedProducer};
 use crate::sink::record::{OutgoingRecord, SharedSerializer};
 use parking_lot::Mutex;
@@ -52,16 +57,9 @@ use rdkafka::producer::{Producer, PurgeConfig};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
+use weir_connector_api::transactional::{TransactionContext, TransactionalSink};
 use weir_core::BoxError;
-use weir_runtime::sink::transactional::{TransactionContext, TransactionalSink};
-
-/// Serializes the offset commits of this process (transactional commit markers
-/// and the parallelism record): the test broker (tansu) loses offsets committed
-/// concurrently to the same topic partition, even by different groups.
-static COMMITS: Mutex<()> = Mutex::new(());
 
 /// Settings of the exactly-once writer.
 #[derive(Debug, Clone)]
@@ -83,16 +81,13 @@ impl TransactionSettings {
         format!("{}-{writer}-{slot}", self.prefix)
     }
 
-    fn marker_group(transactional_id: &str) -> String {
-        format!("{transactional_id}-marker")
-    }
-
     fn writers_group(&self) -> String {
         format!("{}-writers", self.prefix)
     }
 
     /// A producer for `transactional_id`, initialized: earlier producers with the
-    /// same id are fenced and their open transaction aborted.
+    /// same id are fenced and their pending transaction settled (an open one
+    /// aborted, a commit in flight completed).
     fn producer(&self, transactional_id: &str) -> Result<TrackedProducer, KafkaConnectorError> {
         tracing::debug!("kafka sink: initializing transactions of {transactional_id}");
         let producer: TrackedProducer = self
@@ -104,7 +99,7 @@ impl TransactionSettings {
                 "transaction.timeout.ms",
                 self.transaction_timeout.as_millis().to_string(),
             )
-            .create_with_context(DeliveryTracker::default())
+            .create_with_context(DeliveryTracker::tracking())
             .map_err(|e| KafkaConnectorError::client(self.address(), "creating a transactional producer", e))?;
         producer.init_transactions(self.client.timeout()).map_err(|e| {
             KafkaConnectorError::client(
@@ -137,12 +132,8 @@ struct Registry {
     idle: HashMap<usize, Vec<Slot>>,
     /// Slot numbers with a producer (idle or busy), per subtask.
     slots: HashMap<usize, BTreeSet<usize>>,
-    /// Consumers giving the commit marker's group metadata, per transactional id.
-    markers: HashMap<String, Arc<BaseConsumer>>,
     /// Largest parallelism of the runs whose transactions a subtask restored.
     restored_writers: HashMap<usize, usize>,
-    /// Pre-committed transactions not yet committed, per subtask.
-    waiting: HashMap<usize, Arc<AtomicUsize>>,
 }
 
 /// An open Kafka transaction.
@@ -150,11 +141,6 @@ pub struct KafkaTransaction {
     slot: Option<Slot>,
     transactional_id: String,
     records: Vec<OutgoingRecord>,
-    /// How many of `records` were sent.
-    sent: usize,
-    /// The subtask's pre-committed transactions not yet committed: while there are
-    /// any, records are kept back (see [`KafkaTransactionalSink::send_pending`]).
-    waiting: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for KafkaTransaction {
@@ -166,21 +152,26 @@ impl std::fmt::Debug for KafkaTransaction {
     }
 }
 
-/// A pre-committed transaction as stored in checkpoints: enough to commit it, or
-/// to send its records again should it not have committed.
+/// A pre-committed transaction as stored in checkpoints: enough to commit it, to
+/// tell from the log whether it committed, or to send its records again should it
+/// not have.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingTransaction {
     /// The transactional id of the producer that holds it.
     pub transactional_id: String,
     /// Tells this process's own pre-committed transactions from restored ones.
     pub token: u64,
-    /// The subtask that wrote it (names its commit marker).
+    /// The subtask that wrote it.
     pub writer: usize,
     /// The parallelism of the run that wrote it.
     pub writers: usize,
-    /// The checkpoint it belongs to (the commit marker's value).
+    /// The checkpoint it belongs to.
     pub checkpoint_id: u64,
-    /// Its records, to send again after a failure before the commit.
+    /// Where its first record landed (partition, offset): the control batch that
+    /// closes the transaction in that partition tells whether it committed.
+    pub check: (i32, i64),
+    /// Its records, each with the partition it landed in, to send again after a
+    /// failure before the commit.
     pub records: Vec<OutgoingRecord>,
 }
 
@@ -204,81 +195,8 @@ impl<T> KafkaTransactionalSink<T> {
         self.settings.address()
     }
 
-    fn waiting(&self, subtask: usize) -> Arc<AtomicUsize> {
-        self.registry.lock().waiting.entry(subtask).or_default().clone()
-    }
-
-    /// Sends the records of `transaction` not sent yet.
-    ///
-    /// Records written while an earlier transaction of the subtask waits for its
-    /// commit are kept back until it committed (or until this transaction's own
-    /// pre-commit): with tansu, committing a transaction with its marker while
-    /// another producer's transaction has records in flight loses the group
-    /// offsets (every marker of the groups involved is gone for the next process).
-    fn send_pending(&self, transaction: &mut KafkaTransaction, force: bool) -> Result<(), KafkaConnectorError> {
-        if transaction.sent == transaction.records.len() || (!force && transaction.waiting.load(Ordering::Acquire) > 0)
-        {
-            return Ok(());
-        }
-        let slot = transaction.slot.as_ref().ok_or_else(|| {
-            KafkaConnectorError::client(self.address(), "sending records", "the transaction has no producer")
-        })?;
-        for record in &transaction.records[transaction.sent..] {
-            send(&slot.producer, self.address(), &self.settings.topic, record, None)?;
-        }
-        transaction.sent = transaction.records.len();
-        Ok(())
-    }
-
-    fn marker_consumer(&self, transactional_id: &str) -> Result<Arc<BaseConsumer>, KafkaConnectorError> {
-        if let Some(consumer) = self.registry.lock().markers.get(transactional_id) {
-            return Ok(consumer.clone());
-        }
-        let group = TransactionSettings::marker_group(transactional_id);
-        let consumer = Arc::new(metadata_consumer(&self.settings.client, &group)?);
-        Ok(self
-            .registry
-            .lock()
-            .markers
-            .entry(transactional_id.to_string())
-            .or_insert(consumer)
-            .clone())
-    }
-
-    /// Adds the commit marker `checkpoint_id` to the transaction of `producer`
-    /// (whose transactional id is `transactional_id`).
-    fn send_marker(
-        &self,
-        producer: &TrackedProducer,
-        transactional_id: &str,
-        checkpoint_id: u64,
-    ) -> Result<(), KafkaConnectorError> {
-        let consumer = self.marker_consumer(transactional_id)?;
-        let metadata = consumer.group_metadata().ok_or_else(|| {
-            KafkaConnectorError::client(
-                self.address(),
-                "adding the commit marker",
-                "the consumer has no group metadata",
-            )
-        })?;
-        let mut offsets = TopicPartitionList::new();
-        offsets
-            .add_partition_offset(&self.settings.topic, 0, Offset::Offset(checkpoint_id as i64))
-            .map_err(|e| KafkaConnectorError::client(self.address(), "adding the commit marker", e))?;
-        producer
-            .send_offsets_to_transaction(&offsets, &metadata, self.settings.client.timeout())
-            .map_err(|e| KafkaConnectorError::client(self.address(), "adding the commit marker", e))
-    }
-
-    /// The newest checkpoint whose transaction on `transactional_id` committed (0: none).
-    fn committed_marker(&self, transactional_id: &str) -> Result<u64, KafkaConnectorError> {
-        let consumer = self.marker_consumer(transactional_id)?;
-        self.group_offset(&consumer, "reading the commit marker")
-    }
-
     /// The committed offset of partition 0 of the topic in `consumer`'s group (0: none).
     fn group_offset(&self, consumer: &BaseConsumer, what: &str) -> Result<u64, KafkaConnectorError> {
-        tracing::debug!("kafka sink: {what} ...");
         let mut partitions = TopicPartitionList::new();
         partitions.add_partition(&self.settings.topic, 0);
         let committed = consumer
@@ -291,12 +209,10 @@ impl<T> KafkaTransactionalSink<T> {
         if let Err(e) = element.error() {
             return Err(KafkaConnectorError::client(self.address(), what, e));
         }
-        let offset = match element.offset() {
+        Ok(match element.offset() {
             Offset::Offset(offset) => u64::try_from(offset).unwrap_or(0),
             _ => 0,
-        };
-        tracing::debug!("kafka sink: {what}: {offset} ({:?})", element.offset());
-        Ok(offset)
+        })
     }
 
     /// Records that a run with `parallelism` writers starts; returns the largest
@@ -310,7 +226,6 @@ impl<T> KafkaTransactionalSink<T> {
             offsets
                 .add_partition_offset(&self.settings.topic, 0, Offset::Offset(parallelism as i64))
                 .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
-            let _one_at_a_time = COMMITS.lock();
             consumer
                 .commit(&offsets, CommitMode::Sync)
                 .map_err(|e| KafkaConnectorError::client(self.address(), "recording the parallelism", e))?;
@@ -359,8 +274,42 @@ impl<T> KafkaTransactionalSink<T> {
         self.registry.lock().idle.entry(subtask).or_default().push(slot);
     }
 
+    /// Flushes the transaction's records and notes where each landed; returns
+    /// where the first one landed.
+    fn settle_deliveries(
+        &self,
+        producer: &TrackedProducer,
+        records: &mut [OutgoingRecord],
+    ) -> Result<(i32, i64), KafkaConnectorError> {
+        flush(producer, self.address(), self.settings.flush_timeout)?;
+        let mut check = None;
+        let mut landed = 0;
+        for delivered in producer.context().take_delivered() {
+            let Some(record) = records.get_mut(delivered.index) else {
+                continue;
+            };
+            record.partition = Some(delivered.partition);
+            landed += 1;
+            if delivered.index == 0 {
+                check = Some((delivered.partition, delivered.offset));
+            }
+        }
+        match check {
+            Some(check) if landed == records.len() => Ok(check),
+            _ => Err(KafkaConnectorError::client(
+                self.address(),
+                "pre-committing",
+                format!(
+                    "{landed} delivery reports for {} records after the flush",
+                    records.len()
+                ),
+            )),
+        }
+    }
+
     /// Commits a pre-committed transaction of an earlier process (or of a
-    /// producer this process lost): fence, check the marker, send again if needed.
+    /// producer this process lost): fence, read the outcome from the log, send
+    /// again if it did not commit.
     fn recover(&self, context: &TransactionContext, pending: &PendingTransaction) -> Result<(), KafkaConnectorError> {
         let subtask = context.info.index;
         {
@@ -371,8 +320,15 @@ impl<T> KafkaTransactionalSink<T> {
         // Fences the producer of the original transaction; the broker aborts it if
         // it was still open, and finishes a commit that was in flight.
         let producer = self.settings.producer(&pending.transactional_id)?;
-        let committed = self.committed_marker(&pending.transactional_id)?;
-        if committed >= pending.checkpoint_id {
+        let (partition, offset) = pending.check;
+        let outcome = transaction_outcome(
+            &self.settings.client,
+            &self.settings.topic,
+            partition,
+            offset,
+            self.settings.flush_timeout,
+        )?;
+        if outcome == Outcome::Committed {
             tracing::info!(
                 "kafka sink: the transaction of checkpoint {} of writer {} ({}) had committed",
                 pending.checkpoint_id,
@@ -392,34 +348,15 @@ impl<T> KafkaTransactionalSink<T> {
         producer
             .begin_transaction()
             .map_err(|e| KafkaConnectorError::client(address, "beginning a transaction", e))?;
-        for record in &pending.records {
-            send(&producer, address, &self.settings.topic, record, None)?;
+        // Each record to the partition it landed in the first time (the log check
+        // of a later recovery follows the re-send in the same partition).
+        for (index, record) in pending.records.iter().enumerate() {
+            send(&producer, address, &self.settings.topic, record, None, index)?;
         }
         flush(&producer, address, self.settings.flush_timeout)?;
-        self.commit_with_marker(&producer, &pending.transactional_id, pending.checkpoint_id)
-            .map_err(|e| KafkaConnectorError::client(address, "committing a re-sent transaction", e))
-    }
-
-    /// Adds the commit marker to `producer`'s (flushed) transaction and commits it.
-    ///
-    /// Commits of one process go one at a time: the test broker (tansu) loses
-    /// transactional offsets when transactions of two producers commit them at
-    /// the same moment. The marker is added right before the commit for the same
-    /// reason (it stays atomic with the records: same transaction).
-    fn commit_with_marker(
-        &self,
-        producer: &TrackedProducer,
-        transactional_id: &str,
-        checkpoint_id: u64,
-    ) -> Result<(), KafkaConnectorError> {
-        let _one_at_a_time = COMMITS.lock();
-        tracing::debug!("kafka sink: committing the transaction of checkpoint {checkpoint_id} on {transactional_id}");
-        self.send_marker(producer, transactional_id, checkpoint_id)?;
         producer
             .commit_transaction(self.settings.client.timeout())
-            .map_err(|e| KafkaConnectorError::client(self.address(), "committing", e))?;
-        tracing::debug!("kafka sink: committed the transaction of checkpoint {checkpoint_id} on {transactional_id}");
-        Ok(())
+            .map_err(|e| KafkaConnectorError::client(address, "committing a re-sent transaction", e))
     }
 }
 
@@ -431,6 +368,8 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         let subtask = context.info.index;
         let slot = self.take_slot(subtask)?;
         let transactional_id = self.settings.transactional_id(subtask, slot.slot);
+        // Reports of an earlier transaction on this producer, if any, are stale.
+        slot.producer.context().take_delivered();
         if let Err(e) = slot.producer.begin_transaction() {
             self.forget_slot(subtask, slot.slot);
             return Err(KafkaConnectorError::client(self.address(), "beginning a transaction", e).into());
@@ -439,8 +378,6 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
             slot: Some(slot),
             transactional_id,
             records: Vec::new(),
-            sent: 0,
-            waiting: self.waiting(subtask),
         })
     }
 
@@ -453,8 +390,17 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
     ) -> Result<(), BoxError> {
         let mut record = self.serializer.serialize(&value, timestamp)?;
         record.timestamp = record.timestamp.or(timestamp);
+        let slot = transaction.slot.as_ref().ok_or("the transaction has no producer")?;
+        send(
+            &slot.producer,
+            self.address(),
+            &self.settings.topic,
+            &record,
+            None,
+            transaction.records.len(),
+        )?;
         transaction.records.push(record);
-        Ok(self.send_pending(transaction, false)?)
+        Ok(())
     }
 
     fn pre_commit(
@@ -464,12 +410,6 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         checkpoint_id: u64,
     ) -> Result<Option<PendingTransaction>, BoxError> {
         let subtask = context.info.index;
-        if let Err(e) = self.send_pending(&mut transaction, true) {
-            if let Some(slot) = transaction.slot.take() {
-                self.forget_slot(subtask, slot.slot);
-            }
-            return Err(e.into());
-        }
         let slot = transaction.slot.take().ok_or("the transaction has no producer")?;
         if transaction.records.is_empty() {
             self.abort(
@@ -481,49 +421,53 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
             )?;
             return Ok(None);
         }
-        if let Err(e) = flush(&slot.producer, self.address(), self.settings.flush_timeout) {
-            self.forget_slot(subtask, slot.slot);
-            return Err(e.into());
-        }
+        let check = match self.settle_deliveries(&slot.producer, &mut transaction.records) {
+            Ok(check) => check,
+            Err(e) => {
+                self.forget_slot(subtask, slot.slot);
+                return Err(e.into());
+            }
+        };
         let token = fastrand::u64(..);
         self.registry.lock().live.insert(token, Live { subtask, slot });
-        transaction.waiting.fetch_add(1, Ordering::AcqRel);
         Ok(Some(PendingTransaction {
             transactional_id: transaction.transactional_id,
             token,
             writer: subtask,
             writers: context.info.parallelism,
             checkpoint_id,
+            check,
             records: std::mem::take(&mut transaction.records),
         }))
     }
 
     fn commit(&self, context: &TransactionContext, pending: &PendingTransaction) -> Result<(), BoxError> {
         let live = self.registry.lock().live.remove(&pending.token);
-        match live {
-            Some(live) => {
-                let waiting = self.waiting(live.subtask);
-                let _ = waiting.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-                match self.commit_with_marker(&live.slot.producer, &pending.transactional_id, pending.checkpoint_id) {
-                    Ok(()) => {
-                        self.release_slot(live.subtask, live.slot);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.forget_slot(live.subtask, live.slot.slot);
-                        Err(KafkaConnectorError::client(
-                            self.address(),
-                            format!(
-                                "committing the transaction of checkpoint {} ({})",
-                                pending.checkpoint_id, pending.transactional_id
-                            ),
-                            e,
-                        )
-                        .into())
-                    }
-                }
+        let Some(live) = live else {
+            return Ok(self.recover(context, pending)?);
+        };
+        tracing::debug!(
+            "kafka sink: committing the transaction of checkpoint {} on {}",
+            pending.checkpoint_id,
+            pending.transactional_id
+        );
+        match live.slot.producer.commit_transaction(self.settings.client.timeout()) {
+            Ok(()) => {
+                self.release_slot(live.subtask, live.slot);
+                Ok(())
             }
-            None => Ok(self.recover(context, pending)?),
+            Err(e) => {
+                self.forget_slot(live.subtask, live.slot.slot);
+                Err(KafkaConnectorError::client(
+                    self.address(),
+                    format!(
+                        "committing the transaction of checkpoint {} ({})",
+                        pending.checkpoint_id, pending.transactional_id
+                    ),
+                    e,
+                )
+                .into())
+            }
         }
     }
 
@@ -534,6 +478,8 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         };
         slot.producer.purge(PurgeConfig::default().queue().inflight());
         let _ = slot.producer.flush(self.settings.client.timeout());
+        slot.producer.context().take_delivered();
+        slot.producer.context().take_failure();
         match slot.producer.abort_transaction(self.settings.client.timeout()) {
             Ok(()) => {
                 self.release_slot(subtask, slot);
@@ -555,9 +501,6 @@ impl<T: Send + 'static> TransactionalSink<T> for KafkaTransactionalSink<T> {
         let writers = {
             let mut registry = self.registry.lock();
             registry.live.retain(|_, live| live.subtask != subtask);
-            if let Some(waiting) = registry.waiting.get(&subtask) {
-                waiting.store(0, Ordering::Release);
-            }
             registry.idle.remove(&subtask);
             registry.slots.remove(&subtask);
             registry

@@ -2,6 +2,7 @@
 //! (Kafka transactions committed when the checkpoint completes).
 
 mod at_least_once;
+mod commit_check;
 mod exactly_once;
 mod producer;
 mod record;
@@ -17,9 +18,9 @@ use exactly_once::{KafkaTransactionalSink, TransactionSettings};
 use record::SharedSerializer;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
+use weir_connector_api::transactional::ExactlyOnce;
 use weir_core::BoxError;
-use weir_runtime::sink::transactional::ExactlyOnce;
-use weir_runtime::sink::{Sink, SinkContext, SinkWriter};
 
 /// What the sink guarantees (`sink.delivery-guarantee`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,6 +170,20 @@ impl<T: Send + 'static> KafkaSinkBuilder<T> {
                             option: "sink.transactional-id-prefix".into(),
                             message: "exactly-once needs a transactional id prefix, unique to the job".into(),
                         })?;
+                if let Some(protocol) = self
+                    .client
+                    .get_property("security.protocol")
+                    .filter(|p| !p.eq_ignore_ascii_case("plaintext"))
+                {
+                    // The commit check fetches from the partition leaders itself.
+                    return Err(KafkaConnectorError::Option {
+                        option: "properties.security.protocol".into(),
+                        message: format!(
+                            "'{protocol}': the exactly-once sink reads transaction markers over PLAINTEXT \
+                             connections only (see the README)"
+                        ),
+                    });
+                }
                 if self.pool_size < 2 {
                     return Err(KafkaConnectorError::Option {
                         option: "sink.transactional-id-pool-size".into(),
@@ -216,5 +231,34 @@ impl<T: Send + 'static> Sink<T> for KafkaSink<T> {
                 guarantee == DeliveryGuarantee::AtLeastOnce,
             )?)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> KafkaSinkBuilder<String> {
+        KafkaSink::builder("127.0.0.1:1", "t", |v: &String, _ts: Option<i64>| {
+            Ok(OutgoingRecord::value(v.as_bytes()))
+        })
+        .delivery_guarantee(DeliveryGuarantee::ExactlyOnce)
+        .transactional_id_prefix("p")
+    }
+
+    #[test]
+    fn exactly_once_needs_plaintext_for_the_commit_check() {
+        let error = builder()
+            .client(|c| c.property("security.protocol", "SASL_SSL"))
+            .build()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("PLAINTEXT"), "{error}");
+        assert!(builder()
+            .client(|c| c.property("security.protocol", "plaintext"))
+            .build()
+            .is_ok());
+        assert!(builder().build().is_ok());
     }
 }

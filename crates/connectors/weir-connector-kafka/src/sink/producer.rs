@@ -11,25 +11,59 @@ use rdkafka::Message;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Remembers the first failed delivery (reported at the next flush).
+/// Remembers the first failed delivery (reported at the next flush) and, when
+/// tracking, where each delivered record landed.
 #[derive(Clone, Default)]
 pub(crate) struct DeliveryTracker {
     failure: Arc<Mutex<Option<String>>>,
+    /// `Some`: (record index, partition, offset) of each delivered record.
+    delivered: Option<Arc<Mutex<Vec<Delivered>>>>,
+}
+
+/// Where a record sent with index `index` landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delivered {
+    pub(crate) index: usize,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
 }
 
 impl DeliveryTracker {
+    /// A tracker that also remembers where records landed (see [`take_delivered`](Self::take_delivered)).
+    pub(crate) fn tracking() -> Self {
+        DeliveryTracker {
+            failure: Arc::default(),
+            delivered: Some(Arc::default()),
+        }
+    }
+
     /// The first failed delivery since the last call, if any.
     pub(crate) fn take_failure(&self) -> Option<String> {
         self.failure.lock().take()
+    }
+
+    /// The deliveries since the last call (empty when not tracking).
+    pub(crate) fn take_delivered(&self) -> Vec<Delivered> {
+        self.delivered
+            .as_ref()
+            .map(|d| std::mem::take(&mut *d.lock()))
+            .unwrap_or_default()
     }
 }
 
 impl ClientContext for DeliveryTracker {}
 
 impl ProducerContext for DeliveryTracker {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
+        if let (Ok(message), Some(delivered)) = (result, &self.delivered) {
+            delivered.lock().push(Delivered {
+                index,
+                partition: message.partition(),
+                offset: message.offset(),
+            });
+        }
         if let Err((error, message)) = result {
             let mut failure = self.failure.lock();
             if failure.is_none() {
@@ -47,16 +81,17 @@ impl ProducerContext for DeliveryTracker {
 pub(crate) type TrackedProducer = BaseProducer<DeliveryTracker>;
 
 /// Sends `record` to `topic`, serving delivery reports and waiting while the
-/// client's queue is full.
+/// client's queue is full; `index` names the record in delivery reports.
 pub(crate) fn send(
     producer: &TrackedProducer,
     address: &str,
     topic: &str,
     record: &OutgoingRecord,
     event_time: Option<i64>,
+    index: usize,
 ) -> Result<(), KafkaConnectorError> {
     loop {
-        let mut base: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        let mut base: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, index);
         if let Some(key) = &record.key {
             base = base.key(key.as_slice());
         }

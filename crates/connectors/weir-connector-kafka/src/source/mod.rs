@@ -214,7 +214,7 @@ impl<T: Send + 'static> SplitSource<T> for KafkaSource<T> {
         if config.get("isolation.level").is_none() {
             config.set("isolation.level", "read_committed");
         }
-        let consumer = config
+        let mut consumer: rdkafka::consumer::BaseConsumer = config
             .set("group.id", &self.group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -222,6 +222,11 @@ impl<T: Send + 'static> SplitSource<T> for KafkaSource<T> {
             .set("auto.offset.reset", "earliest")
             .create()
             .map_err(|e| KafkaConnectorError::client(self.client.bootstrap_servers(), "creating a consumer", e))?;
+        // librdkafka calls this from its own thread when the consumer's queue goes
+        // from empty to non-empty (a fetched batch, an error): the task polls the
+        // reader again at once instead of at its next retry.
+        let waker = context.waker.clone();
+        consumer.set_nonempty_callback(move || waker.wake());
         let name = format!("kafka source '{}' (subtask {})", self.topic, context.info.index);
         Ok(Box::new(KafkaSplitReader::new(
             self.client.clone(),

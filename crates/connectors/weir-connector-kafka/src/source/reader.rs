@@ -17,8 +17,10 @@ use weir_core::BoxError;
 
 /// Records emitted per poll at most, so control messages are not held up.
 const BATCH: usize = 2_000;
-/// How long an idle reader waits before it polls its consumer again.
-const IDLE_POLL: Duration = Duration::from_millis(5);
+/// How long an idle reader waits before it polls its consumer again if no
+/// wake-up came (the consumer's queue wakes the task when data arrives; this is
+/// only a safety net).
+const IDLE_POLL: Duration = Duration::from_millis(100);
 
 struct Partition {
     split_id: String,

@@ -49,6 +49,8 @@ pub struct TopicLog {
     pub commits: usize,
     /// Abort markers seen.
     pub aborts: usize,
+    /// Every marker: (partition, offset, producer id, commit, timestamp in ms).
+    pub markers: Vec<(i32, i64, i64, bool, i64)>,
 }
 
 impl TopicLog {
@@ -139,6 +141,13 @@ pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> TopicLog {
                             -1
                         };
                         let records = pending.remove(&record.producer_id).unwrap_or_default();
+                        log.markers.push((
+                            partition,
+                            record.offset,
+                            record.producer_id,
+                            kind == 1,
+                            record.timestamp,
+                        ));
                         if std::env::var("WEIR_TEST_LOG_DEBUG").is_ok() {
                             eprintln!(
                                 "marker {kind} at {partition}@{} by {}/{} closes {} records (epochs {:?})",
