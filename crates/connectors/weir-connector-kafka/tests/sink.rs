@@ -98,7 +98,7 @@ fn at_least_once_delivers_every_record() {
     let result = env.execute("at-least-once").unwrap();
     assert!(!result.checkpoints.is_empty());
     let log = read_topic(&brokers, &topic, 3);
-    assert_eq!(sorted_numbers(log.committed_values()), (0..5_000).collect::<Vec<_>>());
+    common::assert_each_once("committed", &sorted_numbers(log.committed_values()), 5_000);
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn exactly_once_survives_a_failure_between_checkpoint_completion_and_commit() {
         "transactions left open: {} records",
         log.open.len()
     );
-    assert_eq!(sorted_numbers(log.committed_values()), (0..events).collect::<Vec<_>>());
+    common::assert_each_once("committed", &sorted_numbers(log.committed_values()), events);
 }
 
 #[test]

@@ -162,3 +162,27 @@ pub fn logs() {
             .try_init();
     });
 }
+
+/// Asserts that `got` holds each of `0..n` exactly once; on failure says how
+/// many were lost and repeated (with the first few) instead of printing them all.
+#[allow(dead_code)]
+pub fn assert_each_once(label: &str, got: &[u64], n: u64) {
+    let mut counts = std::collections::BTreeMap::<u64, usize>::new();
+    for value in got {
+        *counts.entry(*value).or_default() += 1;
+    }
+    let lost: Vec<u64> = (0..n).filter(|v| !counts.contains_key(v)).collect();
+    let repeated: Vec<(u64, usize)> = counts.iter().filter(|(_, c)| **c > 1).map(|(v, c)| (*v, *c)).collect();
+    let foreign: Vec<u64> = counts.keys().copied().filter(|v| *v >= n).collect();
+    assert!(
+        lost.is_empty() && repeated.is_empty() && foreign.is_empty(),
+        "{label}: {} records, {} lost (first {:?}), {} repeated (first {:?}), {} unexpected (first {:?})",
+        got.len(),
+        lost.len(),
+        &lost[..lost.len().min(10)],
+        repeated.len(),
+        &repeated[..repeated.len().min(10)],
+        foreign.len(),
+        &foreign[..foreign.len().min(10)],
+    );
+}
