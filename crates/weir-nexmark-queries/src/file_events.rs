@@ -21,15 +21,9 @@ pub fn file_source(
     fields: EventFields,
     decoded: Arc<AtomicU64>,
 ) -> Result<FileSource<Event>, FileSystemError> {
-    FileSource::lines([path], move || EventJson {
-        json: JsonTapeDeserializer::new(JsonOptions::default(), move |value| {
-            event_from_tape(value, &fields).map(JsonEvent)
-        }),
-        rows: Vec::new(),
-        decoded: decoded.clone(),
-    })
-    .name(format!("nexmark file '{}'", path.display()))
-    .build()
+    FileSource::lines([path], move || event_json(fields, decoded.clone()))
+        .name(format!("nexmark file '{}'", path.display()))
+        .build()
 }
 
 /// The string fields of the events that query `number` reads: what a file source
@@ -45,18 +39,25 @@ pub fn fields_read_by(number: u8) -> EventFields {
     }
 }
 
-/// Decodes one JSON line into an [`Event`].
-struct EventJson<D> {
+/// The decoder of one JSON line into an [`Event`] with the string fields in
+/// `fields`, counting the events in `decoded`; [`JsonEvent`]'s serde explains the
+/// lines that fail.
+fn event_json(fields: EventFields, decoded: Arc<AtomicU64>) -> impl Deserializer<Event> {
+    let json = JsonTapeDeserializer::new(JsonOptions::default(), move |value| event_from_tape(value, &fields))
+        .explained_by::<JsonEvent>();
+    Counted { json, decoded }
+}
+
+/// A deserializer counting the records it decodes.
+struct Counted<D> {
     json: D,
-    rows: Vec<JsonEvent>,
     decoded: Arc<AtomicU64>,
 }
 
-impl<D: Deserializer<JsonEvent>> Deserializer<Event> for EventJson<D> {
+impl<D: Deserializer<Event>> Deserializer<Event> for Counted<D> {
     fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), FormatError> {
-        self.json.deserialize(bytes, &mut self.rows)?;
         let before = out.len();
-        out.extend(self.rows.drain(..).map(|row| row.0));
+        self.json.deserialize(bytes, out)?;
         self.decoded.fetch_add((out.len() - before) as u64, Ordering::Relaxed);
         Ok(())
     }
@@ -69,13 +70,7 @@ mod tests {
 
     fn decode(data: &[u8], fields: EventFields) -> (Vec<Event>, u64) {
         let decoded = Arc::new(AtomicU64::new(0));
-        let mut json = EventJson {
-            json: JsonTapeDeserializer::new(JsonOptions::default(), move |value| {
-                event_from_tape(value, &fields).map(JsonEvent)
-            }),
-            rows: Vec::new(),
-            decoded: decoded.clone(),
-        };
+        let mut json = event_json(fields, decoded.clone());
         let mut out = Vec::new();
         for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             json.deserialize(line, &mut out).unwrap();
@@ -119,9 +114,7 @@ mod tests {
             (br#"{"event_type":2,"bid":{"auction":1,"bidder":2,"price":"3","channel":"c","url":"u","dateTime":"2024-01-01 00:00:00","extra":""}}"#, "field `bid.price`"),
             (br#"{"event_type":2,"bid":{"auction":1,"bidder":2,"price":3,"channel":"c","url":"u","dateTime":"yesterday","extra":""}}"#, "field `bid.dateTime`"),
         ];
-        let mut json = JsonTapeDeserializer::new(JsonOptions::default(), |value| {
-            event_from_tape(value, &EventFields::NONE).map(JsonEvent)
-        });
+        let mut json = event_json(EventFields::NONE, Arc::default());
         for (line, needle) in cases {
             let err = json.deserialize(line, &mut Vec::new()).unwrap_err();
             assert!(err.message.contains(needle), "{err}");

@@ -23,7 +23,8 @@ use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 /// [`JsonOptions::accept_arrays`] is off, none for a blank message, byte order mark
 /// and size limit). The parser's buffers, a scratch copy of the input and the tape
 /// are reused from record to record, so a record costs no allocation but what
-/// `from_tape` makes. `T`'s serde `Deserialize` must accept the same records as
+/// `from_tape` makes. `T`'s serde `Deserialize` (or that of the type given to
+/// [`explained_by`](Self::explained_by)) must accept the same records as
 /// `from_tape`: a record that fails is decoded again by `serde_json` with it to
 /// explain the failure, naming the field (as `JsonDeserializer` does); if serde
 /// takes a record `from_tape` rejects, the error is of kind `Type` with
@@ -55,17 +56,18 @@ use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 /// assert_eq!(err.message, "field `price` is missing (the object ends at column 14)");
 /// # Ok::<(), weir_format_json::FormatError>(())
 /// ```
-pub struct JsonTapeDeserializer<T, F> {
+pub struct JsonTapeDeserializer<T, F, S = T> {
     options: JsonOptions,
     scratch: Vec<u8>,
     buffers: simd_json::Buffers,
     /// Empty between calls; holds its allocation.
     tape: Option<Tape<'static>>,
     from_tape: F,
-    _records: PhantomData<fn() -> T>,
+    /// Records are `T`s; failures are explained by decoding an `S` with serde.
+    _records: PhantomData<fn() -> (T, S)>,
 }
 
-impl<T, F> std::fmt::Debug for JsonTapeDeserializer<T, F> {
+impl<T, F, S> std::fmt::Debug for JsonTapeDeserializer<T, F, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JsonTapeDeserializer")
             .field("options", &self.options)
@@ -73,14 +75,14 @@ impl<T, F> std::fmt::Debug for JsonTapeDeserializer<T, F> {
     }
 }
 
-impl<T, F, E> JsonTapeDeserializer<T, F>
-where
-    T: DeserializeOwned,
-    F: for<'t, 'i> FnMut(Value<'t, 'i>) -> Result<T, E>,
-    E: Display,
-{
-    /// A deserializer with these options, building records with `from_tape`.
-    pub fn new(options: JsonOptions, from_tape: F) -> Self {
+impl<T, F> JsonTapeDeserializer<T, F> {
+    /// A deserializer with these options, building records with `from_tape`;
+    /// `T`'s serde `Deserialize` explains the records that fail.
+    pub fn new<E>(options: JsonOptions, from_tape: F) -> Self
+    where
+        F: for<'t, 'i> FnMut(Value<'t, 'i>) -> Result<T, E>,
+        E: Display,
+    {
         JsonTapeDeserializer {
             options,
             scratch: Vec::new(),
@@ -90,12 +92,35 @@ where
             _records: PhantomData,
         }
     }
+}
+
+impl<T, F, S> JsonTapeDeserializer<T, F, S> {
+    /// The same deserializer, but failures are explained by decoding the record
+    /// as an `S` with serde (for records of a type whose own `Deserialize`, if any,
+    /// does not describe the JSON: `S` is then a serde wrapper of `T`).
+    pub fn explained_by<S2>(self) -> JsonTapeDeserializer<T, F, S2> {
+        JsonTapeDeserializer {
+            options: self.options,
+            scratch: self.scratch,
+            buffers: self.buffers,
+            tape: self.tape,
+            from_tape: self.from_tape,
+            _records: PhantomData,
+        }
+    }
 
     /// Its options.
     pub fn options(&self) -> &JsonOptions {
         &self.options
     }
+}
 
+impl<T, F, S, E> JsonTapeDeserializer<T, F, S>
+where
+    S: DeserializeOwned,
+    F: for<'t, 'i> FnMut(Value<'t, 'i>) -> Result<T, E>,
+    E: Display,
+{
     fn decode(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
         let Some((bytes, first)) = record(bytes, &self.options)? else {
             return Ok(());
@@ -105,7 +130,7 @@ where
         self.scratch.extend_from_slice(bytes);
         let mut tape = self.tape.take().map_or_else(|| Tape(Vec::new()), Tape::reset);
         let result = match simd_json::fill_tape(&mut self.scratch, &mut self.buffers, &mut tape) {
-            Err(e) => Err(explain::<T>(bytes, array, &e)),
+            Err(e) => Err(explain::<S>(bytes, array, &e)),
             Ok(()) => {
                 let value = tape.as_value();
                 match value.as_array().filter(|_| array) {
@@ -117,7 +142,7 @@ where
                                 Ok(record) => out.push(record),
                                 Err(e) => {
                                     out.truncate(before);
-                                    result = Err(explain_record::<T>(bytes, true, &e));
+                                    result = Err(explain_record::<S>(bytes, true, &e));
                                     break;
                                 }
                             }
@@ -129,7 +154,7 @@ where
                             out.push(record);
                             Ok(())
                         }
-                        Err(e) => Err(explain_record::<T>(bytes, false, &e)),
+                        Err(e) => Err(explain_record::<S>(bytes, false, &e)),
                     },
                 }
             }
@@ -147,9 +172,10 @@ fn explain_record<T: DeserializeOwned>(bytes: &[u8], array: bool, error: &dyn Di
     })
 }
 
-impl<T, F, E> Deserializer<T> for JsonTapeDeserializer<T, F>
+impl<T, F, S, E> Deserializer<T> for JsonTapeDeserializer<T, F, S>
 where
-    T: DeserializeOwned + Send,
+    T: Send,
+    S: DeserializeOwned,
     F: for<'t, 'i> FnMut(Value<'t, 'i>) -> Result<T, E> + Send,
     E: Display,
 {
