@@ -151,8 +151,9 @@ fn rows_of(path: &std::path::Path) -> Vec<String> {
 }
 
 /// `weir nexmark run --input F` reads the file `weir nexmark generate` wrote
-/// through the file source and the JSON format, and q1 gives the rows of the
-/// in-process run over the same events.
+/// through the file source and the JSON format, and q0, q1 and q2 (which decode
+/// only the fields they read) and q3 (every field) give the rows of the in-process
+/// run over the same events.
 #[test]
 fn run_from_a_generated_file_gives_the_in_process_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -172,16 +173,35 @@ fn run_from_a_generated_file_gives_the_in_process_rows() {
         (vec!["--input", file.to_str().unwrap(), "-p", "2"], &from_file),
         (vec!["--events", "100000"], &in_process),
     ] {
-        let mut all = vec!["nexmark", "run", "--query", "q1", "--output-dir", out.to_str().unwrap()];
+        let mut all = vec![
+            "nexmark",
+            "run",
+            "--query",
+            "q0,q1,q2,q3",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ];
         all.extend(args);
         let run = weir(&all);
         assert!(run.status.success(), "{}", text(&run));
-        let report: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&run.stdout).trim()).unwrap();
-        assert_eq!(report["events"], 100000, "{report}");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert_eq!(stdout.lines().count(), 4, "{stdout}");
+        for line in stdout.lines() {
+            let report: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(report["events"], 100000, "{report}");
+        }
     }
-    let expected = rows_of(&in_process.join("q1.jsonl"));
-    assert_eq!(expected.len(), 92_000, "q1 converts every bid");
-    assert!(rows_of(&from_file.join("q1.jsonl")) == expected, "the rows differ");
+    for (query, rows) in [("q0", Some(92_000)), ("q1", Some(92_000)), ("q2", None), ("q3", None)] {
+        let expected = rows_of(&in_process.join(format!("{query}.jsonl")));
+        assert!(!expected.is_empty(), "{query} has rows");
+        if let Some(rows) = rows {
+            assert_eq!(expected.len(), rows, "{query} passes every bid");
+        }
+        assert!(
+            rows_of(&from_file.join(format!("{query}.jsonl"))) == expected,
+            "the rows of {query} differ"
+        );
+    }
 
     let missing = dir.path().join("no-such-file.json");
     let run = weir(&["nexmark", "run", "-q", "q1", "--input", missing.to_str().unwrap()]);

@@ -1,198 +1,82 @@
 //! Events from the JSON-lines file of `weir nexmark generate` (Flink's Nexmark
 //! Kafka table: `event_type` and the nested rows `person`, `auction`, `bid`, two of
 //! them `null`; timestamps as Flink's SQL timestamp text), read by the filesystem
-//! connector's file source and decoded by the JSON format straight into
-//! [`Event`]s (serde's remote derive: no intermediate copy).
+//! connector's file source and decoded by the JSON format's tape path
+//! ([`JsonTapeDeserializer`] with [`weir_nexmark::event_from_tape`]) straight into
+//! [`Event`]s, copying only the string fields the query reads.
 
-use serde::de::{self, Visitor};
-use serde::Deserialize;
-use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use weir::connector_api::format::{Deserializer, FormatError};
 use weir_connector_filesystem::{FileSource, FileSystemError};
-use weir_format_json::JsonDeserializer;
-use weir_nexmark::{Auction, Bid, Event, Person};
+use weir_format_json::{JsonOptions, JsonTapeDeserializer};
+use weir_nexmark::{event_from_tape, Event, EventFields, JsonEvent};
 
-/// A file source of the Nexmark events in the JSON-lines file(s) at `path`;
+/// A file source of the Nexmark events in the JSON-lines file(s) at `path`, with
+/// the string fields in `fields` (the others left empty; see [`fields_read_by`]);
 /// `decoded` counts the events read.
-pub fn file_source(path: &Path, decoded: Arc<AtomicU64>) -> Result<FileSource<Event>, FileSystemError> {
-    FileSource::lines([path], move || EventJson {
-        json: JsonDeserializer::default(),
-        rows: Vec::new(),
-        decoded: decoded.clone(),
-    })
-    .name(format!("nexmark file '{}'", path.display()))
-    .build()
+pub fn file_source(
+    path: &Path,
+    fields: EventFields,
+    decoded: Arc<AtomicU64>,
+) -> Result<FileSource<Event>, FileSystemError> {
+    FileSource::lines([path], move || event_json(fields, decoded.clone()))
+        .name(format!("nexmark file '{}'", path.display()))
+        .build()
 }
 
-/// Decodes one JSON line into an [`Event`].
-struct EventJson {
-    json: JsonDeserializer<Row>,
-    rows: Vec<Row>,
+/// The string fields of the events that query `number` reads: what a file source
+/// for it needs to decode (projection pushdown, as Flink's JSON format does for
+/// its SQL queries). Queries not listed read every field.
+pub fn fields_read_by(number: u8) -> EventFields {
+    match number {
+        // q0 and q1 pass on the bids' numbers, event time and `extra`.
+        0 | 1 => EventFields::BID_EXTRA,
+        // q2 reads the bids' auction and price only.
+        2 => EventFields::NONE,
+        _ => EventFields::ALL,
+    }
+}
+
+/// The decoder of one JSON line into an [`Event`] with the string fields in
+/// `fields`, counting the events in `decoded`; [`JsonEvent`]'s serde explains the
+/// lines that fail.
+fn event_json(fields: EventFields, decoded: Arc<AtomicU64>) -> impl Deserializer<Event> {
+    let json = JsonTapeDeserializer::new(JsonOptions::default(), move |value| event_from_tape(value, &fields))
+        .explained_by::<JsonEvent>();
+    Counted { json, decoded }
+}
+
+/// A deserializer counting the records it decodes.
+struct Counted<D> {
+    json: D,
     decoded: Arc<AtomicU64>,
 }
 
-impl Deserializer<Event> for EventJson {
+impl<D: Deserializer<Event>> Deserializer<Event> for Counted<D> {
     fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), FormatError> {
-        self.json.deserialize(bytes, &mut self.rows)?;
         let before = out.len();
-        for row in self.rows.drain(..) {
-            out.push(row.event);
-        }
+        self.json.deserialize(bytes, out)?;
         self.decoded.fetch_add((out.len() - before) as u64, Ordering::Relaxed);
         Ok(())
     }
-}
-
-/// One line of the file, decoded.
-struct Row {
-    event: Event,
-}
-
-impl<'de> Deserialize<'de> for Row {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let row = Line::deserialize(deserializer)?;
-        let event = match (row.event_type, row.person, row.auction, row.bid) {
-            (0, Some(PersonRow(p)), None, None) => Event::Person(p),
-            (1, None, Some(AuctionRow(a)), None) => Event::Auction(a),
-            (2, None, None, Some(BidRow(b))) => Event::Bid(b),
-            (t, ..) => {
-                return Err(de::Error::custom(format_args!(
-                    "event_type {t} does not match the one non-null row"
-                )))
-            }
-        };
-        Ok(Row { event })
-    }
-}
-
-#[derive(Deserialize)]
-struct Line {
-    event_type: i32,
-    person: Option<PersonRow>,
-    auction: Option<AuctionRow>,
-    bid: Option<BidRow>,
-}
-
-struct PersonRow(Person);
-struct AuctionRow(Auction);
-struct BidRow(Bid);
-
-impl<'de> Deserialize<'de> for PersonRow {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        PersonDef::deserialize(d).map(PersonRow)
-    }
-}
-
-impl<'de> Deserialize<'de> for AuctionRow {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        AuctionDef::deserialize(d).map(AuctionRow)
-    }
-}
-
-impl<'de> Deserialize<'de> for BidRow {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BidDef::deserialize(d).map(BidRow)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "Person", rename_all = "camelCase")]
-struct PersonDef {
-    id: i64,
-    name: String,
-    email_address: String,
-    credit_card: String,
-    city: String,
-    state: String,
-    #[serde(deserialize_with = "sql_timestamp")]
-    date_time: i64,
-    extra: String,
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "Auction", rename_all = "camelCase")]
-struct AuctionDef {
-    id: i64,
-    item_name: String,
-    description: String,
-    initial_bid: i64,
-    reserve: i64,
-    #[serde(deserialize_with = "sql_timestamp")]
-    date_time: i64,
-    #[serde(deserialize_with = "sql_timestamp")]
-    expires: i64,
-    seller: i64,
-    category: i64,
-    extra: String,
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "Bid", rename_all = "camelCase")]
-struct BidDef {
-    auction: i64,
-    bidder: i64,
-    price: i64,
-    channel: String,
-    url: String,
-    #[serde(deserialize_with = "sql_timestamp")]
-    date_time: i64,
-    extra: String,
-}
-
-/// Flink's SQL timestamp text (`2024-01-01 00:00:00.12`, UTC) as ms since the epoch.
-fn sql_timestamp<'de, D: de::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    struct Timestamp;
-    impl Visitor<'_> for Timestamp {
-        type Value = i64;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a timestamp like 2024-01-01 00:00:00.123")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-            fast_timestamp(v.as_bytes())
-                .or_else(|| weir_nexmark::parse_timestamp(v))
-                .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
-        }
-    }
-    d.deserialize_str(Timestamp)
-}
-
-/// `yyyy-MM-dd HH:mm:ss[.f{1,3}]` with a four-digit year (what the generator
-/// writes) without allocating; `None` for anything else.
-fn fast_timestamp(b: &[u8]) -> Option<i64> {
-    fn num(b: &[u8]) -> Option<i64> {
-        b.iter()
-            .try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
-    }
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
-    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let millis = match &b[19..] {
-        [] => 0,
-        [b'.', f @ ..] if (1..=3).contains(&f.len()) => num(f)? * [100, 10, 1][f.len() - 1],
-        _ => return None,
-    };
-    // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + millis)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use weir_nexmark::{write_json_lines, EventGenerator, GeneratorConfig, NexmarkConfig};
+
+    fn decode(data: &[u8], fields: EventFields) -> (Vec<Event>, u64) {
+        let decoded = Arc::new(AtomicU64::new(0));
+        let mut json = event_json(fields, decoded.clone());
+        let mut out = Vec::new();
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            json.deserialize(line, &mut out).unwrap();
+        }
+        (out, decoded.load(Ordering::Relaxed))
+    }
 
     #[test]
     fn generated_lines_decode_to_the_generated_events() {
@@ -204,23 +88,36 @@ mod tests {
         let events: Vec<Event> = EventGenerator::new(config).collect();
         let mut data = Vec::new();
         write_json_lines(&events, &mut data).unwrap();
-        let decoded = Arc::new(AtomicU64::new(0));
-        let mut json = EventJson {
-            json: JsonDeserializer::default(),
-            rows: Vec::new(),
-            decoded: decoded.clone(),
-        };
-        let mut out = Vec::new();
-        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            json.deserialize(line, &mut out).unwrap();
+        assert_eq!(decode(&data, EventFields::ALL), (events.clone(), 3_000));
+        // q0's projection: the bids' `extra` kept, every other string empty.
+        let (projected, n) = decode(&data, fields_read_by(0));
+        assert_eq!(n, 3_000);
+        for (got, full) in projected.iter().zip(&events) {
+            match (got, full) {
+                (Event::Bid(got), Event::Bid(full)) => {
+                    assert_eq!((got.channel.as_str(), got.url.as_str()), ("", ""));
+                    assert_eq!(
+                        (got.auction, got.bidder, got.price, got.date_time, &got.extra),
+                        (full.auction, full.bidder, full.price, full.date_time, &full.extra)
+                    );
+                }
+                _ => assert_eq!(got.date_time(), full.date_time()),
+            }
         }
-        assert_eq!(out, events);
-        assert_eq!(decoded.load(Ordering::Relaxed), 3_000);
-        let mut ms = 0i64;
-        while ms < 4_102_444_800_000 {
-            let text = weir_nexmark::format_timestamp(ms);
-            assert_eq!(fast_timestamp(text.as_bytes()), Some(ms), "{text}");
-            ms += 7_777_777 + 13;
+    }
+
+    #[test]
+    fn bad_lines_are_errors_naming_the_field() {
+        let cases: [(&[u8], &str); 4] = [
+            (br#"{"event_type":2,"person":null,"auction":null,"bid":{"auction":1}}"#, "field `bid.bidder` is missing"),
+            (br#"{"event_type":1,"person":null,"auction":null,"bid":null}"#, "event_type 1 does not match"),
+            (br#"{"event_type":2,"bid":{"auction":1,"bidder":2,"price":"3","channel":"c","url":"u","dateTime":"2024-01-01 00:00:00","extra":""}}"#, "field `bid.price`"),
+            (br#"{"event_type":2,"bid":{"auction":1,"bidder":2,"price":3,"channel":"c","url":"u","dateTime":"yesterday","extra":""}}"#, "field `bid.dateTime`"),
+        ];
+        let mut json = event_json(EventFields::NONE, Arc::default());
+        for (line, needle) in cases {
+            let err = json.deserialize(line, &mut Vec::new()).unwrap_err();
+            assert!(err.message.contains(needle), "{err}");
         }
     }
 }

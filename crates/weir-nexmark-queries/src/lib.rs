@@ -34,7 +34,7 @@ mod source;
 
 pub use change::{Change, Op};
 pub use error::NexmarkError;
-pub use file_events::file_source;
+pub use file_events::{fields_read_by, file_source};
 pub use output::QueryOutput;
 pub use runner::{build, events, run, Query, RunOptions, RunReport, WATERMARK_DELAY};
 pub use source::NexmarkSource;

@@ -127,8 +127,12 @@ fn build_counting(
 ) -> Result<Option<CollectHandle<String>>, NexmarkError> {
     let events = match &options.input {
         Some(path) => {
-            let source =
-                crate::file_events::file_source(path, decoded).map_err(|e| NexmarkError::Input(e.to_string()))?;
+            let source = crate::file_events::file_source(
+                path,
+                crate::file_events::fields_read_by(options.query.number()),
+                decoded,
+            )
+            .map_err(|e| NexmarkError::Input(e.to_string()))?;
             env.from_source(source.into_source(), event_time(), "nexmark file")
                 .uid("nexmark-source")
         }

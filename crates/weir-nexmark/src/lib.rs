@@ -9,7 +9,9 @@
 //! * [`EventGenerator`]: an `Iterator` of [`Event`]s ([`Person`], [`Auction`], [`Bid`]),
 //!   and [`next_event`](EventGenerator::next_event) with wall-clock, event-time and
 //!   watermark timestamps.
-//! * [`write_json_lines`] (Flink's Kafka JSON) and [`write_csv`] (one file per kind).
+//! * [`write_json_lines`] (Flink's Kafka JSON) and [`write_csv`] (one file per kind);
+//!   [`reader`] decodes the JSON lines back ([`JsonEvent`] with serde,
+//!   [`event_from_tape`] from simd-json's tape with a projection of the fields).
 //! * [`JavaRandom`]: `java.util.Random`, bit for bit. Each event is drawn from a
 //!   `JavaRandom` seeded with its id, in the order of Flink's generators, so the data is
 //!   deterministic and equals the Java generator's wherever that one is seeded
@@ -32,6 +34,7 @@ pub mod error;
 pub mod generator;
 pub mod java_random;
 pub mod model;
+pub mod reader;
 pub mod writer;
 
 pub use config::{
@@ -42,6 +45,7 @@ pub use error::ConfigError;
 pub use generator::{EventGenerator, NextEvent};
 pub use java_random::JavaRandom;
 pub use model::{Auction, Bid, Event, EventType, Person};
+pub use reader::{event_from_tape, EventFields, JsonEvent, JsonEventError};
 pub use writer::{
     civil_from_days, csv_record, format_timestamp, json_line, parse_timestamp, write_csv, write_json_lines, CsvWriter,
     EventCounts, AUCTION_CSV_HEADER, BID_CSV_HEADER, PERSON_CSV_HEADER,

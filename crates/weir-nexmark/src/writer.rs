@@ -324,6 +324,9 @@ pub fn format_timestamp(ms: i64) -> String {
 /// assert_eq!(weir_nexmark::parse_timestamp("2024-01-01 00:00:00.12"), Some(1_704_067_200_120));
 /// ```
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    if let Some(ms) = parse_plain_timestamp(text.as_bytes()) {
+        return Some(ms);
+    }
     let (date, time) = text.split_once(' ')?;
     let (sign, date) = match date.as_bytes().first()? {
         b'+' => (1, &date[1..]),
@@ -358,6 +361,34 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         }
     }
     let days = days_from_civil(sign * year, month, day);
+    Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + millis)
+}
+
+/// `yyyy-MM-dd HH:mm:ss[.f{1,3}]` with a four-digit year (the shape the writers
+/// write) without splitting or allocating; `None` for anything else.
+fn parse_plain_timestamp(b: &[u8]) -> Option<i64> {
+    fn num(b: &[u8]) -> Option<i64> {
+        b.iter()
+            .try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    }
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let year = num(&b[0..4])?;
+    let (month, day) = (
+        u32::try_from(num(&b[5..7])?).ok()?,
+        u32::try_from(num(&b[8..10])?).ok()?,
+    );
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let millis = match &b[19..] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=3).contains(&f.len()) => num(f)? * [100, 10, 1][f.len() - 1],
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
     Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + millis)
 }
 
@@ -550,6 +581,32 @@ fn csv_string(s: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_shape_parses_like_the_general_one() {
+        let mut ms = 0i64;
+        while ms < 4_102_444_800_000 {
+            let text = format_timestamp(ms);
+            assert_eq!(parse_plain_timestamp(text.as_bytes()), Some(ms), "{text}");
+            ms += 7_777_777 + 13;
+        }
+        for text in ["2024-01-01 00:00:00.5", "2024-02-29 23:59:59.12", "0001-01-01 00:00:00"] {
+            let plain = parse_plain_timestamp(text.as_bytes());
+            assert!(plain.is_some(), "{text}");
+            // The general parser's own path, without the plain shortcut.
+            let (date, time) = text.split_once(' ').unwrap();
+            let general = parse_timestamp(&format!("+{date} {time}"));
+            assert_eq!(plain, general, "{text}");
+        }
+        for text in [
+            "2024-1-01 00:00:00",
+            "2024-01-01T00:00:00",
+            "2024-01-01 00:00:00.1234",
+            "2024-13-01 00:00:00",
+        ] {
+            assert_eq!(parse_plain_timestamp(text.as_bytes()), None, "{text}");
+        }
+    }
 
     #[test]
     fn timestamps_like_flink_sql_format() {

@@ -6,10 +6,13 @@
 //! memory. Scenarios, each over all lines:
 //!
 //! * `serde_json`, `sonic_rs`, `simd_json`: that parser alone, each line into a
-//!   `weir_nexmark::Event` through serde (`nexmark_rows.rs`);
+//!   `weir_nexmark::Event` through serde (`weir_nexmark::JsonEvent`);
 //! * `simd_tape`: simd-json into `serde::de::IgnoredAny` (parsing, no values built);
 //! * `weir`: `JsonDeserializer<NexmarkEvent>` (the format as a source uses it: one
 //!   call per line, bad lines explained);
+//! * `tape`: `JsonTapeDeserializer` with `weir_nexmark::event_from_tape` (every
+//!   field), one call per line: what `weir nexmark run --input` uses;
+//! * `tape_q0`: the same with only the string fields q0 reads (`bid.extra`);
 //! * `weir_lines`: `JsonDeserializer::deserialize_lines` on 1 MiB chunks (groups of
 //!   lines parsed in one go);
 //! * `arrow`: `JsonArrowDecoder` into record batches of 8192 rows, with the schema
@@ -27,14 +30,13 @@ use std::time::Instant;
 
 use cpu_time::ProcessTime;
 use weir_format_json::schema::{infer_from_lines, InferOptions};
-use weir_format_json::{lines, Deserializer, JsonArrowDecoder, JsonDeserializer, JsonOptions};
+use weir_format_json::{lines, Deserializer, JsonArrowDecoder, JsonDeserializer, JsonOptions, JsonTapeDeserializer};
 use weir_nexmark::{write_json_lines, EventGenerator, GeneratorConfig, NexmarkConfig};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod nexmark_rows;
-use nexmark_rows::NexmarkEvent;
+use weir_nexmark::{event_from_tape, EventFields, JsonEvent as NexmarkEvent};
 
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -145,6 +147,24 @@ fn main() -> BenchResult {
         }
         Ok(n + out.len() as u64)
     })?;
+    for (what, fields) in [("tape", EventFields::ALL), ("tape_q0", EventFields::BID_EXTRA)] {
+        bench.run(what, || {
+            let mut json = JsonTapeDeserializer::new(JsonOptions::default(), |v| {
+                event_from_tape(v, &fields).map(NexmarkEvent)
+            });
+            let mut out = Vec::with_capacity(1024);
+            let mut n = 0;
+            for (_, line) in lines(&data) {
+                json.deserialize(line, &mut out)?;
+                if out.len() == 1024 {
+                    n += out.len() as u64;
+                    black_box(&out);
+                    out.clear();
+                }
+            }
+            Ok(n + out.len() as u64)
+        })?;
+    }
     bench.run("weir_lines", || {
         let mut json = JsonDeserializer::<NexmarkEvent>::default();
         let mut out = Vec::with_capacity(1 << 14);

@@ -108,22 +108,13 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
     }
 
     fn decode(&mut self, bytes: &[u8], out: &mut Vec<T>) -> Result<(), FormatError> {
-        // A byte order mark (files written on Windows) is not JSON.
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        if bytes.len() > self.options.max_record_bytes {
-            return Err(oversize(
-                bytes.len(),
-                self.options.max_record_bytes,
-                keys::MAX_RECORD_BYTES,
-            ));
-        }
-        let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
+        let Some((bytes, first)) = record(bytes, &self.options)? else {
             return Ok(());
         };
         check_depth(bytes)?;
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
-        if *first == b'[' && self.options.accept_arrays {
+        if first == b'[' && self.options.accept_arrays {
             match simd_json::serde::from_slice_with_buffers::<Vec<T>>(&mut self.scratch, &mut self.buffers) {
                 Ok(records) => out.extend(records),
                 Err(e) => return Err(explain::<T>(bytes, true, &e)),
@@ -136,6 +127,20 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
         }
         Ok(())
     }
+}
+
+/// The record in a message: without a byte order mark, checked against the size
+/// limit; `None` if blank, else with its first non-blank byte.
+pub(crate) fn record<'a>(bytes: &'a [u8], options: &JsonOptions) -> Result<Option<(&'a [u8], u8)>, FormatError> {
+    // A byte order mark (files written on Windows) is not JSON.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.len() > options.max_record_bytes {
+        return Err(oversize(bytes.len(), options.max_record_bytes, keys::MAX_RECORD_BYTES));
+    }
+    Ok(bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .map(|&first| (bytes, first)))
 }
 
 impl<T: DeserializeOwned> Deserializer<T> for JsonDeserializer<T> {

@@ -12,6 +12,17 @@ use weir_connector_api::format::{FormatError, FormatErrorKind};
 /// The failure of decoding `bytes` as `T` (or as `Vec<T>` if `array`), explained.
 /// `fast` is the fast parser's message, used if `serde_json` accepts the record.
 pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], array: bool, fast: &dyn std::fmt::Display) -> FormatError {
+    explain_or::<T>(bytes, array, || {
+        FormatError::new(FormatErrorKind::Syntax, format!("invalid JSON: {fast}"))
+    })
+}
+
+/// [`explain`], with `otherwise` the error if `serde_json` accepts the record.
+pub(crate) fn explain_or<T: DeserializeOwned>(
+    bytes: &[u8],
+    array: bool,
+    otherwise: impl FnOnce() -> FormatError,
+) -> FormatError {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let result = if array {
         serde_path_to_error::deserialize::<_, Vec<T>>(&mut deserializer).map(drop)
@@ -22,7 +33,7 @@ pub(crate) fn explain<T: DeserializeOwned>(bytes: &[u8], array: bool, fast: &dyn
         Err(e) => classify(e.inner(), &e.path().to_string()),
         Ok(()) => match deserializer.end() {
             Err(e) => classify(&e, "."),
-            Ok(()) => FormatError::new(FormatErrorKind::Syntax, format!("invalid JSON: {fast}")),
+            Ok(()) => otherwise(),
         },
     }
 }

@@ -3,6 +3,9 @@
 //! * [`JsonDeserializer`]: JSON messages or lines into Rust structs (`serde`), parsed
 //!   by simd-json; every failure a [`FormatError`] of kind `Syntax`, `Type`,
 //!   `MissingField` or `Oversize` naming the field.
+//! * [`JsonTapeDeserializer`]: the same, but records built by a function over
+//!   simd-json's tape instead of serde (the fastest path; serde still explains the
+//!   records that fail).
 //! * [`JsonSerializer`]: Rust values to JSON lines.
 //! * [`schema`]: a [`Schema`](schema::Schema) inferred from sample messages or the
 //!   head of a file, printed as a JSON document a user keeps and passes back as the
@@ -23,6 +26,7 @@ mod lines;
 pub mod options;
 pub mod schema;
 mod serializer;
+mod tape_deserializer;
 
 #[cfg(feature = "arrow")]
 pub use arrow_decoder::JsonArrowDecoder;
@@ -32,4 +36,7 @@ pub use factory::JsonFormatFactory;
 pub use lines::lines;
 pub use options::JsonOptions;
 pub use serializer::JsonSerializer;
+/// simd-json, whose tape [`JsonTapeDeserializer`] hands its decoding function.
+pub use simd_json;
+pub use tape_deserializer::JsonTapeDeserializer;
 pub use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind, Serializer};

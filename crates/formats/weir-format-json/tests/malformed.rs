@@ -9,12 +9,12 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use weir_format_json::schema::{infer_from_lines, infer_from_message, InferOptions};
-use weir_format_json::{Deserializer, FormatErrorKind, JsonArrowDecoder, JsonDeserializer, JsonOptions};
+use weir_format_json::{
+    Deserializer, FormatError, FormatErrorKind, JsonArrowDecoder, JsonDeserializer, JsonOptions, JsonTapeDeserializer,
+};
 use weir_nexmark::{json_line, EventGenerator, GeneratorConfig, NexmarkConfig};
 
-#[path = "../benches/nexmark_rows.rs"]
-mod nexmark_rows;
-use nexmark_rows::NexmarkEvent;
+use weir_nexmark::{event_from_tape, EventFields, JsonEvent as NexmarkEvent};
 
 fn runner(cases: u32) -> TestRunner {
     let seed = std::env::var("WEIR_FUZZ_SEED")
@@ -45,10 +45,30 @@ fn nexmark_lines(n: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Decodes with every decoder; panics only on a panic or an unexpected kind.
+/// `bytes` through the tape path with Nexmark's decoding, every field kept.
+fn decode_tape(bytes: &[u8], options: JsonOptions, out: &mut Vec<NexmarkEvent>) -> Result<(), FormatError> {
+    JsonTapeDeserializer::new(options, |v| event_from_tape(v, &EventFields::ALL).map(NexmarkEvent))
+        .deserialize(bytes, out)
+}
+
+/// Decodes with every decoder; panics only on a panic, an unexpected kind, or the
+/// tape path disagreeing with serde.
 fn decode_all(bytes: &[u8]) -> Result<usize, FormatErrorKind> {
     let mut events = Vec::new();
     let struct_result = JsonDeserializer::<NexmarkEvent>::default().deserialize(bytes, &mut events);
+    let mut tape_events = Vec::new();
+    let tape_result = decode_tape(bytes, JsonOptions::default(), &mut tape_events);
+    let too_deep = matches!(&struct_result, Err(e) if e.message.contains("nested deeper than"));
+    if !too_deep {
+        // The serde path limits nesting (it recurses); the tape path needs no limit.
+        assert_eq!(
+            tape_result.as_ref().map_err(|e| e.kind),
+            struct_result.as_ref().map_err(|e| e.kind),
+            "tape {tape_result:?} vs serde {struct_result:?} on {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(400)])
+        );
+        assert_eq!(tape_events, events);
+    }
     let mut values = Vec::new();
     let value_result = JsonDeserializer::<serde_json::Value>::default().deserialize(bytes, &mut values);
     if let Err(e) = &value_result {
@@ -178,13 +198,58 @@ fn wrong_types_and_missing_fields_have_their_kinds() {
             .unwrap_err();
         assert_eq!(err.kind, kind, "{text}: {err}");
         assert!(err.message.contains(needle), "{text}: {err}");
+        // The tape path explains its failures the same way.
+        let tape_err = decode_tape(text.as_bytes(), JsonOptions::default(), &mut out).unwrap_err();
+        assert_eq!(tape_err, err, "{text}");
     }
     let oversize = JsonOptions {
         max_record_bytes: 100,
         ..JsonOptions::default()
     };
-    let err = JsonDeserializer::<NexmarkEvent>::new(oversize)
+    let err = JsonDeserializer::<NexmarkEvent>::new(oversize.clone())
         .deserialize(bid.as_bytes(), &mut Vec::new())
         .unwrap_err();
     assert_eq!(err.kind, FormatErrorKind::Oversize);
+    let err = decode_tape(bid.as_bytes(), oversize, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind, FormatErrorKind::Oversize);
+}
+
+#[test]
+fn the_tape_path_takes_what_serde_takes() {
+    let bid = r#"{"event_type":2,"person":null,"auction":null,"bid":{"auction":1,"bidder":2,"price":3,"channel":"c","url":"u","dateTime":"2024-01-01 00:00:00","extra":""}}"#;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases = [
+        // Unknown fields, at any depth, are skipped (no recursion on the tape).
+        bid.replace("\"extra\":\"\"", &format!("\"extra\":\"\",\"x\":{{\"y\":{deep}}}")),
+        bid.replace("\"person\":null,", ""),
+        bid.replace("\"person\":null", "\"person\":{}"),
+        bid.replace("\"url\":\"u\"", "\"url\":\"u\",\"url\":\"v\""),
+        bid.replace("\"price\":3", "\"price\":18446744073709551615"),
+        bid.replace("\"price\":3", "\"price\":-9223372036854775808"),
+        bid.replace("\"event_type\":2", "\"event_type\":4294967298"),
+        bid.replace("\"channel\":\"c\"", "\"channel\":\"\\u00e9\\n\""),
+        format!("[{bid},{bid}]"),
+        format!("[{bid},{}]", bid.replace("\"price\":3", "\"price\":null")),
+        deep.clone(),
+        "[]".to_string(),
+        "null".to_string(),
+    ];
+    for text in &cases {
+        let _ = decode_all(text.as_bytes());
+    }
+    // A record nested 100 000 deep in a field the events do not have decodes.
+    let mut out = Vec::new();
+    decode_tape(cases[0].as_bytes(), JsonOptions::default(), &mut out).unwrap();
+    decode_tape(format!("[{bid},{bid}]").as_bytes(), JsonOptions::default(), &mut out).unwrap();
+    assert_eq!(out.len(), 3);
+    // A row as an array of its values: serde's sequence form of a struct, which the
+    // serde path takes; the tape path, like Flink's JSON format, wants an object.
+    let positional = r#"{"event_type":2,"bid":[1,2,3,"c","u","2024-01-01 00:00:00",""]}"#;
+    let mut events = Vec::new();
+    JsonDeserializer::<NexmarkEvent>::default()
+        .deserialize(positional.as_bytes(), &mut events)
+        .unwrap();
+    let err = decode_tape(positional.as_bytes(), JsonOptions::default(), &mut out).unwrap_err();
+    assert_eq!(err.kind, FormatErrorKind::Type);
+    assert_eq!(err.message, "field `bid`: expected an object or null");
 }

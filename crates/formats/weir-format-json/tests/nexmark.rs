@@ -8,12 +8,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMillisecondType};
 use arrow_array::Array;
 use weir_format_json::schema::{infer_from_lines, InferOptions, Schema};
-use weir_format_json::{Deserializer, JsonArrowDecoder, JsonDeserializer, JsonOptions};
+use weir_format_json::{Deserializer, JsonArrowDecoder, JsonDeserializer, JsonOptions, JsonTapeDeserializer};
 use weir_nexmark::{write_json_lines, Event, EventGenerator, GeneratorConfig, NexmarkConfig};
 
-#[path = "../benches/nexmark_rows.rs"]
-mod nexmark_rows;
-use nexmark_rows::NexmarkEvent;
+use weir_nexmark::{event_from_tape, EventFields, JsonEvent as NexmarkEvent};
 
 const EVENTS: u64 = 20_000;
 
@@ -42,6 +40,15 @@ fn json_lines_decode_to_the_generated_events() {
     let mut chunk = Vec::new();
     json.deserialize_lines(&data, &mut chunk).unwrap();
     assert_eq!(chunk.len(), events.len());
+    // The tape path gives the same events.
+    let mut tape = JsonTapeDeserializer::new(JsonOptions::default(), |v| {
+        event_from_tape(v, &EventFields::ALL).map(NexmarkEvent)
+    });
+    let mut from_tape = Vec::new();
+    for (_, line) in weir_format_json::lines(&data) {
+        tape.deserialize(line, &mut from_tape).unwrap();
+    }
+    assert!(from_tape.into_iter().map(|e| e.0).eq(events));
 }
 
 #[test]
