@@ -121,3 +121,35 @@ fn kill_child() {
         kill::child(&dir, &source(&topic, &client));
     }
 }
+
+#[test]
+fn wrong_credentials_fail_clearly() {
+    let good = service("mqtt", "WEIR_TEST_MQTT_AUTH_URL");
+    let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
+    assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
+    let source = MqttSource::new(SourceConfig::new(bad, "weir/never", unique("weir-auth")), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains("mqtt source 'weir/never'"), "{error}");
+    assert!(error.contains("mqtt://weir_auth@127.0.0.1:11883"), "{error}");
+    assert!(!error.contains("wrong-password"), "{error}");
+    assert!(error.contains("refused the connection"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
+}
+
+#[test]
+fn the_right_credentials_are_accepted() {
+    let topic = unique("weir/auth");
+    let mut config = SourceConfig::new(service("mqtt", "WEIR_TEST_MQTT_AUTH_URL"), &topic, unique("weir-auth"));
+    config.retry.give_up_after = Some(Duration::from_secs(5));
+    let source = MqttSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let mut out = Vec::new();
+    while out.is_empty() {
+        publish(&topic, [PROBE]);
+        read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
+    }
+}

@@ -93,9 +93,7 @@ impl<T: Send + 'static> Sink<T> for NatsSink<T> {
             .map_err(|e| format!("{name}: cannot start its network thread: {e}"))?;
         let mut backoff = Backoff::new(self.config.retry);
         let client = loop {
-            let connect = async_nats::ConnectOptions::new()
-                .connection_timeout(std::time::Duration::from_secs(5))
-                .connect(self.config.url.as_str());
+            let connect = crate::config::client_options(&self.config.url).connect(self.config.url.as_str());
             match runtime.block_on(connect) {
                 Ok(client) => break client,
                 Err(e) => {

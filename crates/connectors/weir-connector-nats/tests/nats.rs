@@ -175,3 +175,52 @@ fn kill_child() {
         kill::child(&dir, &source(&stream));
     }
 }
+
+#[test]
+fn wrong_credentials_fail_clearly() {
+    let good = service("nats", "WEIR_TEST_NATS_AUTH_URL");
+    let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
+    assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
+    let source = NatsSource::new(SourceConfig::new(bad, "weir-never", "weir"), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains("nats source 'weir-never/weir'"), "{error}");
+    assert!(error.contains("nats://weir_auth@127.0.0.1:14222"), "{error}");
+    assert!(!error.contains("wrong-password"), "{error}");
+    assert!(error.to_lowercase().contains("authorization"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
+}
+
+#[test]
+fn the_right_credentials_are_accepted() {
+    let stream = stream("weir-auth");
+    let mut config = config(&stream);
+    config.url = service("nats", "WEIR_TEST_NATS_AUTH_URL");
+    let source = NatsSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    publish_probe(&stream);
+    let mut out = Vec::new();
+    read_until(reader.as_mut(), &woken, &mut out, |o| !o.is_empty()).unwrap();
+    assert_eq!(out, [u64::MAX]);
+}
+
+#[test]
+fn a_missing_stream_fails_clearly() {
+    let missing = stream("weir-missing");
+    let source = NatsSource::new(SourceConfig::new(url(), &missing, "weir"), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains(&format!("nats source '{missing}/weir'")), "{error}");
+    assert!(error.contains("nats://127.0.0.1:14222"), "{error}");
+    assert!(
+        error.contains(&format!("cannot open the stream '{missing}'")),
+        "{error}"
+    );
+    assert!(error.contains("does not exist"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
+}

@@ -143,3 +143,25 @@ fn kill_child() {
         kill::child(&dir, &source(&queue));
     }
 }
+
+#[test]
+fn a_missing_queue_fails_clearly() {
+    let missing = queue("weir-missing");
+    let mut config = SourceConfig::new(uri(), &missing);
+    config.declare_queue = false;
+    let source = RabbitMqSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains(&format!("rabbitmq source '{missing}'")), "{error}");
+    assert!(error.contains("amqp://weir@127.0.0.1:15682"), "{error}");
+    assert!(
+        error.contains(&format!("cannot consume from queue '{missing}'")),
+        "{error}"
+    );
+    assert!(
+        error.contains("NOT_FOUND") || error.contains("NOTFOUND") || error.contains("no queue"),
+        "{error}"
+    );
+}
