@@ -13,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod job;
 pub mod kill;
 pub mod oracle;
 pub mod reader;

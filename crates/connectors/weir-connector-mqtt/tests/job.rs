@@ -1,0 +1,62 @@
+//! A real Weir job (runtime, checkpoints to a directory, the exactly-once file
+//! sink) reads an MQTT topic, fails between source and sink, and is restored
+//! from its checkpoint: the committed output holds every message at least once
+//! (MQTT has no id to drop a redelivery by); the duplicates are counted.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+use weir_connector_api::source::Source;
+use weir_connector_mqtt::{MqttSink, MqttSource, SinkConfig, SourceConfig};
+use weir_connector_testkit::{assert_at_least_once, context, job, kill, read_for, service, write_all, Numbers};
+
+const PROBE: u64 = u64::MAX;
+
+#[test]
+fn a_job_reads_at_least_once_across_a_failure_and_a_restore() {
+    let url = service("mqtt", "WEIR_TEST_MQTT_URL");
+    let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
+    let topic = format!("weir/job/{unique}");
+    let client_id = format!("weir-job-{unique}");
+    let publish = |values: std::ops::Range<u64>| {
+        let sink = MqttSink::new(SinkConfig::new(&url, &topic, format!("weir-job-pub-{unique}")), || {
+            Numbers
+        });
+        write_all(&sink, values);
+    };
+    // The persistent session and its subscription first (a probe round trip),
+    // so that the broker keeps what is published while no job runs.
+    {
+        let source = MqttSource::new(SourceConfig::new(&url, &topic, &client_id), || Numbers);
+        let (ctx, woken) = context(None);
+        let mut reader = source.create_reader(&ctx).unwrap();
+        let mut out = Vec::new();
+        while out.is_empty() {
+            let sink = MqttSink::new(
+                SinkConfig::new(&url, &topic, format!("weir-job-probe-{unique}")),
+                || Numbers,
+            );
+            write_all(&sink, [PROBE]);
+            read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
+        }
+        reader.snapshot_state(1).unwrap();
+        reader.notify_checkpoint_complete(1).unwrap();
+    }
+    let dir = kill::scratch("weir-mqtt-job");
+    // Mosquitto keeps 20 messages in flight per client and queues 1000.
+    let records = 600;
+    let output = job::fail_and_restore(
+        &dir,
+        || MqttSource::new(SourceConfig::new(&url, &topic, &client_id), || Numbers),
+        records,
+        Duration::from_millis(500),
+        &|range| publish(range),
+    );
+    let output: Vec<u64> = output.into_iter().filter(|v| *v != PROBE).collect();
+    let duplicates = assert_at_least_once(&output, records);
+    eprintln!(
+        "{} records committed, {duplicates} duplicates (at-least-once)",
+        output.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
