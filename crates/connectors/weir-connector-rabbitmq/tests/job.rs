@@ -32,3 +32,45 @@ fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
     assert_exactly_once(&output, records);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn source(uri: &str, queue: &str) -> RabbitMqSource<u64> {
+    let mut config = SourceConfig::new(uri, queue);
+    config.prefetch = 200;
+    RabbitMqSource::new(config, || Numbers)
+}
+
+/// The real job in a child process, killed with SIGKILL at seeded moments and
+/// restored from its newest checkpoint each time: exactly once.
+#[test]
+fn a_killed_job_reads_exactly_once() {
+    let uri = service("rabbitmq", "WEIR_TEST_RABBITMQ_URL");
+    let queue = format!("weir-job-kill-{}-{}", std::process::id(), fastrand::u32(..));
+    let dir = kill::scratch("weir-rabbitmq-job-kill");
+    std::fs::write(dir.join("queue"), &queue).unwrap();
+    let records = 3_000;
+    let output = job::kill_loop(
+        "job_kill_child",
+        &dir,
+        kill::seed(),
+        4,
+        records,
+        Duration::from_millis(500),
+        &|range| {
+            let sink =
+                RabbitMqSink::new(SinkConfig::to_queue(&uri, &queue), || Numbers).with_message_id(|v| format!("m-{v}"));
+            write_all(&sink, range);
+        },
+    );
+    assert_exactly_once(&output, records);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child of `a_killed_job_reads_exactly_once` (does nothing unless run by it).
+#[test]
+fn job_kill_child() {
+    if let Some(dir) = std::env::var_os(job::JOB_CHILD_VAR) {
+        let dir = std::path::PathBuf::from(dir);
+        let queue = std::fs::read_to_string(dir.join("queue")).unwrap();
+        job::child(&dir, source(&service("rabbitmq", "WEIR_TEST_RABBITMQ_URL"), &queue));
+    }
+}

@@ -142,3 +142,107 @@ where
     assert!(result.restored_from.is_some());
     committed(&out)
 }
+
+/// The environment variable that makes a job-kill test run as the child.
+pub const JOB_CHILD_VAR: &str = "WEIR_QUEUE_JOB_CHILD_DIR";
+
+/// The newest job directory under `dir/checkpoints` holding a completed
+/// checkpoint (one with `_metadata`).
+pub fn newest_checkpoint(dir: &Path) -> Option<PathBuf> {
+    let mut jobs: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir.join("checkpoints"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|job| {
+            let newest = std::fs::read_dir(&job)
+                .ok()?
+                .flatten()
+                .filter_map(|e| e.path().join("_metadata").metadata().ok()?.modified().ok())
+                .max()?;
+            Some((newest, job))
+        })
+        .collect();
+    jobs.sort();
+    jobs.pop().map(|(_, job)| job)
+}
+
+/// The child of a job-kill test: runs the queue job (restored from the newest
+/// completed checkpoint in `dir`, if any) until it is killed.
+pub fn child<S: Source<u64> + 'static>(dir: &Path, source: S) {
+    let env = env(dir);
+    if let Some(checkpoint) = newest_checkpoint(dir) {
+        eprintln!("child: restoring from {}", checkpoint.display());
+        env.restore_from(checkpoint);
+    }
+    build(&env, source, dir, None);
+    if let Err(e) = env.execute("queue job (killed)") {
+        eprintln!("child job failed: {e}");
+        std::process::exit(3);
+    }
+}
+
+/// Runs this test binary's test `test_name` (whose body calls [`child`] when
+/// [`JOB_CHILD_VAR`] is set) as a child job in `dir`, `kills` times killed with
+/// SIGKILL at a seeded moment (one chunk of `0..records` published before each
+/// run), then once more until every record is committed and `settle` has
+/// passed; returns the committed output.
+pub fn kill_loop(
+    test_name: &str,
+    dir: &Path,
+    seed: u64,
+    kills: u32,
+    records: u64,
+    settle: Duration,
+    publish: &dyn Fn(Range<u64>),
+) -> Vec<u64> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(JOB_CHILD_VAR, dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the child job")
+    };
+    let out = dir.join("out");
+    let chunk = records.div_ceil(u64::from(kills.max(1)));
+    for round in 0..kills {
+        let start = (u64::from(round) * chunk).min(records);
+        // Published while the child starts and reads, so that the kill lands
+        // mid-stream at some seeds and between checkpoints at others.
+        let mut child = spawn();
+        let started = Instant::now();
+        publish(start..(start + chunk).min(records));
+        let after = Duration::from_millis(rng.u64(50..1_500));
+        std::thread::sleep(after.saturating_sub(started.elapsed()));
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        eprintln!(
+            "round {round}: killed after {after:?}; {} committed",
+            committed(&out).len()
+        );
+    }
+    let mut child = spawn();
+    let start = Instant::now();
+    let limit = Duration::from_secs(180);
+    loop {
+        let values = committed(&out);
+        let seen: std::collections::HashSet<u64> = values.iter().copied().collect();
+        if (0..records).all(|r| seen.contains(&r)) {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the final child job ended: {status}");
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the final run did not commit everything in {limit:?} ({} committed)",
+            values.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(settle);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    committed(&out)
+}
