@@ -24,24 +24,7 @@ fn a_job_reads_at_least_once_across_a_failure_and_a_restore() {
         });
         write_all(&sink, values);
     };
-    // The persistent session and its subscription first (a probe round trip),
-    // so that the broker keeps what is published while no job runs.
-    {
-        let source = MqttSource::new(SourceConfig::new(&url, &topic, &client_id), || Numbers);
-        let (ctx, woken) = context(None);
-        let mut reader = source.create_reader(&ctx).unwrap();
-        let mut out = Vec::new();
-        while out.is_empty() {
-            let sink = MqttSink::new(
-                SinkConfig::new(&url, &topic, format!("weir-job-probe-{unique}")),
-                || Numbers,
-            );
-            write_all(&sink, [PROBE]);
-            read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
-        }
-        reader.snapshot_state(1).unwrap();
-        reader.notify_checkpoint_complete(1).unwrap();
-    }
+    open_session(&url, &topic, &client_id);
     let dir = kill::scratch("weir-mqtt-job");
     // Mosquitto keeps 20 messages in flight per client and queues 1000.
     let records = 600;
@@ -72,23 +55,7 @@ fn a_killed_job_loses_nothing() {
     let dir = kill::scratch("weir-mqtt-job-kill");
     std::fs::write(dir.join("topic"), &topic).unwrap();
     std::fs::write(dir.join("client"), &client_id).unwrap();
-    // The persistent session first (a probe round trip).
-    {
-        let source = MqttSource::new(SourceConfig::new(&url, &topic, &client_id), || Numbers);
-        let (ctx, woken) = context(None);
-        let mut reader = source.create_reader(&ctx).unwrap();
-        let mut out = Vec::new();
-        while out.is_empty() {
-            let sink = MqttSink::new(
-                SinkConfig::new(&url, &topic, format!("weir-job-probe-{unique}")),
-                || Numbers,
-            );
-            write_all(&sink, [PROBE]);
-            read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
-        }
-        reader.snapshot_state(1).unwrap();
-        reader.notify_checkpoint_complete(1).unwrap();
-    }
+    open_session(&url, &topic, &client_id);
     let records = 600;
     let output = job::kill_loop(
         "job_kill_child",
@@ -111,6 +78,23 @@ fn a_killed_job_loses_nothing() {
         output.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Makes the persistent session of `client_id` with its subscription (a probe
+/// round trip proves it), so that the broker keeps what is published while no
+/// job runs.
+fn open_session(url: &str, topic: &str, client_id: &str) {
+    let source = MqttSource::new(SourceConfig::new(url, topic, client_id), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let mut out = Vec::new();
+    while out.is_empty() {
+        let sink = MqttSink::new(SinkConfig::new(url, topic, format!("{client_id}-probe")), || Numbers);
+        write_all(&sink, [PROBE]);
+        read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
+    }
+    reader.snapshot_state(1).unwrap();
+    reader.notify_checkpoint_complete(1).unwrap();
 }
 
 /// The child of `a_killed_job_loses_nothing` (does nothing unless run by it).

@@ -17,54 +17,16 @@ fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-job-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");
-    let config = || {
-        let mut config = SourceConfig::new(url.clone(), &stream, "weir-job");
-        config.create_stream = Some(vec![subject.clone()]);
-        config.ack_wait = Duration::from_secs(2);
-        config.max_ack_pending = 500;
-        config
-    };
-    // Create the stream and the consumer (a reader does), so that publishes are
-    // kept from the start.
-    {
-        let source = NatsSource::new(config(), || Numbers);
-        let (ctx, woken) = context(None);
-        let mut reader = source.create_reader(&ctx).unwrap();
-        let probe = NatsSink::new(SinkConfig::new(&url, &subject), || Numbers);
-        let stored = (0..200).any(|_| {
-            let context = SinkContext {
-                info: SubtaskInfo::new("probe", 0, 1, 128),
-                checkpointing: true,
-                restored: None,
-            };
-            let mut writer = probe.create_writer(&context).unwrap();
-            writer.write(u64::MAX, None).unwrap();
-            let ok = writer.snapshot_state(1).is_ok();
-            if !ok {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            ok
-        });
-        assert!(stored, "the stream was not created");
-        let mut out = Vec::new();
-        read_until(reader.as_mut(), &woken, &mut out, |o| !o.is_empty()).unwrap();
-        reader.snapshot_state(1).unwrap();
-        reader.notify_checkpoint_complete(1).unwrap();
-        // The probe's ack is confirmed with the next poll.
-        let _ = read_until(reader.as_mut(), &woken, &mut Vec::new(), |_| true);
-    }
+    create_stream(&url, &stream);
     let dir = kill::scratch("weir-nats-job");
     let records = 2_000;
     // Settle past ack_wait: unconfirmed messages come again and must be dropped.
     let output = job::fail_and_restore(
         &dir,
-        || NatsSource::new(config(), || Numbers),
+        || NatsSource::new(job_config(&url, &stream), || Numbers),
         records,
         Duration::from_secs(3),
-        &|range| {
-            let sink = NatsSink::new(SinkConfig::new(&url, &subject), || Numbers).with_message_id(|v| format!("m-{v}"));
-            write_all(&sink, range);
-        },
+        &|range| publish(&url, &subject, range),
     );
     let output: Vec<u64> = output.into_iter().filter(|v| *v != u64::MAX).collect();
     assert_exactly_once(&output, records);
@@ -81,19 +43,7 @@ fn a_killed_job_reads_exactly_once() {
     let subject = format!("{stream}.in");
     let dir = kill::scratch("weir-nats-job-kill");
     std::fs::write(dir.join("stream"), &stream).unwrap();
-    // The stream first (the child's reader would create it, but publishes before
-    // that would not be kept).
-    {
-        let source = NatsSource::new(job_config(&url, &stream), || Numbers);
-        let (ctx, woken) = context(None);
-        let mut reader = source.create_reader(&ctx).unwrap();
-        let mut out = Vec::new();
-        publish_when_the_stream_exists(&url, &subject);
-        read_until(reader.as_mut(), &woken, &mut out, |o| !o.is_empty()).unwrap();
-        reader.snapshot_state(1).unwrap();
-        reader.notify_checkpoint_complete(1).unwrap();
-        let _ = read_until(reader.as_mut(), &woken, &mut Vec::new(), |_| true);
-    }
+    create_stream(&url, &stream);
     let records = 3_000;
     let output = job::kill_loop(
         "job_kill_child",
@@ -102,10 +52,7 @@ fn a_killed_job_reads_exactly_once() {
         4,
         records,
         Duration::from_secs(3),
-        &|range| {
-            let sink = NatsSink::new(SinkConfig::new(&url, &subject), || Numbers).with_message_id(|v| format!("m-{v}"));
-            write_all(&sink, range);
-        },
+        &|range| publish(&url, &subject, range),
     );
     let output: Vec<u64> = output.into_iter().filter(|v| *v != u64::MAX).collect();
     assert_exactly_once(&output, records);
@@ -118,6 +65,27 @@ fn job_config(url: &str, stream: &str) -> SourceConfig {
     config.ack_wait = Duration::from_secs(2);
     config.max_ack_pending = 500;
     config
+}
+
+/// Publishes `range` with message ids.
+fn publish(url: &str, subject: &str, range: std::ops::Range<u64>) {
+    let sink = NatsSink::new(SinkConfig::new(url, subject), || Numbers).with_message_id(|v| format!("m-{v}"));
+    write_all(&sink, range);
+}
+
+/// Creates the stream and the durable consumer (a reader does) and consumes the
+/// probe, so that what is published from now on is kept for the job.
+fn create_stream(url: &str, stream: &str) {
+    let source = NatsSource::new(job_config(url, stream), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let mut out = Vec::new();
+    publish_when_the_stream_exists(url, &format!("{stream}.in"));
+    read_until(reader.as_mut(), &woken, &mut out, |o| !o.is_empty()).unwrap();
+    reader.snapshot_state(1).unwrap();
+    reader.notify_checkpoint_complete(1).unwrap();
+    // The probe's ack is confirmed with the next poll.
+    let _ = read_until(reader.as_mut(), &woken, &mut Vec::new(), |_| true);
 }
 
 /// Publishes the probe `u64::MAX` once the stream exists.

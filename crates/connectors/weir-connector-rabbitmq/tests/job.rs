@@ -16,21 +16,19 @@ fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
     let records = 2_000;
     let output = job::fail_and_restore(
         &dir,
-        || {
-            let mut config = SourceConfig::new(uri.clone(), &queue);
-            config.prefetch = 200;
-            RabbitMqSource::new(config, || Numbers)
-        },
+        || source(&uri, &queue),
         records,
         Duration::from_millis(500),
-        &|range| {
-            let sink =
-                RabbitMqSink::new(SinkConfig::to_queue(&uri, &queue), || Numbers).with_message_id(|v| format!("m-{v}"));
-            write_all(&sink, range);
-        },
+        &|range| publish(&uri, &queue, range),
     );
     assert_exactly_once(&output, records);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Publishes `range` with message ids.
+fn publish(uri: &str, queue: &str, range: std::ops::Range<u64>) {
+    let sink = RabbitMqSink::new(SinkConfig::to_queue(uri, queue), || Numbers).with_message_id(|v| format!("m-{v}"));
+    write_all(&sink, range);
 }
 
 fn source(uri: &str, queue: &str) -> RabbitMqSource<u64> {
@@ -55,11 +53,7 @@ fn a_killed_job_reads_exactly_once() {
         4,
         records,
         Duration::from_millis(500),
-        &|range| {
-            let sink =
-                RabbitMqSink::new(SinkConfig::to_queue(&uri, &queue), || Numbers).with_message_id(|v| format!("m-{v}"));
-            write_all(&sink, range);
-        },
+        &|range| publish(&uri, &queue, range),
     );
     assert_exactly_once(&output, records);
     let _ = std::fs::remove_dir_all(&dir);
