@@ -6,6 +6,10 @@
 #   scripts/services.sh up NAME...       install what is missing, start, wait until
 #                                        it answers (a no-op for a running service)
 #   scripts/services.sh down NAME...     stop (by pid: TERM, wait, KILL); idempotent
+#   scripts/services.sh restart NAME...  stop by pid and start again on the same data
+#                                        directory (what the service keeps on disk
+#                                        survives), wait until it answers; a service
+#                                        never started is brought `up`
 #   scripts/services.sh status NAME...   "NAME: running (pid N, port P)" or "stopped";
 #                                        exits 1 when any named service is stopped
 #   scripts/services.sh env NAME...      prints the `export WEIR_TEST_...=...` lines
@@ -28,7 +32,7 @@
 # Environment:
 #   WEIR_SERVICES_DIR  data directories, logs and pid files (default
 #                      $HOME/.cache/weir-services/NAME); a data directory is made
-#                      afresh by each `up` of a stopped service
+#                      afresh by each `up` of a stopped service, and kept by `restart`
 #   WEIR_TOOLS_DIR     what is installed outside Debian's packages (default
 #                      $HOME/.cache/weir-tools)
 #   WEIR_SERVICES_TIMEOUT  seconds to wait for a service to answer (default 120)
@@ -94,9 +98,15 @@ env_of() {
             echo "WEIR_TEST_MYSQL_AUTH_URL=mysql://$AUTH_USER:$AUTH_PASSWORD@127.0.0.1:$port/weir"
             ;;
         redis) echo "WEIR_TEST_REDIS_URL=redis://127.0.0.1:$port" ;;
-        nats) echo "WEIR_TEST_NATS_URL=nats://127.0.0.1:$port" ;;
+        nats)
+            echo "WEIR_TEST_NATS_URL=nats://127.0.0.1:$port"
+            echo "WEIR_TEST_NATS_AUTH_URL=nats://$AUTH_USER:$AUTH_PASSWORD@127.0.0.1:$port"
+            ;;
         rabbitmq) echo "WEIR_TEST_RABBITMQ_URL=amqp://$RABBITMQ_USER:$RABBITMQ_PASSWORD@127.0.0.1:$port/%2f" ;;
-        mqtt) echo "WEIR_TEST_MQTT_URL=mqtt://127.0.0.1:$port" ;;
+        mqtt)
+            echo "WEIR_TEST_MQTT_URL=mqtt://127.0.0.1:$port"
+            echo "WEIR_TEST_MQTT_AUTH_URL=mqtt://$AUTH_USER:$AUTH_PASSWORD@127.0.0.1:$port"
+            ;;
     esac
 }
 
@@ -142,7 +152,7 @@ required_files() {
             printf '%s\n' /usr/lib/rabbitmq/bin/rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmqctl \
                 /usr/lib/rabbitmq/bin/rabbitmq-diagnostics /usr/bin/epmd /usr/bin/erl
             ;;
-        mqtt) printf '%s\n' /usr/sbin/mosquitto /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub ;;
+        mqtt) printf '%s\n' /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub ;;
     esac
 }
 
@@ -483,6 +493,14 @@ start_postgres() {
     if ! "${PG_PREFIX[@]}" true 2>/dev/null; then
         die "postgres: cannot run as an unprivileged user (unshare --user failed); run as a non-root user"
     fi
+    # A restart keeps the data directory as it is.
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        postgres_initdb "$dir" "$port" "$bin"
+    fi
+    launch "$(log_of postgres)" "${PG_PREFIX[@]}" "$bin/postgres" -D "$dir/data"
+}
+postgres_initdb() {
+    local dir="$1" port="$2" bin="$3"
     if ! "${PG_PREFIX[@]}" "$bin/initdb" -D "$dir/data" -U weir --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 --no-instructions >"$dir/initdb.log" 2>&1; then
         say "postgres: initdb failed:"
@@ -509,7 +527,6 @@ fsync = off
 log_destination = 'stderr'
 logging_collector = off
 EOF
-    launch "$(log_of postgres)" "${PG_PREFIX[@]}" "$bin/postgres" -D "$dir/data"
 }
 ready_postgres() {
     local bin
@@ -539,7 +556,7 @@ start_mysql() {
     [ "${#dir}" -lt 96 ] || die "mysql: the socket path under $dir would be too long; set a shorter WEIR_SERVICES_DIR"
     local user=()
     [ "$(id -u)" -eq 0 ] && user=(--user=root)
-    if ! mariadb-install-db --no-defaults --datadir="$dir/data" "${user[@]}" \
+    if [ ! -d "$dir/data/mysql" ] && ! mariadb-install-db --no-defaults --datadir="$dir/data" "${user[@]}" \
         --auth-root-authentication-method=normal --skip-test-db --innodb-log-file-size=16M \
         >"$dir/install-db.log" 2>&1; then
         say "mysql: mariadb-install-db failed:"
@@ -587,12 +604,25 @@ ready_redis() {
     [ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$(port_of redis)" ping 2>/dev/null)" = PONG ]
 }
 
-# nats: JetStream on, stored in the data directory.
+# nats: JetStream on, stored in the data directory. Connections without
+# credentials are the user `anonymous` (no_auth_user); the user weir_auth has a
+# password (for tests of wrong credentials).
 start_nats() {
     local dir
     dir="$(dir_of nats)"
-    launch "$(log_of nats)" /usr/sbin/nats-server -a 127.0.0.1 -p "$(port_of nats)" \
-        -js -sd "$dir/jetstream" -n weir-test
+    cat >"$dir/nats.conf" <<EOF
+listen: "127.0.0.1:$(port_of nats)"
+server_name: weir-test
+jetstream { store_dir: "$dir/jetstream" }
+authorization {
+  users = [
+    { user: "$AUTH_USER", password: "$AUTH_PASSWORD" }
+    { user: "anonymous", password: "anonymous-$RANDOM$RANDOM" }
+  ]
+}
+no_auth_user: anonymous
+EOF
+    launch "$(log_of nats)" /usr/sbin/nats-server -c "$dir/nats.conf"
 }
 # The server's INFO must say JetStream is on, and PING must get PONG.
 ready_nats() {
@@ -701,14 +731,24 @@ stop_rabbitmq() {
     fi
 }
 
-# mqtt: mosquitto, anonymous, no persistence, staying root (no `user` switch).
+# mqtt: mosquitto, staying root (no `user` switch). Anonymous clients are let
+# in; a client giving a user name must give its password (the user weir_auth, in
+# the password file). Sessions and queued messages persist in the data directory
+# (written at shutdown and every 10 s), so that they survive a `restart`.
 start_mqtt() {
     local dir
     dir="$(dir_of mqtt)"
+    rm -f "$dir/passwords"
+    mosquitto_passwd -b -c "$dir/passwords" "$AUTH_USER" "$AUTH_PASSWORD" >/dev/null 2>&1 ||
+        die "mqtt: mosquitto_passwd could not write $dir/passwords"
+    chmod 600 "$dir/passwords"
     cat >"$dir/mosquitto.conf" <<EOF
 listener $(port_of mqtt) 127.0.0.1
 allow_anonymous true
-persistence false
+password_file $dir/passwords
+persistence true
+persistence_location $dir/
+autosave_interval 10
 log_dest stderr
 log_type error
 log_type warning
@@ -790,7 +830,50 @@ up_one() {
         fi
     fi
     echo "$pid $(cat "/proc/$pid/comm")" >"$(pidfile_of "$name")"
+    : >"$dir/.set-up"
     say "$name: up (pid $pid, 127.0.0.1:$port, $dir) in $((SECONDS - started)) s"
+}
+
+# Stops the service by pid and starts it again on the same data directory (no
+# setup: its users and databases are there), waiting until it answers. Kafka
+# (tansu's memory store) and redis (no persistence) come back empty.
+restart_one() {
+    local name="$1" dir port pid signal=TERM
+    dir="$(dir_of "$name")"
+    port="$(port_of "$name")"
+    [ "$name" = postgres ] && signal=INT
+    local started=$SECONDS
+    if pid="$(running_pid "$name")"; then
+        : # running (started by `up`, set up): restarted below
+    elif [ ! -f "$dir/.set-up" ]; then
+        say "$name: not running and never set up in $dir; starting it afresh"
+        up_one "$name"
+        return
+    fi
+    if pid="$(running_pid "$name")"; then
+        stop_pid "$pid" "$signal" || die "$name: pid $pid is still there after SIGKILL"
+        rm -f "$(pidfile_of "$name")"
+        run_hook stop "$name"
+    else
+        cleanup_stale "$name"
+    fi
+    for _ in $(seq 1 100); do
+        listening "$port" || break
+        sleep 0.1
+    done
+    if listening "$port"; then
+        die "$name: port $port is in use by a process that services.sh did not start (see: ss -ltnp 'sport = :$port')"
+    fi
+    EXTRA_LOGS=()
+    "start_$name"
+    pid=$LAUNCHED
+    if ! wait_ready "$name" "$pid"; then
+        stop_pid "$pid" TERM >/dev/null 2>&1 || true
+        run_hook stop "$name"
+        exit 1
+    fi
+    echo "$pid $(cat "/proc/$pid/comm")" >"$(pidfile_of "$name")"
+    say "$name: restarted (pid $pid, 127.0.0.1:$port, $dir kept) in $((SECONDS - started)) s"
 }
 
 down_one() {
@@ -848,7 +931,7 @@ with_lock() {
 }
 
 usage() {
-    echo "usage: $0 up|down|status|env|install|check NAME... (NAME: ${ALL[*]} or all)" >&2
+    echo "usage: $0 up|down|restart|status|env|install|check NAME... (NAME: ${ALL[*]} or all)" >&2
     exit 2
 }
 
@@ -890,6 +973,11 @@ case "$command" in
     down)
         for name in "${names[@]}"; do
             with_lock down_one "$name"
+        done
+        ;;
+    restart)
+        for name in "${names[@]}"; do
+            with_lock restart_one "$name"
         done
         ;;
     status)

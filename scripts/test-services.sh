@@ -4,7 +4,9 @@
 #   scripts/test-services.sh [NAME...]     detection against scratch trees, then for
 #                                          each NAME (default: all seven): up, up again
 #                                          (a no-op), a request of its own protocol,
-#                                          env, down twice, and nothing left listening
+#                                          env, restart (a new pid on the same data
+#                                          directory, answering again), down twice,
+#                                          and nothing left listening
 #   scripts/test-services.sh --detect-only the scratch-tree part only (installs and
 #                                          starts nothing)
 #
@@ -116,7 +118,9 @@ detection_tests() {
 
     t="$(tree mqtt-clients-only usr/bin/mosquitto_pub usr/bin/mosquitto_sub)"
     expect missing mqtt "$t"
-    t="$(tree mqtt usr/sbin/mosquitto usr/bin/mosquitto_pub usr/bin/mosquitto_sub)"
+    t="$(tree mqtt-no-passwd usr/sbin/mosquitto usr/bin/mosquitto_pub usr/bin/mosquitto_sub)"
+    expect missing mqtt "$t"
+    t="$(tree mqtt usr/sbin/mosquitto usr/bin/mosquitto_passwd usr/bin/mosquitto_pub usr/bin/mosquitto_sub)"
     expect found mqtt "$t"
 
     # check exits 1 when anything is missing, 0 when nothing is; a scratch root
@@ -147,6 +151,17 @@ alive() {
     local state
     state="$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
     [ "$state" != Z ]
+}
+
+# Whether nats-server accepts the user $1 with password $2 (PONG, not -ERR).
+nats_login() {
+    local line
+    exec 5<>"/dev/tcp/127.0.0.1/14222"
+    IFS= read -r -t 5 line <&5
+    printf 'CONNECT {"verbose":false,"user":"%s","pass":"%s"}\r\nPING\r\n' "$1" "$2" >&5
+    IFS= read -r -t 5 line <&5 || line=""
+    exec 5>&-
+    [[ "$line" == PONG* ]]
 }
 
 # A request in each service's own protocol, with its own client where Debian has
@@ -192,7 +207,8 @@ probe() {
                 [[ "$line" == PONG* ]] && break
             done
             exec 4>&-
-            grep -q '^MSG probe 1 5' <<<"$got" && grep -q '^hello' <<<"$got"
+            grep -q '^MSG probe 1 5' <<<"$got" && grep -q '^hello' <<<"$got" &&
+                nats_login weir_auth weir-secret && ! nats_login weir_auth wrong
             ;;
         rabbitmq)
             local reply
@@ -208,7 +224,9 @@ probe() {
                 sleep 0.5
                 mosquitto_pub -h 127.0.0.1 -p 11883 -t probe/retained -m hello -q 1 -r
                 wait)"
-            [ "$got" = hello ]
+            [ "$got" = hello ] &&
+                mosquitto_pub -h 127.0.0.1 -p 11883 -u weir_auth -P weir-secret -t probe/auth -m x -q 1 &&
+                ! mosquitto_pub -h 127.0.0.1 -p 11883 -u weir_auth -P wrong -t probe/auth -m x -q 1 2>/dev/null
             ;;
     esac
 }
@@ -246,13 +264,24 @@ live_test() {
     if grep -q "^export WEIR_TEST_${name^^}_" <<<"$env"; then pass; else
         fail "$name: env printed no WEIR_TEST_${name^^}_ variable"
     fi
+    # restart: stopped by pid, started again on the same data directory.
+    local dir pid3
+    dir="$("$SERVICES" status "$name" | sed -nE 's/.*, ([^,]*)\)$/\1/p')"
+    : >"$dir/restart-probe"
+    if "$SERVICES" restart "$name"; then pass; else fail "$name: restart failed"; fi
+    pid3="$("$SERVICES" status "$name" | sed -nE 's/.*\(pid ([0-9]+),.*/\1/p')"
+    if [ -n "$pid3" ] && [ "$pid3" != "$pid1" ] && ! alive "$pid1"; then pass; else
+        fail "$name: restart did not replace pid $pid1 (now $pid3)"
+    fi
+    if [ -f "$dir/restart-probe" ]; then pass; else fail "$name: restart did not keep $dir"; fi
+    if probe "$name"; then pass; else fail "$name: did not answer after restart"; fi
     for _ in 1 2; do
         if "$SERVICES" down "$name"; then pass; else fail "$name: down failed"; fi
     done
     for port in $(ports_of "$name"); do
         if listening "$port"; then fail "$name: port $port still listening after down"; else pass; fi
     done
-    if alive "$pid1"; then fail "$name: pid $pid1 still there after down"; else pass; fi
+    if alive "$pid3"; then fail "$name: pid $pid3 still there after down"; else pass; fi
     if "$SERVICES" status "$name" >/dev/null; then fail "$name: status says running after down"; else pass; fi
 }
 

@@ -18,6 +18,8 @@
 //!   [`Serializer`](format::Serializer)s with typed [`FormatError`](format::FormatError)s.
 //! * [`bad_record`]: what a source does with a record it cannot decode: fail (the
 //!   default), skip (counted and logged) or send it to a dead-letter queue.
+//! * [`dedup`]: exactly-once reading of acknowledging queues (RabbitMQ, NATS):
+//!   the ids of emitted, unacknowledged messages in the checkpointed state.
 //! * [`lookup`]: tables read by key to enrich a stream (a database, a
 //!   Redis-protocol store), with a bounded, expiring cache.
 //! * [`options`] and [`registry`]: connectors and formats found by name with string
@@ -38,6 +40,7 @@
 
 pub mod bad_record;
 pub mod codec;
+pub mod dedup;
 pub mod error;
 pub mod format;
 pub mod lookup;

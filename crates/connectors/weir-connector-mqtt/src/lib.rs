@@ -14,9 +14,11 @@
 //! failure behaviour.
 
 pub mod config;
+pub mod factory;
 pub mod sink;
 pub mod source;
 
 pub use config::{redact, Address, RetryPolicy};
+pub use factory::MqttFactory;
 pub use sink::{MqttSink, SinkConfig};
 pub use source::{MqttSource, SourceConfig};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_connector_api::format::Serializer;
 use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, ConnectorError};
 
 /// Where and how the sink publishes.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl SinkConfig {
     }
 }
 
-type SerializerFactory<T> = Arc<dyn Fn() -> Box<dyn Serializer<T>> + Send + Sync>;
+type SerializerFactory<T> = Arc<dyn Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync>;
 
 /// Publishes records with QoS 1; see the crate documentation.
 pub struct MqttSink<T> {
@@ -55,9 +55,19 @@ impl<T: Send + 'static> MqttSink<T> {
         S: Serializer<T> + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        Self::from_format(config, move || Ok(Box::new(serializer())))
+    }
+
+    /// A sink publishing with `config`, encoding each record with a serializer made
+    /// by `make` (one per writer; a failure fails the writer's creation): how the
+    /// registry builds it from a format.
+    pub fn from_format<F>(config: SinkConfig, make: F) -> Self
+    where
+        F: Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync + 'static,
+    {
         MqttSink {
             config,
-            serializer: Arc::new(move || Box::new(serializer())),
+            serializer: Arc::new(make),
         }
     }
 }
@@ -141,7 +151,7 @@ impl<T: Send + 'static> Sink<T> for MqttSink<T> {
         Ok(Box::new(MqttWriter {
             topic: self.config.topic.clone(),
             retain: self.config.retain,
-            serializer: (self.serializer)(),
+            serializer: (self.serializer)()?,
             buffer: Vec::new(),
             published: 0,
             client,

@@ -14,7 +14,7 @@ use weir_connector_api::format::Deserializer;
 use weir_connector_api::source::{
     Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader, SourceWaker,
 };
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, ConnectorError};
 
 /// Messages handled per poll at most.
 const BATCH: usize = 1024;
@@ -49,7 +49,7 @@ impl SourceConfig {
     }
 }
 
-type DeserializerFactory<T> = Arc<dyn Fn() -> Box<dyn Deserializer<T>> + Send + Sync>;
+type DeserializerFactory<T> = Arc<dyn Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync>;
 
 /// Reads an MQTT topic at-least-once; see the crate documentation.
 pub struct MqttSource<T> {
@@ -67,12 +67,22 @@ impl<T: Send + 'static> MqttSource<T> {
         D: Deserializer<T> + 'static,
         F: Fn() -> D + Send + Sync + 'static,
     {
+        Self::from_format(config, move || Ok(Box::new(deserializer())))
+    }
+
+    /// A source reading with `config`, decoding each message with a deserializer
+    /// made by `make` (one per reader; a failure fails the reader's creation): how
+    /// the registry builds it from a format.
+    pub fn from_format<F>(config: SourceConfig, make: F) -> Self
+    where
+        F: Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync + 'static,
+    {
         let name = format!("mqtt source '{}'", config.topic);
         MqttSource {
             bad_records: BadRecordHandler::new(name.clone(), BadRecordPolicy::Fail),
             config,
             name,
-            deserializer: Arc::new(move || Box::new(deserializer())),
+            deserializer: Arc::new(make),
         }
     }
 
@@ -129,7 +139,7 @@ impl<T: Send + 'static> Source<T> for MqttSource<T> {
             client,
             stop,
             events,
-            deserializer: (self.deserializer)(),
+            deserializer: (self.deserializer)()?,
             bad_records: self.bad_records.clone(),
             open: Vec::new(),
             sealed: BTreeMap::new(),

@@ -4,15 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
-use support::kill;
-use support::{context, read_for, read_until, read_until_error, service, Numbers};
-use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::Source;
-use weir_connector_api::SubtaskInfo;
 use weir_connector_mqtt::{MqttSink, MqttSource, RetryPolicy, SinkConfig, SourceConfig};
+use weir_connector_testkit::kill;
+use weir_connector_testkit::{context, read_for, read_until, read_until_error, service, write_all, Numbers};
 
 /// The probe `subscribe` publishes.
 const PROBE: u64 = u64::MAX;
@@ -27,16 +23,7 @@ fn unique(name: &str) -> String {
 
 fn publish(topic: &str, values: impl IntoIterator<Item = u64>) {
     let sink = MqttSink::new(SinkConfig::new(url(), topic, unique("weir-test-pub")), || Numbers);
-    let context = SinkContext {
-        info: SubtaskInfo::new("sink", 0, 1, 128),
-        checkpointing: true,
-        restored: None,
-    };
-    let mut writer = sink.create_writer(&context).unwrap();
-    for value in values {
-        writer.write(value, None).unwrap();
-    }
-    writer.snapshot_state(1).unwrap();
+    write_all(&sink, values);
 }
 
 fn source(topic: &str, client_id: &str) -> MqttSource<u64> {
@@ -120,10 +107,8 @@ fn process_kills_lose_nothing() {
         publish(&topic, range)
     });
     let output: Vec<u64> = output.into_iter().filter(|v| *v != PROBE).collect();
-    let lost: Vec<u64> = (0..records).filter(|v| !output.contains(v)).collect();
-    let duplicates = output.len() - (records as usize - lost.len());
+    let duplicates = weir_connector_testkit::assert_at_least_once(&output, records);
     eprintln!("{} records read, {duplicates} duplicates (at-least-once)", output.len());
-    assert!(lost.is_empty(), "lost {lost:?}");
 }
 
 /// The child of `process_kills_lose_nothing` (does nothing unless run by it).
@@ -134,5 +119,37 @@ fn kill_child() {
         let topic = std::fs::read_to_string(dir.join("topic")).unwrap();
         let client = std::fs::read_to_string(dir.join("client")).unwrap();
         kill::child(&dir, &source(&topic, &client));
+    }
+}
+
+#[test]
+fn wrong_credentials_fail_clearly() {
+    let good = service("mqtt", "WEIR_TEST_MQTT_AUTH_URL");
+    let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
+    assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
+    let source = MqttSource::new(SourceConfig::new(bad, "weir/never", unique("weir-auth")), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains("mqtt source 'weir/never'"), "{error}");
+    assert!(error.contains("mqtt://weir_auth@127.0.0.1:11883"), "{error}");
+    assert!(!error.contains("wrong-password"), "{error}");
+    assert!(error.contains("refused the connection"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
+}
+
+#[test]
+fn the_right_credentials_are_accepted() {
+    let topic = unique("weir/auth");
+    let mut config = SourceConfig::new(service("mqtt", "WEIR_TEST_MQTT_AUTH_URL"), &topic, unique("weir-auth"));
+    config.retry.give_up_after = Some(Duration::from_secs(5));
+    let source = MqttSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let mut out = Vec::new();
+    while out.is_empty() {
+        publish(&topic, [PROBE]);
+        read_for(reader.as_mut(), &woken, &mut out, Duration::from_millis(200)).unwrap();
     }
 }

@@ -14,11 +14,12 @@
 //! or writer. See `README.md` for options and failure behaviour.
 
 pub mod config;
-pub mod dedup;
+pub mod factory;
 pub mod sink;
 pub mod source;
 mod worker;
 
 pub use config::{redact, RetryPolicy};
+pub use factory::NatsFactory;
 pub use sink::{NatsSink, SinkConfig};
 pub use source::{NatsSource, SourceConfig};

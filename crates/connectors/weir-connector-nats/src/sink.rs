@@ -9,7 +9,7 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use weir_connector_api::format::Serializer;
 use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, ConnectorError};
 
 /// Unacknowledged publishes a writer keeps in flight before it waits.
 const MAX_IN_FLIGHT: usize = 10_000;
@@ -36,7 +36,7 @@ impl SinkConfig {
     }
 }
 
-type SerializerFactory<T> = Arc<dyn Fn() -> Box<dyn Serializer<T>> + Send + Sync>;
+type SerializerFactory<T> = Arc<dyn Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync>;
 type MessageId<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
 
 /// Publishes records to JetStream; see the crate documentation.
@@ -54,9 +54,19 @@ impl<T: Send + 'static> NatsSink<T> {
         S: Serializer<T> + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        Self::from_format(config, move || Ok(Box::new(serializer())))
+    }
+
+    /// A sink publishing with `config`, encoding each record with a serializer made
+    /// by `make` (one per writer; a failure fails the writer's creation): how the
+    /// registry builds it from a format.
+    pub fn from_format<F>(config: SinkConfig, make: F) -> Self
+    where
+        F: Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync + 'static,
+    {
         NatsSink {
             config,
-            serializer: Arc::new(move || Box::new(serializer())),
+            serializer: Arc::new(make),
             message_id: None,
         }
     }
@@ -83,9 +93,7 @@ impl<T: Send + 'static> Sink<T> for NatsSink<T> {
             .map_err(|e| format!("{name}: cannot start its network thread: {e}"))?;
         let mut backoff = Backoff::new(self.config.retry);
         let client = loop {
-            let connect = async_nats::ConnectOptions::new()
-                .connection_timeout(std::time::Duration::from_secs(5))
-                .connect(self.config.url.as_str());
+            let connect = crate::config::client_options(&self.config.url).connect(self.config.url.as_str());
             match runtime.block_on(connect) {
                 Ok(client) => break client,
                 Err(e) => {
@@ -114,7 +122,7 @@ impl<T: Send + 'static> Sink<T> for NatsSink<T> {
             name,
             address,
             subject: self.config.subject.clone(),
-            serializer: (self.serializer)(),
+            serializer: (self.serializer)()?,
             message_id: self.message_id.clone(),
             buffer: Vec::new(),
             in_flight: Vec::new(),

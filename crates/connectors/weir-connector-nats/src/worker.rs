@@ -6,7 +6,9 @@
 use crate::config::{redact, Backoff};
 use crate::source::SourceConfig;
 use async_nats::jetstream::consumer::{pull, AckPolicy};
+use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::message::Acker;
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -105,8 +107,7 @@ async fn session(
     waker: &SourceWaker,
     backoff: &mut Backoff,
 ) -> End {
-    let client = match async_nats::ConnectOptions::new()
-        .connection_timeout(std::time::Duration::from_secs(5))
+    let client = match crate::config::client_options(&config.url)
         .connect(config.url.as_str())
         .await
     {
@@ -131,12 +132,30 @@ async fn session(
                 ..Default::default()
             })
             .await
-            .map_err(|e| e.to_string()),
-        None => js.get_stream(&config.stream).await.map_err(|e| e.to_string()),
+            .map_err(|e| Failure::Transient(e.to_string())),
+        None => js.get_stream(&config.stream).await.map_err(|e| {
+            // A stream that does not exist will not appear by retrying.
+            let missing = matches!(
+                e.kind(),
+                GetStreamErrorKind::JetStream(ref error) if error.error_code() == ErrorCode::STREAM_NOT_FOUND
+            );
+            match missing {
+                true => Failure::Fatal(format!(
+                    "{e} (the stream does not exist; create it, or set create_stream)"
+                )),
+                false => Failure::Transient(e.to_string()),
+            }
+        }),
     };
     let stream = match stream {
         Ok(stream) => stream,
-        Err(e) => {
+        Err(Failure::Fatal(e)) => {
+            return End::Failed(Failure::Fatal(format!(
+                "cannot open the stream '{}': {e}",
+                config.stream
+            )))
+        }
+        Err(Failure::Transient(e)) => {
             return End::Failed(Failure::Transient(format!(
                 "cannot open the stream '{}': {e}",
                 config.stream

@@ -5,15 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
-use support::kill;
-use support::{context, read_until, read_until_error, service, Numbers};
 use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::Source;
 use weir_connector_api::SubtaskInfo;
 use weir_connector_nats::{NatsSink, NatsSource, RetryPolicy, SinkConfig, SourceConfig};
+use weir_connector_testkit::kill;
+use weir_connector_testkit::{context, read_until, read_until_error, service, write_all, Numbers};
 
 fn url() -> String {
     service("nats", "WEIR_TEST_NATS_URL")
@@ -29,16 +27,7 @@ fn stream(name: &str) -> String {
 fn publish(stream: &str, values: impl IntoIterator<Item = u64>) {
     let sink =
         NatsSink::new(SinkConfig::new(url(), format!("{stream}.in")), || Numbers).with_message_id(|v| format!("m-{v}"));
-    let context = SinkContext {
-        info: SubtaskInfo::new("sink", 0, 1, 128),
-        checkpointing: true,
-        restored: None,
-    };
-    let mut writer = sink.create_writer(&context).unwrap();
-    for value in values {
-        writer.write(value, None).unwrap();
-    }
-    writer.snapshot_state(1).unwrap();
+    write_all(&sink, values);
 }
 
 fn config(stream: &str) -> SourceConfig {
@@ -173,23 +162,7 @@ fn process_kills_lose_and_duplicate_nothing() {
         publish(&stream, range)
     });
     let output: Vec<u64> = output.into_iter().filter(|v| *v != u64::MAX).collect();
-    let mut sorted = output.clone();
-    sorted.sort_unstable();
-    let expected: Vec<u64> = (0..records).collect();
-    if sorted != expected {
-        let mut counts = std::collections::BTreeMap::new();
-        for v in &output {
-            *counts.entry(*v).or_insert(0) += 1;
-        }
-        let duplicated: Vec<_> = counts
-            .iter()
-            .filter(|(_, c)| **c > 1)
-            .map(|(v, _)| *v)
-            .take(20)
-            .collect();
-        let lost: Vec<_> = expected.iter().filter(|v| !counts.contains_key(v)).take(20).collect();
-        panic!("{} records, duplicated {duplicated:?}, lost {lost:?}", output.len());
-    }
+    weir_connector_testkit::assert_exactly_once(&output, records);
 }
 
 /// The child of `process_kills_lose_and_duplicate_nothing` (does nothing unless
@@ -201,4 +174,53 @@ fn kill_child() {
         let stream = std::fs::read_to_string(dir.join("stream")).unwrap();
         kill::child(&dir, &source(&stream));
     }
+}
+
+#[test]
+fn wrong_credentials_fail_clearly() {
+    let good = service("nats", "WEIR_TEST_NATS_AUTH_URL");
+    let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
+    assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
+    let source = NatsSource::new(SourceConfig::new(bad, "weir-never", "weir"), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains("nats source 'weir-never/weir'"), "{error}");
+    assert!(error.contains("nats://weir_auth@127.0.0.1:14222"), "{error}");
+    assert!(!error.contains("wrong-password"), "{error}");
+    assert!(error.to_lowercase().contains("authorization"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
+}
+
+#[test]
+fn the_right_credentials_are_accepted() {
+    let stream = stream("weir-auth");
+    let mut config = config(&stream);
+    config.url = service("nats", "WEIR_TEST_NATS_AUTH_URL");
+    let source = NatsSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    publish_probe(&stream);
+    let mut out = Vec::new();
+    read_until(reader.as_mut(), &woken, &mut out, |o| !o.is_empty()).unwrap();
+    assert_eq!(out, [u64::MAX]);
+}
+
+#[test]
+fn a_missing_stream_fails_clearly() {
+    let missing = stream("weir-missing");
+    let source = NatsSource::new(SourceConfig::new(url(), &missing, "weir"), || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains(&format!("nats source '{missing}/weir'")), "{error}");
+    assert!(error.contains("nats://127.0.0.1:14222"), "{error}");
+    assert!(
+        error.contains(&format!("cannot open the stream '{missing}'")),
+        "{error}"
+    );
+    assert!(error.contains("does not exist"), "{error}");
+    assert!(!error.contains("gave up"), "not retried: {error}");
 }

@@ -17,12 +17,13 @@
 //! See `README.md` for options and failure behaviour.
 
 pub mod config;
-pub mod dedup;
 mod error;
+pub mod factory;
 pub mod sink;
 pub mod source;
 mod worker;
 
 pub use config::{redact, RetryPolicy};
+pub use factory::RabbitMqFactory;
 pub use sink::{RabbitMqSink, SinkConfig};
 pub use source::{Guarantee, RabbitMqSource, SourceConfig};

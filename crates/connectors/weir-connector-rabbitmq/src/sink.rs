@@ -9,7 +9,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProper
 use std::sync::Arc;
 use weir_connector_api::format::Serializer;
 use weir_connector_api::sink::{Sink, SinkContext, SinkWriter};
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, ConnectorError};
 
 /// Unconfirmed messages a writer keeps in flight before it waits for confirms.
 const MAX_IN_FLIGHT: usize = 10_000;
@@ -43,7 +43,7 @@ impl SinkConfig {
     }
 }
 
-type SerializerFactory<T> = Arc<dyn Fn() -> Box<dyn Serializer<T>> + Send + Sync>;
+type SerializerFactory<T> = Arc<dyn Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync>;
 type MessageId<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
 
 /// Publishes records to RabbitMQ; see the crate documentation.
@@ -61,9 +61,19 @@ impl<T: Send + 'static> RabbitMqSink<T> {
         S: Serializer<T> + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        Self::from_format(config, move || Ok(Box::new(serializer())))
+    }
+
+    /// A sink publishing with `config`, encoding each record with a serializer made
+    /// by `make` (one per writer; a failure fails the writer's creation): how the
+    /// registry builds it from a format.
+    pub fn from_format<F>(config: SinkConfig, make: F) -> Self
+    where
+        F: Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync + 'static,
+    {
         RabbitMqSink {
             config,
-            serializer: Arc::new(move || Box::new(serializer())),
+            serializer: Arc::new(make),
             message_id: None,
         }
     }
@@ -113,7 +123,7 @@ impl<T: Send + 'static> Sink<T> for RabbitMqSink<T> {
             address,
             exchange: self.config.exchange.clone(),
             routing_key: self.config.routing_key.clone(),
-            serializer: (self.serializer)(),
+            serializer: (self.serializer)()?,
             message_id: self.message_id.clone(),
             buffer: Vec::new(),
             in_flight: Vec::new(),

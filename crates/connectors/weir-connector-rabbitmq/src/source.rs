@@ -3,7 +3,6 @@
 //! checkpointed state for exactly-once.
 
 use crate::config::{redact, RetryPolicy};
-use crate::dedup::{Dedup, StoredId};
 use crate::worker::{self, Command, Event, Message};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,11 +10,12 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use weir_connector_api::bad_record::{BadRecord, BadRecordHandler, BadRecordPolicy};
 use weir_connector_api::codec::{decode_state, encode_state};
+use weir_connector_api::dedup::{Dedup, StoredId};
 use weir_connector_api::format::Deserializer;
 use weir_connector_api::source::{
     Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader, SplitStateDistribution,
 };
-use weir_connector_api::BoxError;
+use weir_connector_api::{BoxError, ConnectorError};
 
 /// Messages handled per poll at most.
 const BATCH: usize = 1024;
@@ -68,7 +68,7 @@ impl SourceConfig {
     }
 }
 
-type DeserializerFactory<T> = Arc<dyn Fn() -> Box<dyn Deserializer<T>> + Send + Sync>;
+type DeserializerFactory<T> = Arc<dyn Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync>;
 
 /// Reads a RabbitMQ queue; see the crate documentation.
 pub struct RabbitMqSource<T> {
@@ -86,12 +86,22 @@ impl<T: Send + 'static> RabbitMqSource<T> {
         D: Deserializer<T> + 'static,
         F: Fn() -> D + Send + Sync + 'static,
     {
+        Self::from_format(config, move || Ok(Box::new(deserializer())))
+    }
+
+    /// A source reading with `config`, decoding each message with a deserializer
+    /// made by `make` (one per reader; a failure fails the reader's creation): how
+    /// the registry builds it from a format.
+    pub fn from_format<F>(config: SourceConfig, make: F) -> Self
+    where
+        F: Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync + 'static,
+    {
         let name = format!("rabbitmq source '{}'", config.queue);
         RabbitMqSource {
             bad_records: BadRecordHandler::new(name.clone(), BadRecordPolicy::Fail),
             config,
             name,
-            deserializer: Arc::new(move || Box::new(deserializer())),
+            deserializer: Arc::new(make),
         }
     }
 
@@ -157,7 +167,7 @@ impl<T: Send + 'static> Source<T> for RabbitMqSource<T> {
             queue: self.config.queue.clone(),
             events,
             commands,
-            deserializer: (self.deserializer)(),
+            deserializer: (self.deserializer)()?,
             bad_records: self.bad_records.clone(),
             dedup,
             last: None,

@@ -6,14 +6,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::process::Command;
-use support::{context, read_for, read_until, service, Numbers};
-use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::Source;
-use weir_connector_api::SubtaskInfo;
 use weir_connector_rabbitmq::{RabbitMqSink, RabbitMqSource, SinkConfig, SourceConfig};
+use weir_connector_testkit::{context, read_for, read_until, service, write_all, Numbers};
 
 /// Runs `rabbitmqctl` against the node of `scripts/services.sh` (its environment:
 /// see `rabbitmq_env` there).
@@ -38,16 +34,7 @@ fn rabbitmqctl(args: &[&str]) {
 
 fn publish(uri: &str, queue: &str, values: impl IntoIterator<Item = u64>) {
     let sink = RabbitMqSink::new(SinkConfig::to_queue(uri, queue), || Numbers).with_message_id(|v| format!("m-{v}"));
-    let context = SinkContext {
-        info: SubtaskInfo::new("sink", 0, 1, 128),
-        checkpointing: true,
-        restored: None,
-    };
-    let mut writer = sink.create_writer(&context).unwrap();
-    for value in values {
-        writer.write(value, None).unwrap();
-    }
-    writer.snapshot_state(1).unwrap();
+    write_all(&sink, values);
 }
 
 #[test]

@@ -5,15 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
-use support::kill;
-use support::{context, read_until, read_until_error, service, Numbers};
-use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::Source;
-use weir_connector_api::SubtaskInfo;
 use weir_connector_rabbitmq::{Guarantee, RabbitMqSink, RabbitMqSource, RetryPolicy, SinkConfig, SourceConfig};
+use weir_connector_testkit::kill;
+use weir_connector_testkit::{context, read_until, read_until_error, service, write_all, Numbers};
 
 fn uri() -> String {
     service("rabbitmq", "WEIR_TEST_RABBITMQ_URL")
@@ -26,16 +22,7 @@ fn queue(name: &str) -> String {
 /// Publishes `values` to `queue` with message ids `m-<value>`, waiting for confirms.
 fn publish(queue: &str, values: impl IntoIterator<Item = u64>) {
     let sink = RabbitMqSink::new(SinkConfig::to_queue(uri(), queue), || Numbers).with_message_id(|v| format!("m-{v}"));
-    let context = SinkContext {
-        info: SubtaskInfo::new("sink", 0, 1, 128),
-        checkpointing: true,
-        restored: None,
-    };
-    let mut writer = sink.create_writer(&context).unwrap();
-    for value in values {
-        writer.write(value, None).unwrap();
-    }
-    writer.snapshot_state(1).unwrap();
+    write_all(&sink, values);
 }
 
 fn source(queue: &str) -> RabbitMqSource<u64> {
@@ -143,23 +130,7 @@ fn process_kills_lose_and_duplicate_nothing() {
     let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3, &|range| {
         publish(&queue, range)
     });
-    let mut sorted = output.clone();
-    sorted.sort_unstable();
-    let expected: Vec<u64> = (0..records).collect();
-    if sorted != expected {
-        let mut counts = std::collections::BTreeMap::new();
-        for v in &output {
-            *counts.entry(*v).or_insert(0) += 1;
-        }
-        let duplicated: Vec<_> = counts
-            .iter()
-            .filter(|(_, c)| **c > 1)
-            .map(|(v, _)| *v)
-            .take(20)
-            .collect();
-        let lost: Vec<_> = expected.iter().filter(|v| !counts.contains_key(v)).take(20).collect();
-        panic!("{} records, duplicated {duplicated:?}, lost {lost:?}", output.len());
-    }
+    weir_connector_testkit::assert_exactly_once(&output, records);
 }
 
 /// The child of `process_kills_lose_and_duplicate_nothing` (does nothing unless
@@ -171,4 +142,26 @@ fn kill_child() {
         let queue = std::fs::read_to_string(dir.join("queue")).unwrap();
         kill::child(&dir, &source(&queue));
     }
+}
+
+#[test]
+fn a_missing_queue_fails_clearly() {
+    let missing = queue("weir-missing");
+    let mut config = SourceConfig::new(uri(), &missing);
+    config.declare_queue = false;
+    let source = RabbitMqSource::new(config, || Numbers);
+    let (ctx, woken) = context(None);
+    let mut reader = source.create_reader(&ctx).unwrap();
+    let error = read_until_error(reader.as_mut(), &woken);
+    eprintln!("{error}");
+    assert!(error.contains(&format!("rabbitmq source '{missing}'")), "{error}");
+    assert!(error.contains("amqp://weir@127.0.0.1:15682"), "{error}");
+    assert!(
+        error.contains(&format!("cannot consume from queue '{missing}'")),
+        "{error}"
+    );
+    assert!(
+        error.contains("NOT_FOUND") || error.contains("NOTFOUND") || error.contains("no queue"),
+        "{error}"
+    );
 }

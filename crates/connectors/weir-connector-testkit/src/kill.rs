@@ -6,7 +6,7 @@
 //! parent kills it with SIGKILL at seeded moments, among them right after a
 //! checkpoint completed and before the reader acknowledged it.
 
-use crate::support::context;
+use crate::reader::context;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,14 +1,48 @@
-//! The ids of messages emitted but not yet known to be acknowledged, kept in the
-//! reader's checkpointed state so that a redelivered message already emitted
-//! before the restored checkpoint is dropped.
+//! Exactly-once reading of an acknowledging queue (RabbitMQ, NATS JetStream):
+//! the ids of the messages emitted and not yet known to be acknowledged (message
+//! ids, stream sequence numbers) are kept in the reader's checkpointed state, so
+//! that a message the broker redelivers after a restore, but which was emitted
+//! before the restored checkpoint, is dropped.
+//!
+//! A reader acknowledges messages only when a checkpoint that covers them
+//! completes. Then:
+//!
+//! * [`Dedup::deliver`] for each delivery says whether to emit it;
+//! * [`Dedup::snapshot`] at a barrier returns the [`StoredId`]s to store with the
+//!   checkpoint ([`Dedup::restore`] takes them back, from every subtask's state);
+//! * [`Dedup::confirmed`] once the broker has processed the acknowledgements of a
+//!   completed checkpoint forgets the ids that cannot come back.
 //!
 //! Every entry remembers the checkpoint (epoch) that covers its latest delivery
-//! and the generation it was delivered in. An entry leaves the set only
-//! when the broker has processed the acknowledgement of that delivery (the ack is
-//! followed by a round trip on the same channel), or, for entries of an older
-//! channel or of a restored checkpoint that were never delivered again,
+//! and the *generation* it was delivered in (a channel or connection whose
+//! acknowledgements are valid; a broken channel's are void, and the broker
+//! redelivers). An entry leaves the set only when the acknowledgement of that
+//! delivery was confirmed in the same generation, or, for entries of an older
+//! generation or of a restored checkpoint that were never delivered again,
 //! [`STALE_CHECKPOINTS`] confirmed checkpoints later (unless
-//! [`Dedup::without_staleness`]).
+//! [`Dedup::without_staleness`]: then only [`Dedup::forget`] removes them, e.g.
+//! at JetStream's ack floor).
+//!
+//! Exactly-once needs one reader per queue (a redelivery may go to any consumer)
+//! and ids that a publisher never reuses within the kept window.
+//!
+//! ```
+//! use weir_connector_api::dedup::Dedup;
+//!
+//! let mut dedup = Dedup::default();
+//! assert!(dedup.deliver("m-1", 1));
+//! assert!(dedup.deliver("m-2", 1));
+//! let stored = dedup.snapshot(7); // stored with checkpoint 7
+//! // The job fails before checkpoint 7's acks reach the broker and is restored
+//! // from it: the broker redelivers m-1 and m-2, which were emitted.
+//! let mut restored = Dedup::restore(stored);
+//! assert!(!restored.deliver("m-1", 1));
+//! assert!(!restored.deliver("m-2", 1));
+//! assert!(restored.deliver("m-3", 1));
+//! restored.snapshot(8);
+//! restored.confirmed(8, 1); // checkpoint 8's acks were processed
+//! assert!(restored.is_empty());
+//! ```
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -144,6 +178,51 @@ impl<K: Clone + Eq + Hash> Dedup<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_staleness_entries_stay_until_forgotten() {
+        let mut dedup = Dedup::default().without_staleness();
+        for sequence in 1..=4u64 {
+            dedup.deliver(sequence, 1);
+        }
+        dedup.snapshot(1);
+        // Another generation's confirmations never remove them, however late.
+        dedup.confirmed(1 + 10 * STALE_CHECKPOINTS, 2);
+        assert_eq!(dedup.len(), 4);
+        // The ack floor: 1 and 2 can never come back.
+        dedup.forget(|sequence| *sequence <= 2);
+        assert_eq!(dedup.len(), 2);
+        assert!(!dedup.deliver(3, 2));
+        assert!(dedup.deliver(5, 2));
+    }
+
+    #[test]
+    fn restored_states_of_several_subtasks_merge_to_the_latest_epoch() {
+        let stored = vec![
+            StoredId { id: 9u64, epoch: 3 },
+            StoredId { id: 9u64, epoch: 5 },
+            StoredId { id: 8u64, epoch: 2 },
+        ];
+        let mut dedup = Dedup::restore(stored);
+        assert_eq!(dedup.len(), 2);
+        // 8 (epoch 2) is stale ten checkpoints after 2; 9 (epoch 5) not yet.
+        dedup.confirmed(2 + STALE_CHECKPOINTS, 1);
+        assert_eq!(dedup.len(), 1);
+        assert!(!dedup.deliver(9, 1));
+    }
+
+    #[test]
+    fn an_open_entry_is_never_forgotten_by_a_confirmation() {
+        let mut dedup = Dedup::default();
+        dedup.deliver("a", 1);
+        dedup.snapshot(1);
+        dedup.deliver("a", 1); // redelivered after checkpoint 1: open again
+        dedup.confirmed(1 + STALE_CHECKPOINTS, 1);
+        assert_eq!(dedup.len(), 1, "its latest delivery is covered by no checkpoint yet");
+        dedup.snapshot(20);
+        dedup.confirmed(20, 1);
+        assert!(dedup.is_empty());
+    }
 
     #[test]
     fn redeliveries_are_dropped_until_their_ack_is_confirmed() {

@@ -1,62 +1,14 @@
-//! Test support: the broker (started through `scripts/services.sh`), a reader
+//! A source reader driven by hand the way the runtime drives it, and a format of
+//! decimal numbers.
 
-//! driven by hand the way the runtime drives it, and a small checkpointing loop
-//! that a child process runs and the test kills.
-
-#![allow(dead_code)]
-
-pub mod kill;
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
-use std::sync::OnceLock;
 use std::time::Duration;
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind, Serializer};
+use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::source::{
     CollectingOutput, PollStatus, ReaderContext, SourceOutput, SourceReader, SourceWaker,
 };
 use weir_connector_api::SubtaskInfo;
-
-/// The repository's root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
-}
-
-/// Starts `service` once per test binary through `scripts/services.sh up` and
-/// returns the value of its `env` variable `var`; panics (never skips) when it
-/// cannot.
-pub fn service(service: &str, var: &str) -> String {
-    static UP: OnceLock<()> = OnceLock::new();
-    UP.get_or_init(|| {
-        let status = Command::new(repo_root().join("scripts/services.sh"))
-            .args(["up", service])
-            .status()
-            .expect("run scripts/services.sh");
-        assert!(status.success(), "scripts/services.sh up {service} failed");
-    });
-    let output = Command::new(repo_root().join("scripts/services.sh"))
-        .args(["env", service])
-        .output()
-        .expect("run scripts/services.sh env");
-    let text = String::from_utf8_lossy(&output.stdout);
-    for line in text.lines() {
-        let line = line.trim().trim_start_matches("export ");
-        if let Some(value) = line.strip_prefix(&format!("{var}=")) {
-            return value.trim_matches(|c| c == '\'' || c == '"').to_string();
-        }
-    }
-    panic!("scripts/services.sh env {service} does not set {var}: {text}");
-}
-
-/// Runs `scripts/services.sh ARGS`.
-pub fn services(args: &[&str]) {
-    let status = Command::new(repo_root().join("scripts/services.sh"))
-        .args(args)
-        .status()
-        .expect("run scripts/services.sh");
-    assert!(status.success(), "scripts/services.sh {args:?} failed");
-}
 
 /// Messages are decimal numbers.
 pub struct Numbers;
@@ -97,11 +49,11 @@ pub fn context(restored: Option<Vec<Vec<u8>>>) -> (ReaderContext, mpsc::Receiver
 /// Polls `reader` until `done` says so about what it emitted, waiting on its waker
 /// between polls; panics after `limit` without progress (a hang, not a timing
 /// assertion).
-pub fn read_until(
-    reader: &mut dyn SourceReader<u64>,
+pub fn read_until<T: 'static>(
+    reader: &mut dyn SourceReader<T>,
     woken: &mpsc::Receiver<()>,
-    out: &mut Vec<u64>,
-    done: impl Fn(&[u64]) -> bool,
+    out: &mut Vec<T>,
+    done: impl Fn(&[T]) -> bool,
 ) -> Result<(), weir_connector_api::BoxError> {
     let limit = Duration::from_secs(120);
     while !done(out) {
@@ -118,8 +70,8 @@ pub fn read_until(
 }
 
 /// Polls until the reader fails, returning its error.
-pub fn read_until_error(reader: &mut dyn SourceReader<u64>, woken: &mpsc::Receiver<()>) -> String {
-    let mut out = Vec::new();
+pub fn read_until_error<T: 'static>(reader: &mut dyn SourceReader<T>, woken: &mpsc::Receiver<()>) -> String {
+    let mut out: Vec<T> = Vec::new();
     match read_until(reader, woken, &mut out, |_| false) {
         Err(e) => e.to_string(),
         Ok(()) => unreachable!(),
@@ -127,10 +79,10 @@ pub fn read_until_error(reader: &mut dyn SourceReader<u64>, woken: &mpsc::Receiv
 }
 
 /// Polls `reader` for `duration`, waiting on its waker between polls.
-pub fn read_for(
-    reader: &mut dyn SourceReader<u64>,
+pub fn read_for<T: 'static>(
+    reader: &mut dyn SourceReader<T>,
     woken: &mpsc::Receiver<()>,
-    out: &mut Vec<u64>,
+    out: &mut Vec<T>,
     duration: Duration,
 ) -> Result<(), weir_connector_api::BoxError> {
     let until = std::time::Instant::now() + duration;
@@ -143,4 +95,20 @@ pub fn read_for(
         }
     }
     Ok(())
+}
+
+/// Writes `values` through a writer of `sink` (subtask 0 of 1, with
+/// checkpointing) and returns once the broker has confirmed them (the writer's
+/// checkpoint barrier waits for every confirm).
+pub fn write_all<T: 'static>(sink: &dyn Sink<T>, values: impl IntoIterator<Item = T>) {
+    let context = SinkContext {
+        info: SubtaskInfo::new("sink", 0, 1, 128),
+        checkpointing: true,
+        restored: None,
+    };
+    let mut writer = sink.create_writer(&context).expect("sink writer");
+    for value in values {
+        writer.write(value, None).expect("write");
+    }
+    writer.snapshot_state(1).expect("confirms");
 }
