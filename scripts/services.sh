@@ -373,7 +373,10 @@ running_pid() {
 launch() {
     local log="$1"
     shift
-    setsid "$@" </dev/null >>"$log" 2>&1 8>&- 9>&- &
+    # From /, not the caller's directory: a test binary's or a worktree's
+    # directory may be deleted while the service runs (RabbitMQ's rabbitmqctl then
+    # fails on the node's missing working directory).
+    (cd / && exec setsid "$@" </dev/null >>"$log" 2>&1 8>&- 9>&-) &
     LAUNCHED=$!
 }
 

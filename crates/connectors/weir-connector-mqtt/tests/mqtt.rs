@@ -85,7 +85,7 @@ fn broker_down_at_start_retries_then_fails_clearly() {
     eprintln!("{error}");
     for part in [
         "mqtt source 't'",
-        "mqtt://weir@127.0.0.1:1",
+        "mqtt://weir:***@127.0.0.1:1",
         "cannot connect",
         "gave up",
     ] {
@@ -133,7 +133,7 @@ fn wrong_credentials_fail_clearly() {
     let error = read_until_error(reader.as_mut(), &woken);
     eprintln!("{error}");
     assert!(error.contains("mqtt source 'weir/never'"), "{error}");
-    assert!(error.contains("mqtt://weir_auth@127.0.0.1:11883"), "{error}");
+    assert!(error.contains("mqtt://weir_auth:***@127.0.0.1:11883"), "{error}");
     assert!(!error.contains("wrong-password"), "{error}");
     assert!(error.contains("refused the connection"), "{error}");
     assert!(!error.contains("gave up"), "not retried: {error}");

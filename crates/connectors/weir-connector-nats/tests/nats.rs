@@ -140,7 +140,7 @@ fn server_down_at_start_retries_then_fails_clearly() {
     eprintln!("{error}");
     for part in [
         "nats source 's/d'",
-        "nats://weir@127.0.0.1:1",
+        "nats://weir:***@127.0.0.1:1",
         "cannot connect",
         "gave up",
     ] {
@@ -187,7 +187,7 @@ fn wrong_credentials_fail_clearly() {
     let error = read_until_error(reader.as_mut(), &woken);
     eprintln!("{error}");
     assert!(error.contains("nats source 'weir-never/weir'"), "{error}");
-    assert!(error.contains("nats://weir_auth@127.0.0.1:14222"), "{error}");
+    assert!(error.contains("nats://weir_auth:***@127.0.0.1:14222"), "{error}");
     assert!(!error.contains("wrong-password"), "{error}");
     assert!(error.to_lowercase().contains("authorization"), "{error}");
     assert!(!error.contains("gave up"), "not retried: {error}");

@@ -92,7 +92,7 @@ fn wrong_credentials_fail_clearly() {
     let error = read_until_error(reader.as_mut(), &woken);
     eprintln!("{error}");
     assert!(error.contains("rabbitmq source 'weir-never'"), "{error}");
-    assert!(error.contains("amqp://weir@127.0.0.1"), "{error}");
+    assert!(error.contains("amqp://weir:***@127.0.0.1"), "{error}");
     assert!(!error.contains("wrong-password"), "{error}");
     assert!(error.contains("ACCESS") || error.contains("refused"), "{error}");
 }
@@ -113,7 +113,7 @@ fn broker_down_at_start_retries_then_fails_clearly() {
     eprintln!("{error}");
     for part in [
         "rabbitmq source 'weir-never'",
-        "amqp://weir@127.0.0.1:1/%2f",
+        "amqp://weir:***@127.0.0.1:1/%2f",
         "cannot connect",
         "gave up",
     ] {
@@ -155,7 +155,7 @@ fn a_missing_queue_fails_clearly() {
     let error = read_until_error(reader.as_mut(), &woken);
     eprintln!("{error}");
     assert!(error.contains(&format!("rabbitmq source '{missing}'")), "{error}");
-    assert!(error.contains("amqp://weir@127.0.0.1:15682"), "{error}");
+    assert!(error.contains("amqp://weir:***@127.0.0.1:15682"), "{error}");
     assert!(
         error.contains(&format!("cannot consume from queue '{missing}'")),
         "{error}"

@@ -25,11 +25,6 @@ use weir_nexmark::{write_csv, Bid, EventGenerator, GeneratorConfig, NexmarkConfi
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The JSON bench's Nexmark serde types, for their timestamp parser.
-#[allow(dead_code)]
-#[path = "../../weir-format-json/benches/nexmark_rows.rs"]
-mod nexmark_rows;
-
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// A bid of the CSV file, decoded straight into `weir_nexmark::Bid`.
@@ -49,7 +44,7 @@ struct BidDef {
     price: i64,
     channel: String,
     url: String,
-    #[serde(deserialize_with = "nexmark_rows::sql_timestamp")]
+    #[serde(deserialize_with = "weir_nexmark::reader::sql_timestamp")]
     date_time: i64,
     extra: String,
 }
