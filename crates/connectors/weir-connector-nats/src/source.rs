@@ -3,6 +3,7 @@
 //! stream sequence number in the checkpointed state for exactly-once.
 
 use crate::config::{redact, RetryPolicy};
+use crate::sequences::Sequences;
 use crate::worker::{self, Command, Event, Message};
 use async_nats::jetstream::message::Acker;
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 use weir_connector_api::bad_record::{BadRecord, BadRecordHandler, BadRecordPolicy};
 use weir_connector_api::codec::{decode_state, encode_state};
-use weir_connector_api::dedup::{Dedup, StoredId};
+use weir_connector_api::dedup::StoredId;
 use weir_connector_api::format::Deserializer;
 use weir_connector_api::source::{
     Boundedness, PollStatus, ReaderContext, Source, SourceOutput, SourceReader, SplitStateDistribution,
@@ -153,7 +154,7 @@ impl<T: Send + 'static> Source<T> for NatsSource<T> {
             commands,
             deserializer: (self.deserializer)()?,
             bad_records: self.bad_records.clone(),
-            dedup: Dedup::restore(stored).without_staleness(),
+            sequences: Sequences::restore(stored),
             open: Vec::new(),
             sealed: BTreeMap::new(),
             decoded: Vec::new(),
@@ -161,9 +162,6 @@ impl<T: Send + 'static> Source<T> for NatsSource<T> {
         }))
     }
 }
-
-/// Acks are valid across reconnects: one generation.
-const GENERATION: u64 = 1;
 
 struct NatsReader<T> {
     name: String,
@@ -173,7 +171,7 @@ struct NatsReader<T> {
     commands: mpsc::UnboundedSender<Command>,
     deserializer: Box<dyn Deserializer<T>>,
     bad_records: BadRecordHandler,
-    dedup: Dedup<u64>,
+    sequences: Sequences,
     /// Ackers of messages read since the last checkpoint.
     open: Vec<Acker>,
     /// Ackers per checkpoint not yet complete.
@@ -185,7 +183,7 @@ struct NatsReader<T> {
 impl<T: Send + 'static> NatsReader<T> {
     fn on_message(&mut self, message: Message, output: &mut SourceOutput<'_, T>) -> Result<(), BoxError> {
         self.open.push(message.acker);
-        if !self.dedup.deliver(message.sequence, GENERATION) {
+        if !self.sequences.deliver(message.sequence) {
             tracing::debug!("{}: dropped the redelivered message {}", self.name, message.sequence);
             return Ok(());
         }
@@ -212,8 +210,7 @@ impl<T: Send + 'static> SourceReader<T> for NatsReader<T> {
         for _ in 0..BATCH {
             match self.events.try_recv() {
                 Ok(Event::Message(message)) => self.on_message(*message, output)?,
-                Ok(Event::Confirmed { checkpoint_id }) => self.dedup.confirmed(checkpoint_id, GENERATION),
-                Ok(Event::AckFloor(floor)) => self.dedup.forget(|sequence| *sequence <= floor),
+                Ok(Event::AckFloor(floor)) => self.sequences.ack_floor(floor),
                 Ok(Event::Failed(message)) => return Err(message.into()),
                 Err(TryRecvError::Empty) => return Ok(PollStatus::Pending { retry_at: None }),
                 Err(TryRecvError::Disconnected) => {
@@ -227,7 +224,7 @@ impl<T: Send + 'static> SourceReader<T> for NatsReader<T> {
     fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<Vec<Vec<u8>>, BoxError> {
         let open = std::mem::take(&mut self.open);
         self.sealed.insert(checkpoint_id, open);
-        Ok(vec![encode_state(&self.dedup.snapshot(checkpoint_id))?])
+        Ok(vec![encode_state(&self.sequences.snapshot(checkpoint_id))?])
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), BoxError> {

@@ -28,8 +28,6 @@ pub(crate) struct Message {
 pub(crate) enum Event {
     /// A message.
     Message(Box<Message>),
-    /// The server confirmed the acks of everything checkpoint `checkpoint_id` covers.
-    Confirmed { checkpoint_id: u64 },
     /// Every message up to this stream sequence is acknowledged (the consumer's
     /// ack floor): none of them is delivered again.
     AckFloor(u64),
@@ -234,9 +232,7 @@ async fn session(
                         let results = futures::future::join_all(ackers.iter().map(|acker| acker.double_ack())).await;
                         let failed = results.iter().filter(|r| r.is_err()).count();
                         if failed == 0 {
-                            if events.send(Event::Confirmed { checkpoint_id }).await.is_err() {
-                                return End::Stopped;
-                            }
+                            // Only the ack floor forgets sequences (see `sequences`).
                             if let Ok(info) = consumer.info().await {
                                 if events.send(Event::AckFloor(info.ack_floor.stream_sequence)).await.is_err() {
                                     return End::Stopped;
