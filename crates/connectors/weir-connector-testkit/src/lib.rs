@@ -6,6 +6,8 @@
 //! * [`reader`]: a source reader driven by hand the way the runtime drives it
 //!   (poll, wait on its waker, snapshot, notify), and [`reader::Numbers`], a
 //!   format of decimal numbers.
+//! * [`factory`]: a connector's registry factory with the JSON format, built
+//!   from string options.
 //! * [`kill`]: a checkpointing loop that a child process runs and the test kills
 //!   with SIGKILL at seeded moments, compared with an oracle afterwards.
 //!
@@ -13,6 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod factory;
 pub mod job;
 pub mod kill;
 pub mod oracle;
