@@ -1,7 +1,7 @@
 //! Test support shared by the queue connectors' tests (RabbitMQ, NATS, MQTT); a
 //! dev-dependency only, never published.
 //!
-//! * [`services`]: the real broker, started through `scripts/services.sh`, and the
+//! * [`services`](mod@services): the real broker, started through `scripts/services.sh`, and the
 //!   `WEIR_TEST_*` variables it exports.
 //! * [`reader`]: a source reader driven by hand the way the runtime drives it
 //!   (poll, wait on its waker, snapshot, notify), and [`reader::Numbers`], a
