@@ -14,7 +14,7 @@
 //!   [`TransactionalSink`](transactional::TransactionalSink) (writer + committer: a
 //!   transaction pre-committed at the checkpoint barrier, its recoverable
 //!   committable stored in the checkpoint, committed when the checkpoint completes).
-//! * [`format`]: record [`Deserializer`](format::Deserializer)s and
+//! * [`format`](mod@format): record [`Deserializer`](format::Deserializer)s and
 //!   [`Serializer`](format::Serializer)s with typed [`FormatError`](format::FormatError)s.
 //! * [`bad_record`]: what a source does with a record it cannot decode: fail (the
 //!   default), skip (counted and logged) or send it to a dead-letter queue.

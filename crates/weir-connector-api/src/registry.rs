@@ -41,6 +41,7 @@ use crate::format::{Deserializer, Serializer};
 use crate::options::Options;
 use crate::sink::Sink;
 use crate::source::Source;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -104,6 +105,27 @@ pub trait SinkFactory<K: RecordKind>: Send + Sync {
         options: &Options,
         registry: &Registry<K>,
     ) -> Result<Arc<dyn Sink<K::Record>>, ConnectorError>;
+}
+
+/// Makes a deserializer a call (one per source reader), as
+/// [`Registry::deserializers`] returns; any such closure is one.
+pub trait MakeDeserializer<T>:
+    Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync + 'static
+{
+}
+
+impl<T, F> MakeDeserializer<T> for F where
+    F: Fn() -> Result<Box<dyn Deserializer<T>>, ConnectorError> + Send + Sync + 'static
+{
+}
+
+/// Makes a serializer a call (one per sink writer), as [`Registry::serializers`]
+/// returns; any such closure is one.
+pub trait MakeSerializer<T>: Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync + 'static {}
+
+impl<T, F> MakeSerializer<T> for F where
+    F: Fn() -> Result<Box<dyn Serializer<T>>, ConnectorError> + Send + Sync + 'static
+{
 }
 
 /// Connectors and formats by name.
@@ -178,6 +200,43 @@ impl<K: RecordKind> Registry<K> {
         self.format(options.required("format")?)?.serializer(schema, options)
     }
 
+    /// A maker of deserializers of the format named by option `format`, one a
+    /// call: a source needs one per reader. The first is made now, which checks
+    /// the format's options and marks them read (a bad option fails when the
+    /// source is built, not in a reader); the maker makes the others with a copy
+    /// of the options.
+    pub fn deserializers(
+        &self,
+        schema: &K::Schema,
+        options: &Options,
+    ) -> Result<impl MakeDeserializer<K::Record>, ConnectorError>
+    where
+        K::Schema: Clone,
+    {
+        let format = self.format(options.required("format")?)?.clone();
+        drop(format.deserializer(schema, options)?);
+        let schema = schema.clone();
+        let options = Mutex::new(options.clone());
+        Ok(move || format.deserializer(&schema, &options.lock()))
+    }
+
+    /// A maker of serializers of the format named by option `format`, one a
+    /// call (a sink needs one per writer); like [`Registry::deserializers`].
+    pub fn serializers(
+        &self,
+        schema: &K::Schema,
+        options: &Options,
+    ) -> Result<impl MakeSerializer<K::Record>, ConnectorError>
+    where
+        K::Schema: Clone,
+    {
+        let format = self.format(options.required("format")?)?.clone();
+        drop(format.serializer(schema, options)?);
+        let schema = schema.clone();
+        let options = Mutex::new(options.clone());
+        Ok(move || format.serializer(&schema, &options.lock()))
+    }
+
     /// The source of the connector named by option `connector`, configured by the
     /// other options; options nothing read are an error.
     pub fn source(&self, schema: &K::Schema, options: &Options) -> Result<Arc<dyn Source<K::Record>>, ConnectorError> {
@@ -217,5 +276,107 @@ impl<K: RecordKind> Registry<K> {
     /// The registered sink connector names.
     pub fn sink_names(&self) -> Vec<&'static str> {
         self.sinks.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::FormatError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Text with an optional prefix (option `prefix`), counting what it makes.
+    struct Prefixed {
+        made: Arc<AtomicUsize>,
+    }
+
+    struct Prefix(String);
+
+    impl Deserializer<String> for Prefix {
+        fn deserialize(&mut self, bytes: &[u8], out: &mut Vec<String>) -> Result<(), FormatError> {
+            out.push(format!("{}{}", self.0, String::from_utf8_lossy(bytes)));
+            Ok(())
+        }
+    }
+
+    impl Serializer<String> for Prefix {
+        fn serialize(&mut self, value: &String, out: &mut Vec<u8>) -> Result<(), FormatError> {
+            out.extend_from_slice(format!("{}{value}", self.0).as_bytes());
+            Ok(())
+        }
+    }
+
+    impl Prefixed {
+        fn make(&self, options: &Options) -> Result<Prefix, ConnectorError> {
+            let prefix = options.get("prefix").unwrap_or_default();
+            if prefix.contains(' ') {
+                return Err(options.invalid("prefix", prefix, "no spaces"));
+            }
+            self.made.fetch_add(1, Ordering::SeqCst);
+            Ok(Prefix(prefix.to_string()))
+        }
+    }
+
+    impl FormatFactory<Typed<String>> for Prefixed {
+        fn name(&self) -> &'static str {
+            "prefixed"
+        }
+        fn deserializer(&self, _: &(), options: &Options) -> Result<Box<dyn Deserializer<String>>, ConnectorError> {
+            Ok(Box::new(self.make(options)?))
+        }
+        fn serializer(&self, _: &(), options: &Options) -> Result<Box<dyn Serializer<String>>, ConnectorError> {
+            Ok(Box::new(self.make(options)?))
+        }
+    }
+
+    fn registry() -> (Registry<Typed<String>>, Arc<AtomicUsize>) {
+        let made = Arc::new(AtomicUsize::new(0));
+        let mut registry = Registry::new();
+        registry.register_format(Arc::new(Prefixed { made: made.clone() }));
+        (registry, made)
+    }
+
+    #[test]
+    fn makers_check_the_options_once_and_make_one_per_call() {
+        let (registry, made) = registry();
+        let options = Options::new("test source")
+            .with("format", "Prefixed")
+            .with("prefix", "> ");
+        assert!(
+            registry.deserializers(&(), &options).is_err(),
+            "a bad option fails at once"
+        );
+        assert!(registry.serializers(&(), &options).is_err());
+        assert_eq!(made.load(Ordering::SeqCst), 0);
+
+        let options = Options::new("test source")
+            .with("format", "prefixed")
+            .with("prefix", ">");
+        let make = registry.deserializers(&(), &options).unwrap();
+        assert_eq!(made.load(Ordering::SeqCst), 1, "the first is made (and checked) now");
+        options.check_all_read().unwrap();
+        let (mut a, mut b) = (make().unwrap(), make().unwrap());
+        assert_eq!(made.load(Ordering::SeqCst), 3);
+        let mut out = Vec::new();
+        a.deserialize(b"x", &mut out).unwrap();
+        b.deserialize(b"y", &mut out).unwrap();
+        assert_eq!(out, [">x", ">y"]);
+
+        let make = registry.serializers(&(), &options).unwrap();
+        let mut bytes = Vec::new();
+        make().unwrap().serialize(&"z".to_string(), &mut bytes).unwrap();
+        assert_eq!(bytes, b">z");
+    }
+
+    #[test]
+    fn makers_name_a_missing_or_unknown_format() {
+        let (registry, _) = registry();
+        let missing = registry.deserializers(&(), &Options::new("test source")).err().unwrap();
+        assert!(matches!(missing, ConnectorError::MissingOption { .. }), "{missing}");
+        let unknown = registry
+            .serializers(&(), &Options::new("test sink").with("format", "avro"))
+            .err()
+            .unwrap();
+        assert!(unknown.to_string().contains("known: [\"prefixed\"]"), "{unknown}");
     }
 }

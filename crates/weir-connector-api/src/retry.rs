@@ -17,7 +17,13 @@
 //! assert_eq!(redact_url("amqp://weir:secret@127.0.0.1:5672/%2f"), "amqp://weir:***@127.0.0.1:5672/%2f");
 //! ```
 
+use crate::error::ConnectorError;
+use crate::options::Options;
 use std::time::{Duration, Instant};
+
+/// The option giving how long a connector retries an unreachable service: a
+/// duration (`30 s`), or `never` to retry for ever.
+pub const GIVE_UP_AFTER: &str = "connect.give-up-after";
 
 /// How a connector retries a service it cannot reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +55,21 @@ impl RetryPolicy {
             give_up_after: Some(limit),
             ..self
         }
+    }
+
+    /// The default policy, giving up after option [`GIVE_UP_AFTER`]
+    /// (`connect.give-up-after`: a duration, or `never`; 60 s when not given).
+    pub fn from_options(options: &Options) -> Result<RetryPolicy, ConnectorError> {
+        let defaults = RetryPolicy::default();
+        let give_up_after = match options.get(GIVE_UP_AFTER) {
+            Some(value) if value.trim().eq_ignore_ascii_case("never") => None,
+            Some(_) => Some(options.duration(GIVE_UP_AFTER, Duration::ZERO)?),
+            None => defaults.give_up_after,
+        };
+        Ok(RetryPolicy {
+            give_up_after,
+            ..defaults
+        })
     }
 
     /// The waits of one outage.
@@ -154,6 +175,19 @@ mod tests {
         assert!((0..100).all(|_| backoff.next_wait().is_some()));
         let mut huge = policy(u64::MAX, u64::MAX, None).backoff();
         assert!(huge.next_wait().is_some() && huge.next_wait().is_some(), "no overflow");
+    }
+
+    #[test]
+    fn give_up_after_comes_from_the_options() {
+        let with = |value: &str| RetryPolicy::from_options(&Options::new("test").with(GIVE_UP_AFTER, value));
+        let defaults = RetryPolicy::default();
+        assert_eq!(RetryPolicy::from_options(&Options::new("test")).unwrap(), defaults);
+        assert_eq!(with(" Never ").unwrap().give_up_after, None);
+        assert_eq!(with("5 s").unwrap(), defaults.giving_up_after(Duration::from_secs(5)));
+        assert!(with("soon").is_err());
+        let options = Options::new("test").with(GIVE_UP_AFTER, "1m");
+        RetryPolicy::from_options(&options).unwrap();
+        options.check_all_read().unwrap();
     }
 
     #[test]

@@ -84,11 +84,7 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for KafkaFactory {
         let bounded = options.one_of("scan.bounded.mode", &["unbounded", "latest-offset"], "unbounded")? != "unbounded";
         let bad_records: BadRecordPolicy = options.parse("scan.bad-record-policy", BadRecordPolicy::Fail)?;
         let discovery = options.duration("scan.topic-partition-discovery.interval", Duration::from_secs(300))?;
-        // One deserializer per reader: made from the format with a copy of the
-        // options (the first one, made here, checks them and marks them read).
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.deserializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
+        let make = registry.deserializers(schema, options)?;
         let mut builder = KafkaSource::<T>::builder(servers, topic)
             .client(|mut c| {
                 for (key, value) in properties {
@@ -100,9 +96,7 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for KafkaFactory {
             .bounded(bounded)
             .bad_record_policy(bad_records)
             .partition_discovery_interval((!discovery.is_zero()).then_some(discovery))
-            .value_format(move || FormatDeserializer {
-                inner: format.deserializer(&(), &format_options.lock()),
-            });
+            .value_format(move || FormatDeserializer { inner: make() });
         if let Some(group) = group {
             builder = builder.group_id(group);
         }

@@ -6,6 +6,8 @@
 //! * [`KafkaSink`]: writes a topic at-least-once (flush at the checkpoint barrier)
 //!   or exactly-once (Kafka transactions committed when the checkpoint completes,
 //!   re-sent from the checkpoint if the process died before the commit).
+//! * [`log`]: a partition's raw log (record batches with their COMMIT and ABORT
+//!   markers), which the exactly-once sink reads after a failure.
 //!
 //! Options follow Flink's names (`properties.bootstrap.servers`, `topic`,
 //! `scan.startup.mode`, `sink.delivery-guarantee`, `sink.transactional-id-prefix`);
@@ -14,6 +16,7 @@
 mod config;
 mod error;
 mod factory;
+pub mod log;
 mod metadata;
 pub mod sink;
 pub mod source;

@@ -4,9 +4,7 @@
 use crate::config::{Address, RetryPolicy};
 use crate::sink::{MqttSink, SinkConfig};
 use crate::source::{MqttSource, SourceConfig};
-use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::Duration;
 use weir_connector_api::bad_record::BadRecordPolicy;
 use weir_connector_api::options::Options;
 use weir_connector_api::registry::{Registry, SinkFactory, SourceFactory, Typed};
@@ -41,19 +39,6 @@ fn url(options: &Options) -> Result<String, ConnectorError> {
     Ok(url.to_string())
 }
 
-/// The retry policy; `connect.give-up-after` is a duration or `never`.
-fn retry(options: &Options) -> Result<RetryPolicy, ConnectorError> {
-    let mut policy = RetryPolicy::default();
-    if let Some(value) = options.get("connect.give-up-after") {
-        policy.give_up_after = if value.trim().eq_ignore_ascii_case("never") {
-            None
-        } else {
-            Some(options.duration("connect.give-up-after", Duration::from_secs(60))?)
-        };
-    }
-    Ok(policy)
-}
-
 impl<T: Send + 'static> SourceFactory<Typed<T>> for MqttFactory {
     fn name(&self) -> &'static str {
         "mqtt"
@@ -71,14 +56,9 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for MqttFactory {
             options.required("client-id")?,
         );
         config.keep_alive = options.duration("keep-alive", config.keep_alive)?;
-        config.retry = retry(options)?;
+        config.retry = RetryPolicy::from_options(options)?;
         let bad_records: BadRecordPolicy = options.parse("scan.bad-record-policy", BadRecordPolicy::Fail)?;
-        // One deserializer per reader, made from the format with a copy of the
-        // options (the first one, made here, checks them and marks them read).
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.deserializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        let source = MqttSource::from_format(config, move || format.deserializer(&(), &format_options.lock()));
+        let source = MqttSource::from_format(config, registry.deserializers(schema, options)?);
         Ok(Arc::new(source.with_bad_records(bad_records)))
     }
 }
@@ -100,12 +80,10 @@ impl<T: Send + 'static> SinkFactory<Typed<T>> for MqttFactory {
             options.required("client-id")?,
         );
         config.retain = options.parse("retain", false)?;
-        config.retry = retry(options)?;
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.serializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        Ok(Arc::new(MqttSink::from_format(config, move || {
-            format.serializer(&(), &format_options.lock())
-        })))
+        config.retry = RetryPolicy::from_options(options)?;
+        Ok(Arc::new(MqttSink::from_format(
+            config,
+            registry.serializers(schema, options)?,
+        )))
     }
 }

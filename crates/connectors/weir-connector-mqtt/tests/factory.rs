@@ -3,94 +3,49 @@
 //! the real broker with a bad message skipped by `scan.bad-record-policy`.
 #![allow(clippy::unwrap_used)]
 
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
-use weir_connector_api::options::Options;
-use weir_connector_api::registry::{Registry, Typed};
 use weir_connector_mqtt::{MqttFactory, MqttSink, SinkConfig};
+use weir_connector_testkit::factory::{Reading, Table};
 use weir_connector_testkit::{context, read_for, read_until, service, write_all, Numbers};
-use weir_format_json::JsonFormatFactory;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Reading {
-    id: u64,
-    name: String,
-}
-
-fn registry() -> Registry<Typed<Reading>> {
-    let mut registry = Registry::new();
-    registry.register_format(Arc::new(JsonFormatFactory::<Reading>::default()));
-    MqttFactory::register(&mut registry);
-    registry
-}
-
-fn options(pairs: &[(&str, &str)]) -> Options {
-    Options::from_pairs("mqtt table 'readings'", pairs.iter().copied())
+fn table() -> Table {
+    Table::new("mqtt", MqttFactory::register)
 }
 
 const URL: &str = "mqtt://127.0.0.1:11883";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
-    let registry = registry();
-    let source = registry.source(
-        &(),
-        &options(&[
-            ("connector", "mqtt"),
-            ("url", URL),
-            ("topic", "readings/#"),
-            ("client-id", "weir-job"),
-            ("keep-alive", "10 s"),
-            ("scan.bad-record-policy", "skip"),
-            ("connect.give-up-after", "never"),
-            ("format", "json"),
-        ]),
-    );
+    let table = table();
+    let source = table.source(&[
+        ("url", URL),
+        ("topic", "readings/#"),
+        ("client-id", "weir-job"),
+        ("keep-alive", "10 s"),
+        ("scan.bad-record-policy", "skip"),
+        ("connect.give-up-after", "never"),
+    ]);
     assert!(source.is_ok(), "{:?}", source.err());
-    let sink = registry.sink(
-        &(),
-        &options(&[
-            ("connector", "mqtt"),
-            ("url", "mqtt://user:secret@127.0.0.1:11883"),
-            ("topic", "out"),
-            ("client-id", "weir-out"),
-            ("retain", "true"),
-            ("format", "json"),
-        ]),
-    );
+    let sink = table.sink(&[
+        ("url", "mqtt://user:secret@127.0.0.1:11883"),
+        ("topic", "out"),
+        ("client-id", "weir-out"),
+        ("retain", "true"),
+    ]);
     assert!(sink.is_ok(), "{:?}", sink.err());
 }
 
 #[test]
 fn bad_options_are_reported() {
-    let registry = registry();
-    let source_error = |pairs: &[(&str, &str)]| {
-        let mut all = vec![("connector", "mqtt"), ("format", "json")];
-        all.extend_from_slice(pairs);
-        registry.source(&(), &options(&all)).err().unwrap().to_string()
-    };
+    let table = table();
+    let source_error = |pairs: &[(&str, &str)]| table.source_error(pairs);
     let typo = source_error(&[("url", URL), ("topic", "t"), ("client-id", "c"), ("qos", "2")]);
     assert!(typo.contains("qos") && typo.contains("mqtt table 'readings'"), "{typo}");
     let url = source_error(&[("url", "http://u:secret@h"), ("topic", "t"), ("client-id", "c")]);
     assert!(url.contains("'url'") && !url.contains("secret"), "{url}");
     let client = source_error(&[("url", URL), ("topic", "t")]);
     assert!(client.contains("'client-id'"), "{client}");
-    let retain = registry
-        .sink(
-            &(),
-            &options(&[
-                ("connector", "mqtt"),
-                ("url", URL),
-                ("topic", "t"),
-                ("client-id", "c"),
-                ("retain", "maybe"),
-                ("format", "json"),
-            ]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
+    let retain = table.sink_error(&[("url", URL), ("topic", "t"), ("client-id", "c"), ("retain", "maybe")]);
     assert!(retain.contains("'retain'") && retain.contains("maybe"), "{retain}");
 }
 
@@ -99,37 +54,24 @@ fn a_round_trip_through_the_broker_skips_a_bad_message() {
     let url = service("mqtt", "WEIR_TEST_MQTT_URL");
     let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let topic = format!("weir/factory/{unique}");
-    let registry = registry();
-    let source = registry
-        .source(
-            &(),
-            &options(&[
-                ("connector", "mqtt"),
-                ("url", &url),
-                ("topic", &topic),
-                ("client-id", &format!("weir-factory-{unique}")),
-                ("scan.bad-record-policy", "skip"),
-                ("format", "json"),
-            ]),
-        )
+    let table = table();
+    let source = table
+        .source(&[
+            ("url", &url),
+            ("topic", &topic),
+            ("client-id", &format!("weir-factory-{unique}")),
+            ("scan.bad-record-policy", "skip"),
+        ])
         .unwrap();
     let (ctx, woken) = context(None);
     let mut reader = source.create_reader(&ctx).unwrap();
-    let reading = |id| Reading {
-        id,
-        name: format!("sensor-{id}"),
-    };
-    let sink = registry
-        .sink(
-            &(),
-            &options(&[
-                ("connector", "mqtt"),
-                ("url", &url),
-                ("topic", &topic),
-                ("client-id", &format!("weir-factory-out-{unique}")),
-                ("format", "json"),
-            ]),
-        )
+    let reading = Reading::new;
+    let sink = table
+        .sink(&[
+            ("url", &url),
+            ("topic", &topic),
+            ("client-id", &format!("weir-factory-out-{unique}")),
+        ])
         .unwrap();
     // Until the subscription is in place, messages are not kept: probe first.
     let probe = u64::MAX;

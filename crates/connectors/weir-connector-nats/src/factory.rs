@@ -4,9 +4,7 @@
 use crate::config::RetryPolicy;
 use crate::sink::{NatsSink, SinkConfig};
 use crate::source::{NatsSource, SourceConfig};
-use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::Duration;
 use weir_connector_api::bad_record::BadRecordPolicy;
 use weir_connector_api::options::Options;
 use weir_connector_api::registry::{Registry, SinkFactory, SourceFactory, Typed};
@@ -36,21 +34,6 @@ impl NatsFactory {
     }
 }
 
-/// The retry policy with `connect.give-up-after` (a duration, or `never`).
-fn retry(options: &Options) -> Result<RetryPolicy, ConnectorError> {
-    let never = options
-        .get("connect.give-up-after")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("never"));
-    let give_up_after = match never {
-        true => None,
-        false => Some(options.duration("connect.give-up-after", Duration::from_secs(60))?),
-    };
-    Ok(RetryPolicy {
-        give_up_after,
-        ..RetryPolicy::default()
-    })
-}
-
 impl<T: Send + 'static> SourceFactory<Typed<T>> for NatsFactory {
     fn name(&self) -> &'static str {
         "nats"
@@ -78,14 +61,9 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for NatsFactory {
         config.filter_subject = options.get("scan.filter-subject").map(str::to_string);
         config.ack_wait = options.duration("scan.ack-wait", config.ack_wait)?;
         config.max_ack_pending = options.parse("scan.max-ack-pending", config.max_ack_pending)?;
-        config.retry = retry(options)?;
+        config.retry = RetryPolicy::from_options(options)?;
         let bad_records: BadRecordPolicy = options.parse("scan.bad-record-policy", BadRecordPolicy::Fail)?;
-        // One deserializer per reader, made from the format with a copy of the
-        // options (the first one, made here, checks them and marks them read).
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.deserializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        let source = NatsSource::from_format(config, move || format.deserializer(&(), &format_options.lock()));
+        let source = NatsSource::from_format(config, registry.deserializers(schema, options)?);
         Ok(Arc::new(source.with_bad_records(bad_records)))
     }
 }
@@ -102,12 +80,10 @@ impl<T: Send + 'static> SinkFactory<Typed<T>> for NatsFactory {
         registry: &Registry<Typed<T>>,
     ) -> Result<Arc<dyn Sink<T>>, ConnectorError> {
         let mut config = SinkConfig::new(options.required("url")?, options.required("subject")?);
-        config.retry = retry(options)?;
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.serializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        Ok(Arc::new(NatsSink::from_format(config, move || {
-            format.serializer(&(), &format_options.lock())
-        })))
+        config.retry = RetryPolicy::from_options(options)?;
+        Ok(Arc::new(NatsSink::from_format(
+            config,
+            registry.serializers(schema, options)?,
+        )))
     }
 }

@@ -3,77 +3,46 @@
 //! the real server with a bad message skipped by `scan.bad-record-policy`.
 #![allow(clippy::unwrap_used)]
 
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
-use weir_connector_api::options::Options;
-use weir_connector_api::registry::{Registry, Typed};
 use weir_connector_api::sink::{Sink, SinkContext};
 use weir_connector_api::SubtaskInfo;
 use weir_connector_nats::{NatsFactory, NatsSink, SinkConfig};
+use weir_connector_testkit::factory::{Reading, Table};
 use weir_connector_testkit::{context, read_until, service, write_all, Numbers};
-use weir_format_json::JsonFormatFactory;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Reading {
-    id: u64,
-    name: String,
-}
-
-fn registry() -> Registry<Typed<Reading>> {
-    let mut registry = Registry::new();
-    registry.register_format(Arc::new(JsonFormatFactory::<Reading>::default()));
-    NatsFactory::register(&mut registry);
-    registry
-}
-
-fn options(pairs: &[(&str, &str)]) -> Options {
-    Options::from_pairs("nats table 'readings'", pairs.iter().copied())
+fn table() -> Table {
+    Table::new("nats", NatsFactory::register)
 }
 
 const URL: &str = "nats://127.0.0.1:14222";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
-    let registry = registry();
-    let source = registry.source(
-        &(),
-        &options(&[
-            ("connector", "nats"),
-            ("url", URL),
-            ("stream", "READINGS"),
-            ("consumer", "weir-job"),
-            ("stream.subjects", "readings.eu, readings.us"),
-            ("scan.filter-subject", "readings.eu"),
-            ("scan.ack-wait", "2 min"),
-            ("scan.max-ack-pending", "5000"),
-            ("scan.bad-record-policy", "dead-letter"),
-            ("connect.give-up-after", "never"),
-            ("format", "json"),
-        ]),
-    );
+    let table = table();
+    let source = table.source(&[
+        ("url", URL),
+        ("stream", "READINGS"),
+        ("consumer", "weir-job"),
+        ("stream.subjects", "readings.eu, readings.us"),
+        ("scan.filter-subject", "readings.eu"),
+        ("scan.ack-wait", "2 min"),
+        ("scan.max-ack-pending", "5000"),
+        ("scan.bad-record-policy", "dead-letter"),
+        ("connect.give-up-after", "never"),
+    ]);
     assert!(source.is_ok(), "{:?}", source.err());
     assert_eq!(source.unwrap().max_parallelism(), Some(1));
-    let sink = registry.sink(
-        &(),
-        &options(&[
-            ("connector", "nats"),
-            ("url", URL),
-            ("subject", "out"),
-            ("connect.give-up-after", "5 s"),
-            ("format", "json"),
-        ]),
-    );
+    let sink = table.sink(&[("url", URL), ("subject", "out"), ("connect.give-up-after", "5 s")]);
     assert!(sink.is_ok(), "{:?}", sink.err());
 }
 
 #[test]
 fn bad_options_are_reported() {
-    let registry = registry();
+    let table = table();
     let source_error = |pairs: &[(&str, &str)]| {
-        let mut all = vec![("connector", "nats"), ("url", URL), ("format", "json")];
+        let mut all = vec![("url", URL)];
         all.extend_from_slice(pairs);
-        registry.source(&(), &options(&all)).err().unwrap().to_string()
+        table.source_error(&all)
     };
     let base = [("stream", "S"), ("consumer", "c")];
     let with = |extra: (&'static str, &'static str)| {
@@ -92,14 +61,7 @@ fn bad_options_are_reported() {
     assert!(pending.contains("scan.max-ack-pending"), "{pending}");
     let consumer = source_error(&[("stream", "S")]);
     assert!(consumer.contains("'consumer'"), "{consumer}");
-    let subject = registry
-        .sink(
-            &(),
-            &options(&[("connector", "nats"), ("url", URL), ("format", "json")]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
+    let subject = table.sink_error(&[("url", URL)]);
     assert!(subject.contains("'subject'"), "{subject}");
 }
 
@@ -127,42 +89,23 @@ fn a_round_trip_through_the_server_skips_a_bad_message() {
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-factory-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");
-    let registry = registry();
-    let source = registry
-        .source(
-            &(),
-            &options(&[
-                ("connector", "nats"),
-                ("url", &url),
-                ("stream", &stream),
-                ("consumer", "weir"),
-                ("stream.subjects", &subject),
-                ("scan.bad-record-policy", "skip"),
-                ("format", "json"),
-            ]),
-        )
+    let table = table();
+    let source = table
+        .source(&[
+            ("url", &url),
+            ("stream", &stream),
+            ("consumer", "weir"),
+            ("stream.subjects", &subject),
+            ("scan.bad-record-policy", "skip"),
+        ])
         .unwrap();
     let (ctx, woken) = context(None);
     let mut reader = source.create_reader(&ctx).unwrap();
     // The first message, not a JSON object, is skipped by the policy.
     publish_when_the_stream_exists(&NatsSink::new(SinkConfig::new(&url, &subject), || Numbers));
-    let reading = |id| Reading {
-        id,
-        name: format!("sensor-{id}"),
-    };
-    let sink = registry
-        .sink(
-            &(),
-            &options(&[
-                ("connector", "nats"),
-                ("url", &url),
-                ("subject", &subject),
-                ("format", "json"),
-            ]),
-        )
-        .unwrap();
-    write_all(sink.as_ref(), (0..20).map(reading));
+    let sink = table.sink(&[("url", &url), ("subject", &subject)]).unwrap();
+    write_all(sink.as_ref(), (0..20).map(Reading::new));
     let mut out = Vec::new();
     read_until(reader.as_mut(), &woken, &mut out, |o| o.len() >= 20).unwrap();
-    assert_eq!(out, (0..20).map(reading).collect::<Vec<_>>());
+    assert_eq!(out, (0..20).map(Reading::new).collect::<Vec<_>>());
 }

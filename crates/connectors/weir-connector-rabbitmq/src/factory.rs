@@ -4,9 +4,7 @@
 use crate::config::RetryPolicy;
 use crate::sink::{RabbitMqSink, SinkConfig};
 use crate::source::{Guarantee, RabbitMqSource, SourceConfig};
-use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::Duration;
 use weir_connector_api::bad_record::BadRecordPolicy;
 use weir_connector_api::options::Options;
 use weir_connector_api::registry::{Registry, SinkFactory, SourceFactory, Typed};
@@ -36,19 +34,6 @@ impl RabbitMqFactory {
     }
 }
 
-/// `connect.give-up-after`: a duration, or `never`.
-fn retry(options: &Options) -> Result<RetryPolicy, ConnectorError> {
-    let defaults = RetryPolicy::default();
-    let give_up_after = match options.get("connect.give-up-after") {
-        Some(value) if value.trim().eq_ignore_ascii_case("never") => None,
-        _ => Some(options.duration("connect.give-up-after", Duration::from_secs(60))?),
-    };
-    Ok(RetryPolicy {
-        give_up_after,
-        ..defaults
-    })
-}
-
 impl<T: Send + 'static> SourceFactory<Typed<T>> for RabbitMqFactory {
     fn name(&self) -> &'static str {
         "rabbitmq"
@@ -71,14 +56,9 @@ impl<T: Send + 'static> SourceFactory<Typed<T>> for RabbitMqFactory {
             "at-least-once" => Guarantee::AtLeastOnce,
             _ => Guarantee::ExactlyOnce,
         };
-        config.retry = retry(options)?;
+        config.retry = RetryPolicy::from_options(options)?;
         let bad_records: BadRecordPolicy = options.parse("scan.bad-record-policy", BadRecordPolicy::Fail)?;
-        // One deserializer per reader, made from the format with a copy of the
-        // options (the first one, made here, checks them and marks them read).
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.deserializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        let source = RabbitMqSource::from_format(config, move || format.deserializer(&(), &format_options.lock()));
+        let source = RabbitMqSource::from_format(config, registry.deserializers(schema, options)?);
         Ok(Arc::new(source.with_bad_records(bad_records)))
     }
 }
@@ -118,12 +98,10 @@ impl<T: Send + 'static> SinkFactory<Typed<T>> for RabbitMqFactory {
                 "with the default exchange the routing key is the queue; set 'exchange' too",
             ));
         }
-        config.retry = retry(options)?;
-        let format = registry.format(options.required("format")?)?.clone();
-        drop(format.serializer(schema, options)?);
-        let format_options = Mutex::new(options.clone());
-        Ok(Arc::new(RabbitMqSink::from_format(config, move || {
-            format.serializer(&(), &format_options.lock())
-        })))
+        config.retry = RetryPolicy::from_options(options)?;
+        Ok(Arc::new(RabbitMqSink::from_format(
+            config,
+            registry.serializers(schema, options)?,
+        )))
     }
 }

@@ -3,97 +3,58 @@
 //! the real broker with a bad message skipped by `scan.bad-record-policy`.
 #![allow(clippy::unwrap_used)]
 
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use weir_connector_api::options::Options;
-use weir_connector_api::registry::{Registry, Typed};
 use weir_connector_rabbitmq::{RabbitMqFactory, RabbitMqSink, SinkConfig};
+use weir_connector_testkit::factory::{Reading, Table};
 use weir_connector_testkit::{context, read_until, service, write_all, Numbers};
-use weir_format_json::JsonFormatFactory;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Reading {
-    id: u64,
-    name: String,
-}
-
-fn registry() -> Registry<Typed<Reading>> {
-    let mut registry = Registry::new();
-    registry.register_format(Arc::new(JsonFormatFactory::<Reading>::default()));
-    RabbitMqFactory::register(&mut registry);
-    registry
-}
-
-fn options(pairs: &[(&str, &str)]) -> Options {
-    Options::from_pairs("rabbitmq table 'readings'", pairs.iter().copied())
+fn table() -> Table {
+    Table::new("rabbitmq", RabbitMqFactory::register)
 }
 
 const URI: &str = "amqp://weir:weir@127.0.0.1:15682/%2f";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
-    let registry = registry();
-    let source = registry.source(
-        &(),
-        &options(&[
-            ("connector", "rabbitmq"),
-            ("uri", URI),
-            ("queue", "readings"),
-            ("queue.declare", "false"),
-            ("scan.prefetch", "500"),
-            ("scan.delivery-guarantee", "at-least-once"),
-            ("scan.bad-record-policy", "skip"),
-            ("connect.give-up-after", "never"),
-            ("format", "json"),
-        ]),
-    );
+    let table = table();
+    let source = table.source(&[
+        ("uri", URI),
+        ("queue", "readings"),
+        ("queue.declare", "false"),
+        ("scan.prefetch", "500"),
+        ("scan.delivery-guarantee", "at-least-once"),
+        ("scan.bad-record-policy", "skip"),
+        ("connect.give-up-after", "never"),
+    ]);
     assert!(source.is_ok(), "{:?}", source.err());
     assert_eq!(
         source.unwrap().max_parallelism(),
         None,
         "at-least-once reads in parallel"
     );
-    let exactly_once = registry
-        .source(
-            &(),
-            &options(&[
-                ("connector", "rabbitmq"),
-                ("uri", URI),
-                ("queue", "q"),
-                ("format", "json"),
-            ]),
-        )
-        .unwrap();
+    let exactly_once = table.source(&[("uri", URI), ("queue", "q")]).unwrap();
     assert_eq!(exactly_once.max_parallelism(), Some(1));
     for sink in [
-        options(&[
-            ("connector", "rabbitmq"),
-            ("uri", URI),
-            ("queue", "out"),
-            ("format", "json"),
-        ]),
-        options(&[
-            ("connector", "rabbitmq"),
+        &[("uri", URI), ("queue", "out")][..],
+        &[
             ("uri", URI),
             ("exchange", "amq.topic"),
             ("routing-key", "readings.eu"),
             ("connect.give-up-after", "10 s"),
-            ("format", "json"),
-        ]),
+        ],
     ] {
-        let sink = registry.sink(&(), &sink);
+        let sink = table.sink(sink);
         assert!(sink.is_ok(), "{:?}", sink.err());
     }
 }
 
 #[test]
 fn bad_options_are_reported() {
-    let registry = registry();
+    let table = table();
     let error = |pairs: &[(&str, &str)]| {
-        let mut all = vec![("connector", "rabbitmq"), ("uri", URI), ("format", "json")];
+        let mut all = vec![("uri", URI)];
         all.extend_from_slice(pairs);
-        let source = registry.source(&(), &options(&all)).err().map(|e| e.to_string());
-        let sink = registry.sink(&(), &options(&all)).err().map(|e| e.to_string());
+        let source = table.source(&all).err().map(|e| e.to_string());
+        let sink = table.sink(&all).err().map(|e| e.to_string());
         (source.unwrap_or_default(), sink.unwrap_or_default())
     };
     let (typo, _) = error(&[("queue", "q"), ("scan.prefetsh", "10")]);
@@ -113,19 +74,7 @@ fn bad_options_are_reported() {
     assert!(missing_sink.contains("'queue'"), "{missing_sink}");
     let (_, key) = error(&[("exchange", "amq.topic")]);
     assert!(key.contains("'routing-key'"), "{key}");
-    let format = registry
-        .source(
-            &(),
-            &options(&[
-                ("connector", "rabbitmq"),
-                ("uri", URI),
-                ("queue", "q"),
-                ("format", "avro"),
-            ]),
-        )
-        .err()
-        .unwrap()
-        .to_string();
+    let format = table.source_error(&[("uri", URI), ("queue", "q"), ("format", "avro")]);
     assert!(format.contains("avro") && format.contains("json"), "{format}");
 }
 
@@ -133,37 +82,15 @@ fn bad_options_are_reported() {
 fn a_round_trip_through_the_broker_skips_a_bad_message() {
     let uri = service("rabbitmq", "WEIR_TEST_RABBITMQ_URL");
     let queue = format!("weir-factory-{}-{}", std::process::id(), fastrand::u32(..));
-    let registry = registry();
-    let reading = |id| Reading {
-        id,
-        name: format!("sensor-{id}"),
-    };
-    let sink = registry
-        .sink(
-            &(),
-            &options(&[
-                ("connector", "rabbitmq"),
-                ("uri", &uri),
-                ("queue", &queue),
-                ("format", "json"),
-            ]),
-        )
-        .unwrap();
+    let table = table();
+    let reading = Reading::new;
+    let sink = table.sink(&[("uri", &uri), ("queue", &queue)]).unwrap();
     write_all(sink.as_ref(), (0..10).map(reading));
     // Not a JSON object: skipped by the policy.
     write_all(&RabbitMqSink::new(SinkConfig::to_queue(&uri, &queue), || Numbers), [7]);
     write_all(sink.as_ref(), (10..20).map(reading));
-    let source = registry
-        .source(
-            &(),
-            &options(&[
-                ("connector", "rabbitmq"),
-                ("uri", &uri),
-                ("queue", &queue),
-                ("scan.bad-record-policy", "skip"),
-                ("format", "json"),
-            ]),
-        )
+    let source = table
+        .source(&[("uri", &uri), ("queue", &queue), ("scan.bad-record-policy", "skip")])
         .unwrap();
     let (ctx, woken) = context(None);
     let mut reader = source.create_reader(&ctx).unwrap();

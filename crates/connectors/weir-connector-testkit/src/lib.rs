@@ -1,11 +1,13 @@
 //! Test support shared by the queue connectors' tests (RabbitMQ, NATS, MQTT); a
 //! dev-dependency only, never published.
 //!
-//! * [`services`]: the real broker, started through `scripts/services.sh`, and the
+//! * [`services`](mod@services): the real broker, started through `scripts/services.sh`, and the
 //!   `WEIR_TEST_*` variables it exports.
 //! * [`reader`]: a source reader driven by hand the way the runtime drives it
 //!   (poll, wait on its waker, snapshot, notify), and [`reader::Numbers`], a
 //!   format of decimal numbers.
+//! * [`factory`]: a connector's registry factory with the JSON format, built
+//!   from string options.
 //! * [`kill`]: a checkpointing loop that a child process runs and the test kills
 //!   with SIGKILL at seeded moments, compared with an oracle afterwards.
 //!
@@ -13,6 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod factory;
 pub mod job;
 pub mod kill;
 pub mod oracle;
