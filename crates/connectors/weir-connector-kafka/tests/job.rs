@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::log::read_topic;
+use common::log::read_settled;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -128,7 +128,7 @@ fn a_job_reads_and_writes_kafka_exactly_once_across_a_failure_and_a_restore() {
     let result = env.execute("second run").unwrap();
     assert!(result.restored_from.is_some());
 
-    let log = read_topic(&brokers, &output, 2);
+    let log = read_settled(&brokers, &output, 2);
     eprintln!(
         "output: {} committed, {} aborted, {} open records",
         log.committed.len(),

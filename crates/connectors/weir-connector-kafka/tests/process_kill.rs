@@ -234,28 +234,20 @@ fn job(args: &[String]) -> i32 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis();
-    let log = common::log::read_topic(&brokers, &topic, PARTITIONS);
+    // The broker writes the markers of committed transactions after it
+    // acknowledged the commits: wait for them.
+    let log = common::log::read_settled(&brokers, &topic, PARTITIONS);
     std::fs::create_dir_all(&output).unwrap();
     let mut text = log.committed_values().join("\n");
     text.push('\n');
     std::fs::write(output.join("kafka-committed"), text).unwrap();
     if !log.open.is_empty() {
         // Counted as a failure by the comparison (hidden files must not remain).
-        // For the diagnosis: whether a commit was still under way when the job
-        // finished, or never came.
-        std::thread::sleep(Duration::from_secs(2));
-        let later = common::log::read_topic(&brokers, &topic, PARTITIONS);
         let producers: std::collections::BTreeSet<i64> = log.open.iter().map(|r| r.producer.0).collect();
         eprintln!(
-            "open transactions when the job finished (read from {read_at} ms): {} records of producers \
-             {producers:?}; 2 s later: {} records; their markers now: {:?}",
+            "transactions still open {:?} after the job finished (read from {read_at} ms): {} records of producers {producers:?}",
+            common::log::MARKERS_PATIENCE,
             log.open.len(),
-            later.open.len(),
-            later
-                .markers
-                .iter()
-                .filter(|m| producers.contains(&m.2) && !log.markers.contains(m))
-                .collect::<Vec<_>>()
         );
         std::fs::write(output.join(".open-transactions"), format!("{}\n", log.open.len())).unwrap();
     }

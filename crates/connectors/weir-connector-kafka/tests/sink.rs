@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::log::read_topic;
+use common::log::{read_settled, read_topic};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -97,7 +97,7 @@ fn at_least_once_delivers_every_record() {
         .uid("kafka");
     let result = env.execute("at-least-once").unwrap();
     assert!(!result.checkpoints.is_empty());
-    let log = read_topic(&brokers, &topic, 3);
+    let log = read_settled(&brokers, &topic, 3);
     common::assert_each_once("committed", &sorted_numbers(log.committed_values()), 5_000);
 }
 
@@ -156,7 +156,7 @@ fn exactly_once_survives_a_failure_between_checkpoint_completion_and_commit() {
     );
     assert!(result.restored_from.is_some());
 
-    let log = read_topic(&brokers, &topic, 3);
+    let log = read_settled(&brokers, &topic, 3);
     eprintln!(
         "at the end: {} committed, {} open, {} aborted records, {} commits, {} aborts",
         log.committed.len(),

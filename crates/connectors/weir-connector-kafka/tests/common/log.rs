@@ -57,6 +57,29 @@ impl TopicLog {
     }
 }
 
+/// How long the broker may take to write the markers of transactions whose
+/// commit (or abort) it already acknowledged.
+pub const MARKERS_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Reads the topic once every transaction in it is closed: after a job finished.
+///
+/// A Kafka broker acknowledges `EndTxn` (librdkafka's `commit_transaction`
+/// returns) once the transaction coordinator has durably recorded the decision;
+/// it writes the COMMIT or ABORT markers into the partitions afterwards. So a
+/// reader right after the job may still see a committed transaction open. Waits
+/// up to [`MARKERS_PATIENCE`] for the markers, and returns the last reading
+/// (with its open records, which the caller then reports) if they do not come.
+pub fn read_settled(broker: &str, topic: &str, partitions: i32) -> TopicLog {
+    let deadline = std::time::Instant::now() + MARKERS_PATIENCE;
+    loop {
+        let log = read_topic(broker, topic, partitions);
+        if log.open.is_empty() || std::time::Instant::now() >= deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Reads partitions `0..partitions` of `topic` from the broker at `broker`
 /// (`host:port`, one broker) to their high watermark.
 pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> TopicLog {
