@@ -8,6 +8,7 @@
 //! | `source.monitor-interval` | source | off | list the paths again at this interval (unbounded source) |
 //! | `source.split-size` | source | `64 MiB` | byte-range split size |
 //! | `source.max-line-size` | source | `16 MiB` | longer lines are bad records (`Oversize`) |
+//! | `source.max-block-size` | source (`avro`) | `64 MiB` | a larger Avro block fails the job |
 //! | `bad-records` | source | `fail` | `fail`, `skip` or `dead-letter` (the source's side output) |
 //! | `sink.rolling-policy.file-size` | sink | `128 MiB` | roll a part at this size |
 //! | `sink.rolling-policy.rollover-interval` | sink | `30 min` | roll a part at this age |
@@ -16,6 +17,12 @@
 //! | `sink.partition-commit.delay` | sink | `0 s` | delay after the partition closes |
 //! | `sink.partition-commit.policy.kind` | sink | `success-file` | (the only policy) |
 //! | `sink.partition-commit.success-file.name` | sink | `_SUCCESS` | marker file name |
+//!
+//! `format = 'avro'` on the source reads Avro object container files (the schema
+//! is in each file's header; no `avro.*` option applies): byte-range splits of
+//! blocks, records decoded into the record type with serde. It needs the crate's
+//! `avro` feature and a source registered by `register_with_avro` (records
+//! must implement `Deserialize`). The sink does not write Avro container files.
 //!
 //! Partitioning of typed records is given in code
 //! ([`FilesystemSinkFactory::with_partitioner`]); `partition.fields` names the
@@ -132,11 +139,99 @@ where
     }
 }
 
-/// The `filesystem` source connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FilesystemSourceFactory;
+/// Builds the source of `format = 'avro'` (Avro container files) for records of
+/// type `R` from the connector's options.
+#[cfg(feature = "avro")]
+type AvroSourceMaker<R> = Arc<dyn Fn(&Options) -> Result<Arc<dyn Source<R>>, ConnectorError> + Send + Sync>;
 
-impl<K: RecordKind> SourceFactory<K> for FilesystemSourceFactory
+/// The `filesystem` source connector for records of type `R`.
+///
+/// `format = 'avro'` reads Avro object container files (as Flink's filesystem
+/// connector does), which needs records serde can deserialize: a factory made by
+/// `with_avro` (feature `avro`; or registered by `register_with_avro`) reads
+/// them; the others say so. Every other format decodes lines.
+pub struct FilesystemSourceFactory<R> {
+    #[cfg(feature = "avro")]
+    avro: Option<AvroSourceMaker<R>>,
+    _records: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> Default for FilesystemSourceFactory<R> {
+    fn default() -> Self {
+        FilesystemSourceFactory {
+            #[cfg(feature = "avro")]
+            avro: None,
+            _records: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R> FilesystemSourceFactory<R> {
+    /// A factory of line-file sources.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[cfg(feature = "avro")]
+impl<R: serde::de::DeserializeOwned + Send + 'static> FilesystemSourceFactory<R> {
+    /// A factory that also reads `format = 'avro'`: Avro object container files,
+    /// records decoded into `R` by each file's writer schema. Options: `path`,
+    /// `source.split-size`, `source.max-block-size` (default 64 MiB),
+    /// `source.monitor-interval`, `bad-records`.
+    pub fn with_avro() -> Self {
+        FilesystemSourceFactory {
+            avro: Some(Arc::new(avro_source::<R>)),
+            _records: std::marker::PhantomData,
+        }
+    }
+}
+
+/// The Avro container-file source configured by `options`.
+#[cfg(feature = "avro")]
+fn avro_source<R: serde::de::DeserializeOwned + Send + 'static>(
+    options: &Options,
+) -> Result<Arc<dyn Source<R>>, ConnectorError> {
+    use crate::source::{AvroSource, DEFAULT_MAX_BLOCK_BYTES};
+    let path = options.required("path")?.to_string();
+    let policy: BadRecordPolicy = options.parse("bad-records", BadRecordPolicy::Fail)?;
+    let split_size = size(options, "source.split-size", DEFAULT_SPLIT_SIZE)?;
+    let max_block = size(options, "source.max-block-size", DEFAULT_MAX_BLOCK_BYTES as u64)?;
+    let mut builder = AvroSource::<R>::builder([path])
+        .name(options.context())
+        .split_size(split_size)
+        .max_block_bytes(usize::try_from(max_block).unwrap_or(usize::MAX))
+        .bad_records(policy);
+    if options.get("source.monitor-interval").is_some() {
+        builder = builder.monitor(options.duration("source.monitor-interval", Duration::ZERO)?);
+    }
+    let source = builder
+        .build()
+        .map_err(|e| ConnectorError::Other(format!("{}: {e}", options.context())))?;
+    Ok(Arc::new(source.into_source()))
+}
+
+impl<R> FilesystemSourceFactory<R> {
+    /// The source of `format = 'avro'`, or why there is none.
+    fn avro(&self, options: &Options) -> Result<Arc<dyn Source<R>>, ConnectorError> {
+        #[cfg(feature = "avro")]
+        if let Some(make) = &self.avro {
+            return make(options);
+        }
+        let why = if cfg!(feature = "avro") {
+            "records must be deserializable with serde: register the connector with \
+             `weir_connector_filesystem::factory::register_with_avro`"
+        } else {
+            "weir-connector-filesystem is built without its `avro` feature"
+        };
+        Err(ConnectorError::Other(format!(
+            "{}: format 'avro' reads Avro object container files, and {why}",
+            options.context()
+        )))
+    }
+}
+
+impl<K: RecordKind> SourceFactory<K> for FilesystemSourceFactory<K::Record>
 where
     K::Schema: Clone,
 {
@@ -150,6 +245,9 @@ where
         options: &Options,
         registry: &Registry<K>,
     ) -> Result<Arc<dyn Source<K::Record>>, ConnectorError> {
+        if options.required("format")?.trim().eq_ignore_ascii_case("avro") {
+            return self.avro(options);
+        }
         let path = options.required("path")?.to_string();
         // Made once now, so format options are checked (and count as read).
         registry.deserializer(schema, options)?;
@@ -300,7 +398,26 @@ pub fn register<K: RecordKind>(registry: &mut Registry<K>, partitioner: Option<P
 where
     K::Schema: Clone,
 {
-    registry.register_source(Arc::new(FilesystemSourceFactory));
+    registry.register_source(Arc::new(FilesystemSourceFactory::new()));
+    register_sink(registry, partitioner);
+}
+
+/// Like [`register`], with a source that also reads `format = 'avro'` (Avro
+/// object container files, records decoded with serde).
+#[cfg(feature = "avro")]
+pub fn register_with_avro<K: RecordKind>(registry: &mut Registry<K>, partitioner: Option<Partitioner<K::Record>>)
+where
+    K::Schema: Clone,
+    K::Record: serde::de::DeserializeOwned,
+{
+    registry.register_source(Arc::new(FilesystemSourceFactory::with_avro()));
+    register_sink(registry, partitioner);
+}
+
+fn register_sink<K: RecordKind>(registry: &mut Registry<K>, partitioner: Option<Partitioner<K::Record>>)
+where
+    K::Schema: Clone,
+{
     let sink = match partitioner {
         Some(partitioner) => FilesystemSinkFactory::new().with_partitioner(partitioner),
         None => FilesystemSinkFactory::new(),

@@ -4,7 +4,9 @@
 //!   split source (byte ranges of line files, whole compressed files), each line
 //!   decoded by any [`Deserializer`](weir_connector_api::format::Deserializer);
 //!   positions in checkpoints, optional monitoring for new files, bad records
-//!   handled by policy.
+//!   handled by policy. With feature `parquet`, `ParquetSource` reads row
+//!   groups as Arrow batches; with feature `avro`, `AvroSource` reads byte
+//!   ranges of Avro object container files into serde types.
 //! * [`FileSink`]: writes part files exactly once (two-phase commit by renames),
 //!   through any [`Serializer`](weir_connector_api::format::Serializer) or a bulk
 //!   format, with rolling policies, partitioning by field values and partition
@@ -30,6 +32,8 @@ mod split;
 pub use batch::ArrowBatch;
 pub use error::FileSystemError;
 pub use sink::{FileSink, FileSinkBuilder};
+#[cfg(feature = "avro")]
+pub use source::{AvroSource, AvroSourceBuilder};
 pub use source::{FileSource, FileSourceBuilder, FileSplit, SplitKind, SplitPosition};
 #[cfg(feature = "parquet")]
 pub use source::{ParquetSource, ParquetSourceBuilder};

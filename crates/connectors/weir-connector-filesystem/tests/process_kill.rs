@@ -10,7 +10,9 @@
 //! The child prints a marker line at each such point and waits for the parent's
 //! reply, so the parent kills it exactly there. `WEIR_FILES_KILL_SEED=<n>` picks
 //! the first seed (default 1), `WEIR_FILES_KILL_ROUNDS=<n>` the number of rounds
-//! (default 3).
+//! (default 3). `killed_avro_jobs_commit_every_record_exactly_once` runs the same
+//! with Avro container files as input (`AvroSource`, positions mid-block),
+//! `WEIR_FILES_KILL_AVRO_ROUNDS` rounds (default 1).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -24,7 +26,7 @@ use weir::prelude::*;
 use weir_connector_api::format::{FormatError, FormatErrorKind, Utf8Text};
 use weir_connector_api::source::Boundedness;
 use weir_connector_filesystem::sink::{LineFormat, Partition, PartitionCommit};
-use weir_connector_filesystem::{FileSink, FileSource};
+use weir_connector_filesystem::{AvroSource, FileSink, FileSource};
 
 const CHILD: &str = "WEIR_FILES_KILL_CHILD";
 const FILES: u64 = 4;
@@ -133,6 +135,14 @@ fn number(bytes: &[u8], out: &mut Vec<u64>) -> Result<(), FormatError> {
     Ok(())
 }
 
+/// A record of the Avro input files.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Number {
+    n: i64,
+}
+
+const NUMBER_SCHEMA: &str = r#"{"type": "record", "name": "Number", "fields": [{"name": "n", "type": "long"}]}"#;
+
 fn partition_of(line: &str) -> Partition {
     let i: u64 = line.parse().unwrap_or(0);
     Partition::new(format!("bucket={}", i / 2_000))
@@ -156,25 +166,39 @@ fn child_job() {
     if let Ok(restore) = std::env::var("WEIR_FILES_KILL_RESTORE") {
         env.restore_from(restore);
     }
-    let source = FileSource::lines([dir.join("input")], || number)
-        .split_size(split_size)
-        .batch_lines(16)
-        .build()
-        .unwrap();
     let sink = FileSink::builder(dir.join("out"), LineFormat::new("txt", || Utf8Text))
         .partition_by(|line: &String, _| partition_of(line))
         .partition_commit(PartitionCommit::default())
         .build()
         .unwrap();
-    env.add_source(Marked {
-        inner: source.into_source(),
-        lock: lock.clone(),
-    })
-    .uid("source")
-    .map(|i: u64| format!("{i:06}"))
-    .uid("format")
-    .add_sink(Marked { inner: sink, lock })
-    .uid("files");
+    let lines = if std::env::var("WEIR_FILES_KILL_AVRO").is_ok() {
+        let source = AvroSource::<Number>::builder([dir.join("input")])
+            .split_size(split_size)
+            .batch_records(16)
+            .build()
+            .unwrap();
+        env.add_source(Marked {
+            inner: source.into_source(),
+            lock: lock.clone(),
+        })
+        .uid("source")
+        .map(|i: Number| format!("{:06}", i.n))
+        .uid("format")
+    } else {
+        let source = FileSource::lines([dir.join("input")], || number)
+            .split_size(split_size)
+            .batch_lines(16)
+            .build()
+            .unwrap();
+        env.add_source(Marked {
+            inner: source.into_source(),
+            lock: lock.clone(),
+        })
+        .uid("source")
+        .map(|i: u64| format!("{i:06}"))
+        .uid("format")
+    };
+    lines.add_sink(Marked { inner: sink, lock }).uid("files");
     if let Err(e) = env.execute("files-kill") {
         eprintln!("child job failed: {e}");
         std::process::exit(3);
@@ -244,22 +268,45 @@ fn read_output(base: &Path) -> Output {
     out
 }
 
-fn round(seed: u64) {
+fn round(seed: u64, avro: bool) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input");
     std::fs::create_dir_all(&input).unwrap();
     let mut expected = Vec::new();
     for file in 0..FILES {
-        let mut text = String::new();
-        for i in file * PER_FILE..(file + 1) * PER_FILE {
-            text.push_str(&format!("{i}\n"));
-            expected.push(format!("{i:06}"));
+        let numbers = file * PER_FILE..(file + 1) * PER_FILE;
+        expected.extend(numbers.clone().map(|i| format!("{i:06}")));
+        if avro {
+            // Blocks of about 1 KiB (some 300 records), half of the files deflated.
+            let schema = apache_avro::Schema::parse_str(NUMBER_SCHEMA).unwrap();
+            let codec = if file % 2 == 0 {
+                apache_avro::Codec::Null
+            } else {
+                apache_avro::Codec::Deflate(Default::default())
+            };
+            let mut writer = apache_avro::Writer::builder()
+                .schema(&schema)
+                .writer(Vec::new())
+                .codec(codec)
+                .block_size(1 << 10)
+                .build()
+                .unwrap();
+            for i in numbers {
+                writer.append_ser(Number { n: i as i64 }).unwrap();
+            }
+            std::fs::write(input.join(format!("part-{file}.avro")), writer.into_inner().unwrap()).unwrap();
+        } else {
+            let text: String = numbers.map(|i| format!("{i}\n")).collect();
+            std::fs::write(input.join(format!("part-{file}.txt")), text).unwrap();
         }
-        std::fs::write(input.join(format!("part-{file}.txt")), text).unwrap();
     }
     expected.sort();
-    let split_size = rng.u64(2_000..40_000);
+    let split_size = if avro {
+        rng.u64(500..8_000)
+    } else {
+        rng.u64(2_000..40_000)
+    };
     let kills = rng.usize(4..8);
     let mut killed = Vec::new();
     for run in 0..kills + 20 {
@@ -285,6 +332,9 @@ fn round(seed: u64) {
             .stderr(Stdio::inherit());
         if let Some(restore) = &restore {
             command.env("WEIR_FILES_KILL_RESTORE", restore);
+        }
+        if avro {
+            command.env("WEIR_FILES_KILL_AVRO", "1");
         }
         let mut child = command.spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
@@ -323,7 +373,7 @@ fn round(seed: u64) {
             }
         }
     }
-    println!("seed {seed}: split size {split_size}, killed {killed:?}");
+    println!("seed {seed} (avro: {avro}): split size {split_size}, killed {killed:?}");
     let output = read_output(&dir.path().join("out"));
     assert_eq!(output.lines.len(), expected.len(), "seed {seed}: kills {killed:?}");
     assert!(output.lines == expected, "seed {seed}: lines differ; kills {killed:?}");
@@ -353,6 +403,24 @@ fn killed_jobs_commit_every_line_exactly_once() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     for seed in first..first + rounds {
-        round(seed);
+        round(seed, false);
+    }
+}
+
+#[test]
+fn killed_avro_jobs_commit_every_record_exactly_once() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let first: u64 = std::env::var("WEIR_FILES_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let rounds: u64 = std::env::var("WEIR_FILES_KILL_AVRO_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    for seed in first..first + rounds {
+        round(seed, true);
     }
 }

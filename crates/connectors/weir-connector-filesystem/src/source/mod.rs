@@ -13,6 +13,8 @@
 //! assert_eq!(lines, ["one", "three", "two"]);
 //! ```
 
+#[cfg(feature = "avro")]
+mod avro;
 mod enumerator;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -32,6 +34,8 @@ use weir_connector_api::split::{EnumeratorInit, SplitEnumerator, SplitReader, Sp
 use weir_connector_api::BoxError;
 
 pub use crate::split::{FileSplit, SplitKind, SplitPosition};
+#[cfg(feature = "avro")]
+pub use avro::{AvroSource, AvroSourceBuilder, DEFAULT_MAX_BLOCK_BYTES};
 #[cfg(feature = "parquet")]
 pub use parquet::{ParquetSource, ParquetSourceBuilder};
 

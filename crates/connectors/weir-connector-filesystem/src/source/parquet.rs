@@ -234,6 +234,7 @@ impl SplitReader<ArrowBatch, FileSplit> for RowGroupReader {
             split.position = Some(SplitPosition {
                 offset: open.rows,
                 line: None,
+                records: 0,
             });
             splits.push(split);
         }

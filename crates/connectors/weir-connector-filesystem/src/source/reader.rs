@@ -117,6 +117,7 @@ impl<T: Send + 'static> FileReader<T> {
                 let position = position.unwrap_or(SplitPosition {
                     offset: 0,
                     line: Some(0),
+                    records: 0,
                 });
                 // Decompressed streams cannot seek: decode up to the position.
                 let skipped = io::copy(&mut (&mut input).take(position.offset), &mut io::sink())
@@ -136,6 +137,9 @@ impl<T: Send + 'static> FileReader<T> {
             }
             (SplitKind::RowGroup { .. }, _) => {
                 return Err(format!("'{}': a Parquet row group cannot be read as lines", path.display()).into())
+            }
+            (SplitKind::AvroBlocks { .. }, _) => {
+                return Err(format!("'{}': Avro blocks cannot be read as lines", path.display()).into())
             }
         };
         let slot = self.next_slot;
@@ -255,6 +259,7 @@ impl<T: Send + 'static> SplitReader<T, FileSplit> for FileReader<T> {
             split.position = Some(SplitPosition {
                 offset: open.lines.offset(),
                 line: open.line,
+                records: 0,
             });
             splits.push(split);
         }
