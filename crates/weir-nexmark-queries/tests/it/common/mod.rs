@@ -2,7 +2,7 @@
 //! for DuckDB (`scripts/duckdb.sh`, installed from PyPI when missing), run a query
 //! on Weir collecting its rows, and compare both as sorted row texts.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

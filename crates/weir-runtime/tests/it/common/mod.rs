@@ -1,6 +1,6 @@
 //! What the oracle tests under failures share: a seeded fault injector, the seeds
 //! to run, a watchdog, and reading the committed output of the file sink.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 pub mod child_process;
 pub mod counting_job;
