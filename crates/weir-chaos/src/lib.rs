@@ -20,7 +20,7 @@
 //!
 //! Everything the job does goes through the `weir` facade's public API; the hooks
 //! are a wrapping source and sink ([`hooks`]). Scenarios (checkpoint mode, state
-//! backend, rescaling) are described by [`Scenario`]; `tests/process_kill.rs` runs
+//! backend, rescaling) are described by [`Scenario`]; `tests/it/process_kill.rs` runs
 //! one test per scenario. `WEIR_CHAOS_KILLS=<n>` sets how many kills each test makes
 //! at least, `WEIR_CHAOS_SEED=<s>` reruns the round with seed `s`; a failure
 //! prints its seed, the runs of its round and the command that reruns it.

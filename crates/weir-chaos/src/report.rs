@@ -122,7 +122,7 @@ impl fmt::Display for Failure {
         }
         write!(
             f,
-            "rerun: {SEED_VAR}={} cargo test --release -p weir-chaos --test process_kill -- --exact {}",
+            "rerun: {SEED_VAR}={} cargo test --release -p weir-chaos --test it -- --exact process_kill::{}",
             self.seed, self.test
         )
     }

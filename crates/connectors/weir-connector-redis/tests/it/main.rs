@@ -1,0 +1,8 @@
+//! The integration tests of `weir-connector-redis`, built as one test binary (`it`) with a
+//! module per topic: one executable per crate to link, not one per file (see
+//! "Tests" in `docs/architecture.md`). One test:
+//! `cargo test --release -p weir-connector-redis --test it -- NAME`.
+
+mod common;
+mod process_kill;
+mod redis;

@@ -1,0 +1,9 @@
+//! The integration tests of `weir-format-json`, built as one test binary (`it`) with a
+//! module per topic: one executable per crate to link, not one per file (see
+//! "Tests" in `docs/architecture.md`). One test:
+//! `cargo test --release -p weir-format-json --test it -- NAME`.
+
+mod deep;
+mod malformed;
+mod nexmark;
+mod round_trip;

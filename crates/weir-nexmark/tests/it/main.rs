@@ -1,0 +1,7 @@
+//! The integration tests of `weir-nexmark`, built as one test binary (`it`) with a
+//! module per topic: one executable per crate to link, not one per file (see
+//! "Tests" in `docs/architecture.md`). One test:
+//! `cargo test --release -p weir-nexmark --test it -- NAME`.
+
+mod generator;
+mod writers;
