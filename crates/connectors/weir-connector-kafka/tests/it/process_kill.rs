@@ -6,13 +6,13 @@
 //! retained checkpoint until the job finishes, and compares what the topic
 //! committed with the oracle: nothing lost, nothing duplicated.
 //!
-//! Run without arguments, this binary is the test; run with the harness's job
-//! options (`--checkpoint-dir ...`), it is the job. When the job finishes it
+//! The harness runs the ignored test `process_kill::chaos_job` of this binary as
+//! the job (through a script passing the job's options, see `job_script`). When the job finishes it
 //! writes the topic's committed records (read from the raw log with its
 //! transaction markers, see `common::log`) into the harness's output directory, as
 //! the lines the oracle compares.
 //!
-//! Two scenarios run by default: parallelism 2, and rescaling (parallelism 1 to
+//! Two scenarios, one test each: parallelism 2, and rescaling (parallelism 1 to
 //! 3 across restarts). Each runs seeded rounds (one topic per round) until it has
 //! made at least `WEIR_CHAOS_KILLS` kills (default 15) and at least one of them
 //! between a checkpoint's completion and the sink's commit. The long mode is the
@@ -20,8 +20,7 @@
 //! round (the failure message prints the command).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,91 +39,113 @@ const PREFIX_VAR: &str = "WEIR_KAFKA_CHAOS_PREFIX";
 /// Kills per scenario by default (a round makes 1 to 5).
 const DEFAULT_KILLS: u32 = 15;
 
-fn main() {
+/// The test's name inside the binary (`process_kill::NAME`), as libtest filters.
+fn qualified(name: &str) -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, path)| path);
+    format!("{module}::{name}")
+}
+
+/// The child job: run by the harness through the script `job_script` writes,
+/// never on its own (ignored; without the harness's options it does nothing).
+#[test]
+#[ignore = "the child job of the process-kill tests, run by them"]
+fn chaos_job() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--checkpoint-dir") {
         std::process::exit(job(&args));
     }
-    if args.iter().any(|a| a == "--list") {
-        println!("kafka_exactly_once_aligned: test\nkafka_exactly_once_rescaling: test");
-        return;
-    }
+}
+
+/// A script running this binary's `chaos_job` test with the harness's options
+/// (after `--`, where libtest takes them for name filters matching nothing) and
+/// the round's topic and transaction prefix in its environment: the test process
+/// changes no environment variable. `exec`, so the harness kills the binary.
+fn job_script(dir: &std::path::Path, brokers: &str, topic: &str, prefix: &str) -> PathBuf {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let exe = std::env::current_exe().unwrap();
+    let script = dir.join("job.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nWEIR_TEST_KAFKA_BROKERS={} {TOPIC_VAR}={} {PREFIX_VAR}={} exec {} --ignored --exact --nocapture --test-threads=1 -- {} \"$@\"\n",
+            quote(brokers),
+            quote(topic),
+            quote(prefix),
+            quote(&exe.to_string_lossy()),
+            quote(&qualified("chaos_job")),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn kafka_exactly_once_aligned() {
+    run(Scenario::new(
+        "kafka_exactly_once_aligned",
+        CheckpointMode::Aligned,
+        Backend::Heap,
+    ));
+}
+
+#[test]
+fn kafka_exactly_once_rescaling() {
+    run(Scenario::new("kafka_exactly_once_rescaling", CheckpointMode::Aligned, Backend::Heap).rescaling(&[1, 2, 3]));
+}
+
+fn run(scenario: Scenario) {
     common::logs();
     let brokers = common::brokers();
-    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let scenarios = vec![
-        Scenario::new("kafka_exactly_once_aligned", CheckpointMode::Aligned, Backend::Heap),
-        Scenario::new("kafka_exactly_once_rescaling", CheckpointMode::Aligned, Backend::Heap).rescaling(&[1, 2, 3]),
-    ];
     let budget = Budget::from_env(DEFAULT_KILLS).unwrap();
-    let mut failed = 0;
-    let mut passed = 0;
-    for scenario in scenarios {
-        if !filter.is_empty() && !filter.iter().any(|f| scenario.name.contains(f.as_str())) {
-            continue;
-        }
-        // Each round writes a topic of its own, so one harness round per topic.
-        let first_seed = budget.seed.unwrap_or_else(|| fastrand::u64(1..1_000_000));
-        let (mut rounds, mut kills, mut before_commit) = (0u64, 0u32, 0u32);
-        let mut by_point: BTreeMap<String, u32> = BTreeMap::new();
-        let mut ok = true;
-        for seed in first_seed.. {
-            let topic = common::unique(&scenario.name);
-            common::create_topic(&brokers, &topic, PARTITIONS);
-            // The child jobs inherit these.
-            std::env::set_var("WEIR_TEST_KAFKA_BROKERS", &brokers);
-            std::env::set_var(TOPIC_VAR, &topic);
-            std::env::set_var(PREFIX_VAR, common::unique("chaos"));
-            let harness = Harness::new(std::env::current_exe().unwrap());
-            print!("test {} (seed {seed}, topic {topic}) ... ", scenario.name);
-            rounds += 1;
-            match harness.run(
-                &scenario,
-                Budget {
-                    kills: 1,
-                    seed: Some(seed),
-                },
-            ) {
-                Ok(summary) => {
-                    println!("ok\n{summary}");
-                    kills += summary.total_kills();
-                    before_commit += summary.kills.get(&KillPoint::BeforeCommit).copied().unwrap_or(0);
-                    for (point, n) in &summary.kills {
-                        *by_point.entry(point.to_string()).or_default() += n;
-                    }
-                }
-                Err(failure) => {
-                    println!("FAILED\n{failure}\nrerun: WEIR_CHAOS_SEED={seed} cargo test --release -p weir-connector-kafka --test process_kill -- {}", scenario.name);
-                    ok = false;
-                    break;
+    // Each round writes a topic of its own, so one harness round per topic.
+    let first_seed = budget.seed.unwrap_or_else(|| fastrand::u64(1..1_000_000));
+    let (mut rounds, mut kills, mut before_commit) = (0u64, 0u32, 0u32);
+    let mut by_point: BTreeMap<String, u32> = BTreeMap::new();
+    for seed in first_seed.. {
+        let topic = common::unique(&scenario.name);
+        common::create_topic(&brokers, &topic, PARTITIONS);
+        let dir = tempfile::tempdir().unwrap();
+        let harness = Harness::new(job_script(dir.path(), &brokers, &topic, &common::unique("chaos")));
+        println!("{} (seed {seed}, topic {topic})", scenario.name);
+        rounds += 1;
+        match harness.run(
+            &scenario,
+            Budget {
+                kills: 1,
+                seed: Some(seed),
+            },
+        ) {
+            Ok(summary) => {
+                println!("{summary}");
+                kills += summary.total_kills();
+                before_commit += summary.kills.get(&KillPoint::BeforeCommit).copied().unwrap_or(0);
+                for (point, n) in &summary.kills {
+                    *by_point.entry(point.to_string()).or_default() += n;
                 }
             }
-            if budget.seed.is_some() || (kills >= budget.kills && before_commit > 0) {
-                break;
-            }
-            // On a loaded machine many rounds end before their planned kill (the
-            // plan gives up once the sources finished), and fewer reach a kill
-            // before a commit: keep going, within bounds.
-            assert!(
-                seed - first_seed < 2 * u64::from(budget.kills) + 40,
-                "the kill plans keep missing the job: {kills} kills, {before_commit} before a commit in {rounds} rounds"
-            );
+            Err(failure) => panic!(
+                "{failure}\nrerun: WEIR_CHAOS_SEED={seed} cargo test --release -p weir-connector-kafka --test it -- --exact {}",
+                qualified(&scenario.name)
+            ),
         }
-        println!(
-            "{}: {rounds} rounds from seed {first_seed}, {kills} kills ({by_point:?}), {}",
-            scenario.name,
-            if ok { "no loss, no duplicate" } else { "FAILED" }
+        if budget.seed.is_some() || (kills >= budget.kills && before_commit > 0) {
+            break;
+        }
+        // On a loaded machine many rounds end before their planned kill (the
+        // plan gives up once the sources finished), and fewer reach a kill
+        // before a commit: keep going, within bounds.
+        assert!(
+            seed - first_seed < 2 * u64::from(budget.kills) + 40,
+            "the kill plans keep missing the job: {kills} kills, {before_commit} before a commit in {rounds} rounds"
         );
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
     }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    // Shown with --nocapture (and on failure).
+    println!(
+        "{}: {rounds} rounds from seed {first_seed}, {kills} kills ({by_point:?}), no loss, no duplicate",
+        scenario.name
+    );
 }
 
 /// Running count and sum per key; one output line per record.

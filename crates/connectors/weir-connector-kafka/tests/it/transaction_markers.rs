@@ -19,8 +19,7 @@
 //! Kafka broker shows the offset as soon as A's commit returns (KIP-98).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};

@@ -2,8 +2,7 @@
 //! failure between checkpoint completion and commit, and clear errors at start-up.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common;
 use common::log::{read_settled, read_topic};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

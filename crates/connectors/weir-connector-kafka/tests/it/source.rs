@@ -4,8 +4,7 @@
 //! partition discovery; record timestamps; bad records; clear errors.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_connector_api::bad_record::BadRecordPolicy;

@@ -3,8 +3,7 @@
 //! another topic exactly once; the committed output equals the input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common;
 use common::log::read_settled;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
