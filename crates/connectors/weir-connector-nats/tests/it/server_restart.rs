@@ -1,8 +1,9 @@
 //! The server restarts mid-read (`scripts/services.sh restart nats`: stopped by
 //! pid, started again on the same JetStream store): the reader reconnects, the
 //! server redelivers what was not acknowledged (after `ack_wait`), and the
-//! sequence numbers in the reader's state drop what was already emitted. Its own
-//! test binary, so that the restart disturbs no other test.
+//! sequence numbers in the reader's state drop what was already emitted. It takes
+//! the broker lock exclusively (`common::exclusive_server`), so that the restart
+//! disturbs no other test of the binary.
 
 #![allow(clippy::unwrap_used)]
 
@@ -41,6 +42,7 @@ fn publish_when_the_stream_exists(url: &str, subject: &str, value: u64) {
 
 #[test]
 fn a_server_restart_mid_read_loses_and_duplicates_nothing() {
+    let _server = crate::common::exclusive_server();
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-restart-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");

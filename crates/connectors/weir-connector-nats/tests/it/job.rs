@@ -14,6 +14,7 @@ use weir_connector_testkit::{assert_exactly_once, context, job, kill, read_until
 
 #[test]
 fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
+    let _server = crate::common::shared_server();
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-job-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");
@@ -38,6 +39,7 @@ fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
 /// `ack_wait`).
 #[test]
 fn a_killed_job_reads_exactly_once() {
+    let _server = crate::common::shared_server();
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-job-kill-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");
@@ -46,7 +48,7 @@ fn a_killed_job_reads_exactly_once() {
     create_stream(&url, &stream);
     let records = 3_000;
     let output = job::kill_loop(
-        "job_kill_child",
+        &crate::common::test_name(module_path!(), "job_kill_child"),
         &dir,
         kill::seed(),
         4,
@@ -110,6 +112,7 @@ fn publish_when_the_stream_exists(url: &str, subject: &str) {
 /// The child of `a_killed_job_reads_exactly_once` (does nothing unless run by it).
 #[test]
 fn job_kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(job::JOB_CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let stream = std::fs::read_to_string(dir.join("stream")).unwrap();

@@ -18,6 +18,7 @@ const URL: &str = "nats://127.0.0.1:14222";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
+    let _server = crate::common::shared_server();
     let table = table();
     let source = table.source(&[
         ("url", URL),
@@ -38,6 +39,7 @@ fn sources_and_sinks_are_built_from_options() {
 
 #[test]
 fn bad_options_are_reported() {
+    let _server = crate::common::shared_server();
     let table = table();
     let source_error = |pairs: &[(&str, &str)]| {
         let mut all = vec![("url", URL)];
@@ -86,6 +88,7 @@ fn publish_when_the_stream_exists(sink: &dyn Sink<u64>) {
 
 #[test]
 fn a_round_trip_through_the_server_skips_a_bad_message() {
+    let _server = crate::common::shared_server();
     let url = service("nats", "WEIR_TEST_NATS_URL");
     let stream = format!("weir-factory-{}-{}", std::process::id(), fastrand::u32(..));
     let subject = format!("{stream}.in");

@@ -78,6 +78,7 @@ fn publish_probe(stream: &str) {
 
 #[test]
 fn acks_at_checkpoints_and_drops_redeliveries_after_a_restore() {
+    let _server = crate::common::shared_server();
     let stream = stream("weir-ack");
     create(&stream);
     publish(&stream, 0..100);
@@ -111,6 +112,7 @@ fn acks_at_checkpoints_and_drops_redeliveries_after_a_restore() {
 
 #[test]
 fn the_sink_message_ids_deduplicate_a_replay_within_the_window() {
+    let _server = crate::common::shared_server();
     let stream = stream("weir-sink");
     create(&stream);
     publish(&stream, 0..10);
@@ -127,6 +129,7 @@ fn the_sink_message_ids_deduplicate_a_replay_within_the_window() {
 
 #[test]
 fn server_down_at_start_retries_then_fails_clearly() {
+    let _server = crate::common::shared_server();
     let mut config = SourceConfig::new("nats://weir:secret@127.0.0.1:1", "s", "d");
     config.retry = RetryPolicy {
         initial: Duration::from_millis(50),
@@ -151,6 +154,7 @@ fn server_down_at_start_retries_then_fails_clearly() {
 
 #[test]
 fn process_kills_lose_and_duplicate_nothing() {
+    let _server = crate::common::shared_server();
     let stream = stream("weir-kill");
     create(&stream);
     let records = 3_000u64;
@@ -158,9 +162,15 @@ fn process_kills_lose_and_duplicate_nothing() {
     std::fs::write(dir.join("stream"), &stream).unwrap();
     // 40 checkpoints of 100 ms after the last record: longer than ack_wait, so
     // late redeliveries come (and must be dropped) before the output is compared.
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 40, &|range| {
-        publish(&stream, range)
-    });
+    let output = kill::run(
+        &crate::common::test_name(module_path!(), "kill_child"),
+        &dir,
+        kill::seed(),
+        6,
+        records as usize,
+        40,
+        &|range| publish(&stream, range),
+    );
     let output: Vec<u64> = output.into_iter().filter(|v| *v != u64::MAX).collect();
     weir_connector_testkit::assert_exactly_once(&output, records);
 }
@@ -169,6 +179,7 @@ fn process_kills_lose_and_duplicate_nothing() {
 /// run by it).
 #[test]
 fn kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(kill::CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let stream = std::fs::read_to_string(dir.join("stream")).unwrap();
@@ -178,6 +189,7 @@ fn kill_child() {
 
 #[test]
 fn wrong_credentials_fail_clearly() {
+    let _server = crate::common::shared_server();
     let good = service("nats", "WEIR_TEST_NATS_AUTH_URL");
     let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
     assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
@@ -195,6 +207,7 @@ fn wrong_credentials_fail_clearly() {
 
 #[test]
 fn the_right_credentials_are_accepted() {
+    let _server = crate::common::shared_server();
     let stream = stream("weir-auth");
     let mut config = config(&stream);
     config.url = service("nats", "WEIR_TEST_NATS_AUTH_URL");
@@ -209,6 +222,7 @@ fn the_right_credentials_are_accepted() {
 
 #[test]
 fn a_missing_stream_fails_clearly() {
+    let _server = crate::common::shared_server();
     let missing = stream("weir-missing");
     let source = NatsSource::new(SourceConfig::new(url(), &missing, "weir"), || Numbers);
     let (ctx, woken) = context(None);
