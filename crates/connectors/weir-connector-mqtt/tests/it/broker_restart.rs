@@ -2,7 +2,9 @@
 //! pid, Mosquitto saves its sessions and queued messages, started again on the
 //! same data directory): the reader reconnects to its persistent session and
 //! the broker resends what was not acknowledged: nothing lost (at-least-once).
-//! Its own test binary, so that the restart disturbs no other test.
+//! It takes
+//! the broker lock exclusively (`common::exclusive_server`), so that the restart
+//! disturbs no other test of the binary.
 
 #![allow(clippy::unwrap_used)]
 
@@ -22,6 +24,7 @@ fn complete(reader: &mut Box<dyn SourceReader<u64>>, checkpoint: &mut u64) {
 
 #[test]
 fn a_broker_restart_mid_read_loses_nothing() {
+    let _server = crate::common::exclusive_server();
     let url = service("mqtt", "WEIR_TEST_MQTT_URL");
     let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let topic = format!("weir/restart/{unique}");

@@ -16,6 +16,7 @@ const URL: &str = "mqtt://127.0.0.1:11883";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
+    let _server = crate::common::shared_server();
     let table = table();
     let source = table.source(&[
         ("url", URL),
@@ -37,6 +38,7 @@ fn sources_and_sinks_are_built_from_options() {
 
 #[test]
 fn bad_options_are_reported() {
+    let _server = crate::common::shared_server();
     let table = table();
     let source_error = |pairs: &[(&str, &str)]| table.source_error(pairs);
     let typo = source_error(&[("url", URL), ("topic", "t"), ("client-id", "c"), ("qos", "2")]);
@@ -51,6 +53,7 @@ fn bad_options_are_reported() {
 
 #[test]
 fn a_round_trip_through_the_broker_skips_a_bad_message() {
+    let _server = crate::common::shared_server();
     let url = service("mqtt", "WEIR_TEST_MQTT_URL");
     let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let topic = format!("weir/factory/{unique}");

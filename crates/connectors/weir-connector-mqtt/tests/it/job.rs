@@ -14,6 +14,7 @@ const PROBE: u64 = u64::MAX;
 
 #[test]
 fn a_job_reads_at_least_once_across_a_failure_and_a_restore() {
+    let _server = crate::common::shared_server();
     let url = service("mqtt", "WEIR_TEST_MQTT_URL");
     let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let topic = format!("weir/job/{unique}");
@@ -48,6 +49,7 @@ fn a_job_reads_at_least_once_across_a_failure_and_a_restore() {
 /// restored from its newest checkpoint each time: nothing lost.
 #[test]
 fn a_killed_job_loses_nothing() {
+    let _server = crate::common::shared_server();
     let url = service("mqtt", "WEIR_TEST_MQTT_URL");
     let unique = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let topic = format!("weir/job-kill/{unique}");
@@ -58,7 +60,7 @@ fn a_killed_job_loses_nothing() {
     open_session(&url, &topic, &client_id);
     let records = 600;
     let output = job::kill_loop(
-        "job_kill_child",
+        &crate::common::test_name(module_path!(), "job_kill_child"),
         &dir,
         kill::seed(),
         4,
@@ -100,6 +102,7 @@ fn open_session(url: &str, topic: &str, client_id: &str) {
 /// The child of `a_killed_job_loses_nothing` (does nothing unless run by it).
 #[test]
 fn job_kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(job::JOB_CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let topic = std::fs::read_to_string(dir.join("topic")).unwrap();

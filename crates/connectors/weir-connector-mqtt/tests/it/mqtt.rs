@@ -48,6 +48,7 @@ fn subscribe(topic: &str, client_id: &str) {
 
 #[test]
 fn unacknowledged_messages_come_again_after_a_restart() {
+    let _server = crate::common::shared_server();
     let topic = unique("weir/ack");
     let client_id = unique("weir-ack");
     subscribe(&topic, &client_id);
@@ -72,6 +73,7 @@ fn unacknowledged_messages_come_again_after_a_restart() {
 
 #[test]
 fn broker_down_at_start_retries_then_fails_clearly() {
+    let _server = crate::common::shared_server();
     let mut config = SourceConfig::new("mqtt://weir:secret@127.0.0.1:1", "t", "weir-never");
     config.retry = RetryPolicy {
         initial: Duration::from_millis(50),
@@ -96,6 +98,7 @@ fn broker_down_at_start_retries_then_fails_clearly() {
 
 #[test]
 fn process_kills_lose_nothing() {
+    let _server = crate::common::shared_server();
     let topic = unique("weir/kill");
     let client_id = unique("weir-kill");
     subscribe(&topic, &client_id);
@@ -103,9 +106,15 @@ fn process_kills_lose_nothing() {
     let dir = kill::scratch("weir-mqtt-kill");
     std::fs::write(dir.join("topic"), &topic).unwrap();
     std::fs::write(dir.join("client"), &client_id).unwrap();
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3, &|range| {
-        publish(&topic, range)
-    });
+    let output = kill::run(
+        &crate::common::test_name(module_path!(), "kill_child"),
+        &dir,
+        kill::seed(),
+        6,
+        records as usize,
+        3,
+        &|range| publish(&topic, range),
+    );
     let output: Vec<u64> = output.into_iter().filter(|v| *v != PROBE).collect();
     let duplicates = weir_connector_testkit::assert_at_least_once(&output, records);
     eprintln!("{} records read, {duplicates} duplicates (at-least-once)", output.len());
@@ -114,6 +123,7 @@ fn process_kills_lose_nothing() {
 /// The child of `process_kills_lose_nothing` (does nothing unless run by it).
 #[test]
 fn kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(kill::CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let topic = std::fs::read_to_string(dir.join("topic")).unwrap();
@@ -124,6 +134,7 @@ fn kill_child() {
 
 #[test]
 fn wrong_credentials_fail_clearly() {
+    let _server = crate::common::shared_server();
     let good = service("mqtt", "WEIR_TEST_MQTT_AUTH_URL");
     let bad = good.replacen(":weir-secret@", ":wrong-password@", 1);
     assert_ne!(bad, good, "the auth URL carries the user weir_auth:weir-secret");
@@ -141,6 +152,7 @@ fn wrong_credentials_fail_clearly() {
 
 #[test]
 fn the_right_credentials_are_accepted() {
+    let _server = crate::common::shared_server();
     let topic = unique("weir/auth");
     let mut config = SourceConfig::new(service("mqtt", "WEIR_TEST_MQTT_AUTH_URL"), &topic, unique("weir-auth"));
     config.retry.give_up_after = Some(Duration::from_secs(5));
