@@ -1,8 +1,9 @@
 //! The broker restarts mid-read (`rabbitmqctl stop_app` / `start_app`: the node
 //! keeps its durable queues and persistent messages, and closes every
 //! connection): the reader reconnects, the broker redelivers what was not
-//! acknowledged, and the message ids drop what was already emitted. Its own test
-//! binary, so that the restart disturbs no other test.
+//! acknowledged, and the message ids drop what was already emitted. It takes
+//! the broker lock exclusively (`common::exclusive_server`), so that the restart
+//! disturbs no other test of the binary.
 
 #![allow(clippy::unwrap_used)]
 
@@ -39,6 +40,7 @@ fn publish(uri: &str, queue: &str, values: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn a_broker_restart_mid_read_loses_and_duplicates_nothing() {
+    let _server = crate::common::exclusive_server();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .try_init();

@@ -15,6 +15,7 @@ const URI: &str = "amqp://weir:weir@127.0.0.1:15682/%2f";
 
 #[test]
 fn sources_and_sinks_are_built_from_options() {
+    let _server = crate::common::shared_server();
     let table = table();
     let source = table.source(&[
         ("uri", URI),
@@ -49,6 +50,7 @@ fn sources_and_sinks_are_built_from_options() {
 
 #[test]
 fn bad_options_are_reported() {
+    let _server = crate::common::shared_server();
     let table = table();
     let error = |pairs: &[(&str, &str)]| {
         let mut all = vec![("uri", URI)];
@@ -80,6 +82,7 @@ fn bad_options_are_reported() {
 
 #[test]
 fn a_round_trip_through_the_broker_skips_a_bad_message() {
+    let _server = crate::common::shared_server();
     let uri = service("rabbitmq", "WEIR_TEST_RABBITMQ_URL");
     let queue = format!("weir-factory-{}-{}", std::process::id(), fastrand::u32(..));
     let table = table();

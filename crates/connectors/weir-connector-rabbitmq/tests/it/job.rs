@@ -10,6 +10,7 @@ use weir_connector_testkit::{assert_exactly_once, job, kill, service, write_all,
 
 #[test]
 fn a_job_reads_exactly_once_across_a_failure_and_a_restore() {
+    let _server = crate::common::shared_server();
     let uri = service("rabbitmq", "WEIR_TEST_RABBITMQ_URL");
     let queue = format!("weir-job-{}-{}", std::process::id(), fastrand::u32(..));
     let dir = kill::scratch("weir-rabbitmq-job");
@@ -41,13 +42,14 @@ fn source(uri: &str, queue: &str) -> RabbitMqSource<u64> {
 /// restored from its newest checkpoint each time: exactly once.
 #[test]
 fn a_killed_job_reads_exactly_once() {
+    let _server = crate::common::shared_server();
     let uri = service("rabbitmq", "WEIR_TEST_RABBITMQ_URL");
     let queue = format!("weir-job-kill-{}-{}", std::process::id(), fastrand::u32(..));
     let dir = kill::scratch("weir-rabbitmq-job-kill");
     std::fs::write(dir.join("queue"), &queue).unwrap();
     let records = 3_000;
     let output = job::kill_loop(
-        "job_kill_child",
+        &crate::common::test_name(module_path!(), "job_kill_child"),
         &dir,
         kill::seed(),
         4,
@@ -62,6 +64,7 @@ fn a_killed_job_reads_exactly_once() {
 /// The child of `a_killed_job_reads_exactly_once` (does nothing unless run by it).
 #[test]
 fn job_kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(job::JOB_CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let queue = std::fs::read_to_string(dir.join("queue")).unwrap();

@@ -33,6 +33,7 @@ fn source(queue: &str) -> RabbitMqSource<u64> {
 
 #[test]
 fn acks_at_checkpoints_and_drops_redeliveries_after_a_restore() {
+    let _server = crate::common::shared_server();
     let queue = queue("weir-ack");
     publish(&queue, 0..100);
     let source = source(&queue);
@@ -63,6 +64,7 @@ fn acks_at_checkpoints_and_drops_redeliveries_after_a_restore() {
 
 #[test]
 fn at_least_once_emits_redeliveries_again() {
+    let _server = crate::common::shared_server();
     let queue = queue("weir-alo");
     publish(&queue, 0..20);
     let mut config = SourceConfig::new(uri(), &queue);
@@ -84,6 +86,7 @@ fn at_least_once_emits_redeliveries_again() {
 
 #[test]
 fn wrong_credentials_fail_clearly() {
+    let _server = crate::common::shared_server();
     let bad = uri().replacen("weir:weir@", "weir:wrong-password@", 1);
     assert_ne!(bad, uri(), "the test URL carries the user weir:weir");
     let source = RabbitMqSource::new(SourceConfig::new(bad, "weir-never"), || Numbers);
@@ -99,6 +102,7 @@ fn wrong_credentials_fail_clearly() {
 
 #[test]
 fn broker_down_at_start_retries_then_fails_clearly() {
+    let _server = crate::common::shared_server();
     // Nothing listens on port 1.
     let mut config = SourceConfig::new("amqp://weir:weir@127.0.0.1:1/%2f", "weir-never");
     config.retry = RetryPolicy {
@@ -123,13 +127,20 @@ fn broker_down_at_start_retries_then_fails_clearly() {
 
 #[test]
 fn process_kills_lose_and_duplicate_nothing() {
+    let _server = crate::common::shared_server();
     let queue = queue("weir-kill");
     let records = 5_000u64;
     let dir = kill::scratch("weir-rabbitmq-kill");
     std::fs::write(dir.join("queue"), &queue).unwrap();
-    let output = kill::run("kill_child", &dir, kill::seed(), 6, records as usize, 3, &|range| {
-        publish(&queue, range)
-    });
+    let output = kill::run(
+        &crate::common::test_name(module_path!(), "kill_child"),
+        &dir,
+        kill::seed(),
+        6,
+        records as usize,
+        3,
+        &|range| publish(&queue, range),
+    );
     weir_connector_testkit::assert_exactly_once(&output, records);
 }
 
@@ -137,6 +148,7 @@ fn process_kills_lose_and_duplicate_nothing() {
 /// run by it).
 #[test]
 fn kill_child() {
+    let _server = crate::common::shared_server();
     if let Some(dir) = std::env::var_os(kill::CHILD_VAR) {
         let dir = std::path::PathBuf::from(dir);
         let queue = std::fs::read_to_string(dir.join("queue")).unwrap();
@@ -146,6 +158,7 @@ fn kill_child() {
 
 #[test]
 fn a_missing_queue_fails_clearly() {
+    let _server = crate::common::shared_server();
     let missing = queue("weir-missing");
     let mut config = SourceConfig::new(uri(), &missing);
     config.declare_queue = false;
