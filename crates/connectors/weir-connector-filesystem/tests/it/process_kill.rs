@@ -321,9 +321,12 @@ fn round(seed: u64, avro: bool) {
             _ if restore.is_some() => ("restoring", rng.usize(0..parallelism)),
             _ => ("committing", 0),
         });
+        // libtest knows the child by its path in this binary: `process_kill::child_job`.
+        let module = module_path!().split_once("::").map_or("", |(_, path)| path);
+        let child_name = format!("{module}::child_job");
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args(["child_job", "--exact", "--nocapture", "--test-threads=1"])
+            .args([child_name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD, dir.path())
             .env("WEIR_FILES_KILL_PARALLELISM", parallelism.to_string())
             .env("WEIR_FILES_KILL_SPLIT", split_size.to_string())
