@@ -17,10 +17,7 @@ use weir_format_avro::{
     ContainerError, Deserializer, FormatErrorKind, Framing, Serializer,
 };
 
-#[allow(dead_code)]
-#[path = "../benches/nexmark_avro.rs"]
-mod nexmark_avro;
-use nexmark_avro::{nexmark_rows, NexmarkRow, NEXMARK_SCHEMA};
+use crate::nexmark_avro::{nexmark_rows, NexmarkRow, NEXMARK_SCHEMA};
 
 fn runner(cases: u32) -> TestRunner {
     let seed = std::env::var("WEIR_FUZZ_SEED")

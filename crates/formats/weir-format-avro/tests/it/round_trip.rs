@@ -15,10 +15,7 @@ use weir_format_avro::{
     ConfluentOptions, ConfluentSerializer, Deserializer, Framing, Serializer,
 };
 
-#[allow(dead_code)]
-#[path = "../benches/nexmark_avro.rs"]
-mod nexmark_avro;
-use nexmark_avro::{nexmark_rows, NexmarkRow, NEXMARK_SCHEMA};
+use crate::nexmark_avro::{nexmark_rows, NexmarkRow, NEXMARK_SCHEMA};
 
 fn runner(cases: u32) -> TestRunner {
     let seed = std::env::var("WEIR_FUZZ_SEED")
