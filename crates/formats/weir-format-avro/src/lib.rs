@@ -21,7 +21,7 @@
 //! Every failure is a [`FormatError`] of kind `Syntax` (bytes that do not decode),
 //! `Type` (the schema's value does not fit `T`'s field), `MissingField`, `Oversize` or
 //! `Other` (an unknown schema id), naming the field (`bid.price`). Garbage input never
-//! panics (`tests/malformed.rs`). `docs/formats.md` has the details.
+//! panics (`tests/it/malformed.rs`). `docs/formats.md` has the details.
 
 mod confluent;
 mod container;
