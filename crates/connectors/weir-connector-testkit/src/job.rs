@@ -184,7 +184,8 @@ pub fn child<S: Source<u64> + 'static>(dir: &Path, source: S) {
 /// Runs this test binary's test `test_name` (whose body calls [`child`] when
 /// [`JOB_CHILD_VAR`] is set) as a child job in `dir`, `kills` times killed with
 /// SIGKILL at a seeded moment (one chunk of `0..records` published before each
-/// run), then once more until every record is committed and `settle` has
+/// run; every other run is killed shortly after it committed output, the others
+/// at a moment from their start), then once more until every record is committed and `settle` has
 /// passed; returns the committed output.
 pub fn kill_loop(
     test_name: &str,
@@ -208,19 +209,38 @@ pub fn kill_loop(
     let chunk = records.div_ceil(u64::from(kills.max(1)));
     for round in 0..kills {
         let start = (u64::from(round) * chunk).min(records);
+        let before = committed(&out).len();
         // Published while the child starts and reads, so that the kill lands
         // mid-stream at some seeds and between checkpoints at others.
         let mut child = spawn();
         let started = Instant::now();
         publish(start..(start + chunk).min(records));
-        let after = Duration::from_millis(rng.u64(50..1_500));
-        std::thread::sleep(after.saturating_sub(started.elapsed()));
+        // Every other round dies after this run committed a checkpoint's output
+        // (its acks sent or on their way), the others at a moment from the start,
+        // often before the first checkpoint.
+        let moment = if round % 2 == 1 {
+            let limit = Duration::from_secs(60);
+            while committed(&out).len() <= before && started.elapsed() < limit {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("round {round}: the child job ended: {status}");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(
+                committed(&out).len() > before,
+                "round {round}: the child committed nothing in {limit:?}"
+            );
+            let after = Duration::from_millis(rng.u64(0..200));
+            std::thread::sleep(after);
+            format!("{after:?} after its first commit")
+        } else {
+            let after = Duration::from_millis(rng.u64(50..1_500));
+            std::thread::sleep(after.saturating_sub(started.elapsed()));
+            format!("{after:?} after its start")
+        };
         child.kill().expect("SIGKILL");
         let _ = child.wait();
-        eprintln!(
-            "round {round}: killed after {after:?}; {} committed",
-            committed(&out).len()
-        );
+        eprintln!("round {round}: killed {moment}; {} committed", committed(&out).len());
     }
     let mut child = spawn();
     let start = Instant::now();
