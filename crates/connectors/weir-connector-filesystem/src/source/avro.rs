@@ -10,7 +10,7 @@
 //! ([`FilePosition`]); a restore opens the range at that block and skips those
 //! records.
 
-use super::enumerator::{Discovery, FileEnumerator};
+use super::enumerator::Discovery;
 use crate::error::FileSystemError;
 use crate::paths::list_files;
 use crate::split::{FileSplit, SplitKind, SplitPosition};
@@ -203,11 +203,7 @@ impl<T: DeserializeOwned + Send + 'static> SplitSource<T> for AvroSource<T> {
     type Split = FileSplit;
 
     fn boundedness(&self) -> Boundedness {
-        if self.settings.monitor.is_some() {
-            Boundedness::Unbounded
-        } else {
-            Boundedness::Bounded
-        }
+        Discovery::boundedness(self.settings.monitor)
     }
 
     fn create_enumerator(
@@ -221,10 +217,7 @@ impl<T: DeserializeOwned + Send + 'static> SplitSource<T> for AvroSource<T> {
             monitor: self.settings.monitor,
             splitter: Arc::new(move |path| avro_splits(path, split_size)),
         };
-        Ok(Box::new(match restored {
-            Some(state) => FileEnumerator::restore(&self.name, discovery, state)?,
-            None => FileEnumerator::new(discovery)?,
-        }))
+        discovery.enumerator(&self.name, restored)
     }
 
     fn create_reader(&self, _: &ReaderContext) -> Result<Box<dyn SplitReader<T, FileSplit>>, BoxError> {

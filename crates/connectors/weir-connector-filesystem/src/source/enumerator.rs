@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_connector_api::codec::{decode_state, encode_state};
+use weir_connector_api::source::Boundedness;
 use weir_connector_api::split::{EnumeratorContext, SplitEnumerator};
 use weir_connector_api::BoxError;
 
@@ -32,6 +33,29 @@ pub(crate) struct Discovery {
     pub paths: Vec<String>,
     pub monitor: Option<Duration>,
     pub splitter: Splitter,
+}
+
+impl Discovery {
+    /// Unbounded while it monitors the paths for new files.
+    pub fn boundedness(monitor: Option<Duration>) -> Boundedness {
+        match monitor {
+            Some(_) => Boundedness::Unbounded,
+            None => Boundedness::Bounded,
+        }
+    }
+
+    /// The enumerator of source `name`: restored from its checkpointed state, or
+    /// listing the paths afresh.
+    pub fn enumerator(
+        self,
+        name: &str,
+        restored: Option<&[u8]>,
+    ) -> Result<Box<dyn SplitEnumerator<FileSplit>>, BoxError> {
+        Ok(Box::new(match restored {
+            Some(state) => FileEnumerator::restore(name, self, state)?,
+            None => FileEnumerator::new(self)?,
+        }))
+    }
 }
 
 pub(crate) struct FileEnumerator {

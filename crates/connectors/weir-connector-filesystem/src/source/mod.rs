@@ -22,7 +22,7 @@ mod reader;
 
 use crate::error::FileSystemError;
 use crate::paths::list_files;
-use enumerator::{line_splits, Discovery, FileEnumerator};
+use enumerator::{line_splits, Discovery};
 use reader::FileReader;
 use std::path::Path;
 use std::sync::Arc;
@@ -245,11 +245,7 @@ impl<T: Send + 'static> SplitSource<T> for FileSource<T> {
     type Split = FileSplit;
 
     fn boundedness(&self) -> Boundedness {
-        if self.config.monitor.is_some() {
-            Boundedness::Unbounded
-        } else {
-            Boundedness::Bounded
-        }
+        Discovery::boundedness(self.config.monitor)
     }
 
     fn create_enumerator(
@@ -263,11 +259,7 @@ impl<T: Send + 'static> SplitSource<T> for FileSource<T> {
             monitor: self.config.monitor,
             splitter: Arc::new(move |path| line_splits(path, split_size)),
         };
-        let enumerator = match restored {
-            Some(state) => FileEnumerator::restore(&self.name, discovery, state)?,
-            None => FileEnumerator::new(discovery)?,
-        };
-        Ok(Box::new(enumerator))
+        discovery.enumerator(&self.name, restored)
     }
 
     fn create_reader(&self, _: &ReaderContext) -> Result<Box<dyn SplitReader<T, FileSplit>>, BoxError> {

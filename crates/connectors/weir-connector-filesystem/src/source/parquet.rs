@@ -6,7 +6,7 @@
 //! rows converts them in a `flat_map` (by hand over the columns, or with a crate
 //! such as `serde_arrow`), paying for it only where it is needed.
 
-use super::enumerator::{Discovery, FileEnumerator};
+use super::enumerator::Discovery;
 use crate::batch::ArrowBatch;
 use crate::error::FileSystemError;
 use crate::paths::list_files;
@@ -120,11 +120,7 @@ impl SplitSource<ArrowBatch> for ParquetSource {
     type Split = FileSplit;
 
     fn boundedness(&self) -> Boundedness {
-        if self.settings.monitor.is_some() {
-            Boundedness::Unbounded
-        } else {
-            Boundedness::Bounded
-        }
+        Discovery::boundedness(self.settings.monitor)
     }
 
     fn create_enumerator(
@@ -137,10 +133,7 @@ impl SplitSource<ArrowBatch> for ParquetSource {
             monitor: self.settings.monitor,
             splitter: Arc::new(row_group_splits),
         };
-        Ok(Box::new(match restored {
-            Some(state) => FileEnumerator::restore(&self.name, discovery, state)?,
-            None => FileEnumerator::new(discovery)?,
-        }))
+        discovery.enumerator(&self.name, restored)
     }
 
     fn create_reader(&self, _: &ReaderContext) -> Result<Box<dyn SplitReader<ArrowBatch, FileSplit>>, BoxError> {
