@@ -1,0 +1,1 @@
+//! Weir's streaming SQL.
