@@ -63,6 +63,16 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         DataStream::from_node(env, id)
     }
 
+    /// Adds a custom two-input operator (see [`crate::custom`]): `make` builds one
+    /// instance per subtask from the subtask's build context.
+    pub fn transform<O: Data, Op: crate::custom::CoOperator<A, B, O> + 'static>(
+        &self,
+        name: &str,
+        make: impl Fn(&BuildContext) -> Result<Op, BoxError> + Send + Sync + 'static,
+    ) -> DataStream<O> {
+        self.two_input(name, move |ctx, out| Ok(CoNode::boxed(ctx, make(ctx)?, out)))
+    }
+
     /// Maps records of the first stream with `f1` and of the second with `f2`.
     pub fn map<O: Data>(
         &self,

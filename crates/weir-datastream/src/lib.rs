@@ -26,6 +26,7 @@
 //! ```
 
 mod connected;
+pub mod custom;
 mod environment;
 pub mod functions;
 pub mod join;

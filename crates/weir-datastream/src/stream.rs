@@ -382,6 +382,24 @@ impl<T: Data> DataStream<T> {
         )))
     }
 
+    /// Sends records to downstream subtasks as `factory`'s partitioners choose (for
+    /// example a [`weir_runtime::partitioner::splitting`] one that splits batches of
+    /// rows by key group, so that the next operator may keep keyed state).
+    pub fn partition_with(&self, factory: Arc<dyn partitioner::PartitionerFactory>) -> DataStream<T> {
+        self.with_partitioning(Partitioning::Given(factory))
+    }
+
+    /// Adds a custom operator (see [`crate::custom`]): `make` builds one instance per
+    /// subtask from the subtask's build context (its state after a restore, its
+    /// identity, its task).
+    pub fn transform<O: Data, Op: crate::custom::Operator<T, O> + 'static>(
+        &self,
+        name: &str,
+        make: impl Fn(&BuildContext) -> Result<Op, BoxError> + Send + Sync + 'static,
+    ) -> DataStream<O> {
+        self.one_input(name, move |ctx, out| Ok(Node::boxed(ctx, make(ctx)?, out)))
+    }
+
     /// Writes the stream to `sink`.
     pub fn add_sink(&self, sink: impl Sink<T>) -> DataStreamSink {
         let sink = Arc::new(sink);

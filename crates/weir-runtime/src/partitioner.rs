@@ -247,6 +247,20 @@ where
     })
 }
 
+/// By key group with a partitioner that splits each record (a batch of rows) into
+/// per-subtask parts (see [`Partitioner::split`]): the edge counts as a hash edge, so
+/// the receiving operator may keep keyed state, as long as `make`'s partitioner sends
+/// each row to the subtask owning the key group of the row's key
+/// ([`weir_core::keygroup`], with the writer's `target_max_parallelism`).
+pub fn splitting<T, P, F>(make: F) -> Arc<dyn PartitionerFactory>
+where
+    T: Clone + Send + 'static,
+    P: Partitioner<T> + 'static,
+    F: Fn(&WriterContext) -> P + Send + Sync + 'static,
+{
+    factory::<T, P, F>(PartitionKind::Hash, make)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,9 +20,34 @@ pub enum Selection {
 }
 
 /// Chooses the channel(s) for each record of type `T`.
+///
+/// A partitioner either sends each record whole to the channel(s) that
+/// [`select`](Self::select) names, or, when [`SPLITS`](Self::SPLITS) is true, splits
+/// each record into parts for several channels with [`split`](Self::split). The
+/// second is for records that are batches of rows (SQL's Arrow batches): a batch is
+/// split by the key group of each row, so that every row reaches the subtask owning
+/// its key, as a keyed exchange of single records would.
 pub trait Partitioner<T>: Send {
+    /// Whether the writer calls [`split`](Self::split) instead of
+    /// [`select`](Self::select). A constant, so writers of whole records pay nothing.
+    const SPLITS: bool = false;
+
     /// The target of `value` among `channels` channels.
     fn select(&mut self, value: &T, channels: usize) -> Selection;
+
+    /// Splits `record` into parts, pushing each with the index of the channel it goes
+    /// to onto `parts` (empty when called). Only called when [`SPLITS`](Self::SPLITS)
+    /// is true; the default sends the record whole where [`select`](Self::select)
+    /// says. Parts for one channel keep the order of the rows in the record.
+    fn split(&mut self, record: StreamRecord<T>, channels: usize, parts: &mut Vec<(usize, StreamRecord<T>)>)
+    where
+        T: Clone,
+    {
+        match self.select(&record.value, channels) {
+            Selection::One(index) => parts.push((index, record)),
+            Selection::All => parts.extend((0..channels).map(|index| (index, record.clone()))),
+        }
+    }
 }
 
 /// What a record writer is built with.
@@ -74,6 +99,8 @@ pub struct RecordWriter<T, P> {
     last_estimate: usize,
     /// Records until the next estimate.
     until_estimate: u32,
+    /// The parts of a split record (reused; only for splitting partitioners).
+    parts: Vec<(usize, StreamRecord<T>)>,
 }
 
 /// Records at least this large (estimated) are estimated one by one.
@@ -106,6 +133,7 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> RecordWriter<T, P> {
             max_buffer_bytes,
             last_estimate: 0,
             until_estimate: 0,
+            parts: Vec::new(),
         }
     }
 
@@ -172,6 +200,22 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> RecordWriter<T, P> {
         }
     }
 
+    #[inline(never)]
+    fn process_split(&mut self, record: StreamRecord<T>, channels: usize) {
+        let mut parts = std::mem::take(&mut self.parts);
+        self.partitioner.split(record, channels, &mut parts);
+        for (index, part) in parts.drain(..) {
+            if index >= channels {
+                crate::failure::fail(
+                    &self.meta,
+                    format!("the partitioner sent a part to channel {index} of {channels}"),
+                );
+            }
+            self.push(index, part);
+        }
+        self.parts = parts;
+    }
+
     fn send_all(&mut self) {
         for index in 0..self.buffers.len() {
             if !self.buffers[index].is_empty() {
@@ -236,6 +280,10 @@ impl<T: Clone + Send + 'static, P: Partitioner<T>> Input<T> for RecordWriter<T, 
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) {
         let channels = self.channels.len();
+        if P::SPLITS {
+            self.process_split(record, channels);
+            return;
+        }
         match self.partitioner.select(&record.value, channels) {
             Selection::One(index) => self.push(index, record),
             Selection::All => {

@@ -1,1 +1,5 @@
-//! Weir's streaming SQL.
+//! Weir's streaming SQL: Flink-dialect scripts planned by DataFusion and run as
+//! Weir operators on Arrow batches ([`batch::RowBatch`]), with Weir's checkpoints
+//! and state backends.
+
+pub mod batch;

@@ -29,15 +29,18 @@ use weir_runtime::operator::{ChainElement, Input, TwoInput};
 use weir_runtime::snapshot::{OperatorSnapshot, TaskSnapshot};
 use weir_state::{KeyedSnapshot, OperatorStateSnapshot};
 
-/// The state an operator hands over at a checkpoint.
+/// The state an operator hands over at a checkpoint; stored under the operator's id
+/// and given back through its [`BuildContext`] after a restore.
 #[derive(Default)]
-pub(crate) struct OperatorState {
+pub struct OperatorState {
+    /// Keyed state (from a keyed state store's `snapshot`).
     pub keyed: Option<Box<dyn KeyedSnapshot>>,
+    /// Operator (list) state.
     pub operator: Option<OperatorStateSnapshot>,
 }
 
 /// A one-input operator, independent of what follows it in the chain.
-pub(crate) trait Operator<I, O>: Send {
+pub trait Operator<I, O>: Send {
     /// Prepares the operator (user `open`).
     fn open(&mut self) {}
     /// Processes one record.
@@ -54,6 +57,13 @@ pub(crate) trait Operator<I, O>: Send {
     fn on_processing_time(&mut self, _now: Timestamp, _out: &mut dyn Input<O>) {}
     /// Emits what is still held when the input ends.
     fn end_input(&mut self, _out: &mut dyn Input<O>) {}
+    /// Output buffers are about to be sent downstream (the buffer timeout expired,
+    /// or the task is idle): an operator that collects records into batches emits
+    /// its partial batch here, so that latency stays bounded.
+    fn flush(&mut self, _out: &mut dyn Input<O>) {}
+    /// Checkpoint `checkpoint_id`'s barrier is about to pass: emit what must precede
+    /// it (a partial batch), before [`snapshot`](Self::snapshot) is taken.
+    fn before_barrier(&mut self, _checkpoint_id: u64, _out: &mut dyn Input<O>) {}
     /// The synchronous part of a snapshot.
     fn snapshot(&mut self, _checkpoint_id: u64) -> OperatorState {
         OperatorState::default()
@@ -105,6 +115,7 @@ impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
         self.out.on_processing_time(now);
     }
     fn flush(&mut self) {
+        self.op.flush(&mut *self.out);
         self.out.flush();
     }
     fn end_input(&mut self) {
@@ -117,6 +128,7 @@ impl<Op: Operator<I, O>, I, O> ChainElement for Node<Op, I, O> {
         self.out.end_input_after_restore();
     }
     fn checkpoint(&mut self, barrier: &CheckpointBarrier, snapshot: &mut TaskSnapshot) {
+        self.op.before_barrier(barrier.checkpoint_id, &mut *self.out);
         let state = self.op.snapshot(barrier.checkpoint_id);
         add_snapshot(snapshot, &self.operator_id, state);
         self.out.checkpoint(barrier, snapshot);
@@ -141,7 +153,7 @@ impl<Op: Operator<I, O>, I, O> Input<I> for Node<Op, I, O> {
 }
 
 /// A two-input operator, independent of what follows it in the chain.
-pub(crate) trait CoOperator<A, B, O>: Send {
+pub trait CoOperator<A, B, O>: Send {
     /// Prepares the operator (user `open`).
     fn open(&mut self) {}
     /// Processes a record of the first input.

@@ -27,8 +27,9 @@ type Index<K, N> = BTreeMap<Timestamp, Vec<(K, N)>>;
 type KeyTimers<N> = SmallVec<[(Timestamp, N); 2]>;
 type Stored<N> = ValueStateDescriptor<KeyTimers<N>>;
 
-/// The timers of one keyed operator subtask.
-pub(crate) struct Timers<K, N> {
+/// The timers of one keyed operator subtask, of keys `K` with a namespace `N` (a
+/// window, or `()`), kept in the operator's keyed state.
+pub struct Timers<K, N> {
     event_state: Stored<N>,
     processing_state: Stored<N>,
     event: Index<K, N>,
@@ -36,7 +37,8 @@ pub(crate) struct Timers<K, N> {
 }
 
 impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
-    pub(crate) fn new(name: &str) -> Self {
+    /// Timers stored under state names derived from `name` (unique per operator).
+    pub fn new(name: &str) -> Self {
         Timers {
             event_state: ValueStateDescriptor::new(format!("__timers/{name}/event")),
             processing_state: ValueStateDescriptor::new(format!("__timers/{name}/processing")),
@@ -53,7 +55,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     }
 
     /// Rebuilds the index from restored state.
-    pub(crate) fn restore(&mut self, store: &mut KeyedStateStore<K>) -> Result<(), StateError> {
+    pub fn restore(&mut self, store: &mut KeyedStateStore<K>) -> Result<(), StateError> {
         for domain in [TimeDomain::EventTime, TimeDomain::ProcessingTime] {
             let (descriptor, index) = self.parts(domain);
             for (key, timers) in store.value_entries(descriptor)? {
@@ -66,7 +68,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     }
 
     /// Registers a timer; returns false when the same timer already existed.
-    pub(crate) fn register(
+    pub fn register(
         &mut self,
         store: &mut KeyedStateStore<K>,
         key: &CurrentKey<K>,
@@ -94,7 +96,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     }
 
     /// Deletes a timer (nothing happens if it does not exist).
-    pub(crate) fn delete(
+    pub fn delete(
         &mut self,
         store: &mut KeyedStateStore<K>,
         key: &CurrentKey<K>,
@@ -129,7 +131,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     }
 
     /// Removes and returns the earliest timer at or before `until`.
-    pub(crate) fn pop_due(
+    pub fn pop_due(
         &mut self,
         store: &mut KeyedStateStore<K>,
         domain: TimeDomain,
@@ -165,7 +167,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
 
     /// Removes every timer of `domain` and returns them in time order (at the end
     /// of input, when the clock will not advance any more).
-    pub(crate) fn drain(
+    pub fn drain(
         &mut self,
         store: &mut KeyedStateStore<K>,
         domain: TimeDomain,
@@ -178,7 +180,7 @@ impl<K: Data + Hash + Eq, N: Data + PartialEq> Timers<K, N> {
     }
 
     /// The earliest processing-time timer.
-    pub(crate) fn next_processing_time(&self) -> Option<Timestamp> {
+    pub fn next_processing_time(&self) -> Option<Timestamp> {
         self.processing.keys().next().copied()
     }
 

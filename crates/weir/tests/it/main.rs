@@ -8,6 +8,7 @@ mod backpressure;
 mod chaining;
 mod checkpointing;
 mod common;
+mod custom_operators;
 mod event_time;
 mod failures;
 mod keys;
