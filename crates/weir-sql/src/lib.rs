@@ -1,1 +1,4 @@
 //! Weir's streaming SQL.
+
+pub mod error;
+pub mod front;
