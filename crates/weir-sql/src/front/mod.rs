@@ -8,7 +8,8 @@
 //! - Queries are sqlparser ASTs ready for DataFusion's SQL planner: window TVFs
 //!   (`TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))`) are
 //!   rewritten into `weir_tumble('bid', 'dateTime', INTERVAL '10' SECOND)`-style
-//!   table-function calls ([`tvf`]), which [`WindowTvf::from_table_function`] reads back.
+//!   table-function calls ([`tvf`]), which [`WindowTvf::from_table_function`] reads back;
+//!   Flink's `MAP[k, v, ...]` becomes the map literal `MAP {k: v, ...}`.
 //! - [`Catalog`]: tables (Arrow schemas), views, functions and `SET` options with
 //!   typed getters ([`SessionOptions`]).
 //!
@@ -16,6 +17,7 @@
 //! should run with `datafusion.sql_parser.enable_ident_normalization = false`.
 
 pub mod catalog;
+mod constructors;
 mod ddl;
 pub mod dialect;
 pub mod options;

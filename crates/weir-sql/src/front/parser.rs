@@ -14,6 +14,7 @@ use datafusion::sql::sqlparser::parser::{Parser, ParserError, ParserOptions};
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::error::{Position, SqlError};
+use crate::front::constructors::rewrite_map_constructors;
 use crate::front::dialect::FlinkDialect;
 use crate::front::source::{is_trivia, tokenize, SourceText};
 use crate::front::statement::{
@@ -79,12 +80,13 @@ pub fn rewrite_window_tvfs(sql: &str) -> Result<String, SqlError> {
 
 fn prepare_tokens(dialect: &FlinkDialect, source: &SourceText<'_>) -> Result<Vec<TokenWithSpan>, SqlError> {
     let tokens = tokenize(dialect, source)?;
-    reject_unsupported(&tokens, source)?;
-    Ok(tvf::rewrite_tokens(tokens, source)?.tokens)
+    reject_unsupported(&tokens)?;
+    let tokens = tvf::rewrite_tokens(tokens, source)?.tokens;
+    rewrite_map_constructors(tokens, source)
 }
 
 /// Features sqlparser would accept but Weir's streaming planner does not support.
-fn reject_unsupported(tokens: &[TokenWithSpan], source: &SourceText<'_>) -> Result<(), SqlError> {
+fn reject_unsupported(tokens: &[TokenWithSpan]) -> Result<(), SqlError> {
     for token in tokens {
         if let Token::Word(w) = &token.token {
             if w.quote_style.is_none() && w.keyword == Keyword::MATCH_RECOGNIZE {
@@ -95,7 +97,6 @@ fn reject_unsupported(tokens: &[TokenWithSpan], source: &SourceText<'_>) -> Resu
             }
         }
     }
-    let _ = source;
     Ok(())
 }
 

@@ -308,3 +308,22 @@ FROM t
     assert_eq!(statements[2].text, "SELECT a,\n       b\nFROM t");
     assert!(parse_script("  -- nothing\n ; ;").unwrap().is_empty());
 }
+
+#[test]
+fn flink_map_constructor_plans_in_datafusion() {
+    let Statement::Query(query) = one("SELECT MAP['a', 1, 'b', ARRAY[2, 3][1]] AS m, MAP[] AS e") else {
+        panic!()
+    };
+    assert_eq!(
+        query.to_string(),
+        "SELECT MAP {'a': 1, 'b': ARRAY[2, 3][1]} AS m, MAP {} AS e"
+    );
+    let ctx = datafusion::prelude::SessionContext::new();
+    let statement = datafusion::sql::parser::Statement::Statement(Box::new(
+        datafusion::sql::sqlparser::ast::Statement::Query(query),
+    ));
+    let plan = futures::executor::block_on(ctx.state().statement_to_plan(statement)).unwrap();
+    assert!(matches!(plan.schema().field(0).data_type(), DataType::Map(_, _)));
+    let error = parse_statement("SELECT MAP['a', 1, 'b']").unwrap_err();
+    assert!(error.to_string().contains("key, value pairs"), "{error}");
+}
