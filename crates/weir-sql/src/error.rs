@@ -285,6 +285,16 @@ mod tests {
     }
 
     #[test]
+    fn tokenizer_errors_have_positions() {
+        let error = crate::front::parse_script("SELECT 1;\nSELECT 'abc").unwrap_err();
+        let SqlError::Parse { position, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(position.line, 2, "{error}");
+        assert!(error.to_string().contains("nterminated"), "{error}");
+    }
+
+    #[test]
     fn unsupported_names_the_feature() {
         let error = SqlError::unsupported("MATCH_RECOGNIZE", Some(Position { line: 2, column: 5 }));
         assert_eq!(error.to_string(), "unsupported: MATCH_RECOGNIZE at line 2, column 5");

@@ -69,7 +69,34 @@ pub(crate) fn rewrite_map_constructors(
         for &i in commas.iter().step_by(2) {
             tokens[i].token = Token::Colon;
         }
-        k = close_k + 1;
+        // Go on inside: elements may be maps too.
+        k += 2;
     }
     Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::front::parse_statement;
+    use crate::front::Statement;
+
+    fn query(sql: &str) -> String {
+        match parse_statement(sql).unwrap().statement {
+            Statement::Query(q) => q.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn map_constructors() {
+        assert_eq!(query("SELECT MAP['a', 1]"), "SELECT MAP {'a': 1}");
+        assert_eq!(
+            query("SELECT MAP[f(a, b), MAP['x', 2], 'k', (1, 2)]"),
+            "SELECT MAP {f(a, b): MAP {'x': 2}, 'k': (1, 2)}"
+        );
+        assert_eq!(query("SELECT m['k'] FROM t"), "SELECT m['k'] FROM t");
+        assert!(parse_statement("SELECT MAP['a']").is_err());
+        // Unbalanced: sqlparser reports it.
+        assert!(parse_statement("SELECT MAP['a', 1").is_err());
+    }
 }

@@ -762,3 +762,45 @@ impl Builder {
         self.text.push('\'');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::lit;
+    use datafusion::scalar::ScalarValue;
+
+    use super::*;
+
+    #[test]
+    fn interval_literals_in_ms() {
+        let mdn = |m, d, ns| Expr::Literal(ScalarValue::new_interval_mdn(m, d, ns), None);
+        assert_eq!(interval_ms(&mdn(0, 0, 10_000_000_000)), Ok(10_000));
+        assert_eq!(interval_ms(&mdn(0, 2, 1_000_000)), Ok(172_800_001));
+        assert!(interval_ms(&mdn(1, 0, 0)).is_err());
+        let dt = Expr::Literal(ScalarValue::new_interval_dt(1, 500), None);
+        assert_eq!(interval_ms(&dt), Ok(86_400_500));
+        let duration = Expr::Literal(ScalarValue::DurationSecond(Some(3)), None);
+        assert_eq!(interval_ms(&duration), Ok(3_000));
+        assert!(interval_ms(&lit(5)).is_err());
+        assert!(interval_ms(&lit("5 s")).is_err());
+    }
+
+    #[test]
+    fn rewritten_tokens_keep_spans() {
+        let sql = "SELECT *\nFROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(ts), INTERVAL '1' SECOND)) w";
+        let source = SourceText::new(sql);
+        let tokens = crate::front::source::tokenize(&crate::front::dialect::FlinkDialect::default(), &source).unwrap();
+        let rewrite = rewrite_tokens(tokens, &source).unwrap();
+        let significant: Vec<&TokenWithSpan> = rewrite.tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
+        let bid = significant
+            .iter()
+            .find(|t| t.token == Token::SingleQuotedString("bid".into()))
+            .unwrap();
+        assert_eq!(source.span_text(bid.span), "bid");
+        assert_eq!((bid.span.start.line, bid.span.start.column), (2, 25));
+        assert_eq!(rewrite.edits.len(), 1);
+        assert_eq!(
+            apply_edits(&source, &rewrite.edits),
+            "SELECT *\nFROM weir_tumble('bid', 'ts', INTERVAL '1' SECOND) w"
+        );
+    }
+}
