@@ -46,6 +46,15 @@ pub struct DescribeRow {
     pub watermark: Option<String>,
 }
 
+/// A table or a view, as [`Catalog::lookup`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CatalogEntry<'a> {
+    /// A table declared with `CREATE TABLE`.
+    Table(&'a TableDef),
+    /// A view declared with `CREATE VIEW`.
+    View(&'a ViewDef),
+}
+
 /// A session's catalog.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -173,6 +182,14 @@ impl Catalog {
     fn already_exists(&self, name: &str) -> SqlError {
         let kind = if self.views.contains_key(name) { "view" } else { "table" };
         SqlError::Catalog(format!("a {kind} named '{name}' already exists"))
+    }
+
+    /// The table or view of that name (they share one namespace).
+    pub fn lookup(&self, name: &str) -> Option<CatalogEntry<'_>> {
+        self.tables
+            .get(name)
+            .map(CatalogEntry::Table)
+            .or_else(|| self.views.get(name).map(CatalogEntry::View))
     }
 
     /// The table of that name.

@@ -28,7 +28,7 @@ pub mod table;
 pub mod tvf;
 pub mod types;
 
-pub use catalog::{ApplyOutcome, Catalog, DescribeRow};
+pub use catalog::{ApplyOutcome, Catalog, CatalogEntry, DescribeRow};
 pub use dialect::FlinkDialect;
 pub use options::{AggPhaseStrategy, SessionOptions};
 pub use parser::{parse_script, parse_statement, rewrite_window_tvfs};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use weir_sql::error::SqlError;
-use weir_sql::front::{parse_statement, ApplyOutcome, Catalog};
+use weir_sql::front::{parse_statement, ApplyOutcome, Catalog, CatalogEntry};
 
 fn apply(catalog: &mut Catalog, sql: &str) -> Result<ApplyOutcome, SqlError> {
     let statement = parse_statement(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -24,6 +24,9 @@ fn create_and_drop() {
     let error = apply(&mut c, "CREATE VIEW t AS SELECT 1").unwrap_err();
     assert_eq!(error.to_string(), "a table named 't' already exists");
     apply(&mut c, "CREATE VIEW v AS SELECT a FROM t").unwrap();
+    assert!(matches!(c.lookup("t"), Some(CatalogEntry::Table(t)) if t.name == "t"));
+    assert!(matches!(c.lookup("v"), Some(CatalogEntry::View(v)) if v.name == "v"));
+    assert!(c.lookup("nope").is_none());
     let error = apply(&mut c, "CREATE TABLE v (a INT)").unwrap_err();
     assert_eq!(error.to_string(), "a view named 'v' already exists");
     // Names are case-sensitive.
