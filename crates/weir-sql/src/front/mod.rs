@@ -10,6 +10,8 @@
 //!   rewritten into `weir_tumble('bid', 'dateTime', INTERVAL '10' SECOND)`-style
 //!   table-function calls ([`tvf`]), which [`WindowTvf::from_table_function`] reads back;
 //!   Flink's `MAP[k, v, ...]` becomes the map literal `MAP {k: v, ...}`.
+//! - [`FlinkTypePlanner`]: Flink's types in queries (`CAST(x AS TIMESTAMP_LTZ(3))`)
+//!   for DataFusion's planner.
 //! - [`Catalog`]: tables (Arrow schemas), views, functions and `SET` options with
 //!   typed getters ([`SessionOptions`]).
 //!
@@ -26,6 +28,7 @@ mod source;
 pub mod statement;
 pub mod table;
 pub mod tvf;
+pub mod type_planner;
 pub mod types;
 
 pub use catalog::{ApplyOutcome, Catalog, CatalogEntry, DescribeRow};
@@ -38,4 +41,5 @@ pub use statement::{
 };
 pub use table::{ColumnKind, ComputedColumn, MetadataColumn, TableDef, WatermarkSpec};
 pub use tvf::{WindowKind, WindowTvf};
+pub use type_planner::FlinkTypePlanner;
 pub use types::flink_type_name;

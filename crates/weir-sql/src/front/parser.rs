@@ -21,6 +21,7 @@ use crate::front::statement::{
     CreateFunction, CreateView, DropObject, FunctionDef, Insert, ObjectKind, ParsedStatement, Statement, ViewDef,
 };
 use crate::front::tvf;
+use crate::front::type_planner::rewrite_ltz_spelling;
 
 /// How deep `EXPLAIN EXPLAIN ...` and nested types may go.
 pub(crate) const MAX_DEPTH: usize = 32;
@@ -82,6 +83,7 @@ fn prepare_tokens(dialect: &FlinkDialect, source: &SourceText<'_>) -> Result<Vec
     let tokens = tokenize(dialect, source)?;
     reject_unsupported(&tokens)?;
     let tokens = tvf::rewrite_tokens(tokens, source)?.tokens;
+    let tokens = rewrite_ltz_spelling(tokens);
     rewrite_map_constructors(tokens, source)
 }
 

@@ -327,3 +327,51 @@ fn flink_map_constructor_plans_in_datafusion() {
     let error = parse_statement("SELECT MAP['a', 1, 'b']").unwrap_err();
     assert!(error.to_string().contains("key, value pairs"), "{error}");
 }
+
+#[test]
+fn flink_types_in_queries_plan_with_the_type_planner() {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{Field, Schema};
+    use datafusion::datasource::MemTable;
+    use datafusion::execution::SessionStateBuilder;
+    use datafusion::prelude::SessionContext;
+    use weir_sql::front::FlinkTypePlanner;
+
+    let mut config = datafusion::prelude::SessionConfig::new();
+    // Flink's strings are `Utf8` in the catalog's schemas too.
+    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_type_planner(Arc::new(FlinkTypePlanner))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int64, true),
+        Field::new("s", DataType::Utf8, true),
+    ]));
+    ctx.register_table("t", Arc::new(MemTable::try_new(schema, vec![vec![]]).unwrap()))
+        .unwrap();
+    let Statement::Query(query) = one(
+        "SELECT CAST(a AS TIMESTAMP_LTZ(3)) AS l1, CAST(a AS TIMESTAMP(3) WITH LOCAL TIME ZONE) AS l2, \
+         CAST(a AS TIMESTAMP(3)) AS t, CAST(s AS BYTES) AS b, CAST(a AS STRING) AS s2 FROM t",
+    ) else {
+        panic!()
+    };
+    let statement = datafusion::sql::parser::Statement::Statement(Box::new(
+        datafusion::sql::sqlparser::ast::Statement::Query(query),
+    ));
+    let plan = futures::executor::block_on(ctx.state().statement_to_plan(statement)).unwrap();
+    let types: Vec<DataType> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            DataType::Binary,
+            DataType::Utf8,
+        ]
+    );
+}
