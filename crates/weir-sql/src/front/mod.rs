@@ -28,6 +28,7 @@ mod source;
 pub mod statement;
 pub mod table;
 pub mod tvf;
+mod tvf_rewrite;
 pub mod type_planner;
 pub mod types;
 

@@ -1,7 +1,7 @@
 //! The script parser: splits a Flink SQL script into typed statements.
 //!
 //! The script is tokenized once by sqlparser's tokenizer ([`super::source::tokenize`]),
-//! window table functions are rewritten at token level ([`super::tvf`]), and one
+//! window table functions are rewritten at token level ([`super::tvf_rewrite`]), and one
 //! sqlparser [`Parser`] walks the whole token stream. Statements sqlparser knows
 //! (queries, and the expressions inside DDL) are parsed by it; the Flink-only
 //! statements (`CREATE TABLE` with watermarks and `WITH` options, statement sets,
@@ -20,7 +20,7 @@ use crate::front::source::{is_trivia, tokenize, SourceText};
 use crate::front::statement::{
     CreateFunction, CreateView, DropObject, FunctionDef, Insert, ObjectKind, ParsedStatement, Statement, ViewDef,
 };
-use crate::front::tvf;
+use crate::front::tvf_rewrite;
 use crate::front::type_planner::rewrite_ltz_spelling;
 
 /// How deep `EXPLAIN EXPLAIN ...` and nested types may go.
@@ -75,14 +75,14 @@ pub fn rewrite_window_tvfs(sql: &str) -> Result<String, SqlError> {
     let dialect = FlinkDialect::default();
     let source = SourceText::new(sql);
     let tokens = tokenize(&dialect, &source)?;
-    let rewrite = tvf::rewrite_tokens(tokens, &source)?;
-    Ok(tvf::apply_edits(&source, &rewrite.edits))
+    let rewrite = tvf_rewrite::rewrite_tokens(tokens, &source)?;
+    Ok(tvf_rewrite::apply_edits(&source, &rewrite.edits))
 }
 
 fn prepare_tokens(dialect: &FlinkDialect, source: &SourceText<'_>) -> Result<Vec<TokenWithSpan>, SqlError> {
     let tokens = tokenize(dialect, source)?;
     reject_unsupported(&tokens)?;
-    let tokens = tvf::rewrite_tokens(tokens, source)?.tokens;
+    let tokens = tvf_rewrite::rewrite_tokens(tokens, source)?.tokens;
     let tokens = rewrite_ltz_spelling(tokens);
     rewrite_map_constructors(tokens, source)
 }

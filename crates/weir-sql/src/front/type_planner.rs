@@ -7,7 +7,7 @@
 //! does (see [`crate::front::types`]). Register it with
 //! `SessionStateBuilder::with_type_planner`. Flink's other spelling,
 //! `TIMESTAMP(p) WITH LOCAL TIME ZONE`, which sqlparser cannot parse, is rewritten at
-//! token level to `TIMESTAMP_LTZ(p)` before parsing ([`rewrite_ltz_spelling`]).
+//! token level to `TIMESTAMP_LTZ(p)` before parsing (`rewrite_ltz_spelling`).
 
 use std::sync::Arc;
 
