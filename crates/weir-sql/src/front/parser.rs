@@ -21,7 +21,7 @@ use crate::front::statement::{
     CreateFunction, CreateView, DropObject, FunctionDef, Insert, ObjectKind, ParsedStatement, Statement, ViewDef,
 };
 use crate::front::tvf_rewrite;
-use crate::front::type_planner::rewrite_ltz_spelling;
+use crate::front::type_planner::rewrite_type_spellings;
 
 /// How deep `EXPLAIN EXPLAIN ...` and nested types may go.
 pub(crate) const MAX_DEPTH: usize = 32;
@@ -83,7 +83,7 @@ fn prepare_tokens(dialect: &FlinkDialect, source: &SourceText<'_>) -> Result<Vec
     let tokens = tokenize(dialect, source)?;
     reject_unsupported(&tokens)?;
     let tokens = tvf_rewrite::rewrite_tokens(tokens, source)?.tokens;
-    let tokens = rewrite_ltz_spelling(tokens);
+    let tokens = rewrite_type_spellings(tokens);
     rewrite_map_constructors(tokens, source)
 }
 

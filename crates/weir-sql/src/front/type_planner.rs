@@ -5,9 +5,10 @@
 //! DataFusion's planner would reject it; [`FlinkTypePlanner`] is a DataFusion
 //! [`TypePlanner`] that gives such types the same Arrow types as `CREATE TABLE`
 //! does (see [`crate::front::types`]). Register it with
-//! `SessionStateBuilder::with_type_planner`. Flink's other spelling,
-//! `TIMESTAMP(p) WITH LOCAL TIME ZONE`, which sqlparser cannot parse, is rewritten at
-//! token level to `TIMESTAMP_LTZ(p)` before parsing (`rewrite_ltz_spelling`).
+//! `SessionStateBuilder::with_type_planner`. Spellings sqlparser cannot parse are
+//! rewritten at token level before parsing (`rewrite_type_spellings`):
+//! `TIMESTAMP(p) WITH LOCAL TIME ZONE` to `TIMESTAMP_LTZ(p)` and `ROW<a INT>` to
+//! `STRUCT<a INT>` (which DataFusion plans as a struct).
 
 use std::sync::Arc;
 
@@ -57,8 +58,27 @@ fn is_word(token: &Token, word: &str) -> bool {
     matches!(token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
 }
 
+/// Rewrites Flink type spellings sqlparser cannot parse inside queries:
+/// `TIMESTAMP [(p)] WITH LOCAL TIME ZONE` into `TIMESTAMP_LTZ [(p)]`, and `ROW<...>`
+/// into `STRUCT<...>` (`ROW` followed by `<` is always a type: Flink's `ROW` is
+/// reserved).
+pub(crate) fn rewrite_type_spellings(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !is_trivia(&t.token))
+        .map(|(i, _)| i)
+        .collect();
+    for pair in sig.windows(2) {
+        if is_word(&tokens[pair[0]].token, "ROW") && tokens[pair[1]].token == Token::Lt {
+            tokens[pair[0]].token = Token::make_word("STRUCT", None);
+        }
+    }
+    rewrite_ltz_spelling(tokens)
+}
+
 /// Rewrites `TIMESTAMP [(p)] WITH LOCAL TIME ZONE` into `TIMESTAMP_LTZ [(p)]`.
-pub(crate) fn rewrite_ltz_spelling(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+fn rewrite_ltz_spelling(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let sig: Vec<usize> = tokens
         .iter()
         .enumerate()

@@ -172,7 +172,8 @@ impl FrontParser<'_> {
                 self.optional_length()?;
                 timestamp_ltz_type()
             }
-            "ROW" => {
+            // `ROW<...>` reaches here as `STRUCT<...>` (see `rewrite_type_spellings`).
+            "ROW" | "STRUCT" => {
                 let close = if self.eat(&Token::Lt) {
                     Token::Gt
                 } else if self.eat(&Token::LParen) {

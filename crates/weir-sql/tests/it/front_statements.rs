@@ -355,7 +355,8 @@ fn flink_types_in_queries_plan_with_the_type_planner() {
         .unwrap();
     let Statement::Query(query) = one(
         "SELECT CAST(a AS TIMESTAMP_LTZ(3)) AS l1, CAST(a AS TIMESTAMP(3) WITH LOCAL TIME ZONE) AS l2, \
-         CAST(a AS TIMESTAMP(3)) AS t, CAST(s AS BYTES) AS b, CAST(a AS STRING) AS s2 FROM t",
+         CAST(a AS TIMESTAMP(3)) AS t, CAST(s AS BYTES) AS b, CAST(a AS STRING) AS s2, \
+         CAST(NULL AS ROW<x INT, y ARRAY<STRING>>) AS r FROM t",
     ) else {
         panic!()
     };
@@ -372,6 +373,17 @@ fn flink_types_in_queries_plan_with_the_type_planner() {
             DataType::Timestamp(TimeUnit::Millisecond, None),
             DataType::Binary,
             DataType::Utf8,
+            DataType::Struct(
+                vec![
+                    Field::new("x", DataType::Int32, true),
+                    Field::new(
+                        "y",
+                        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                        true
+                    ),
+                ]
+                .into()
+            ),
         ]
     );
 }
