@@ -3,3 +3,5 @@
 //! and state backends.
 
 pub mod batch;
+pub mod error;
+pub mod front;

@@ -1,0 +1,9 @@
+//! Integration tests of weir-sql.
+
+mod front_catalog;
+mod front_errors;
+mod front_fuzz;
+mod front_nexmark;
+mod front_statements;
+mod front_tvf;
+mod nexmark_sql;
