@@ -93,6 +93,43 @@ pub enum SqlError {
     /// A planning error (for the planner built on this front end).
     #[error("{0}")]
     Plan(String),
+    /// Arrow failed on data.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A table names a connector nobody registered.
+    #[error("table '{table}': no {role} connector '{connector}' (known: {known:?})")]
+    UnknownConnector {
+        /// The table.
+        table: String,
+        /// The `connector` option.
+        connector: String,
+        /// `source` or `sink`.
+        role: &'static str,
+        /// The registered ones.
+        known: Vec<String>,
+    },
+    /// A connector option is missing or bad.
+    #[error("table '{table}': option '{option}': {message}")]
+    BadOption {
+        /// The table.
+        table: String,
+        /// The option.
+        option: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The sink cannot take the changelog the query produces.
+    #[error("table '{table}' (connector '{connector}') cannot take the {mode} changelog of this query: {hint}")]
+    ChangelogMismatch {
+        /// The sink table.
+        table: String,
+        /// Its connector.
+        connector: String,
+        /// What the query produces.
+        mode: &'static str,
+        /// What to do about it.
+        hint: String,
+    },
     /// An error from DataFusion.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -5,3 +5,5 @@
 pub mod batch;
 pub mod error;
 pub mod front;
+pub mod connector;
+pub use error::SqlError;

@@ -129,7 +129,7 @@ fn run(
         }))
         .transform("count per key", move |ctx| {
             Ok(CountPerKey {
-                subtask: ctx.info.subtask_index,
+                subtask: ctx.info.index,
                 store: keyed_store(ctx)?,
                 counts: ValueStateDescriptor::new("counts"),
                 seen: Vec::new(),

@@ -1,0 +1,114 @@
+//! How SQL tables meet connectors: a [`SqlSource`] turns a table into a stream of
+//! [`RowBatch`]es of its physical columns, a [`SqlSink`] writes a query's result
+//! stream into a table. Both are found by the table's `connector` option in a
+//! [`SqlConnectors`] registry.
+
+use crate::batch::RowBatch;
+use crate::error::SqlError;
+use crate::front::TableDef;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use weir_datastream::{DataStream, DataStreamSink, StreamExecutionEnvironment};
+
+/// What a query's result stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangelogMode {
+    /// Only `+I` rows (batches without the kind column).
+    InsertOnly,
+    /// `+I`, `-U`, `+U`, `-D` rows (batches with the kind column last).
+    Retract,
+    /// `+I`, `+U`, `-D` rows keyed by an upsert key (no `-U`).
+    Upsert,
+}
+
+impl ChangelogMode {
+    /// Short name for EXPLAIN and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangelogMode::InsertOnly => "insert-only",
+            ChangelogMode::Retract => "retract",
+            ChangelogMode::Upsert => "upsert",
+        }
+    }
+}
+
+/// Reads a table.
+pub trait SqlSource: Send + Sync {
+    /// The connector's name (`nexmark`, `datagen`, `filesystem`).
+    fn name(&self) -> &'static str;
+
+    /// A stream of the table's physical columns, only those at `projection` (indexes
+    /// into `table.physical`, in that order) when given. Unknown or bad options are
+    /// errors naming the table and the option.
+    fn create_source(
+        &self,
+        env: &StreamExecutionEnvironment,
+        table: &TableDef,
+        projection: Option<&[usize]>,
+    ) -> Result<DataStream<RowBatch>, SqlError>;
+}
+
+/// Writes into a table.
+pub trait SqlSink: Send + Sync {
+    /// The connector's name (`print`, `blackhole`, `filesystem`).
+    fn name(&self) -> &'static str;
+
+    /// The changelog modes the connector accepts, for the planning error when a
+    /// query produces another.
+    fn accepts(&self, table: &TableDef, mode: ChangelogMode) -> bool;
+
+    /// Writes `input` (batches of the table's physical columns, plus the kind column
+    /// unless `mode` is insert-only) into the table.
+    fn create_sink(
+        &self,
+        table: &TableDef,
+        input: DataStream<RowBatch>,
+        mode: ChangelogMode,
+    ) -> Result<DataStreamSink, SqlError>;
+}
+
+/// SQL connectors by name.
+#[derive(Clone, Default)]
+pub struct SqlConnectors {
+    sources: BTreeMap<&'static str, Arc<dyn SqlSource>>,
+    sinks: BTreeMap<&'static str, Arc<dyn SqlSink>>,
+}
+
+impl SqlConnectors {
+    /// No connectors.
+    pub fn new() -> Self {
+        SqlConnectors::default()
+    }
+
+    /// Adds a source connector (replacing one of the same name).
+    pub fn register_source(&mut self, source: Arc<dyn SqlSource>) {
+        self.sources.insert(source.name(), source);
+    }
+
+    /// Adds a sink connector (replacing one of the same name).
+    pub fn register_sink(&mut self, sink: Arc<dyn SqlSink>) {
+        self.sinks.insert(sink.name(), sink);
+    }
+
+    /// The source connector of `table`.
+    pub fn source(&self, table: &TableDef) -> Result<&Arc<dyn SqlSource>, SqlError> {
+        let name = table.connector().unwrap_or_default();
+        self.sources.get(name).ok_or_else(|| SqlError::UnknownConnector {
+            table: table.name.clone(),
+            connector: name.to_string(),
+            role: "source",
+            known: self.sources.keys().map(|k| k.to_string()).collect(),
+        })
+    }
+
+    /// The sink connector of `table`.
+    pub fn sink(&self, table: &TableDef) -> Result<&Arc<dyn SqlSink>, SqlError> {
+        let name = table.connector().unwrap_or_default();
+        self.sinks.get(name).ok_or_else(|| SqlError::UnknownConnector {
+            table: table.name.clone(),
+            connector: name.to_string(),
+            role: "sink",
+            known: self.sinks.keys().map(|k| k.to_string()).collect(),
+        })
+    }
+}
