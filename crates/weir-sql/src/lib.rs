@@ -3,7 +3,9 @@
 //! and state backends.
 
 pub mod batch;
+pub mod connector;
 pub mod error;
 pub mod front;
-pub mod connector;
 pub use error::SqlError;
+pub mod connectors;
+pub mod rows;

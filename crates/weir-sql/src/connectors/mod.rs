@@ -1,0 +1,20 @@
+//! The built-in SQL connectors: the `nexmark` source, the `print` and `blackhole`
+//! sinks.
+
+mod nexmark;
+mod print;
+
+pub use nexmark::NexmarkConnector;
+pub use print::{BlackholeConnector, Line, PrintConnector};
+
+use crate::connector::SqlConnectors;
+use std::sync::Arc;
+
+/// A registry holding the built-in connectors.
+pub fn builtin() -> SqlConnectors {
+    let mut connectors = SqlConnectors::new();
+    connectors.register_source(Arc::new(NexmarkConnector));
+    connectors.register_sink(Arc::new(PrintConnector));
+    connectors.register_sink(Arc::new(BlackholeConnector));
+    connectors
+}

@@ -1,0 +1,446 @@
+//! The `nexmark` source connector: Weir's Nexmark generator as the table of the
+//! Flink Nexmark benchmark's DDL (`event_type INT`, `person ROW<...>`,
+//! `auction ROW<...>`, `bid ROW<...>`), in batches of rows.
+//!
+//! The columns and struct fields are matched by name, so a table may declare any
+//! subset of them in any order (types must be the generator's: BIGINT ids and
+//! prices, VARCHAR strings, TIMESTAMP(3) times). Options (Flink's names): `events.num`
+//! (0 or absent: endless), `first-event.rate`, `next-event.rate`,
+//! `person.proportion`, `auction.proportion`, `bid.proportion`, and Weir's
+//! `rate-limit` (events per second in total; absent: as fast as possible).
+
+use crate::batch::RowBatch;
+use crate::connector::SqlSource;
+use crate::error::SqlError;
+use crate::front::TableDef;
+use arrow::array::{
+    ArrayRef, Int32Builder, Int64Builder, RecordBatch, StringBuilder, StructArray, TimestampMillisecondBuilder,
+};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+use weir_core::{BoxError, StreamRecord, Watermark};
+use weir_datastream::custom::{Input, Operator};
+use weir_datastream::{DataStream, StreamExecutionEnvironment};
+use weir_nexmark::{Event, NexmarkConfig};
+use weir_nexmark_queries::NexmarkSource;
+use weir_runtime::failure::{fail, OperatorMeta};
+
+/// Rows per batch.
+const BATCH_ROWS: usize = 1024;
+
+/// The `nexmark` connector.
+pub struct NexmarkConnector;
+
+const OPTIONS: [&str; 8] = [
+    "connector",
+    "events.num",
+    "first-event.rate",
+    "next-event.rate",
+    "person.proportion",
+    "auction.proportion",
+    "bid.proportion",
+    "rate-limit",
+];
+
+fn bad(table: &TableDef, option: &str, message: impl Into<String>) -> SqlError {
+    SqlError::BadOption {
+        table: table.name.clone(),
+        option: option.to_string(),
+        message: message.into(),
+    }
+}
+
+fn number<T: std::str::FromStr>(table: &TableDef, option: &str) -> Result<Option<T>, SqlError> {
+    match table.options.get(option) {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(table, option, format!("'{text}' is not a valid number"))),
+    }
+}
+
+/// The generator configuration of `table`'s options.
+pub fn config(table: &TableDef) -> Result<(NexmarkConfig, Option<f64>), SqlError> {
+    if let Some(unknown) = table.options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+        return Err(bad(
+            table,
+            unknown,
+            format!("unknown option of the nexmark connector (known: {OPTIONS:?})"),
+        ));
+    }
+    let mut config = NexmarkConfig::default();
+    if let Some(n) = number(table, "events.num")? {
+        config.num_events = n;
+    }
+    if let Some(n) = number(table, "first-event.rate")? {
+        config.first_event_rate = n;
+    }
+    if let Some(n) = number(table, "next-event.rate")? {
+        config.next_event_rate = n;
+    }
+    if let Some(n) = number(table, "person.proportion")? {
+        config.person_proportion = n;
+    }
+    if let Some(n) = number(table, "auction.proportion")? {
+        config.auction_proportion = n;
+    }
+    if let Some(n) = number(table, "bid.proportion")? {
+        config.bid_proportion = n;
+    }
+    let rate = number::<f64>(table, "rate-limit")?;
+    config.validate().map_err(|e| bad(table, "events.num", e.to_string()))?;
+    Ok((config, rate))
+}
+
+/// A value of one Nexmark field, as the generator has it.
+enum Value<'a> {
+    Long(i64),
+    Time(i64),
+    Text(&'a str),
+}
+
+fn person_field<'a>(p: &'a weir_nexmark::Person, name: &str) -> Option<Value<'a>> {
+    Some(match name {
+        "id" => Value::Long(p.id),
+        "name" => Value::Text(&p.name),
+        "emailAddress" => Value::Text(&p.email_address),
+        "creditCard" => Value::Text(&p.credit_card),
+        "city" => Value::Text(&p.city),
+        "state" => Value::Text(&p.state),
+        "dateTime" => Value::Time(p.date_time),
+        "extra" => Value::Text(&p.extra),
+        _ => return None,
+    })
+}
+
+fn auction_field<'a>(a: &'a weir_nexmark::Auction, name: &str) -> Option<Value<'a>> {
+    Some(match name {
+        "id" => Value::Long(a.id),
+        "itemName" => Value::Text(&a.item_name),
+        "description" => Value::Text(&a.description),
+        "initialBid" => Value::Long(a.initial_bid),
+        "reserve" => Value::Long(a.reserve),
+        "dateTime" => Value::Time(a.date_time),
+        "expires" => Value::Time(a.expires),
+        "seller" => Value::Long(a.seller),
+        "category" => Value::Long(a.category),
+        "extra" => Value::Text(&a.extra),
+        _ => return None,
+    })
+}
+
+fn bid_field<'a>(b: &'a weir_nexmark::Bid, name: &str) -> Option<Value<'a>> {
+    Some(match name {
+        "auction" => Value::Long(b.auction),
+        "bidder" => Value::Long(b.bidder),
+        "price" => Value::Long(b.price),
+        "channel" => Value::Text(&b.channel),
+        "url" => Value::Text(&b.url),
+        "dateTime" => Value::Time(b.date_time),
+        "extra" => Value::Text(&b.extra),
+        _ => return None,
+    })
+}
+
+/// Which event a struct column holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Person,
+    Auction,
+    Bid,
+}
+
+impl Part {
+    fn of(name: &str) -> Option<Part> {
+        match name {
+            "person" => Some(Part::Person),
+            "auction" => Some(Part::Auction),
+            "bid" => Some(Part::Bid),
+            _ => None,
+        }
+    }
+
+    fn field<'a>(self, event: &'a Event, name: &str) -> Option<Value<'a>> {
+        match (self, event) {
+            (Part::Person, Event::Person(p)) => person_field(p, name),
+            (Part::Auction, Event::Auction(a)) => auction_field(a, name),
+            (Part::Bid, Event::Bid(b)) => bid_field(b, name),
+            _ => None,
+        }
+    }
+
+    fn sample(self) -> Event {
+        match self {
+            Part::Person => Event::Person(weir_nexmark::Person {
+                id: 0,
+                name: String::new(),
+                email_address: String::new(),
+                credit_card: String::new(),
+                city: String::new(),
+                state: String::new(),
+                date_time: 0,
+                extra: String::new(),
+            }),
+            Part::Auction => Event::Auction(weir_nexmark::Auction {
+                id: 0,
+                item_name: String::new(),
+                description: String::new(),
+                initial_bid: 0,
+                reserve: 0,
+                date_time: 0,
+                expires: 0,
+                seller: 0,
+                category: 0,
+                extra: String::new(),
+            }),
+            Part::Bid => Event::Bid(weir_nexmark::Bid {
+                auction: 0,
+                bidder: 0,
+                price: 0,
+                channel: String::new(),
+                url: String::new(),
+                date_time: 0,
+                extra: String::new(),
+            }),
+        }
+    }
+}
+
+/// How one output column is filled.
+#[derive(Clone)]
+enum Column {
+    EventType,
+    Struct(Part, Fields),
+}
+
+fn check_type(table: &TableDef, column: &str, field: &Field, value: &Value<'_>) -> Result<(), SqlError> {
+    let ok = match value {
+        Value::Long(_) => field.data_type() == &DataType::Int64,
+        Value::Time(_) => matches!(field.data_type(), DataType::Timestamp(TimeUnit::Millisecond, _)),
+        Value::Text(_) => field.data_type() == &DataType::Utf8,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let expected = match value {
+            Value::Long(_) => "BIGINT",
+            Value::Time(_) => "TIMESTAMP(3)",
+            Value::Text(_) => "VARCHAR",
+        };
+        Err(SqlError::Plan(format!(
+            "table '{}': nexmark column {column}.{} must be {expected}, not {}",
+            table.name,
+            field.name(),
+            field.data_type()
+        )))
+    }
+}
+
+/// The columns to produce for `schema` (the projected physical columns).
+fn columns(table: &TableDef, schema: &Schema) -> Result<Vec<Column>, SqlError> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| {
+            if field.name() == "event_type" {
+                return match field.data_type() {
+                    DataType::Int32 => Ok(Column::EventType),
+                    other => Err(SqlError::Plan(format!(
+                        "table '{}': nexmark column event_type must be INT, not {other}",
+                        table.name
+                    ))),
+                };
+            }
+            let (Some(part), DataType::Struct(fields)) = (Part::of(field.name()), field.data_type()) else {
+                return Err(SqlError::Plan(format!(
+                    "table '{}': the nexmark connector has no column '{}' of type {} (it has event_type INT, person ROW<...>, auction ROW<...>, bid ROW<...>)",
+                    table.name,
+                    field.name(),
+                    field.data_type()
+                )));
+            };
+            let sample = part.sample();
+            for inner in fields.iter() {
+                match part.field(&sample, inner.name()) {
+                    Some(value) => check_type(table, field.name(), inner, &value)?,
+                    None => {
+                        return Err(SqlError::Plan(format!(
+                            "table '{}': the nexmark {} has no field '{}'",
+                            table.name,
+                            field.name(),
+                            inner.name()
+                        )))
+                    }
+                }
+            }
+            Ok(Column::Struct(part, fields.clone()))
+        })
+        .collect()
+}
+
+/// Collects events into batches of the table's columns.
+struct ToBatches {
+    meta: OperatorMeta,
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    events: Vec<Event>,
+}
+
+impl ToBatches {
+    fn build(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let events = std::mem::take(&mut self.events);
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .map(|column| build_column(column, &events))
+            .collect::<Result<_, _>>()?;
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(events.len()));
+        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+    }
+
+    fn emit(&mut self, out: &mut dyn Input<RowBatch>) {
+        if self.events.is_empty() {
+            return;
+        }
+        match self.build() {
+            Ok(batch) => out.process(StreamRecord::new(RowBatch(batch))),
+            Err(e) => fail(&self.meta, e),
+        }
+    }
+}
+
+fn build_column(column: &Column, events: &[Event]) -> Result<ArrayRef, arrow::error::ArrowError> {
+    match column {
+        Column::EventType => {
+            let mut builder = Int32Builder::with_capacity(events.len());
+            for event in events {
+                builder.append_value(event.event_type().value());
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+        Column::Struct(part, fields) => {
+            let valid: Vec<bool> = events.iter().map(|e| matches_part(*part, e)).collect();
+            let children: Vec<ArrayRef> = fields
+                .iter()
+                .map(|field| build_field(*part, field, events))
+                .collect::<Result<_, _>>()?;
+            Ok(Arc::new(StructArray::try_new(
+                fields.clone(),
+                children,
+                Some(NullBuffer::from(valid)),
+            )?))
+        }
+    }
+}
+
+fn matches_part(part: Part, event: &Event) -> bool {
+    matches!(
+        (part, event),
+        (Part::Person, Event::Person(_)) | (Part::Auction, Event::Auction(_)) | (Part::Bid, Event::Bid(_))
+    )
+}
+
+fn build_field(part: Part, field: &Field, events: &[Event]) -> Result<ArrayRef, arrow::error::ArrowError> {
+    Ok(match field.data_type() {
+        DataType::Int64 => {
+            let mut builder = Int64Builder::with_capacity(events.len());
+            for event in events {
+                match part.field(event, field.name()) {
+                    Some(Value::Long(v)) => builder.append_value(v),
+                    _ => builder.append_null(),
+                }
+            }
+            Arc::new(builder.finish())
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, zone) => {
+            let mut builder = TimestampMillisecondBuilder::with_capacity(events.len()).with_timezone_opt(zone.clone());
+            for event in events {
+                match part.field(event, field.name()) {
+                    Some(Value::Time(v)) => builder.append_value(v),
+                    _ => builder.append_null(),
+                }
+            }
+            Arc::new(builder.finish())
+        }
+        _ => {
+            let mut builder = StringBuilder::with_capacity(events.len(), events.len() * 16);
+            for event in events {
+                match part.field(event, field.name()) {
+                    Some(Value::Text(v)) => builder.append_value(v),
+                    _ => builder.append_null(),
+                }
+            }
+            Arc::new(builder.finish())
+        }
+    })
+}
+
+impl Operator<Event, RowBatch> for ToBatches {
+    fn process(&mut self, record: StreamRecord<Event>, out: &mut dyn Input<RowBatch>) {
+        self.events.push(record.value);
+        if self.events.len() >= BATCH_ROWS {
+            self.emit(out);
+        }
+    }
+
+    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<RowBatch>) {
+        self.emit(out);
+        out.process_watermark(watermark);
+    }
+
+    fn end_input(&mut self, out: &mut dyn Input<RowBatch>) {
+        self.emit(out);
+    }
+
+    fn flush(&mut self, out: &mut dyn Input<RowBatch>) {
+        self.emit(out);
+    }
+
+    fn before_barrier(&mut self, _: u64, out: &mut dyn Input<RowBatch>) {
+        self.emit(out);
+    }
+}
+
+impl SqlSource for NexmarkConnector {
+    fn name(&self) -> &'static str {
+        "nexmark"
+    }
+
+    fn create_source(
+        &self,
+        env: &StreamExecutionEnvironment,
+        table: &TableDef,
+        projection: Option<&[usize]>,
+    ) -> Result<DataStream<RowBatch>, SqlError> {
+        let (config, rate) = config(table)?;
+        let schema = match projection {
+            Some(indexes) => Arc::new(table.schema.project(indexes)?),
+            None => table.schema.clone(),
+        };
+        let columns = columns(table, &schema)?;
+        let mut source = NexmarkSource::new(config).map_err(|e| bad(table, "events.num", e.to_string()))?;
+        if let Some(rate) = rate {
+            source = source.with_rate_limit(rate);
+        }
+        let stream = env
+            .add_source(source)
+            .name(&format!("nexmark source '{}'", table.name))
+            .uid(&format!("source/{}", table.name));
+        Ok(stream
+            .transform(
+                &format!("nexmark batches '{}'", table.name),
+                move |ctx| -> Result<ToBatches, BoxError> {
+                    Ok(ToBatches {
+                        meta: ctx.meta.clone(),
+                        schema: schema.clone(),
+                        columns: columns.clone(),
+                        events: Vec::with_capacity(BATCH_ROWS),
+                    })
+                },
+            )
+            .uid(&format!("batches/{}", table.name)))
+    }
+}
