@@ -3,7 +3,10 @@
 //! and state backends.
 
 pub mod batch;
-pub mod error;
-pub mod front;
 pub mod connector;
+pub mod error;
+pub mod exec;
+pub mod front;
+pub mod job;
+pub mod plan;
 pub use error::SqlError;
