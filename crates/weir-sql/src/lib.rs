@@ -1,11 +1,25 @@
 //! Weir's streaming SQL: Flink-dialect scripts planned by DataFusion and run as
 //! Weir operators on Arrow batches ([`batch::RowBatch`]), with Weir's checkpoints
 //! and state backends.
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`front`] | the Flink dialect: statements, DDL, the catalog, session options, window TVF rewriting |
+//! | [`plan`] | DataFusion planning over the catalog (schema-only tables, views, window TVFs) |
+//! | [`exec`] | the translation of optimized logical plans into operators over [`batch::RowBatch`]es |
+//! | [`job`] | planning a query or an `INSERT INTO` onto an environment |
+//! | [`script`] | running whole scripts ([`script::SqlSession`]) |
+//! | [`connector`], [`connectors`] | the SQL connector traits and the built-in connectors |
 
 pub mod batch;
 pub mod connector;
-pub mod error;
-pub mod front;
-pub use error::SqlError;
 pub mod connectors;
+pub mod error;
+pub mod exec;
+pub mod front;
+pub mod job;
+pub mod plan;
 pub mod rows;
+pub mod script;
+
+pub use error::SqlError;

@@ -8,3 +8,4 @@ mod front_nexmark;
 mod front_statements;
 mod front_tvf;
 mod nexmark_sql;
+mod plan_stream;

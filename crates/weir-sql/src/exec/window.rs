@@ -1,0 +1,129 @@
+//! Window TVF assignment: every row gets the window(s) its time falls into, as
+//! `window_start`, `window_end` and `window_time` (`window_end - 1 ms`) columns;
+//! a row of a HOP or CUMULATE window is repeated once per window.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, TimestampMillisecondArray, UInt32Array};
+use arrow::compute::{cast, take_record_batch};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+
+use crate::error::SqlError;
+use crate::front::WindowKind;
+
+/// Assigns windows of one kind.
+#[derive(Debug, Clone)]
+pub struct WindowAssigner {
+    /// The window kind (never `Session`).
+    pub kind: WindowKind,
+    /// Window offset.
+    pub offset_ms: i64,
+    /// Index of the time column in the input.
+    pub time_index: usize,
+    /// The output schema (input then window columns).
+    pub schema: SchemaRef,
+}
+
+impl WindowAssigner {
+    /// The `(start, end)` windows containing `t`.
+    pub fn windows(&self, t: i64, out: &mut Vec<(i64, i64)>) {
+        let offset = self.offset_ms;
+        match self.kind {
+            WindowKind::Tumble { size_ms } => {
+                let start = t - (t - offset).rem_euclid(size_ms);
+                out.push((start, start + size_ms));
+            }
+            WindowKind::Hop { slide_ms, size_ms } => {
+                let last = t - (t - offset).rem_euclid(slide_ms);
+                let mut start = last;
+                while start > t - size_ms {
+                    out.push((start, start + size_ms));
+                    start -= slide_ms;
+                }
+                out.reverse();
+            }
+            WindowKind::Cumulate { step_ms, max_size_ms } => {
+                let base = t - (t - offset).rem_euclid(max_size_ms);
+                let mut end = base + step_ms;
+                while end <= base + max_size_ms {
+                    if t < end {
+                        out.push((base, end));
+                    }
+                    end += step_ms;
+                }
+            }
+            WindowKind::Session { .. } => {}
+        }
+    }
+
+    /// The batch with its rows' windows.
+    pub fn assign(&self, batch: &RecordBatch) -> Result<RecordBatch, SqlError> {
+        let times = cast(
+            batch.column(self.time_index),
+            &DataType::Timestamp(TimeUnit::Millisecond, None),
+        )?;
+        let times = cast(&times, &DataType::Int64)?;
+        let Some(times) = times.as_any().downcast_ref::<Int64Array>() else {
+            return Err(SqlError::Plan("window time column is not a timestamp".into()));
+        };
+        let mut indices = Vec::with_capacity(batch.num_rows());
+        let mut starts = Vec::with_capacity(batch.num_rows());
+        let mut ends = Vec::with_capacity(batch.num_rows());
+        let mut windows = Vec::new();
+        for row in 0..batch.num_rows() {
+            if times.is_null(row) {
+                continue;
+            }
+            windows.clear();
+            self.windows(times.value(row), &mut windows);
+            for &(start, end) in &windows {
+                indices.push(row as u32);
+                starts.push(start);
+                ends.push(end);
+            }
+        }
+        let taken = take_record_batch(batch, &UInt32Array::from(indices))?;
+        let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
+        let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
+        columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
+        columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
+        columns.push(Arc::new(TimestampMillisecondArray::from(times)));
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::Schema;
+
+    fn assigner(kind: WindowKind) -> WindowAssigner {
+        WindowAssigner {
+            kind,
+            offset_ms: 0,
+            time_index: 0,
+            schema: Arc::new(Schema::empty()),
+        }
+    }
+
+    #[test]
+    fn windows_of_each_kind() {
+        let mut out = Vec::new();
+        assigner(WindowKind::Tumble { size_ms: 10 }).windows(-3, &mut out);
+        assert_eq!(out, [(-10, 0)]);
+        out.clear();
+        assigner(WindowKind::Hop {
+            slide_ms: 5,
+            size_ms: 10,
+        })
+        .windows(12, &mut out);
+        assert_eq!(out, [(5, 15), (10, 20)]);
+        out.clear();
+        assigner(WindowKind::Cumulate {
+            step_ms: 5,
+            max_size_ms: 15,
+        })
+        .windows(17, &mut out);
+        assert_eq!(out, [(15, 20), (15, 25), (15, 30)]);
+    }
+}

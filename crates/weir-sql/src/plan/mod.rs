@@ -1,0 +1,9 @@
+//! Planning streaming SQL on DataFusion: the catalog's tables, views and window
+//! table functions registered as schema-only providers ([`providers`]), and
+//! [`SqlPlanner`] producing optimized logical plans of queries.
+
+pub mod planner;
+pub mod providers;
+
+pub use planner::{PlannedTable, SqlPlanner};
+pub use providers::{SchemaTable, WindowScan};

@@ -1,0 +1,250 @@
+//! [`SqlPlanner`]: a DataFusion session over the catalog (case-sensitive
+//! identifiers, Flink types), producing optimized logical plans of queries.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::Column;
+use datafusion::datasource::ViewTable;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::error::SqlError;
+use crate::front::tvf::{CUMULATE_FUNCTION, HOP_FUNCTION, SESSION_FUNCTION, TUMBLE_FUNCTION};
+use crate::front::{Catalog, ColumnKind, FlinkTypePlanner, TableDef};
+use crate::plan::providers::{InputSchemas, SchemaTable, WindowFunction};
+
+const SCRATCH: &str = "__weir_scratch";
+
+/// A catalog table as planned: its columns and expressions over them.
+#[derive(Debug, Clone)]
+pub struct PlannedTable {
+    /// The declaration.
+    pub def: TableDef,
+    /// Physical and computed columns in declaration order (metadata columns are
+    /// not read yet).
+    pub schema: SchemaRef,
+    /// Per column of `schema`: its index in the physical schema, or the computed
+    /// expression over the physical columns (unqualified).
+    pub columns: Vec<Result<usize, Expr>>,
+    /// The watermark expression over `schema`'s columns (unqualified).
+    pub watermark: Option<Expr>,
+}
+
+/// Plans queries over a catalog with DataFusion.
+pub struct SqlPlanner {
+    ctx: SessionContext,
+    tables: HashMap<String, PlannedTable>,
+    views: HashMap<String, LogicalPlan>,
+}
+
+fn df(e: datafusion::error::DataFusionError) -> SqlError {
+    SqlError::Plan(e.to_string())
+}
+
+impl SqlPlanner {
+    /// A planner over the catalog's tables and views.
+    pub fn new(catalog: &Catalog) -> Result<Self, SqlError> {
+        let mut config = SessionConfig::new();
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_type_planner(Arc::new(FlinkTypePlanner))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let inputs: InputSchemas = Arc::new(Mutex::new(HashMap::new()));
+        for name in [TUMBLE_FUNCTION, HOP_FUNCTION, CUMULATE_FUNCTION, SESSION_FUNCTION] {
+            ctx.register_udtf(
+                name,
+                Arc::new(WindowFunction {
+                    name,
+                    inputs: inputs.clone(),
+                }),
+            );
+        }
+        let mut planner = SqlPlanner {
+            ctx,
+            tables: HashMap::new(),
+            views: HashMap::new(),
+        };
+        for table in catalog.tables() {
+            let planned = planner.plan_table(table)?;
+            planner
+                .ctx
+                .register_table(
+                    table.name.as_str(),
+                    Arc::new(SchemaTable {
+                        name: table.name.clone(),
+                        schema: planned.schema.clone(),
+                    }),
+                )
+                .map_err(df)?;
+            lock(&inputs)?.insert(table.name.clone(), planned.schema.clone());
+            planner.tables.insert(table.name.clone(), planned);
+        }
+        // Views may use views: register until no more progress.
+        let mut pending: Vec<_> = catalog.views().collect();
+        while !pending.is_empty() {
+            let mut failed = Vec::new();
+            let mut last_error = None;
+            for view in pending.iter().copied() {
+                match planner.logical_plan(&view.query) {
+                    Ok(mut plan) => {
+                        if !view.columns.is_empty() {
+                            if view.columns.len() != plan.schema().fields().len() {
+                                return Err(SqlError::Plan(format!(
+                                    "view '{}' names {} columns, its query has {}",
+                                    view.name,
+                                    view.columns.len(),
+                                    plan.schema().fields().len()
+                                )));
+                            }
+                            let exprs: Vec<Expr> = plan
+                                .schema()
+                                .columns()
+                                .into_iter()
+                                .zip(&view.columns)
+                                .map(|(c, n)| Expr::Column(c).alias(n))
+                                .collect();
+                            plan = datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+                                .project(exprs)
+                                .and_then(|b| b.build())
+                                .map_err(df)?;
+                        }
+                        let schema = Arc::new(plan.schema().as_arrow().clone());
+                        let provider = ViewTable::new(plan.clone(), Some(view.query_text.clone()));
+                        planner
+                            .ctx
+                            .register_table(view.name.as_str(), Arc::new(provider))
+                            .map_err(df)?;
+                        lock(&inputs)?.insert(view.name.clone(), schema);
+                        let optimized = planner.ctx.state().optimize(&plan).map_err(df)?;
+                        planner.views.insert(view.name.clone(), optimized);
+                    }
+                    Err(e) => {
+                        failed.push(view);
+                        last_error = Some(e);
+                    }
+                }
+            }
+            if failed.len() == pending.len() {
+                return Err(last_error.unwrap_or_else(|| SqlError::Plan("views cannot be planned".into())));
+            }
+            pending = failed;
+        }
+        Ok(planner)
+    }
+
+    /// The logical plan of a query, before optimization.
+    pub fn logical_plan(&self, query: &ast::Query) -> Result<LogicalPlan, SqlError> {
+        let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query.clone()))));
+        futures::executor::block_on(self.ctx.state().statement_to_plan(statement)).map_err(df)
+    }
+
+    /// The optimized logical plan of a query.
+    pub fn plan_query(&self, query: &ast::Query) -> Result<LogicalPlan, SqlError> {
+        let plan = self.logical_plan(query)?;
+        self.ctx.state().optimize(&plan).map_err(df)
+    }
+
+    /// A planned table.
+    pub fn table(&self, name: &str) -> Option<&PlannedTable> {
+        self.tables.get(name)
+    }
+
+    /// The optimized plan of a view.
+    pub fn view(&self, name: &str) -> Option<&LogicalPlan> {
+        self.views.get(name)
+    }
+
+    /// Plans `SELECT expr FROM scratch` over `schema`, returning the unqualified
+    /// expression and its field.
+    fn plan_expr(&self, schema: SchemaRef, expr: &ast::Expr, name: &str) -> Result<(Expr, Field), SqlError> {
+        let _ = self.ctx.deregister_table(SCRATCH).map_err(df)?;
+        self.ctx
+            .register_table(
+                SCRATCH,
+                Arc::new(SchemaTable {
+                    name: SCRATCH.into(),
+                    schema,
+                }),
+            )
+            .map_err(df)?;
+        let parsed = Parser::parse_sql(&GenericDialect {}, &format!("SELECT 1 FROM {SCRATCH}"))
+            .map_err(|e| SqlError::Plan(e.to_string()))?;
+        let Some(ast::Statement::Query(mut query)) = parsed.into_iter().next() else {
+            return Err(SqlError::Plan("scratch query".into()));
+        };
+        if let ast::SetExpr::Select(select) = query.body.as_mut() {
+            select.projection = vec![ast::SelectItem::UnnamedExpr(expr.clone())];
+        }
+        let plan = self.logical_plan(&query);
+        let _ = self.ctx.deregister_table(SCRATCH).map_err(df)?;
+        let plan = plan.map_err(|e| SqlError::Plan(format!("column '{name}': {e}")))?;
+        let LogicalPlan::Projection(projection) = &plan else {
+            return Err(SqlError::Plan(format!("column '{name}': unexpected plan")));
+        };
+        let Some(expr) = projection.expr.first() else {
+            return Err(SqlError::Plan(format!("column '{name}': no expression")));
+        };
+        let field = plan.schema().field(0).as_ref().clone().with_name(name);
+        Ok((unqualify(expr.clone().unalias())?, field))
+    }
+
+    fn plan_table(&self, table: &TableDef) -> Result<PlannedTable, SqlError> {
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (name, kind) in table.columns() {
+            match kind {
+                ColumnKind::Physical => {
+                    let index = table.schema.index_of(&name)?;
+                    fields.push(table.schema.field(index).clone());
+                    columns.push(Ok(index));
+                }
+                ColumnKind::Computed => {
+                    let Some(computed) = table.computed_column(&name) else {
+                        continue;
+                    };
+                    let (expr, field) = self.plan_expr(table.schema.clone(), &computed.expr, &name)?;
+                    fields.push(field);
+                    columns.push(Err(expr));
+                }
+                ColumnKind::Metadata => {}
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let watermark = match &table.watermark {
+            Some(spec) => Some(self.plan_expr(schema.clone(), &spec.expr, "watermark")?.0),
+            None => None,
+        };
+        Ok(PlannedTable {
+            def: table.clone(),
+            schema,
+            columns,
+            watermark,
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, SqlError> {
+    m.lock().map_err(|_| SqlError::Plan("planner lock poisoned".into()))
+}
+
+/// Drops relation qualifiers from the expression's columns.
+pub fn unqualify(expr: Expr) -> Result<Expr, SqlError> {
+    expr.transform_up(|e| match e {
+        Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name)))),
+        e => Ok(Transformed::no(e)),
+    })
+    .map(|t| t.data)
+    .map_err(df)
+}
