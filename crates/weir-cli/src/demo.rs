@@ -4,7 +4,8 @@
 //! live table sink. The generator is deterministic (the same index always yields the
 //! same sentence) and skewed like natural text, so a few words dominate.
 
-use crate::restart::{describe, RestartArgs};
+use crate::job_args::{JobArgs, SetupError};
+use crate::restart::describe;
 use crate::serve::{serve, RestArgs};
 use crate::{console, values};
 use clap::Args;
@@ -29,58 +30,14 @@ pub struct DemoArgs {
     /// leave it out for no limit).
     #[arg(long, value_parser = values::rate)]
     rate: Option<f64>,
-    /// Parallel subtasks of every operator, at least 1 (default: number of CPU
-    /// cores).
-    #[arg(long, short, value_parser = values::positive_usize)]
-    parallelism: Option<usize>,
     /// Number of words to show in the live table and the final one (at least 1).
     #[arg(long, default_value_t = 8, value_parser = values::positive_usize)]
     top: usize,
     /// Print the job's plan (chains, parallelism, partitioning) before running it.
     #[arg(long)]
     explain: bool,
-    /// Take a checkpoint this often (from 1ms to 1day, e.g. `1s`, `500ms`);
-    /// failures then restart the job from the last checkpoint. Without it the job
-    /// takes no checkpoints, and the checkpoint and savepoint options are refused.
-    #[arg(long, value_parser = values::interval)]
-    checkpoint_interval: Option<Duration>,
-    /// How checkpoints handle barriers: aligned (default), unaligned or
-    /// at-least-once.
-    #[arg(long)]
-    checkpoint_mode: Option<CheckpointMode>,
-    /// Where each run keeps its checkpoints (default: the system's temporary
-    /// directory): a local directory or `s3://bucket/prefix` (credentials and
-    /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-    /// AWS_ENDPOINT, AWS_ALLOW_HTTP). Needs --checkpoint-interval.
-    #[arg(long)]
-    checkpoint_dir: Option<std::path::PathBuf>,
-    /// Start from a savepoint directory, a retained checkpoint (`chk-<n>`), or a
-    /// run's checkpoint directory (its newest valid checkpoint); the parallelism and
-    /// the state backend may differ from the run that wrote it. The checkpoint it
-    /// starts from is printed.
-    #[arg(long)]
-    restore: Option<std::path::PathBuf>,
-    /// Let --restore drop state of operators this job no longer has.
-    #[arg(long)]
-    allow_non_restored_state: bool,
-    /// Where keyed state lives: `heap` (default) or `rocksdb` (embedded, on local
-    /// disk, for state larger than memory).
-    #[arg(long, default_value = "heap")]
-    state_backend: String,
-    /// Directory for RocksDB instances (default: the system's temporary directory).
-    #[arg(long)]
-    rocksdb_dir: Option<std::path::PathBuf>,
-    /// Memory for RocksDB's block cache and write buffers together, in MiB.
-    #[arg(long, default_value_t = 256)]
-    rocksdb_memory_mib: usize,
-    /// On Ctrl-C, stop with a savepoint into this directory or `s3://` prefix
-    /// (instead of draining); also the default (and an allowed) target of `weir
-    /// savepoint` and `weir stop`. Needs --checkpoint-interval. Resume with
-    /// --restore <the printed directory>.
-    #[arg(long)]
-    savepoint_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
-    restart: RestartArgs,
+    job: JobArgs,
     #[command(flatten)]
     rest: RestArgs,
     /// For tests: every attempt of the job fails when it generates this sentence.
@@ -312,9 +269,9 @@ pub enum DemoError {
     /// The job could not start, failed or was cancelled.
     #[error(transparent)]
     Job(#[from] WeirError),
-    /// Options that do not fit together.
-    #[error("{0}")]
-    Usage(String),
+    /// Options that do not fit together or that the runtime refuses.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     /// The REST API could not be served where the user asked.
     #[error("cannot serve the REST API: {source}{hint}")]
     Rest {
@@ -371,74 +328,9 @@ pub fn run(args: DemoArgs) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Refuses options that would be silently ignored.
-fn check_options(args: &DemoArgs) -> Result<(), DemoError> {
-    if args.checkpoint_interval.is_some() {
-        return Ok(());
-    }
-    let needs_interval = [
-        (
-            args.checkpoint_dir.is_some(),
-            "--checkpoint-dir",
-            "checkpoints are only taken with an interval",
-        ),
-        (
-            args.checkpoint_mode.is_some(),
-            "--checkpoint-mode",
-            "checkpoints are only taken with an interval",
-        ),
-        (
-            args.restore.is_some(),
-            "--restore",
-            "a restored job keeps taking checkpoints",
-        ),
-        (
-            args.savepoint_dir.is_some(),
-            "--savepoint-dir",
-            "savepoints are taken as checkpoints",
-        ),
-    ];
-    for (given, option, why) in needs_interval {
-        if given {
-            return Err(DemoError::Usage(format!(
-                "{option} needs --checkpoint-interval: {why} (e.g. --checkpoint-interval 1s)"
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
-    check_options(&args)?;
     let env = StreamExecutionEnvironment::new();
-    if let Some(p) = args.parallelism {
-        env.set_parallelism(p);
-    }
-    if let Some(interval) = args.checkpoint_interval {
-        env.enable_checkpointing(interval)
-            .set_checkpoint_mode(args.checkpoint_mode.unwrap_or_default());
-    }
-    if let Some(dir) = &args.checkpoint_dir {
-        env.set_checkpoint_dir(dir);
-    }
-    if let Some(path) = &args.restore {
-        env.restore_from(path)
-            .set_allow_non_restored_state(args.allow_non_restored_state);
-    }
-    let strategy = args
-        .restart
-        .strategy(args.checkpoint_interval.is_some())
-        .map_err(DemoError::Usage)?;
-    env.set_restart_strategy(strategy.clone());
-    let mut backend = StateBackendConfig::parse(&args.state_backend)?;
-    if let StateBackendConfig::RocksDb(options) = &mut backend {
-        if let Some(dir) = &args.rocksdb_dir {
-            options.local_dir = dir.clone();
-        }
-        options.memory_budget = args.rocksdb_memory_mib.saturating_mul(1 << 20);
-    }
-    backend.validate()?;
-    env.set_state_backend(backend);
+    let strategy = args.job.configure(&env)?;
     let fail_at = args.fail_at;
     let mut generator = GeneratorSource::new(move |i| {
         if fail_at.is_some_and(|n| i >= n) {
@@ -480,7 +372,7 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
 
     // Listen first: an address that cannot be served stops the demo before its job
     // starts.
-    let rest = serve(&args.rest, args.savepoint_dir.as_deref())?;
+    let rest = serve(&args.rest, args.job.savepoint_dir.as_deref())?;
     let mode = if args.unbounded {
         "unbounded; Ctrl-C stops".to_string()
     } else {
@@ -501,7 +393,7 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
     if let Some(served) = &rest {
         served.announce(
             &client,
-            args.savepoint_dir.is_some(),
+            args.job.savepoint_dir.is_some(),
             !args.rest.allow_savepoint_dir.is_empty(),
         );
     }
@@ -528,7 +420,7 @@ fn run_job(args: DemoArgs) -> Result<Outcome, DemoError> {
         let interrupts_now = interrupts.load(Ordering::SeqCst);
         if interrupts_now != handled_interrupts {
             if handled_interrupts == 0 {
-                match &args.savepoint_dir {
+                match &args.job.savepoint_dir {
                     Some(dir) => {
                         println!("stopping with a savepoint into {}", dir.display());
                         let savepoint = client.stop_with_savepoint(dir)?;
@@ -645,19 +537,18 @@ mod tests {
             sentences: 5_000,
             unbounded: false,
             rate: None,
-            parallelism: Some(2),
             top: 3,
             explain: true,
-            checkpoint_interval: Some(Duration::from_millis(10)),
-            checkpoint_mode: Some(CheckpointMode::Unaligned),
-            checkpoint_dir: Some(tempfile_dir()),
-            restore: None,
-            allow_non_restored_state: false,
-            state_backend: state_backend.into(),
-            rocksdb_dir: Some(tempfile_dir()),
-            rocksdb_memory_mib: 16,
-            savepoint_dir: None,
-            restart: RestartArgs::default(),
+            job: JobArgs {
+                parallelism: Some(2),
+                checkpoint_interval: Some(Duration::from_millis(10)),
+                checkpoint_mode: Some(CheckpointMode::Unaligned),
+                checkpoint_dir: Some(tempfile_dir()),
+                state_backend: state_backend.into(),
+                rocksdb_dir: Some(tempfile_dir()),
+                rocksdb_memory_mib: 16,
+                ..JobArgs::default()
+            },
             rest: RestArgs {
                 rest_bind: Some("127.0.0.1:0".into()),
                 ..RestArgs::default()
@@ -686,7 +577,7 @@ mod tests {
         let e = run_job(args("disk")).err().unwrap().to_string();
         assert!(e.contains("'disk'"), "{e}");
         let mut tiny = args("rocksdb");
-        tiny.rocksdb_memory_mib = 1;
+        tiny.job.rocksdb_memory_mib = 1;
         let e = run_job(tiny).err().unwrap().to_string();
         assert!(e.contains("memory budget"), "{e}");
     }
@@ -694,24 +585,24 @@ mod tests {
     #[test]
     fn options_that_need_checkpoints_are_refused_without() {
         let mut no_checkpoints = args("heap");
-        no_checkpoints.checkpoint_interval = None;
-        no_checkpoints.checkpoint_mode = None;
-        no_checkpoints.checkpoint_dir = None;
+        no_checkpoints.job.checkpoint_interval = None;
+        no_checkpoints.job.checkpoint_mode = None;
+        no_checkpoints.job.checkpoint_dir = None;
         let refused = |change: &dyn Fn(&mut DemoArgs)| {
             let mut args = args("heap");
-            args.checkpoint_interval = None;
-            args.checkpoint_mode = None;
-            args.checkpoint_dir = None;
+            args.job.checkpoint_interval = None;
+            args.job.checkpoint_mode = None;
+            args.job.checkpoint_dir = None;
             change(&mut args);
             run_job(args).err().unwrap().to_string()
         };
-        let e = refused(&|a| a.savepoint_dir = Some(tempfile_dir()));
+        let e = refused(&|a| a.job.savepoint_dir = Some(tempfile_dir()));
         assert!(e.contains("--savepoint-dir needs --checkpoint-interval"), "{e}");
-        let e = refused(&|a| a.checkpoint_dir = Some(tempfile_dir()));
+        let e = refused(&|a| a.job.checkpoint_dir = Some(tempfile_dir()));
         assert!(e.contains("--checkpoint-dir needs --checkpoint-interval"), "{e}");
-        let e = refused(&|a| a.checkpoint_mode = Some(CheckpointMode::Unaligned));
+        let e = refused(&|a| a.job.checkpoint_mode = Some(CheckpointMode::Unaligned));
         assert!(e.contains("--checkpoint-mode needs --checkpoint-interval"), "{e}");
-        let e = refused(&|a| a.restore = Some(tempfile_dir()));
+        let e = refused(&|a| a.job.restore = Some(tempfile_dir()));
         assert!(e.contains("--restore needs --checkpoint-interval"), "{e}");
         // Without them the job runs.
         assert_eq!(run_job(no_checkpoints).unwrap().words, 40_000);

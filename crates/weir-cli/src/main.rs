@@ -9,9 +9,11 @@
 mod console;
 mod control;
 mod demo;
+mod job_args;
 mod nexmark;
 mod restart;
 mod serve;
+mod sql;
 mod values;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +42,11 @@ enum Command {
     Stop(control::StopArgs),
     /// Cancel a running job at once.
     Cancel(control::CancelArgs),
+    /// Run a SQL script (Flink dialect): its DDL, then its INSERTs and queries as
+    /// one job.
+    Sql(Box<sql::SqlArgs>),
+    /// Run a SQL script, as `weir sql -f FILE`.
+    Run(Box<sql::RunArgs>),
     /// The Nexmark benchmark: generate its events, run its queries.
     #[command(subcommand)]
     Nexmark(nexmark::NexmarkCommand),
@@ -54,6 +61,8 @@ fn main() -> ExitCode {
         Command::Savepoint(args) => control::savepoint(args).map_err(Into::into),
         Command::Stop(args) => control::stop(args).map_err(Into::into),
         Command::Cancel(args) => control::cancel(args).map_err(Into::into),
+        Command::Sql(args) => sql::run(*args).map_err(Into::into),
+        Command::Run(args) => sql::run((*args).into()).map_err(Into::into),
         Command::Nexmark(command) => nexmark::run_command(command).map_err(Into::into),
     };
     match result {
