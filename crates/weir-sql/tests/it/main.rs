@@ -8,4 +8,5 @@ mod front_nexmark;
 mod front_statements;
 mod front_tvf;
 mod nexmark_sql;
+mod plan_restart;
 mod plan_stream;

@@ -283,3 +283,92 @@ fn unsupported_constructs_are_errors() {
         }
     }
 }
+
+#[test]
+fn cumulate_window_aggregate() {
+    let got = run(
+        "SELECT bidder, window_start, window_end, COUNT(*), SUM(price), MAX(price) \
+         FROM TABLE(CUMULATE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) \
+         GROUP BY bidder, window_start, window_end",
+        "",
+        2,
+    );
+    let mut acc: BTreeMap<(i64, i64, i64), (i64, i64, i64)> = BTreeMap::new();
+    for b in (0..ROWS).map(bid) {
+        let base = b.3 - b.3 % 10_000;
+        for end in [base + 5_000, base + 10_000] {
+            if b.3 < end {
+                let e = acc.entry((b.1, base, end)).or_insert((0, 0, i64::MIN));
+                e.0 += 1;
+                e.1 += b.2;
+                e.2 = e.2.max(b.2);
+            }
+        }
+    }
+    let expected = sorted(
+        acc.into_iter()
+            .map(|((k, s, e), (c, sum, max))| [k, s, e, c, sum, max].iter().map(|v| v.to_string()).collect())
+            .collect(),
+    );
+    assert_eq!(got, expected);
+}
+
+/// Collects what is written into a table.
+struct TestSink {
+    rows: Arc<std::sync::Mutex<Vec<RowBatch>>>,
+}
+
+impl weir_sql::connector::SqlSink for TestSink {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    fn accepts(&self, _: &TableDef, mode: weir_sql::connector::ChangelogMode) -> bool {
+        mode == weir_sql::connector::ChangelogMode::InsertOnly
+    }
+
+    fn create_sink(
+        &self,
+        _: &TableDef,
+        input: DataStream<RowBatch>,
+        _: weir_sql::connector::ChangelogMode,
+    ) -> Result<weir_datastream::DataStreamSink, SqlError> {
+        let rows = self.rows.clone();
+        Ok(input
+            .map(move |b: RowBatch| {
+                rows.lock().unwrap().push(b);
+            })
+            .discard())
+    }
+}
+
+#[test]
+fn insert_into_a_table_casts_to_its_columns() {
+    let (mut catalog, mut connectors) = setup("");
+    catalog
+        .apply_script("CREATE TABLE out (b INT, total BIGINT, w TIMESTAMP(3)) WITH ('connector' = 'test');")
+        .unwrap();
+    let collected = Arc::new(std::sync::Mutex::new(Vec::new()));
+    connectors.register_sink(Arc::new(TestSink {
+        rows: collected.clone(),
+    }));
+    let statements = catalog
+        .apply_script(
+            "INSERT INTO out SELECT bidder, SUM(price), window_start \
+             FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY bidder, window_start, window_end",
+        )
+        .unwrap();
+    let Statement::Insert(insert) = &statements[0].statement else {
+        panic!("{:?}", statements[0].statement)
+    };
+    let env = StreamExecutionEnvironment::new();
+    SqlJob::plan_insert(&env, &catalog, &connectors, insert).unwrap();
+    env.execute("insert").unwrap();
+    let batches = collected.lock().unwrap().clone();
+    assert_eq!(batches[0].batch().schema(), catalog.table("out").unwrap().schema);
+    let expected: Vec<Vec<String>> = windows(10_000, 10_000)
+        .into_iter()
+        .map(|r| vec![r[0].clone(), r[4].clone(), r[1].clone()])
+        .collect();
+    assert_eq!(rows(&batches), sorted(expected));
+}
