@@ -101,7 +101,10 @@ pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
     }
     let name = format!("weir sql {}", args.file.display());
     if args.explain {
-        println!("{}", env.explain(&name).map_err(|e| SqlCliError::Job(e, String::new()))?);
+        println!(
+            "{}",
+            env.explain(&name).map_err(|e| SqlCliError::Job(e, String::new()))?
+        );
     }
     let interrupts = Arc::new(AtomicU8::new(0));
     let handler_interrupts = interrupts.clone();
@@ -110,7 +113,9 @@ pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
     }) {
         tracing::warn!("cannot install the Ctrl-C handler ({e}); stop the job with a signal");
     }
-    let client = env.execute_async(&name).map_err(|e| SqlCliError::Job(e, String::new()))?;
+    let client = env
+        .execute_async(&name)
+        .map_err(|e| SqlCliError::Job(e, String::new()))?;
     println!("running {name} (parallelism {})", env.parallelism());
     if let Some(dir) = client.checkpoint_dir() {
         println!("checkpoints go to {}", dir.display());

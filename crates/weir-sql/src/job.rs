@@ -8,7 +8,7 @@ use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast;
-use weir_datastream::{DataStream, DataStreamSink, StreamExecutionEnvironment};
+use weir_datastream::{Collector, DataStream, DataStreamSink, StreamExecutionEnvironment};
 
 use crate::batch::RowBatch;
 use crate::connector::{ChangelogMode, SqlConnectors};
@@ -103,18 +103,20 @@ impl SqlJob {
             }
         }
         let schema = target.clone();
-        let rows = query.stream.flat_map(move |b: RowBatch| {
-            eval::run("insert", || {
-                let columns = b
-                    .batch()
-                    .columns()
-                    .iter()
-                    .zip(schema.fields())
-                    .map(|(c, f)| cast(c, f.data_type()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(RecordBatch::try_new(schema.clone(), columns)?)
-            })
-        });
+        let rows = query
+            .stream
+            .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                eval::emit("insert", out, || {
+                    let columns = b
+                        .batch()
+                        .columns()
+                        .iter()
+                        .zip(schema.fields())
+                        .map(|(c, f)| cast(c, f.data_type()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+                })
+            });
         sink.create_sink(table, rows, query.mode)
     }
 }

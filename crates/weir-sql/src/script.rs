@@ -8,8 +8,8 @@
 //! are printed as a changelog (`+I[...]`), like Flink's SQL client in tableau mode.
 
 use crate::connector::SqlConnectors;
-use crate::connectors::PrintConnector;
 use crate::connector::SqlSink;
+use crate::connectors::PrintConnector;
 use crate::error::SqlError;
 use crate::front::{Catalog, Insert, ParsedStatement, Statement, TableDef};
 use crate::job::SqlJob;
@@ -79,7 +79,9 @@ impl SqlSession {
             Statement::StatementSet(inserts) => {
                 self.add_inserts(env, inserts)?;
                 outcome.sinks += inserts.len();
-                outcome.messages.push(format!("added: a statement set of {} INSERTs", inserts.len()));
+                outcome
+                    .messages
+                    .push(format!("added: a statement set of {} INSERTs", inserts.len()));
             }
             Statement::Query(query) => {
                 self.apply_options(env)?;
@@ -91,7 +93,9 @@ impl SqlSession {
                 };
                 PrintConnector.create_sink(&table, planned.stream, planned.mode)?;
                 outcome.sinks += 1;
-                outcome.messages.push("added: a query, its rows printed as a changelog".into());
+                outcome
+                    .messages
+                    .push("added: a query, its rows printed as a changelog".into());
             }
             Statement::ShowTables => outcome.messages.extend(self.catalog.show_tables()),
             Statement::ShowViews => outcome.messages.extend(self.catalog.show_views()),
@@ -135,7 +139,11 @@ impl SqlSession {
         Ok(())
     }
 
-    fn explain_lines(&self, scratch: &StreamExecutionEnvironment, statement: &ParsedStatement) -> Result<Vec<String>, SqlError> {
+    fn explain_lines(
+        &self,
+        scratch: &StreamExecutionEnvironment,
+        statement: &ParsedStatement,
+    ) -> Result<Vec<String>, SqlError> {
         let mut lines = Vec::new();
         let query = match &statement.statement {
             Statement::Query(query) => Some(query.as_ref()),
@@ -143,7 +151,12 @@ impl SqlSession {
             _ => None,
         };
         if let Some(query) = query {
-            let planned = SqlJob::plan_query(&StreamExecutionEnvironment::new(), &self.catalog, &self.connectors, query)?;
+            let planned = SqlJob::plan_query(
+                &StreamExecutionEnvironment::new(),
+                &self.catalog,
+                &self.connectors,
+                query,
+            )?;
             lines.push("== Optimized logical plan ==".into());
             lines.extend(planned.plan.display_indent().to_string().lines().map(String::from));
             lines.push(format!("== Changelog of the result: {} ==", planned.mode.name()));

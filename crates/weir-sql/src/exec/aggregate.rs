@@ -32,6 +32,7 @@ use weir_state::{KeyedStateStore, ValueStateDescriptor};
 use crate::batch::RowBatch;
 use crate::error::SqlError;
 use crate::exec::eval::evaluate;
+use weir_runtime::failure::{fail, OperatorMeta};
 
 /// An aggregate function of a window aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +252,7 @@ impl GroupKeys {
 
 /// Splits batches by the key group of each row's group key.
 pub struct KeyPartitioner {
+    meta: OperatorMeta,
     keys: GroupKeys,
     converter: Option<RowConverter>,
     max_parallelism: usize,
@@ -258,9 +260,10 @@ pub struct KeyPartitioner {
 
 impl KeyPartitioner {
     /// Partitions by `keys` for a keyed operator of `max_parallelism`.
-    pub fn new(keys: GroupKeys, max_parallelism: usize) -> Self {
+    pub fn new(keys: GroupKeys, max_parallelism: usize, meta: OperatorMeta) -> Self {
         let converter = keys.converter().ok();
         KeyPartitioner {
+            meta,
             keys,
             converter,
             max_parallelism,
@@ -298,10 +301,7 @@ impl Partitioner<RowBatch> for KeyPartitioner {
         let batch = record.value.batch();
         let per_channel = match self.channels_of(batch, channels) {
             Ok(per_channel) => per_channel,
-            Err(e) => {
-                tracing::error!("partitioning by group key: {e}; batch dropped");
-                return;
-            }
+            Err(e) => fail(&self.meta, format!("partitioning by group key: {e}")),
         };
         for (channel, rows) in per_channel.into_iter().enumerate() {
             if rows.is_empty() {
@@ -320,7 +320,7 @@ impl Partitioner<RowBatch> for KeyPartitioner {
                         timestamp: record.timestamp,
                     },
                 )),
-                Err(e) => tracing::error!("partitioning by group key: {e}; rows dropped"),
+                Err(e) => fail(&self.meta, format!("partitioning by group key: {e}")),
             }
         }
     }
@@ -328,6 +328,8 @@ impl Partitioner<RowBatch> for KeyPartitioner {
 
 /// The keyed window aggregate operator.
 pub struct WindowAggregate {
+    /// For failure reports.
+    pub meta: OperatorMeta,
     /// Group keys.
     pub keys: GroupKeys,
     /// Index of `window_end` among the group columns.
@@ -445,7 +447,7 @@ impl WindowAggregate {
 impl Operator<RowBatch, RowBatch> for WindowAggregate {
     fn process(&mut self, record: StreamRecord<RowBatch>, _: &mut dyn Input<RowBatch>) {
         if let Err(e) = self.add(record.value.batch()) {
-            tracing::error!("window aggregate: {e}; batch dropped");
+            fail(&self.meta, format!("window aggregate: {e}"));
         }
     }
 
@@ -457,7 +459,7 @@ impl Operator<RowBatch, RowBatch> for WindowAggregate {
         match self.fire(watermark.timestamp) {
             Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
             Ok(None) => {}
-            Err(e) => tracing::error!("window aggregate: {e}; results dropped"),
+            Err(e) => fail(&self.meta, format!("window aggregate: {e}")),
         }
         out.process_watermark(watermark);
     }

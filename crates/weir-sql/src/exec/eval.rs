@@ -7,21 +7,20 @@ use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::DFSchema;
-use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
+use datafusion::physical_expr::PhysicalExpr;
 
 use crate::batch::RowBatch;
 use crate::error::SqlError;
+use weir_core::BoxError;
+use weir_datastream::Collector;
 
 /// A physical expression of `expr` over rows of `schema`.
 pub fn physical(expr: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>, SqlError> {
-    Ok(create_physical_expr(
-        expr,
-        schema,
-        &ExecutionProps::new(),
-        &Default::default(),
-    )?)
+    // Type coercion first: expressions of DDL (computed columns, watermarks) come
+    // straight from the SQL planner, not through the analyzer that coerces a
+    // query's plan (`event_type = 0` compares INT with a BIGINT literal).
+    Ok(datafusion::prelude::SessionContext::new().create_physical_expr(expr.clone(), schema)?)
 }
 
 /// Evaluates `expr` on every row of `batch`.
@@ -58,15 +57,16 @@ pub fn filter(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<
     Ok(filter_record_batch(batch, mask)?)
 }
 
-/// Runs `f` on a batch; failures are logged and the batch dropped (an operator
-/// cannot fail a record yet), empty results are dropped.
-pub fn run(what: &str, f: impl FnOnce() -> Result<RecordBatch, SqlError>) -> Option<RowBatch> {
-    match f() {
-        Ok(batch) if batch.num_rows() > 0 => Some(RowBatch(batch)),
-        Ok(_) => None,
-        Err(e) => {
-            tracing::error!("{what}: {e}; batch dropped");
-            None
-        }
+/// Emits the result of `f` on a batch unless it is empty; an error fails the job
+/// (the runtime names the operator, `what` the step).
+pub fn emit(
+    what: &str,
+    out: &mut Collector<'_, RowBatch>,
+    f: impl FnOnce() -> Result<RecordBatch, SqlError>,
+) -> Result<(), BoxError> {
+    let batch = f().map_err(|e| format!("{what}: {e}"))?;
+    if batch.num_rows() > 0 {
+        out.collect(RowBatch(batch));
     }
+    Ok(())
 }

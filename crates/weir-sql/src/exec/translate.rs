@@ -11,7 +11,7 @@ use datafusion::common::DFSchema;
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, LogicalPlan, TableScan};
 use weir_datastream::custom::{keyed_store, Timers};
-use weir_datastream::{DataStream, StreamExecutionEnvironment};
+use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
 use weir_runtime::partitioner::{self, WriterContext};
 use weir_state::ValueStateDescriptor;
 
@@ -62,14 +62,18 @@ impl Translator<'_> {
                     .collect::<Result<Vec<_>, _>>()?;
                 let schema: SchemaRef = Arc::new(p.schema.as_arrow().clone());
                 Ok(input
-                    .flat_map(move |b: RowBatch| eval::run("projection", || eval::project(&exprs, &schema, b.batch())))
+                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                        eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch()))
+                    })
                     .name("Projection"))
             }
             LogicalPlan::Filter(f) => {
                 let input = self.stream(&f.input)?;
                 let predicate = physical(&f.predicate, f.input.schema())?;
                 Ok(input
-                    .flat_map(move |b: RowBatch| eval::run("filter", || eval::filter(&predicate, b.batch())))
+                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                        eval::emit("filter", out, || eval::filter(&predicate, b.batch()))
+                    })
                     .name("Filter"))
             }
             LogicalPlan::SubqueryAlias(a) => self.stream(&a.input),
@@ -101,7 +105,9 @@ impl Translator<'_> {
             Some(indices) if *indices != (0..schema.fields().len()).collect::<Vec<_>>() => {
                 let indices = indices.clone();
                 stream
-                    .flat_map(move |b: RowBatch| eval::run("scan projection", || Ok(b.batch().project(&indices)?)))
+                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                        eval::emit("scan projection", out, || Ok(b.batch().project(&indices)?))
+                    })
                     .name("Projection")
             }
             _ => stream,
@@ -133,14 +139,16 @@ impl Translator<'_> {
                 .collect::<Result<Vec<_>, _>>()?;
             let schema = planned.schema.clone();
             stream = stream
-                .flat_map(move |b: RowBatch| {
-                    eval::run("computed columns", || eval::project(&exprs, &schema, b.batch()))
+                .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                    eval::emit("computed columns", out, || eval::project(&exprs, &schema, b.batch()))
                 })
                 .name("Computed columns");
         }
         if let Some(watermark) = &planned.watermark {
             let expr = physical(watermark, &full_schema)?;
-            stream = stream.transform("Watermark", move |_| Ok(WatermarkOperator::new(expr.clone())));
+            stream = stream.transform("Watermark", move |ctx| {
+                Ok(WatermarkOperator::new(ctx.meta.clone(), expr.clone()))
+            });
         }
         Ok(stream)
     }
@@ -165,7 +173,9 @@ impl Translator<'_> {
             schema: window.schema.clone(),
         };
         Ok(input
-            .flat_map(move |b: RowBatch| eval::run("window assignment", || assigner.assign(b.batch())))
+            .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                eval::emit("window assignment", out, || assigner.assign(b.batch()))
+            })
             .name(window.tvf.function_name()))
     }
 
@@ -244,13 +254,14 @@ impl Translator<'_> {
         let part_keys = keys.clone();
         Ok(input
             .partition_with(partitioner::splitting(move |c: &WriterContext| {
-                KeyPartitioner::new(part_keys.clone(), c.target_max_parallelism)
+                KeyPartitioner::new(part_keys.clone(), c.target_max_parallelism, c.meta.clone())
             }))
             .transform("Window aggregate", move |ctx| {
                 let mut store = keyed_store::<Vec<u8>>(ctx)?;
                 let mut timers = Timers::new("window");
                 timers.restore(&mut store)?;
                 Ok(WindowAggregate {
+                    meta: ctx.meta.clone(),
                     converter: keys.converter()?,
                     keys: keys.clone(),
                     window_end,

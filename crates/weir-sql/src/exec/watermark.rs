@@ -14,17 +14,20 @@ use weir_datastream::custom::{Input, Operator};
 use crate::batch::RowBatch;
 use crate::error::SqlError;
 use crate::exec::eval::evaluate;
+use weir_runtime::failure::{fail, OperatorMeta};
 
 /// Emits watermarks from a column expression.
 pub struct WatermarkOperator {
+    meta: OperatorMeta,
     expr: Arc<dyn PhysicalExpr>,
     current: i64,
 }
 
 impl WatermarkOperator {
     /// From the watermark expression over the table's columns.
-    pub fn new(expr: Arc<dyn PhysicalExpr>) -> Self {
+    pub fn new(meta: OperatorMeta, expr: Arc<dyn PhysicalExpr>) -> Self {
         WatermarkOperator {
+            meta,
             expr,
             current: i64::MIN,
         }
@@ -42,10 +45,7 @@ impl Operator<RowBatch, RowBatch> for WatermarkOperator {
     fn process(&mut self, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {
         let next = match self.max_of(&record.value) {
             Ok(next) => next,
-            Err(e) => {
-                tracing::error!("watermark expression: {e}");
-                None
-            }
+            Err(e) => fail(&self.meta, format!("watermark expression: {e}")),
         };
         out.process(record);
         if let Some(next) = next {

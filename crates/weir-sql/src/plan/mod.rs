@@ -2,6 +2,7 @@
 //! table functions registered as schema-only providers ([`providers`]), and
 //! [`SqlPlanner`] producing optimized logical plans of queries.
 
+pub mod column_names;
 pub mod planner;
 pub mod providers;
 

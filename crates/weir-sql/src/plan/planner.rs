@@ -146,7 +146,9 @@ impl SqlPlanner {
 
     /// The logical plan of a query, before optimization.
     pub fn logical_plan(&self, query: &ast::Query) -> Result<LogicalPlan, SqlError> {
-        let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query.clone()))));
+        let mut query = query.clone();
+        super::column_names::flink_column_names(&mut query);
+        let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query))));
         futures::executor::block_on(self.ctx.state().statement_to_plan(statement)).map_err(df)
     }
 

@@ -37,7 +37,7 @@ fn read(table: &TableDef, projection: Option<&[usize]>, parallelism: usize) -> V
 }
 
 /// Events of each type the generator makes with the DDL's proportions (2 : 6 : 46).
-fn generated(events: u64) -> (usize, usize, usize) {
+pub fn generated(events: u64) -> (usize, usize, usize) {
     let config = weir_nexmark::NexmarkConfig {
         num_events: events,
         first_event_rate: 10_000_000,

@@ -10,3 +10,4 @@ mod front_tvf;
 mod nexmark_sql;
 mod plan_restart;
 mod plan_stream;
+mod script;
