@@ -20,6 +20,18 @@ impl std::fmt::Debug for Line {
     }
 }
 
+/// Refuses any option but `connector`, for connectors that take none.
+fn no_options(table: &TableDef, connector: &str) -> Result<(), SqlError> {
+    match table.options.keys().find(|k| k.as_str() != "connector") {
+        Some(unknown) => Err(SqlError::BadOption {
+            table: table.name.clone(),
+            option: unknown.clone(),
+            message: format!("unknown option of the {connector} connector (it takes none)"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The `print` connector.
 pub struct PrintConnector;
 
@@ -38,13 +50,7 @@ impl SqlSink for PrintConnector {
         input: DataStream<RowBatch>,
         _: ChangelogMode,
     ) -> Result<DataStreamSink, SqlError> {
-        if let Some(unknown) = table.options.keys().find(|k| k.as_str() != "connector") {
-            return Err(SqlError::BadOption {
-                table: table.name.clone(),
-                option: unknown.clone(),
-                message: "unknown option of the print connector".into(),
-            });
-        }
+        no_options(table, self.name())?;
         Ok(input
             .flat_map(|batch: RowBatch| match format_rows(&batch) {
                 Ok(lines) => lines.into_iter().map(Line).collect::<Vec<_>>(),
