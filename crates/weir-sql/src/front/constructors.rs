@@ -8,19 +8,14 @@
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::error::SqlError;
-use crate::front::source::{is_trivia, SourceText};
+use crate::front::source::{significant, SourceText};
 
 /// Rewrites every `MAP[k, v, ...]` of `tokens` into `MAP {k: v, ...}`.
 pub(crate) fn rewrite_map_constructors(
     mut tokens: Vec<TokenWithSpan>,
     source: &SourceText<'_>,
 ) -> Result<Vec<TokenWithSpan>, SqlError> {
-    let sig: Vec<usize> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !is_trivia(&t.token))
-        .map(|(i, _)| i)
-        .collect();
+    let sig = significant(&tokens);
     let mut k = 0;
     while k + 1 < sig.len() {
         let is_map = matches!(&tokens[sig[k]].token,

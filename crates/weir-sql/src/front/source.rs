@@ -112,7 +112,17 @@ pub(crate) fn tokenize(dialect: &dyn Dialect, source: &SourceText<'_>) -> Result
     Ok(out)
 }
 
-/// Whether a token is whitespace or a comment.
+/// Indexes of the tokens that are not whitespace or comments.
+pub(crate) fn significant(tokens: &[TokenWithSpan]) -> Vec<usize> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !is_trivia(&t.token))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether `token` is whitespace or a comment.
 pub(crate) fn is_trivia(token: &Token) -> bool {
     matches!(
         token,

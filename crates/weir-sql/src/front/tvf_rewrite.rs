@@ -7,7 +7,7 @@
 use datafusion::sql::sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Word};
 
 use crate::error::{Position, SqlError};
-use crate::front::source::{is_trivia, SourceText};
+use crate::front::source::{significant, SourceText};
 use crate::front::tvf::{CUMULATE_FUNCTION, HOP_FUNCTION, SESSION_FUNCTION, TUMBLE_FUNCTION};
 
 /// A replaced region of the source: `start..end` becomes `text`.
@@ -93,12 +93,7 @@ struct Arg {
 /// Rewrites every `TABLE(TUMBLE|HOP|CUMULATE|SESSION(...))` of `tokens`.
 pub(crate) fn rewrite_tokens(tokens: Vec<TokenWithSpan>, source: &SourceText<'_>) -> Result<Rewrite, SqlError> {
     // Indexes of the significant (non-whitespace) tokens.
-    let sig: Vec<usize> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !is_trivia(&t.token))
-        .map(|(i, _)| i)
-        .collect();
+    let sig = significant(&tokens);
     let mut out = Vec::with_capacity(tokens.len());
     let mut edits = Vec::new();
     // Next index of `tokens` still to copy.
@@ -522,7 +517,11 @@ mod tests {
         let source = SourceText::new(sql);
         let tokens = crate::front::source::tokenize(&crate::front::dialect::FlinkDialect::default(), &source).unwrap();
         let rewrite = rewrite_tokens(tokens, &source).unwrap();
-        let significant: Vec<&TokenWithSpan> = rewrite.tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
+        let significant: Vec<&TokenWithSpan> = rewrite
+            .tokens
+            .iter()
+            .filter(|t| !crate::front::source::is_trivia(&t.token))
+            .collect();
         let bid = significant
             .iter()
             .find(|t| t.token == Token::SingleQuotedString("bid".into()))

@@ -18,7 +18,7 @@ use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::sql::sqlparser::ast::{self, TimezoneInfo};
 use datafusion::sql::sqlparser::tokenizer::{Span, Token, TokenWithSpan};
 
-use crate::front::source::is_trivia;
+use crate::front::source::significant;
 use crate::front::types::{timestamp_ltz_type, timestamp_type};
 
 /// DataFusion type planner for Flink's types in queries.
@@ -63,12 +63,7 @@ fn is_word(token: &Token, word: &str) -> bool {
 /// into `STRUCT<...>` (`ROW` followed by `<` is always a type: Flink's `ROW` is
 /// reserved).
 pub(crate) fn rewrite_type_spellings(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !is_trivia(&t.token))
-        .map(|(i, _)| i)
-        .collect();
+    let sig = significant(&tokens);
     for pair in sig.windows(2) {
         if is_word(&tokens[pair[0]].token, "ROW") && tokens[pair[1]].token == Token::Lt {
             tokens[pair[0]].token = Token::make_word("STRUCT", None);
@@ -79,12 +74,7 @@ pub(crate) fn rewrite_type_spellings(mut tokens: Vec<TokenWithSpan>) -> Vec<Toke
 
 /// Rewrites `TIMESTAMP [(p)] WITH LOCAL TIME ZONE` into `TIMESTAMP_LTZ [(p)]`.
 fn rewrite_ltz_spelling(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !is_trivia(&t.token))
-        .map(|(i, _)| i)
-        .collect();
+    let sig = significant(&tokens);
     let tok = |k: usize| sig.get(k).map(|&i| &tokens[i].token);
     // Token indexes to drop, and TIMESTAMP tokens to rename.
     let mut drop = vec![false; tokens.len()];
