@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::compute::cast;
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast;
 use weir_datastream::{Collector, DataStream, DataStreamSink, StreamExecutionEnvironment};
 
-use crate::batch::RowBatch;
-use crate::connector::{ChangelogMode, SqlConnectors};
+use crate::batch::{RowBatch, RowKind};
+use crate::connector::{ChangelogMode, SqlConnectors, SqlSink};
 use crate::error::SqlError;
-use crate::exec::{eval, Translator};
-use crate::front::{Catalog, Insert};
+use crate::exec::{eval, output, Translator};
+use crate::front::{Catalog, Insert, TableDef};
 use crate::plan::SqlPlanner;
 
 /// A query translated into a stream.
@@ -25,6 +25,8 @@ pub struct PlannedQuery {
     pub schema: SchemaRef,
     /// What the stream carries.
     pub mode: ChangelogMode,
+    /// The columns identifying an updated row, when known.
+    pub upsert_key: Option<Vec<usize>>,
     /// The optimized logical plan (for EXPLAIN).
     pub plan: LogicalPlan,
 }
@@ -42,16 +44,17 @@ impl SqlJob {
     ) -> Result<PlannedQuery, SqlError> {
         let planner = SqlPlanner::new(catalog)?;
         let plan = planner.plan_query(query)?;
-        let stream = Translator {
+        let translated = Translator {
             env,
             planner: &planner,
             connectors,
         }
         .stream(&plan)?;
         Ok(PlannedQuery {
-            stream,
+            stream: translated.stream,
             schema: Arc::new(plan.schema().as_arrow().clone()),
-            mode: ChangelogMode::InsertOnly,
+            mode: translated.mode,
+            upsert_key: translated.upsert_key,
             plan,
         })
     }
@@ -74,14 +77,6 @@ impl SqlJob {
         }
         let sink = connectors.sink(table)?;
         let query = Self::plan_query(env, catalog, connectors, &insert.query)?;
-        if !sink.accepts(table, query.mode) {
-            return Err(SqlError::ChangelogMismatch {
-                table: table.name.clone(),
-                connector: sink.name().to_string(),
-                mode: query.mode.name(),
-                hint: "the sink takes only insert-only results".into(),
-            });
-        }
         let target = table.schema.clone();
         if query.schema.fields().len() != target.fields().len() {
             return Err(SqlError::Plan(format!(
@@ -102,13 +97,25 @@ impl SqlJob {
                 )));
             }
         }
-        let schema = target.clone();
+        let mode = sink_mode(table, sink.as_ref(), &query)?;
+        let schema = match mode {
+            ChangelogMode::InsertOnly => target.clone(),
+            _ => output::with_kind(&target),
+        };
+        let drop_before = mode == ChangelogMode::Upsert;
         let rows = query
             .stream
             .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
                 eval::emit("insert", out, || {
-                    let columns = b
-                        .batch()
+                    let mut batch = b.batch().clone();
+                    if drop_before {
+                        // An upsert sink overwrites by key: `-U` rows are not needed.
+                        let keep: BooleanArray = (0..b.num_rows())
+                            .map(|row| Some(b.kind(row) != RowKind::UpdateBefore))
+                            .collect();
+                        batch = filter_record_batch(&batch, &keep)?;
+                    }
+                    let columns = batch
                         .columns()
                         .iter()
                         .zip(schema.fields())
@@ -117,6 +124,54 @@ impl SqlJob {
                     Ok(RecordBatch::try_new(schema.clone(), columns)?)
                 })
             });
-        sink.create_sink(table, rows, query.mode)
+        sink.create_sink(table, rows, mode)
     }
+}
+
+/// The changelog a sink gets: the query's own when the sink takes it; an updating
+/// query's changes as upserts when the sink takes upserts by a primary key that is
+/// the query's upsert key; otherwise a [`SqlError::ChangelogMismatch`].
+fn sink_mode(table: &TableDef, sink: &dyn SqlSink, query: &PlannedQuery) -> Result<ChangelogMode, SqlError> {
+    if sink.accepts(table, query.mode) {
+        return Ok(query.mode);
+    }
+    let mismatch = |hint: String| SqlError::ChangelogMismatch {
+        table: table.name.clone(),
+        connector: sink.name().to_string(),
+        mode: query.mode.name(),
+        hint,
+    };
+    if query.mode == ChangelogMode::InsertOnly || !sink.accepts(table, ChangelogMode::Upsert) {
+        return Err(mismatch(format!(
+            "the sink takes only insert-only rows; the query updates its results ({})",
+            "use a sink that takes updates, such as 'print', or a windowed aggregate"
+        )));
+    }
+    if table.primary_key.is_empty() {
+        return Err(mismatch(
+            "the sink writes updates by key: declare PRIMARY KEY (...) NOT ENFORCED".into(),
+        ));
+    }
+    let names: Vec<String> = query
+        .upsert_key
+        .iter()
+        .flatten()
+        .filter_map(|i| table.schema.fields().get(*i).map(|f| f.name().clone()))
+        .collect();
+    let mut key = names.clone();
+    key.sort();
+    let mut primary = table.primary_key.clone();
+    primary.sort();
+    if query.upsert_key.is_none() || key != primary {
+        return Err(mismatch(format!(
+            "the table's primary key ({}) is not the query's upsert key ({})",
+            table.primary_key.join(", "),
+            if query.upsert_key.is_none() {
+                "unknown".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    }
+    Ok(ChangelogMode::Upsert)
 }

@@ -1,13 +1,59 @@
 //! Running planned SQL on Weir: the translation of optimized DataFusion logical
-//! plans into `DataStream<RowBatch>`s ([`translate`]) and the batch operators it
+//! plans into streams of [`RowBatch`]es ([`translate`]) and the batch operators it
 //! uses: vectorized projections and filters ([`eval`]), table watermarks
-//! ([`watermark`]), window TVF assignment ([`window`]) and keyed window aggregates
-//! ([`aggregate`]).
+//! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
+//! ([`window_aggregate`]), updating aggregates ([`group_aggregate`]) with their
+//! accumulators ([`accumulator`]), inner joins ([`join`]), the key encoding and
+//! partitioning they share ([`keys`]) and their result batches ([`output`]).
 
-pub mod aggregate;
+pub mod accumulator;
 pub mod eval;
+pub mod group_aggregate;
+pub mod join;
+pub mod keys;
+pub mod output;
 pub mod translate;
 pub mod watermark;
 pub mod window;
+pub mod window_aggregate;
 
 pub use translate::Translator;
+
+use crate::batch::RowBatch;
+use crate::connector::ChangelogMode;
+use weir_datastream::DataStream;
+
+/// A translated plan: the stream of its rows and what the stream carries.
+pub struct SqlStream {
+    /// The rows (batches end with the kind column unless `mode` is insert-only).
+    pub stream: DataStream<RowBatch>,
+    /// Insert-only or updating.
+    pub mode: ChangelogMode,
+    /// The columns that identify a row of an updating result (its upsert key), when
+    /// known: an updated row is retracted and added again under the same key.
+    pub upsert_key: Option<Vec<usize>>,
+}
+
+impl SqlStream {
+    /// An insert-only stream.
+    pub fn insert_only(stream: DataStream<RowBatch>) -> Self {
+        SqlStream {
+            stream,
+            mode: ChangelogMode::InsertOnly,
+            upsert_key: None,
+        }
+    }
+
+    /// Whether rows may be updated or deleted (batches carry the kind column).
+    pub fn is_updating(&self) -> bool {
+        self.mode != ChangelogMode::InsertOnly
+    }
+
+    /// The same changelog through `f` (an operator that keeps rows and their kinds).
+    pub fn map_stream(self, f: impl FnOnce(DataStream<RowBatch>) -> DataStream<RowBatch>) -> Self {
+        SqlStream {
+            stream: f(self.stream),
+            ..self
+        }
+    }
+}

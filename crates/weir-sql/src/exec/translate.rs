@@ -1,27 +1,36 @@
-//! The translation of an optimized DataFusion logical plan into a
-//! `DataStream<RowBatch>`: table scans (source, computed columns, watermark), window
-//! TVF scans, filters, projections, aliases and keyed window aggregates. Any other
+//! The translation of an optimized DataFusion logical plan into a stream of
+//! [`RowBatch`]es with its changelog mode ([`SqlStream`]): table scans (source,
+//! computed columns, watermark), window TVF scans, filters, projections, aliases,
+//! keyed window aggregates, updating aggregates, inner joins and unions. Any other
 //! plan node is [`SqlError::Unsupported`].
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{Int8Array, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
-use datafusion::common::DFSchema;
+use datafusion::common::{DFSchema, JoinType};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, LogicalPlan, TableScan};
+use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, Join, LogicalPlan, TableScan, Union};
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::PhysicalExpr;
 use weir_datastream::custom::{keyed_store, Timers};
 use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
-use weir_runtime::partitioner::{self, WriterContext};
-use weir_state::ValueStateDescriptor;
+use weir_state::{MapStateDescriptor, ValueStateDescriptor};
 
-use crate::batch::RowBatch;
-use crate::connector::SqlConnectors;
+use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
+use crate::connector::{ChangelogMode, SqlConnectors};
 use crate::error::SqlError;
-use crate::exec::aggregate::{AggCall, AggKind, GroupKeys, KeyPartitioner, WindowAggregate};
+use crate::exec::accumulator::AggCall;
 use crate::exec::eval::{self, physical};
+use crate::exec::group_aggregate::GroupAggregate;
+use crate::exec::join::{JoinConverters, JoinSide, StreamingJoin};
+use crate::exec::keys::GroupKeys;
+use crate::exec::output;
 use crate::exec::watermark::WatermarkOperator;
 use crate::exec::window::WindowAssigner;
+use crate::exec::window_aggregate::WindowAggregate;
+use crate::exec::SqlStream;
 use crate::front::WindowKind;
 use crate::plan::planner::PlannedTable;
 use crate::plan::{SchemaTable, SqlPlanner, WindowScan};
@@ -50,38 +59,186 @@ pub struct Translator<'a> {
 }
 
 impl Translator<'_> {
-    /// The stream of `plan`'s rows (insert-only).
-    pub fn stream(&self, plan: &LogicalPlan) -> Result<DataStream<RowBatch>, SqlError> {
+    /// The stream of `plan`'s rows, with what it carries.
+    pub fn stream(&self, plan: &LogicalPlan) -> Result<SqlStream, SqlError> {
         match plan {
             LogicalPlan::Projection(p) => {
                 let input = self.stream(&p.input)?;
-                let exprs = p
+                let mut exprs = p
                     .expr
                     .iter()
                     .map(|e| physical(e, p.input.schema()))
                     .collect::<Result<Vec<_>, _>>()?;
-                let schema: SchemaRef = Arc::new(p.schema.as_arrow().clone());
-                Ok(input
-                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
-                        eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch()))
-                    })
-                    .name("Projection"))
+                let mut schema: SchemaRef = Arc::new(p.schema.as_arrow().clone());
+                if input.is_updating() {
+                    // The kind column rides along, last.
+                    let kind: Arc<dyn PhysicalExpr> =
+                        Arc::new(PhysicalColumn::new(KIND_COLUMN, p.input.schema().fields().len()));
+                    exprs.push(kind);
+                    schema = output::with_kind(&schema);
+                }
+                let upsert_key = input.upsert_key.as_ref().and_then(|key| {
+                    key.iter()
+                        .map(|k| {
+                            p.expr.iter().position(|e| match e.clone().unalias() {
+                                Expr::Column(c) => p.input.schema().index_of_column(&c).ok() == Some(*k),
+                                _ => false,
+                            })
+                        })
+                        .collect::<Option<Vec<_>>>()
+                });
+                Ok(SqlStream {
+                    stream: input
+                        .stream
+                        .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                            eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch()))
+                        })
+                        .name("Projection"),
+                    mode: input.mode,
+                    upsert_key,
+                })
             }
             LogicalPlan::Filter(f) => {
                 let input = self.stream(&f.input)?;
                 let predicate = physical(&f.predicate, f.input.schema())?;
-                Ok(input
-                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                Ok(input.map_stream(|s| {
+                    s.process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
                         eval::emit("filter", out, || eval::filter(&predicate, b.batch()))
                     })
-                    .name("Filter"))
+                    .name("Filter")
+                }))
             }
             LogicalPlan::SubqueryAlias(a) => self.stream(&a.input),
-            LogicalPlan::TableScan(scan) => self.scan(scan),
+            LogicalPlan::TableScan(scan) => Ok(SqlStream::insert_only(self.scan(scan)?)),
             LogicalPlan::Aggregate(agg) => self.aggregate(agg),
-            LogicalPlan::Join(_) => Err(unsupported("Join in streaming SQL (yet)")),
+            LogicalPlan::Join(join) => self.join(join),
+            LogicalPlan::Union(union) => self.union(union),
             other => Err(unsupported(format!("{} in streaming SQL (yet)", node_name(other)))),
         }
+    }
+
+    fn union(&self, union: &Union) -> Result<SqlStream, SqlError> {
+        let inputs = union
+            .inputs
+            .iter()
+            .map(|i| self.stream(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let updating = inputs.iter().any(SqlStream::is_updating);
+        let schema: SchemaRef = Arc::new(union.schema.as_arrow().clone());
+        let target = if updating { output::with_kind(&schema) } else { schema };
+        let mut merged: Option<DataStream<RowBatch>> = None;
+        for input in inputs {
+            // Every input is brought to the union's schema (names and nullability
+            // differ between branches), with all-`+I` kinds added to insert-only
+            // branches of an updating union.
+            let target = target.clone();
+            let add_kinds = updating && !input.is_updating();
+            let stream = input
+                .stream
+                .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                    eval::emit("union", out, || {
+                        let mut columns = b.batch().columns().to_vec();
+                        if add_kinds {
+                            columns.push(Arc::new(Int8Array::from(vec![RowKind::Insert as i8; b.num_rows()])));
+                        }
+                        Ok(RecordBatch::try_new_with_options(
+                            target.clone(),
+                            columns,
+                            &RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                        )?)
+                    })
+                })
+                .name("Union input");
+            merged = Some(match merged {
+                Some(m) => m.union(&stream),
+                None => stream,
+            });
+        }
+        let stream = merged.ok_or_else(|| SqlError::Plan("UNION without inputs".into()))?;
+        Ok(SqlStream {
+            stream,
+            mode: if updating {
+                ChangelogMode::Retract
+            } else {
+                ChangelogMode::InsertOnly
+            },
+            upsert_key: None,
+        })
+    }
+
+    fn join(&self, join: &Join) -> Result<SqlStream, SqlError> {
+        if join.join_type != JoinType::Inner {
+            return Err(unsupported(format!(
+                "{} JOIN in streaming SQL (yet; INNER JOIN works)",
+                join.join_type
+            )));
+        }
+        if join.on.is_empty() {
+            return Err(unsupported(
+                "a join without an equality condition (a cross join) in streaming SQL",
+            ));
+        }
+        let left_schema = join.left.schema();
+        let right_schema = join.right.schema();
+        let mut left_exprs = Vec::new();
+        let mut right_exprs = Vec::new();
+        let mut types = Vec::new();
+        for (l, r) in &join.on {
+            let (lt, rt) = (l.get_type(left_schema.as_ref())?, r.get_type(right_schema.as_ref())?);
+            if lt != rt {
+                return Err(SqlError::Plan(format!(
+                    "join key {l} is {lt} but {r} is {rt}: cast one side"
+                )));
+            }
+            left_exprs.push(physical(l, left_schema)?);
+            right_exprs.push(physical(r, right_schema)?);
+            types.push(lt);
+        }
+        let side = |exprs: Vec<Arc<dyn PhysicalExpr>>, schema: &DFSchema| JoinSide {
+            keys: GroupKeys {
+                exprs,
+                types: types.clone(),
+            },
+            types: schema.fields().iter().map(|f| f.data_type().clone()).collect(),
+        };
+        let left_side = side(left_exprs, left_schema);
+        let right_side = side(right_exprs, right_schema);
+        let filter = match &join.filter {
+            Some(f) => Some(physical(f, &join.schema)?),
+            None => None,
+        };
+        let left = self.stream(&join.left)?;
+        let right = self.stream(&join.right)?;
+        let updating = left.is_updating() || right.is_updating();
+        let plain: SchemaRef = Arc::new(join.schema.as_arrow().clone());
+        let schema = if updating { output::with_kind(&plain) } else { plain };
+        let connected = left
+            .stream
+            .partition_with(left_side.keys.partitioning())
+            .connect(&right.stream.partition_with(right_side.keys.partitioning()));
+        let stream = connected.transform("Join", move |ctx| {
+            Ok(StreamingJoin {
+                meta: ctx.meta.clone(),
+                converters: JoinConverters::new(&left_side, &right_side)?,
+                left: left_side.clone(),
+                right: right_side.clone(),
+                filter: filter.clone(),
+                schema: schema.clone(),
+                updating,
+                store: keyed_store::<Vec<u8>>(ctx)?,
+                left_rows: MapStateDescriptor::new("left rows"),
+                right_rows: MapStateDescriptor::new("right rows"),
+            })
+        });
+        Ok(SqlStream {
+            stream,
+            mode: if updating {
+                ChangelogMode::Retract
+            } else {
+                ChangelogMode::InsertOnly
+            },
+            upsert_key: None,
+        })
     }
 
     fn scan(&self, scan: &TableScan) -> Result<DataStream<RowBatch>, SqlError> {
@@ -161,7 +318,14 @@ impl Translator<'_> {
         let input = if let Some(table) = self.planner.table(&window.tvf.table) {
             self.table(table)?
         } else if let Some(view) = self.planner.view(&window.tvf.table) {
-            self.stream(view)?
+            let view_stream = self.stream(view)?;
+            if view_stream.is_updating() {
+                return Err(unsupported(format!(
+                    "a window TVF over '{}', whose rows are updated (window TVFs take insert-only input)",
+                    window.tvf.table
+                )));
+            }
+            view_stream.stream
         } else {
             return Err(SqlError::Plan(format!("unknown table or view '{}'", window.tvf.table)));
         };
@@ -179,17 +343,12 @@ impl Translator<'_> {
             .name(window.tvf.function_name()))
     }
 
-    fn aggregate(&self, agg: &Aggregate) -> Result<DataStream<RowBatch>, SqlError> {
+    fn aggregate(&self, agg: &Aggregate) -> Result<SqlStream, SqlError> {
         let input_schema = agg.input.schema();
         let group_exprs = &agg.group_expr;
         if group_exprs.iter().any(|e| matches!(e, Expr::GroupingSet(_))) {
             return Err(unsupported("GROUPING SETS in streaming SQL (yet)"));
         }
-        let Some(window_end) = (0..group_exprs.len()).find(|i| agg.schema.field(*i).name() == "window_end") else {
-            return Err(unsupported(
-                "GROUP BY without window_end (an updating aggregate) in streaming SQL (yet)",
-            ));
-        };
         let keys = GroupKeys {
             exprs: group_exprs
                 .iter()
@@ -199,95 +358,60 @@ impl Translator<'_> {
                 .map(|i| agg.schema.field(i).data_type().clone())
                 .collect(),
         };
-        let mut aggs = Vec::new();
-        for expr in &agg.aggr_expr {
-            let Expr::AggregateFunction(call) = expr.clone().unalias() else {
-                return Err(unsupported(format!("aggregate expression {expr}")));
-            };
-            let name = call.func.name().to_ascii_lowercase();
-            if call.params.distinct && name != "count" {
-                return Err(unsupported(format!(
-                    "{}(DISTINCT) in window aggregates (yet)",
-                    name.to_uppercase()
-                )));
-            }
-            if call.params.filter.is_some() || !call.params.order_by.is_empty() {
-                return Err(unsupported(format!("FILTER or ORDER BY in {name}")));
-            }
-            let arg = match call.params.args.as_slice() {
-                [] => Expr::Literal(datafusion::common::ScalarValue::Int64(Some(1)), None),
-                [arg] => arg.clone(),
-                _ => return Err(unsupported(format!("{name} with several arguments"))),
-            };
-            let arg_type = arg.get_type(input_schema.as_ref())?;
-            let kind = match name.as_str() {
-                "count" if call.params.distinct => {
-                    if !min_max_type(&arg_type) {
-                        return Err(unsupported(format!("COUNT(DISTINCT) of {arg_type} (yet)")));
-                    }
-                    AggKind::CountDistinct
-                }
-                "count" => AggKind::Count,
-                "sum" if arg_type.is_integer() => AggKind::SumInt,
-                "sum" if arg_type.is_floating() => AggKind::SumFloat,
-                "avg" if arg_type.is_integer() || arg_type.is_floating() => AggKind::Avg,
-                "min" | "max" if min_max_type(&arg_type) => {
-                    if name == "min" {
-                        AggKind::Min
-                    } else {
-                        AggKind::Max
-                    }
-                }
-                _ => {
-                    return Err(unsupported(format!(
-                        "aggregate {name}({arg_type}) in streaming SQL (yet)"
-                    )))
-                }
-            };
-            aggs.push(AggCall {
-                kind,
-                arg: physical(&arg, input_schema)?,
-            });
-        }
+        let aggs = agg
+            .aggr_expr
+            .iter()
+            .map(|e| AggCall::plan(e, input_schema))
+            .collect::<Result<Vec<_>, _>>()?;
         let input = self.stream(&agg.input)?;
         let schema: SchemaRef = Arc::new(agg.schema.as_arrow().clone());
-        let part_keys = keys.clone();
-        Ok(input
-            .partition_with(partitioner::splitting(move |c: &WriterContext| {
-                KeyPartitioner::new(part_keys.clone(), c.target_max_parallelism, c.meta.clone())
-            }))
-            .transform("Window aggregate", move |ctx| {
-                let mut store = keyed_store::<Vec<u8>>(ctx)?;
-                let mut timers = Timers::new("window");
-                timers.restore(&mut store)?;
-                Ok(WindowAggregate {
+        let window_end = (0..group_exprs.len()).find(|i| agg.schema.field(*i).name() == "window_end");
+        let partitioned = input.stream.partition_with(keys.partitioning());
+        let Some(window_end) = window_end else {
+            // An updating aggregate: a retract changelog keyed by the group columns.
+            let retracting = input.is_updating();
+            let schema = output::with_kind(&schema);
+            let stream = partitioned.transform("Group aggregate", move |ctx| {
+                Ok(GroupAggregate {
                     meta: ctx.meta.clone(),
                     converter: keys.converter()?,
                     keys: keys.clone(),
-                    window_end,
                     aggs: aggs.clone(),
+                    retracting,
                     schema: schema.clone(),
-                    store,
-                    timers,
-                    accs: ValueStateDescriptor::new("accumulators"),
-                    watermark: i64::MIN,
-                    late: 0,
+                    store: keyed_store::<Vec<u8>>(ctx)?,
+                    groups: ValueStateDescriptor::new("groups"),
                 })
-            }))
+            });
+            return Ok(SqlStream {
+                stream,
+                mode: ChangelogMode::Retract,
+                upsert_key: Some((0..group_exprs.len()).collect()),
+            });
+        };
+        if input.is_updating() {
+            return Err(unsupported(
+                "a window aggregate over updated rows (window aggregates take insert-only input)",
+            ));
+        }
+        let stream = partitioned.transform("Window aggregate", move |ctx| {
+            let mut store = keyed_store::<Vec<u8>>(ctx)?;
+            let mut timers = Timers::new("window");
+            timers.restore(&mut store)?;
+            Ok(WindowAggregate {
+                meta: ctx.meta.clone(),
+                converter: keys.converter()?,
+                keys: keys.clone(),
+                window_end,
+                aggs: aggs.clone(),
+                schema: schema.clone(),
+                store,
+                timers,
+                accs: ValueStateDescriptor::new("accumulators"),
+                watermark: i64::MIN,
+                late: 0,
+            })
+        });
+        Ok(SqlStream::insert_only(stream))
     }
-}
-
-fn min_max_type(t: &DataType) -> bool {
-    t.is_integer()
-        || t.is_floating()
-        || matches!(
-            t,
-            DataType::Timestamp(_, _)
-                | DataType::Date32
-                | DataType::Date64
-                | DataType::Utf8
-                | DataType::LargeUtf8
-                | DataType::Utf8View
-                | DataType::Boolean
-        )
 }

@@ -8,6 +8,7 @@ mod front_nexmark;
 mod front_statements;
 mod front_tvf;
 mod nexmark_sql;
+mod plan_changelog;
 mod plan_restart;
 mod plan_stream;
 mod script;

@@ -1,0 +1,175 @@
+//! Updating aggregates: `GROUP BY keys` without a window, over an insert-only or
+//! an updating input, producing a retract changelog.
+//!
+//! Each group keeps its accumulators and its number of rows in keyed state. A batch
+//! is applied group by group: rows that add (`+I`, `+U`) are accumulated, rows that
+//! take back (`-U`, `-D`) are retracted. For every group the batch changed, the
+//! operator emits `+I new` (a new group), `-U old` `+U new` (a changed result) or
+//! `-D old` (a group whose rows were all taken back); an unchanged result emits
+//! nothing. The result rows are keyed by the group columns (the upsert key).
+//! Emitting once per batch rather than once per row is Flink's mini-batch: fewer
+//! intermediate updates, the same final result.
+
+use std::collections::HashMap;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow::row::RowConverter;
+use datafusion::common::ScalarValue;
+use serde::{Deserialize, Serialize};
+use weir_core::StreamRecord;
+use weir_datastream::custom::{Input, Operator, OperatorState};
+use weir_runtime::failure::{fail, OperatorMeta};
+use weir_state::{KeyedStateStore, ValueStateDescriptor};
+
+use crate::batch::{RowBatch, RowKind};
+use crate::error::SqlError;
+use crate::exec::accumulator::{Acc, AggCall, Value};
+use crate::exec::keys::GroupKeys;
+use crate::exec::output;
+
+/// The state of one group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Rows added minus rows taken back.
+    pub rows: i64,
+    /// One accumulator per aggregate.
+    pub accs: Vec<Acc>,
+}
+
+/// The updating aggregate operator.
+pub struct GroupAggregate {
+    /// For failure reports.
+    pub meta: OperatorMeta,
+    /// Group keys.
+    pub keys: GroupKeys,
+    /// Aggregates.
+    pub aggs: Vec<AggCall>,
+    /// Whether the input may take rows back (retracting accumulators).
+    pub retracting: bool,
+    /// Output schema: group columns, aggregates, the kind column.
+    pub schema: SchemaRef,
+    /// Row encoding of the group columns.
+    pub converter: RowConverter,
+    /// Keyed state.
+    pub store: KeyedStateStore<Vec<u8>>,
+    /// The state of each group.
+    pub groups: ValueStateDescriptor<Group>,
+}
+
+fn state_error(e: weir_state::StateError) -> SqlError {
+    SqlError::Plan(format!("aggregate state: {e}"))
+}
+
+fn results(group: &Group) -> Vec<ScalarValue> {
+    group.accs.iter().map(Acc::result).collect()
+}
+
+/// The rows an aggregate emits.
+#[derive(Default)]
+struct Changes {
+    keys: Vec<Vec<u8>>,
+    values: Vec<Vec<ScalarValue>>,
+    kinds: Vec<RowKind>,
+}
+
+impl Changes {
+    fn push(&mut self, key: &[u8], values: Vec<ScalarValue>, kind: RowKind) {
+        self.keys.push(key.to_vec());
+        for (column, value) in self.values.iter_mut().zip(values) {
+            column.push(value);
+        }
+        self.kinds.push(kind);
+    }
+}
+
+impl GroupAggregate {
+    fn apply(&mut self, batch: &RowBatch) -> Result<Option<RecordBatch>, SqlError> {
+        let rows = batch.batch();
+        let (_, keys) = self.keys.keys(&self.converter, rows)?;
+        let args = self
+            .aggs
+            .iter()
+            .map(|a| a.arguments(rows))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Rows by group, groups in order of first appearance.
+        let mut order: Vec<(&[u8], Vec<usize>)> = Vec::new();
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        for (row, key) in keys.iter().enumerate() {
+            let at = *index.entry(key.as_slice()).or_insert_with(|| {
+                order.push((key.as_slice(), Vec::new()));
+                order.len() - 1
+            });
+            order[at].1.push(row);
+        }
+        let mut changes = Changes {
+            values: vec![Vec::new(); self.aggs.len()],
+            ..Changes::default()
+        };
+        for (key, group_rows) in order {
+            let current = self.store.key(key.to_vec());
+            let mut state = self.store.value(&self.groups, &current).map_err(state_error)?;
+            let mut group = state.get().map_err(state_error)?.unwrap_or_else(|| Group {
+                rows: 0,
+                accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
+            });
+            let before = (group.rows > 0).then(|| results(&group));
+            for row in group_rows {
+                let sign = if batch.kind(row).is_addition() { 1 } else { -1 };
+                if sign < 0 && group.rows <= 0 {
+                    // Taking back a row this group never had (state expired): ignored.
+                    continue;
+                }
+                group.rows += sign;
+                for (acc, arg) in group.accs.iter_mut().zip(&args) {
+                    let value = ScalarValue::try_from_array(arg, row)?;
+                    acc.apply(Value::from_scalar(&value), sign);
+                }
+            }
+            let after = (group.rows > 0).then(|| results(&group));
+            if group.rows > 0 {
+                state.set(group).map_err(state_error)?;
+            } else {
+                state.clear().map_err(state_error)?;
+            }
+            match (before, after) {
+                (None, Some(after)) => changes.push(key, after, RowKind::Insert),
+                (Some(before), None) => changes.push(key, before, RowKind::Delete),
+                (Some(before), Some(after)) if before != after => {
+                    changes.push(key, before, RowKind::UpdateBefore);
+                    changes.push(key, after, RowKind::UpdateAfter);
+                }
+                _ => {}
+            }
+        }
+        if changes.keys.is_empty() {
+            return Ok(None);
+        }
+        let columns = self.keys.decode(&self.converter, &changes.keys)?;
+        let rows = changes.keys.len();
+        Ok(Some(output::batch(
+            &self.schema,
+            columns,
+            changes.values,
+            Some(changes.kinds),
+            rows,
+        )?))
+    }
+}
+
+impl Operator<RowBatch, RowBatch> for GroupAggregate {
+    fn process(&mut self, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {
+        match self.apply(&record.value) {
+            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
+            Ok(None) => {}
+            Err(e) => fail(&self.meta, format!("aggregate: {e}")),
+        }
+    }
+
+    fn snapshot(&mut self, _: u64) -> OperatorState {
+        OperatorState {
+            keyed: Some(self.store.snapshot()),
+            operator: None,
+        }
+    }
+}

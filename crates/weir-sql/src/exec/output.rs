@@ -1,0 +1,69 @@
+//! Result batches of keyed SQL operators: key columns, computed values and, for an
+//! updating result, the kind of each row.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int8Array, RecordBatch, RecordBatchOptions};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+
+use crate::batch::{kind_field, RowKind};
+use crate::error::SqlError;
+
+/// `schema` with the kind column appended.
+pub fn with_kind(schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(kind_field());
+    Arc::new(Schema::new(fields))
+}
+
+/// A column of `field`'s type from scalar values (cast from what the accumulators
+/// produce).
+pub fn column(field: &Field, values: Vec<ScalarValue>) -> Result<ArrayRef, SqlError> {
+    if values.iter().all(ScalarValue::is_null) {
+        return Ok(arrow::array::new_null_array(field.data_type(), values.len()));
+    }
+    let first = values
+        .iter()
+        .find(|v| !v.is_null())
+        .map(ScalarValue::data_type)
+        .unwrap_or(DataType::Null);
+    let values = values
+        .into_iter()
+        .map(|v| {
+            if v.is_null() {
+                ScalarValue::try_from(&first)
+            } else {
+                Ok(v)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let array = ScalarValue::iter_to_array(values)?;
+    Ok(cast(&array, field.data_type())?)
+}
+
+/// A batch of `schema` from key columns followed by one column per entry of
+/// `values`, and the kind column when `kinds` is given (then `schema` ends with it).
+pub fn batch(
+    schema: &SchemaRef,
+    mut columns: Vec<ArrayRef>,
+    values: Vec<Vec<ScalarValue>>,
+    kinds: Option<Vec<RowKind>>,
+    rows: usize,
+) -> Result<RecordBatch, SqlError> {
+    for values in values {
+        let field = schema.field(columns.len());
+        columns.push(column(field, values)?);
+    }
+    if let Some(kinds) = kinds {
+        columns.push(Arc::new(Int8Array::from_iter_values(
+            kinds.into_iter().map(|k| k as i8),
+        )));
+    }
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}

@@ -1,0 +1,147 @@
+//! Keyed window aggregates: `GROUP BY window_start, window_end, keys...` over an
+//! insert-only input.
+//!
+//! Rows are partitioned by the key group of their whole group row (window columns
+//! included, see [`GroupKeys`]); the operator ([`WindowAggregate`]) keeps one list of
+//! accumulators per group row in keyed state (heap or RocksDB, checkpointed and
+//! restored with the key groups) and an event-time timer at `window_end - 1`; when
+//! the watermark passes it the group's row is emitted (insert-only) and its state
+//! cleared. Rows of windows the watermark already passed are dropped as late.
+
+use arrow::array::{Array, Int64Array, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::row::RowConverter;
+use datafusion::common::ScalarValue;
+use weir_core::{StreamRecord, Watermark};
+use weir_datastream::custom::{Input, Operator, OperatorState, Timers};
+use weir_datastream::functions::TimeDomain;
+use weir_runtime::failure::{fail, OperatorMeta};
+use weir_state::{KeyedStateStore, ValueStateDescriptor};
+
+use crate::batch::RowBatch;
+use crate::error::SqlError;
+use crate::exec::accumulator::{Acc, AggCall, Value};
+use crate::exec::keys::GroupKeys;
+use crate::exec::output;
+
+/// The keyed window aggregate operator.
+pub struct WindowAggregate {
+    /// For failure reports.
+    pub meta: OperatorMeta,
+    /// Group keys.
+    pub keys: GroupKeys,
+    /// Index of `window_end` among the group columns.
+    pub window_end: usize,
+    /// Aggregates.
+    pub aggs: Vec<AggCall>,
+    /// Output schema: group columns then aggregates.
+    pub schema: SchemaRef,
+    /// Row encoding of the group columns.
+    pub converter: RowConverter,
+    /// Keyed state.
+    pub store: KeyedStateStore<Vec<u8>>,
+    /// Window-end timers.
+    pub timers: Timers<Vec<u8>, ()>,
+    /// Accumulators per group.
+    pub accs: ValueStateDescriptor<Vec<Acc>>,
+    /// The last watermark.
+    pub watermark: i64,
+    /// Late rows dropped.
+    pub late: u64,
+}
+
+fn state_error(e: weir_state::StateError) -> SqlError {
+    SqlError::Plan(format!("window aggregate state: {e}"))
+}
+
+impl WindowAggregate {
+    fn add(&mut self, batch: &RecordBatch) -> Result<(), SqlError> {
+        let (columns, keys) = self.keys.keys(&self.converter, batch)?;
+        let ends = cast(&columns[self.window_end], &DataType::Int64)?;
+        let ends = ends
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| SqlError::Plan("window_end is not a timestamp".into()))?;
+        let args = self
+            .aggs
+            .iter()
+            .map(|a| a.arguments(batch))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (row, key) in keys.into_iter().enumerate() {
+            let fire = ends.value(row) - 1;
+            if fire <= self.watermark {
+                self.late += 1;
+                continue;
+            }
+            let current = self.store.key(key);
+            let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
+            let mut accs = match state.get().map_err(state_error)? {
+                Some(accs) => accs,
+                None => self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect(),
+            };
+            for (acc, arg) in accs.iter_mut().zip(&args) {
+                let value = ScalarValue::try_from_array(arg, row)?;
+                acc.apply(Value::from_scalar(&value), 1);
+            }
+            state.set(accs).map_err(state_error)?;
+            self.timers
+                .register(&mut self.store, &current, TimeDomain::EventTime, (), fire)
+                .map_err(state_error)?;
+        }
+        Ok(())
+    }
+
+    fn fire(&mut self, until: i64) -> Result<Option<RecordBatch>, SqlError> {
+        let mut keys = Vec::new();
+        let mut results: Vec<Vec<ScalarValue>> = vec![Vec::new(); self.aggs.len()];
+        while let Some((current, (), _)) = self
+            .timers
+            .pop_due(&mut self.store, TimeDomain::EventTime, until)
+            .map_err(state_error)?
+        {
+            let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
+            let Some(accs) = state.get().map_err(state_error)? else {
+                continue;
+            };
+            state.clear().map_err(state_error)?;
+            for (out, acc) in results.iter_mut().zip(&accs) {
+                out.push(acc.result());
+            }
+            keys.push(current.key().clone());
+        }
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let columns = self.keys.decode(&self.converter, &keys)?;
+        Ok(Some(output::batch(&self.schema, columns, results, None, keys.len())?))
+    }
+}
+
+impl Operator<RowBatch, RowBatch> for WindowAggregate {
+    fn process(&mut self, record: StreamRecord<RowBatch>, _: &mut dyn Input<RowBatch>) {
+        if let Err(e) = self.add(record.value.batch()) {
+            fail(&self.meta, format!("window aggregate: {e}"));
+        }
+    }
+
+    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<RowBatch>) {
+        if watermark.timestamp <= self.watermark {
+            return;
+        }
+        self.watermark = watermark.timestamp;
+        match self.fire(watermark.timestamp) {
+            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
+            Ok(None) => {}
+            Err(e) => fail(&self.meta, format!("window aggregate: {e}")),
+        }
+        out.process_watermark(watermark);
+    }
+
+    fn snapshot(&mut self, _: u64) -> OperatorState {
+        OperatorState {
+            keyed: Some(self.store.snapshot()),
+            operator: None,
+        }
+    }
+}
