@@ -3,7 +3,7 @@
 //! uses: vectorized projections and filters ([`eval`]), table watermarks
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
 //! ([`window_aggregate`]), updating aggregates ([`group_aggregate`]) with their
-//! accumulators ([`accumulator`]), inner joins ([`join`]), the key encoding and
+//! accumulators ([`accumulator`]), inner joins ([`join`]), Top-N and deduplication ([`top_n`]), the key encoding and
 //! partitioning they share ([`keys`]) and their result batches ([`output`]).
 
 pub mod accumulator;
@@ -12,7 +12,9 @@ pub mod group_aggregate;
 pub mod join;
 pub mod keys;
 pub mod output;
+pub mod top_n;
 pub mod translate;
+mod translate_rank;
 pub mod watermark;
 pub mod window;
 pub mod window_aggregate;

@@ -4,6 +4,8 @@
 //! keyed window aggregates, updating aggregates, inner joins and unions. Any other
 //! plan node is [`SqlError::Unsupported`].
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Int8Array, RecordBatch, RecordBatchOptions};
@@ -56,6 +58,21 @@ pub struct Translator<'a> {
     pub planner: &'a SqlPlanner,
     /// Connectors of the tables.
     pub connectors: &'a SqlConnectors,
+    /// Rank limits of `ROW_NUMBER()` columns (by the window node's column name),
+    /// set by the filters above them.
+    pub(crate) limits: RefCell<HashMap<String, i64>>,
+}
+
+impl<'a> Translator<'a> {
+    /// A translator of plans over `planner`'s tables into jobs on `env`.
+    pub fn new(env: &'a StreamExecutionEnvironment, planner: &'a SqlPlanner, connectors: &'a SqlConnectors) -> Self {
+        Translator {
+            env,
+            planner,
+            connectors,
+            limits: RefCell::new(HashMap::new()),
+        }
+    }
 }
 
 impl Translator<'_> {
@@ -99,6 +116,7 @@ impl Translator<'_> {
                 })
             }
             LogicalPlan::Filter(f) => {
+                self.note_rank_limits(f)?;
                 let input = self.stream(&f.input)?;
                 let predicate = physical(&f.predicate, f.input.schema())?;
                 Ok(input.map_stream(|s| {
@@ -113,6 +131,7 @@ impl Translator<'_> {
             LogicalPlan::Aggregate(agg) => self.aggregate(agg),
             LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
+            LogicalPlan::Window(window) => self.window_node(window),
             other => Err(unsupported(format!("{} in streaming SQL (yet)", node_name(other)))),
         }
     }

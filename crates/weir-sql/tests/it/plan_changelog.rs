@@ -14,7 +14,7 @@ use weir_sql::error::SqlError;
 use weir_sql::front::{Statement, TableDef};
 use weir_sql::job::SqlJob;
 
-use crate::plan_stream::{bid, query, rows, setup, ROWS};
+use crate::plan_stream::{bid, query, rows_in_order, setup, ROWS};
 
 /// A changelog row: its kind and values.
 type Change = (RowKind, Vec<String>);
@@ -23,8 +23,7 @@ fn changes(batches: &[RowBatch]) -> Vec<Change> {
     let mut out = Vec::new();
     for batch in batches {
         let updating = batch.batch().schema().fields().last().map(|f| f.name().as_str()) == Some(KIND_COLUMN);
-        for (row, mut values) in rows(std::slice::from_ref(batch)).into_iter().enumerate() {
-            let _ = row;
+        for mut values in rows_in_order(std::slice::from_ref(batch)) {
             let kind = if updating {
                 let code: i8 = values.pop().unwrap().parse().unwrap();
                 RowKind::from_code(code).unwrap()
@@ -312,5 +311,79 @@ fn sinks_get_the_changelog_they_take_or_a_planning_error() {
             err.to_string().contains("PRIMARY KEY") || err.to_string().contains("upsert key (bidder)"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn top_n_keeps_the_first_rows_of_each_partition() {
+    for parallelism in [1, 2] {
+        let (log, mode) = run_changes(
+            "SELECT bidder, auction, price, rn FROM (SELECT *, ROW_NUMBER() OVER \
+             (PARTITION BY bidder ORDER BY price DESC, auction ASC) AS rn FROM bid) WHERE rn <= 3",
+            parallelism,
+        );
+        assert_eq!(mode, ChangelogMode::Retract);
+        let mut expected = Vec::new();
+        for bidder in 0..3 {
+            let mut bids: Vec<_> = (0..ROWS).map(bid).filter(|b| b.1 == bidder).collect();
+            bids.sort_by_key(|b| (-b.2, b.0));
+            for (rank, b) in bids.iter().take(3).enumerate() {
+                expected.push(vec![bidder, b.0, b.2, rank as i64 + 1]);
+            }
+        }
+        assert_eq!(materialize(&log), table(expected), "parallelism {parallelism}");
+        // Rows were pushed out of the top 3 on the way.
+        assert!(log.iter().any(|(k, _)| *k == RowKind::Delete));
+    }
+}
+
+#[test]
+fn deduplication_keeps_the_first_row_per_key() {
+    for parallelism in [1, 2] {
+        let (log, _) = run_changes(
+            "SELECT bidder, auction FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder ORDER BY dateTime) AS rn \
+             FROM bid) WHERE rn = 1",
+            parallelism,
+        );
+        if parallelism == 1 {
+            // Rows arrive in time order: the first row of each bidder is never replaced.
+            assert!(log.iter().all(|(k, _)| *k == RowKind::Insert), "{log:?}");
+        }
+        // Two source subtasks interleave: a later row may come first and be replaced.
+        assert_eq!(materialize(&log), table((0..3).map(|b| vec![b, b])));
+    }
+    // Keep-last: each newer row replaces the previous one.
+    let (log, _) = run_changes(
+        "SELECT bidder, auction FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder ORDER BY dateTime DESC) AS rn \
+         FROM bid) WHERE rn = 1",
+        2,
+    );
+    assert_eq!(materialize(&log), table((0..3).map(|b| vec![b, ROWS - 3 + b])));
+}
+
+#[test]
+fn over_windows_other_than_ranked_row_numbers_are_unsupported() {
+    let (catalog, connectors) = setup("");
+    let env = StreamExecutionEnvironment::new();
+    for (sql, needle) in [
+        (
+            "SELECT bidder, ROW_NUMBER() OVER (PARTITION BY bidder ORDER BY price) FROM bid",
+            "ROW_NUMBER() without a filter",
+        ),
+        (
+            "SELECT bidder, SUM(price) OVER (PARTITION BY bidder ORDER BY dateTime ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM bid",
+            "OVER window",
+        ),
+        (
+            "SELECT * FROM (SELECT bidder, c, ROW_NUMBER() OVER (ORDER BY c DESC) AS rn FROM \
+             (SELECT bidder, COUNT(*) AS c FROM bid GROUP BY bidder)) WHERE rn <= 2",
+            "Top-N over updated rows",
+        ),
+    ] {
+        match SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)) {
+            Err(e @ SqlError::Unsupported { .. }) => assert!(e.to_string().contains(needle), "{sql}: {e}"),
+            Err(e) => panic!("{sql}: not Unsupported: {e}"),
+            Ok(_) => panic!("{sql}: planned"),
+        }
     }
 }

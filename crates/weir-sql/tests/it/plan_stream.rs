@@ -94,6 +94,13 @@ pub fn query(sql: &str) -> Box<datafusion::sql::sqlparser::ast::Query> {
 
 /// Rows as strings (timestamps as epoch milliseconds), sorted.
 pub fn rows(batches: &[RowBatch]) -> Vec<Vec<String>> {
+    let mut out = rows_in_order(batches);
+    out.sort();
+    out
+}
+
+/// Rows as strings (timestamps as epoch milliseconds), in batch order.
+pub fn rows_in_order(batches: &[RowBatch]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for batch in batches {
         let batch = batch.batch();
@@ -120,7 +127,6 @@ pub fn rows(batches: &[RowBatch]) -> Vec<Vec<String>> {
             );
         }
     }
-    out.sort();
     out
 }
 
