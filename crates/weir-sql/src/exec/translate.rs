@@ -13,7 +13,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DFSchema, JoinType};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, Join, LogicalPlan, TableScan, Union};
+use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, Join, LogicalPlan, TableScan, Union, Values};
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_datastream::custom::{keyed_store, Timers};
@@ -94,6 +94,7 @@ impl Translator<'_> {
                     exprs.push(kind);
                     schema = output::with_kind(&schema);
                 }
+                let name = format!("Projection [{}]", input.mode.name());
                 let upsert_key = input.upsert_key.as_ref().and_then(|key| {
                     key.iter()
                         .map(|k| {
@@ -110,7 +111,7 @@ impl Translator<'_> {
                         .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
                             eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch()))
                         })
-                        .name("Projection"),
+                        .name(&name),
                     mode: input.mode,
                     upsert_key,
                 })
@@ -119,11 +120,12 @@ impl Translator<'_> {
                 self.note_rank_limits(f)?;
                 let input = self.stream(&f.input)?;
                 let predicate = physical(&f.predicate, f.input.schema())?;
+                let name = format!("Filter [{}]", input.mode.name());
                 Ok(input.map_stream(|s| {
                     s.process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
                         eval::emit("filter", out, || eval::filter(&predicate, b.batch()))
                     })
-                    .name("Filter")
+                    .name(&name)
                 }))
             }
             LogicalPlan::SubqueryAlias(a) => self.stream(&a.input),
@@ -132,8 +134,55 @@ impl Translator<'_> {
             LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Window(window) => self.window_node(window),
+            LogicalPlan::Values(values) => Ok(SqlStream::insert_only(self.values(values)?)),
+            LogicalPlan::EmptyRelation(empty) => {
+                // `SELECT 1` (one row without columns) or a relation the optimizer
+                // proved empty.
+                let schema: SchemaRef = Arc::new(empty.schema.as_arrow().clone());
+                let rows = usize::from(empty.produce_one_row);
+                let batch = RecordBatch::try_new_with_options(
+                    schema.clone(),
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| arrow::array::new_null_array(f.data_type(), rows))
+                        .collect(),
+                    &RecordBatchOptions::new().with_row_count(Some(rows)),
+                )?;
+                let batches = if rows > 0 { vec![RowBatch(batch)] } else { Vec::new() };
+                Ok(SqlStream::insert_only(self.env.from_collection(batches).name("Values")))
+            }
             other => Err(unsupported(format!("{} in streaming SQL (yet)", node_name(other)))),
         }
+    }
+
+    /// `VALUES (...), (...)`: a bounded stream of one batch.
+    fn values(&self, values: &Values) -> Result<DataStream<RowBatch>, SqlError> {
+        let schema: SchemaRef = Arc::new(values.schema.as_arrow().clone());
+        let empty = DFSchema::empty();
+        let one_row = RecordBatch::try_new_with_options(
+            Arc::new(arrow::datatypes::Schema::empty()),
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        let mut columns = vec![Vec::new(); schema.fields().len()];
+        for row in &values.values {
+            for (column, expr) in columns.iter_mut().zip(row) {
+                let value = eval::evaluate(&physical(expr, &empty)?, &one_row)?;
+                column.push(datafusion::common::ScalarValue::try_from_array(&value, 0)?);
+            }
+        }
+        let columns = columns
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(values, field)| output::column(field, values))
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = RecordBatch::try_new_with_options(
+            schema,
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(values.values.len())),
+        )?;
+        Ok(self.env.from_collection(vec![RowBatch(batch)]).name("Values"))
     }
 
     fn union(&self, union: &Union) -> Result<SqlStream, SqlError> {
@@ -235,7 +284,12 @@ impl Translator<'_> {
             .stream
             .partition_with(left_side.keys.partitioning())
             .connect(&right.stream.partition_with(right_side.keys.partitioning()));
-        let stream = connected.transform("Join", move |ctx| {
+        let mode = if updating {
+            ChangelogMode::Retract
+        } else {
+            ChangelogMode::InsertOnly
+        };
+        let stream = connected.transform(&format!("Join [{}]", mode.name()), move |ctx| {
             Ok(StreamingJoin {
                 meta: ctx.meta.clone(),
                 converters: JoinConverters::new(&left_side, &right_side)?,
@@ -390,7 +444,7 @@ impl Translator<'_> {
             // An updating aggregate: a retract changelog keyed by the group columns.
             let retracting = input.is_updating();
             let schema = output::with_kind(&schema);
-            let stream = partitioned.transform("Group aggregate", move |ctx| {
+            let stream = partitioned.transform("Group aggregate [retract]", move |ctx| {
                 Ok(GroupAggregate {
                     meta: ctx.meta.clone(),
                     converter: keys.converter()?,
@@ -413,7 +467,7 @@ impl Translator<'_> {
                 "a window aggregate over updated rows (window aggregates take insert-only input)",
             ));
         }
-        let stream = partitioned.transform("Window aggregate", move |ctx| {
+        let stream = partitioned.transform("Window aggregate [insert-only]", move |ctx| {
             let mut store = keyed_store::<Vec<u8>>(ctx)?;
             let mut timers = Timers::new("window");
             timers.restore(&mut store)?;

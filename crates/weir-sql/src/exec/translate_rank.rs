@@ -182,12 +182,14 @@ impl Translator<'_> {
             types: input_schema.fields().iter().map(|f| f.data_type().clone()).collect(),
             schema: output::with_kind(window.schema.as_arrow()),
         };
-        let stream = input
-            .stream
-            .partition_with(partition.partitioning())
-            .transform(if limit == 1 { "Deduplicate" } else { "Top-N" }, move |ctx| {
-                Ok(TopN::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?)
-            });
+        let stream = input.stream.partition_with(partition.partitioning()).transform(
+            if limit == 1 {
+                "Deduplicate [retract]"
+            } else {
+                "Top-N [retract]"
+            },
+            move |ctx| Ok(TopN::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?),
+        );
         Ok(SqlStream {
             stream,
             mode: ChangelogMode::Retract,

@@ -34,7 +34,7 @@ pub mod types;
 
 pub use catalog::{ApplyOutcome, Catalog, CatalogEntry, DescribeRow};
 pub use dialect::FlinkDialect;
-pub use options::{AggPhaseStrategy, SessionOptions};
+pub use options::{AggPhaseStrategy, ResultMode, SessionOptions};
 pub use parser::{parse_script, parse_statement, rewrite_window_tvfs};
 pub use statement::{
     CreateFunction, CreateTable, CreateView, DropObject, FunctionDef, Insert, ObjectKind, ParsedStatement, Statement,

@@ -30,6 +30,21 @@ pub const DISTINCT_AGG_SPLIT_ENABLED: &str = "table.optimizer.distinct-agg.split
 /// `table.exec.source.idle-timeout`.
 pub const SOURCE_IDLE_TIMEOUT: &str = "table.exec.source.idle-timeout";
 
+/// `sql-client.execution.result-mode`: how a query's result is shown.
+pub const RESULT_MODE: &str = "sql-client.execution.result-mode";
+
+/// How a query's result is shown (`sql-client.execution.result-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultMode {
+    /// The current rows, updated in place (`TABLE`, the default).
+    #[default]
+    Table,
+    /// Every change, with its kind (`CHANGELOG`).
+    Changelog,
+    /// Changes printed as they come (`TABLEAU`).
+    Tableau,
+}
+
 /// How aggregations are split (`table.optimizer.agg-phase-strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AggPhaseStrategy {
@@ -84,6 +99,11 @@ impl SessionOptions {
     /// `parallelism.default` (at least 1), if set.
     pub fn parallelism_default(&self) -> Result<Option<u32>, SqlError> {
         self.typed(PARALLELISM_DEFAULT, parse_parallelism)
+    }
+
+    /// `sql-client.execution.result-mode` (default `TABLE`).
+    pub fn result_mode(&self) -> Result<ResultMode, SqlError> {
+        Ok(self.typed(RESULT_MODE, parse_result_mode)?.unwrap_or_default())
     }
 
     /// `table.exec.state.ttl`; `None` when unset or 0 (state never expires).
@@ -169,6 +189,7 @@ fn validate(key: &str, value: &str) -> Result<(), SqlError> {
         MINI_BATCH_ENABLED | DISTINCT_AGG_SPLIT_ENABLED => parse_bool(value).map(drop),
         MINI_BATCH_SIZE => parse_i64(value).map(drop),
         AGG_PHASE_STRATEGY => parse_agg_phase_strategy(value).map(drop),
+        RESULT_MODE => parse_result_mode(value).map(drop),
         _ => Ok(()),
     };
     result.map_err(|reason| SqlError::InvalidOption {
@@ -176,6 +197,15 @@ fn validate(key: &str, value: &str) -> Result<(), SqlError> {
         value: value.to_string(),
         reason,
     })
+}
+
+fn parse_result_mode(value: &str) -> Result<ResultMode, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "table" => Ok(ResultMode::Table),
+        "changelog" => Ok(ResultMode::Changelog),
+        "tableau" => Ok(ResultMode::Tableau),
+        _ => Err("expected TABLE, CHANGELOG or TABLEAU".to_string()),
+    }
 }
 
 fn parse_parallelism(value: &str) -> Result<u32, String> {

@@ -149,7 +149,13 @@ impl SqlPlanner {
         let mut query = query.clone();
         super::column_names::flink_column_names(&mut query);
         let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query))));
-        futures::executor::block_on(self.ctx.state().statement_to_plan(statement)).map_err(df)
+        // Every table is registered in memory, so planning never waits: polled once,
+        // without an executor (a caller may already be inside one).
+        use futures::FutureExt;
+        match self.ctx.state().statement_to_plan(statement).now_or_never() {
+            Some(plan) => plan.map_err(df),
+            None => Err(SqlError::Plan("planning waited on a table provider".into())),
+        }
     }
 
     /// The optimized logical plan of a query.

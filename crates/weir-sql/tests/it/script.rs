@@ -121,7 +121,18 @@ fn explain_shows_the_plan_and_the_job_graph_without_running() {
     assert!(text.contains("== Optimized logical plan =="), "{text}");
     assert!(text.contains("Aggregate"), "{text}");
     assert!(text.contains("insert-only"), "{text}");
-    assert!(text.contains("Window aggregate"), "{text}");
+    assert!(text.contains("Window aggregate [insert-only]"), "{text}");
+    // Each SQL operator of the job graph names the changelog it produces.
+    let outcome = session
+        .run_script(
+            &env,
+            "EXPLAIN SELECT bidder, COUNT(*) FROM bid GROUP BY bidder HAVING COUNT(*) > 1;",
+        )
+        .unwrap();
+    let text = outcome.messages.join("\n");
+    assert!(text.contains("Changelog of the result: retract"), "{text}");
+    assert!(text.contains("Group aggregate [retract]"), "{text}");
+    assert!(text.contains("Filter [retract]"), "{text}");
 }
 
 #[test]
