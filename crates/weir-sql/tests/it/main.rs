@@ -7,6 +7,7 @@ mod front_fuzz;
 mod front_nexmark;
 mod front_statements;
 mod front_tvf;
+mod functions;
 mod nexmark_sql;
 mod plan_restart;
 mod plan_stream;
