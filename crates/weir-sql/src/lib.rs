@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | [`front`] | the Flink dialect: statements, DDL, the catalog, session options, window TVF rewriting |
 //! | [`plan`] | DataFusion planning over the catalog (schema-only tables, views, window TVFs) |
+//! | [`functions`] | Flink's built-in scalar functions DataFusion lacks (`DATE_FORMAT`, `SPLIT_INDEX`, `HOUR`, `PROCTIME`, ...) |
 //! | [`exec`] | the translation of optimized logical plans into operators over [`batch::RowBatch`]es |
 //! | [`job`] | planning a query or an `INSERT INTO` onto an environment |
 //! | [`script`] | running whole scripts ([`script::SqlSession`]) |
@@ -17,6 +18,7 @@ pub mod connectors;
 pub mod error;
 pub mod exec;
 pub mod front;
+pub mod functions;
 pub mod job;
 pub mod plan;
 pub mod rows;

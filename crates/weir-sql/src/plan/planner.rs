@@ -19,6 +19,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use crate::error::SqlError;
 use crate::front::tvf::{CUMULATE_FUNCTION, HOP_FUNCTION, SESSION_FUNCTION, TUMBLE_FUNCTION};
 use crate::front::{Catalog, ColumnKind, FlinkTypePlanner, TableDef};
+use crate::functions::register_flink_functions;
 use crate::plan::providers::{InputSchemas, SchemaTable, WindowFunction};
 
 const SCRATCH: &str = "__weir_scratch";
@@ -61,6 +62,7 @@ impl SqlPlanner {
             .with_type_planner(Arc::new(FlinkTypePlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
+        register_flink_functions(&ctx);
         let inputs: InputSchemas = Arc::new(Mutex::new(HashMap::new()));
         for name in [TUMBLE_FUNCTION, HOP_FUNCTION, CUMULATE_FUNCTION, SESSION_FUNCTION] {
             ctx.register_udtf(

@@ -7,6 +7,7 @@ mod front_fuzz;
 mod front_nexmark;
 mod front_statements;
 mod front_tvf;
+mod functions;
 mod golden;
 mod nexmark_sql;
 mod plan_changelog;
