@@ -19,7 +19,7 @@ use datafusion::common::ScalarValue;
 use serde::{Deserialize, Serialize};
 use weir_core::StreamRecord;
 use weir_datastream::custom::{Input, Operator, OperatorState};
-use weir_runtime::failure::{fail, OperatorMeta};
+use weir_runtime::failure::OperatorMeta;
 use weir_state::{KeyedStateStore, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind};
@@ -159,17 +159,11 @@ impl GroupAggregate {
 
 impl Operator<RowBatch, RowBatch> for GroupAggregate {
     fn process(&mut self, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {
-        match self.apply(&record.value) {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, format!("aggregate: {e}")),
-        }
+        let result = self.apply(&record.value);
+        output::send(&self.meta, "aggregate", result, out);
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
-        OperatorState {
-            keyed: Some(self.store.snapshot()),
-            operator: None,
-        }
+        output::keyed_snapshot(&mut self.store)
     }
 }

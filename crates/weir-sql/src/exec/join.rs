@@ -16,11 +16,11 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Int8Array, RecordBatch, RecordBatchOptions, UInt32Array};
 use arrow::compute::{filter_record_batch, take};
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::row::{RowConverter, SortField};
+use arrow::row::RowConverter;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::StreamRecord;
 use weir_datastream::custom::{CoOperator, Input, OperatorState};
-use weir_runtime::failure::{fail, OperatorMeta};
+use weir_runtime::failure::OperatorMeta;
 use weir_state::{KeyedStateStore, MapStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind};
@@ -39,9 +39,7 @@ pub struct JoinSide {
 
 impl JoinSide {
     fn row_converter(&self) -> Result<RowConverter, SqlError> {
-        Ok(RowConverter::new(
-            self.types.iter().map(|t| SortField::new(t.clone())).collect(),
-        )?)
+        crate::exec::output::row_converter(&self.types)
     }
 }
 
@@ -198,11 +196,8 @@ impl StreamingJoin {
     }
 
     fn emit(&mut self, side: Side, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {
-        match self.process(side, &record.value) {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, format!("join: {e}")),
-        }
+        let result = self.process(side, &record.value);
+        crate::exec::output::send(&self.meta, "join", result, out);
     }
 }
 
@@ -216,9 +211,6 @@ impl CoOperator<RowBatch, RowBatch, RowBatch> for StreamingJoin {
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
-        OperatorState {
-            keyed: Some(self.store.snapshot()),
-            operator: None,
-        }
+        crate::exec::output::keyed_snapshot(&mut self.store)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, SortField};
+use arrow::row::RowConverter;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
 use weir_core::StreamRecord;
@@ -31,9 +31,7 @@ pub struct GroupKeys {
 impl GroupKeys {
     /// A converter of the key columns to rows.
     pub fn converter(&self) -> Result<RowConverter, SqlError> {
-        Ok(RowConverter::new(
-            self.types.iter().map(|t| SortField::new(t.clone())).collect(),
-        )?)
+        crate::exec::output::row_converter(&self.types)
     }
 
     /// The key columns of a batch.

@@ -36,6 +36,17 @@ pub struct SqlStream {
     pub upsert_key: Option<Vec<usize>>,
 }
 
+impl ChangelogMode {
+    /// Retract when `updating`, else insert-only.
+    pub fn retract_if(updating: bool) -> ChangelogMode {
+        if updating {
+            ChangelogMode::Retract
+        } else {
+            ChangelogMode::InsertOnly
+        }
+    }
+}
+
 impl SqlStream {
     /// An insert-only stream.
     pub fn insert_only(stream: DataStream<RowBatch>) -> Self {

@@ -8,7 +8,13 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 
-use crate::batch::{kind_field, RowKind};
+use arrow::row::{RowConverter, SortField};
+use weir_core::StreamRecord;
+use weir_datastream::custom::{Input, OperatorState};
+use weir_runtime::failure::{fail, OperatorMeta};
+use weir_state::KeyedStateStore;
+
+use crate::batch::{kind_field, RowBatch, RowKind};
 use crate::error::SqlError;
 
 /// `schema` with the kind column appended.
@@ -66,4 +72,34 @@ pub fn batch(
         columns,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     )?)
+}
+
+/// A row encoding of columns of `types` (Arrow's row format).
+pub fn row_converter(types: &[DataType]) -> Result<RowConverter, SqlError> {
+    Ok(RowConverter::new(
+        types.iter().map(|t| SortField::new(t.clone())).collect(),
+    )?)
+}
+
+/// Sends what an operator computed from one input batch downstream; an error fails
+/// the job naming the operator (`what`).
+pub fn send(
+    meta: &OperatorMeta,
+    what: &str,
+    result: Result<Option<RecordBatch>, SqlError>,
+    out: &mut dyn Input<RowBatch>,
+) {
+    match result {
+        Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
+        Ok(None) => {}
+        Err(e) => fail(meta, format!("{what}: {e}")),
+    }
+}
+
+/// The snapshot of an operator whose only state is keyed.
+pub fn keyed_snapshot(store: &mut KeyedStateStore<Vec<u8>>) -> OperatorState {
+    OperatorState {
+        keyed: Some(store.snapshot()),
+        operator: None,
+    }
 }

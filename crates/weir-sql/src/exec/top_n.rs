@@ -21,7 +21,7 @@ use arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::StreamRecord;
 use weir_datastream::custom::{Input, Operator, OperatorState};
-use weir_runtime::failure::{fail, OperatorMeta};
+use weir_runtime::failure::OperatorMeta;
 use weir_state::{KeyedStateStore, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind};
@@ -77,9 +77,7 @@ impl TopNSpec {
     }
 
     fn row_converter(&self) -> Result<RowConverter, SqlError> {
-        Ok(RowConverter::new(
-            self.types.iter().map(|t| SortField::new(t.clone())).collect(),
-        )?)
+        output::row_converter(&self.types)
     }
 }
 
@@ -197,17 +195,11 @@ impl TopN {
 
 impl Operator<RowBatch, RowBatch> for TopN {
     fn process(&mut self, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {
-        match self.apply(record.value.batch()) {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, format!("Top-N: {e}")),
-        }
+        let result = self.apply(record.value.batch());
+        output::send(&self.meta, "Top-N", result, out);
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
-        OperatorState {
-            keyed: Some(self.store.snapshot()),
-            operator: None,
-        }
+        output::keyed_snapshot(&mut self.store)
     }
 }

@@ -225,11 +225,7 @@ impl Translator<'_> {
         let stream = merged.ok_or_else(|| SqlError::Plan("UNION without inputs".into()))?;
         Ok(SqlStream {
             stream,
-            mode: if updating {
-                ChangelogMode::Retract
-            } else {
-                ChangelogMode::InsertOnly
-            },
+            mode: ChangelogMode::retract_if(updating),
             upsert_key: None,
         })
     }
@@ -284,11 +280,7 @@ impl Translator<'_> {
             .stream
             .partition_with(left_side.keys.partitioning())
             .connect(&right.stream.partition_with(right_side.keys.partitioning()));
-        let mode = if updating {
-            ChangelogMode::Retract
-        } else {
-            ChangelogMode::InsertOnly
-        };
+        let mode = ChangelogMode::retract_if(updating);
         let stream = connected.transform(&format!("Join [{}]", mode.name()), move |ctx| {
             Ok(StreamingJoin {
                 meta: ctx.meta.clone(),
@@ -305,11 +297,7 @@ impl Translator<'_> {
         });
         Ok(SqlStream {
             stream,
-            mode: if updating {
-                ChangelogMode::Retract
-            } else {
-                ChangelogMode::InsertOnly
-            },
+            mode: ChangelogMode::retract_if(updating),
             upsert_key: None,
         })
     }

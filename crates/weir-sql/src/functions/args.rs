@@ -163,6 +163,21 @@ pub(crate) fn invoke(
     })
 }
 
+/// The strings of a function's result (tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn strings(value: ColumnarValue) -> Vec<Option<String>> {
+    use arrow::array::AsArray;
+    let array = value.to_array(1).unwrap();
+    array.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
+}
+
+/// A text literal argument (tests).
+#[cfg(test)]
+pub(crate) fn literal(s: &str) -> ColumnarValue {
+    ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(Some(s.into())))
+}
+
 /// `value` as an Arrow datum (an array, or a constant of one row) for the
 /// kernels that take either.
 pub(crate) fn datum(value: &ColumnarValue) -> Result<Box<dyn arrow::array::Datum>> {

@@ -188,18 +188,9 @@ impl ScalarUDFImpl for DateFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::args::invoke;
+    use crate::functions::args::{invoke, literal, strings};
     use arrow::array::{StringArray, TimestampMillisecondArray, TimestampSecondArray};
     use datafusion::common::ScalarValue;
-
-    fn strings(value: ColumnarValue) -> Vec<Option<String>> {
-        let array = value.to_array(1).unwrap();
-        array.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
-    }
-
-    fn literal(s: &str) -> ColumnarValue {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s.into())))
-    }
 
     // 2024-03-05 07:08:09.045 UTC
     const T: i64 = 1_709_622_489_045;

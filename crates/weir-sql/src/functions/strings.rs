@@ -257,18 +257,9 @@ impl ScalarUDFImpl for Concat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::args::invoke;
-    use arrow::array::{AsArray, Int64Array, StringArray};
+    use crate::functions::args::{invoke, literal, strings};
+    use arrow::array::{Int64Array, StringArray};
     use datafusion::common::ScalarValue;
-
-    fn strings(value: ColumnarValue) -> Vec<Option<String>> {
-        let array = value.to_array(1).unwrap();
-        array.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
-    }
-
-    fn literal(s: &str) -> ColumnarValue {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s.into())))
-    }
 
     fn int(i: i64) -> ColumnarValue {
         ColumnarValue::Scalar(ScalarValue::Int64(Some(i)))

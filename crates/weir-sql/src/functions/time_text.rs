@@ -309,13 +309,9 @@ impl ScalarUDFImpl for ToTimestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::args::invoke;
+    use crate::functions::args::{invoke, literal};
     use arrow::array::{AsArray, Int64Array, StringArray};
     use arrow::datatypes::Int64Type;
-
-    fn literal(s: &str) -> ColumnarValue {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s.into())))
-    }
 
     #[test]
     fn unix_timestamp_reads_text_in_a_pattern() {

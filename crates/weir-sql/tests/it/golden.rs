@@ -15,10 +15,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use sqllogictest::{DBOutput, DefaultColumnType};
 use weir_datastream::StreamExecutionEnvironment;
-use weir_sql::batch::{RowBatch, KIND_COLUMN};
+use weir_sql::batch::RowBatch;
 use weir_sql::connector::SqlConnectors;
 use weir_sql::front::{ResultMode, Statement};
 use weir_sql::job::SqlJob;
@@ -85,26 +84,11 @@ impl WeirDb {
 
 /// Each row of a batch: its kind and its values as text.
 fn lines(batch: &RowBatch) -> Result<Vec<(&'static str, Vec<String>)>, DbError> {
-    let rows = batch.batch();
-    let options = FormatOptions::default().with_null("NULL");
-    let formatters = rows
-        .schema_ref()
-        .fields()
-        .iter()
-        .zip(rows.columns())
-        .filter(|(field, _)| field.name() != KIND_COLUMN)
-        .map(|(_, column)| ArrayFormatter::try_new(column.as_ref(), &options))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)?;
-    (0..rows.num_rows())
-        .map(|row| {
-            let values = formatters
-                .iter()
-                .map(|f| f.value(row).try_to_string().map_err(err))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((batch.kind(row).short(), values))
-        })
-        .collect()
+    Ok(weir_sql::rows::row_values(batch)
+        .map_err(err)?
+        .into_iter()
+        .map(|(kind, values)| (kind.short(), values))
+        .collect())
 }
 
 /// The rows a changelog leaves; a retraction of a row that is not there is an error.
