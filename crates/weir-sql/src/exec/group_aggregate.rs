@@ -10,8 +10,6 @@
 //! Emitting once per batch rather than once per row is Flink's mini-batch: fewer
 //! intermediate updates, the same final result.
 
-use std::collections::HashMap;
-
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use arrow::row::RowConverter;
@@ -25,7 +23,7 @@ use weir_state::{KeyedStateStore, ValueStateDescriptor};
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
 use crate::exec::accumulator::{Acc, AggCall, Value};
-use crate::exec::keys::GroupKeys;
+use crate::exec::keys::{self, GroupKeys};
 use crate::exec::output;
 
 /// The state of one group.
@@ -92,16 +90,7 @@ impl GroupAggregate {
             .iter()
             .map(|a| a.arguments(rows))
             .collect::<Result<Vec<_>, _>>()?;
-        // Rows by group, groups in order of first appearance.
-        let mut order: Vec<(&[u8], Vec<usize>)> = Vec::new();
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
-        for (row, key) in keys.iter().enumerate() {
-            let at = *index.entry(key.as_slice()).or_insert_with(|| {
-                order.push((key.as_slice(), Vec::new()));
-                order.len() - 1
-            });
-            order[at].1.push(row);
-        }
+        let order = keys::rows_by_key(&keys);
         let mut changes = Changes {
             values: vec![Vec::new(); self.aggs.len()],
             ..Changes::default()

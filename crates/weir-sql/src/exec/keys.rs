@@ -73,6 +73,20 @@ impl GroupKeys {
     }
 }
 
+/// The rows of each key (by index), keys in order of first appearance.
+pub fn rows_by_key(keys: &[Vec<u8>]) -> Vec<(&[u8], Vec<usize>)> {
+    let mut order: Vec<(&[u8], Vec<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for (row, key) in keys.iter().enumerate() {
+        let at = *index.entry(key.as_slice()).or_insert_with(|| {
+            order.push((key.as_slice(), Vec::new()));
+            order.len() - 1
+        });
+        order[at].1.push(row);
+    }
+    order
+}
+
 /// Splits batches by the key group of each row's key.
 pub struct KeyPartitioner {
     meta: OperatorMeta,

@@ -11,7 +11,6 @@
 //! never come back. Ties keep arrival order. Deduplication (`rn = 1` ordered by
 //! time) is the case N = 1: keep-first costs one comparison per row.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
@@ -27,7 +26,7 @@ use weir_state::{KeyedStateStore, ValueStateDescriptor};
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
 use crate::exec::eval::evaluate;
-use crate::exec::keys::GroupKeys;
+use crate::exec::keys::{self, GroupKeys};
 use crate::exec::output;
 
 /// One `ORDER BY` expression.
@@ -127,15 +126,7 @@ impl TopN {
         let sort_keys = sorts.convert_columns(&order)?;
         let data: Vec<ArrayRef> = batch.columns()[..self.spec.types.len()].to_vec();
         let encoded = rows.convert_columns(&data)?;
-        let mut by_key: Vec<(&[u8], Vec<usize>)> = Vec::new();
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
-        for (row, key) in keys.iter().enumerate() {
-            let at = *index.entry(key.as_slice()).or_insert_with(|| {
-                by_key.push((key.as_slice(), Vec::new()));
-                by_key.len() - 1
-            });
-            by_key[at].1.push(row);
-        }
+        let by_key = keys::rows_by_key(&keys);
         let limit = self.spec.limit;
         let mut out_rows: Vec<Vec<u8>> = Vec::new();
         let mut ranks: Vec<u64> = Vec::new();
