@@ -78,7 +78,11 @@ fn option_error(table: &TableDef, connector: &str, error: ConnectorError) -> Sql
 /// (`jdbc:postgresql://...`) loses its `jdbc:` prefix.
 fn options(table: &TableDef, connector: &'static str) -> Result<Options, SqlError> {
     if let Some((key, why)) = FROM_DDL.iter().find(|(key, _)| table.options.contains_key(*key)) {
-        return Err(bad(table, key, format!("not an option of the SQL {connector} connector: {why}")));
+        return Err(bad(
+            table,
+            key,
+            format!("not an option of the SQL {connector} connector: {why}"),
+        ));
     }
     let mut options = Options::from_pairs(format!("postgres sink '{}'", table.name), table.options.clone());
     if let (Some(url), "jdbc") = (table.options.get("url"), connector) {
@@ -197,7 +201,8 @@ impl SqlSink for PostgresSqlSink {
         options
             .check_all_read()
             .map_err(|e| option_error(table, connector, e))?;
-        let plan_error = |e: weir_connector_postgres::PostgresError| SqlError::Plan(format!("table '{}': {e}", table.name));
+        let plan_error =
+            |e: weir_connector_postgres::PostgresError| SqlError::Plan(format!("table '{}': {e}", table.name));
         let sink: Arc<dyn weir_connector_api::sink::Sink<RowBatch>> = match semantic {
             Semantic::Upsert => Arc::new(builder.upsert().map_err(plan_error)?),
             Semantic::ExactlyOnce if mode == ChangelogMode::InsertOnly => {
@@ -208,10 +213,10 @@ impl SqlSink for PostgresSqlSink {
                     table,
                     "sink.semantic",
                     format!(
-                        "'exactly-once' takes insert-only queries; this query's {} changelog is written idempotently by \
+                    "'exactly-once' takes insert-only queries; this query's {} changelog is written idempotently by \
                          the default 'upsert' semantic",
-                        mode.name()
-                    ),
+                    mode.name()
+                ),
                 ))
             }
         };

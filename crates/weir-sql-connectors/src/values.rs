@@ -90,7 +90,9 @@ impl Converter {
                 Converter::Int => SqlValue::Int(array.as_primitive::<Int64Type>().value(row)),
                 Converter::Float => SqlValue::Float(array.as_primitive::<Float64Type>().value(row)),
                 Converter::Bool => SqlValue::Bool(array.as_boolean().value(row)),
-                Converter::Text | Converter::TextForm => SqlValue::Text(array.as_string::<i32>().value(row).to_string()),
+                Converter::Text | Converter::TextForm => {
+                    SqlValue::Text(array.as_string::<i32>().value(row).to_string())
+                }
                 Converter::Timestamp(_) => {
                     SqlValue::TimestampMicros(array.as_primitive::<TimestampMicrosecondType>().value(row))
                 }
@@ -107,8 +109,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use arrow::array::{
-        BooleanArray, Date32Array, Decimal128Array, Float32Array, Int32Array, StringArray,
-        TimestampMillisecondArray, UInt64Array,
+        BooleanArray, Date32Array, Decimal128Array, Float32Array, Int32Array, StringArray, TimestampMillisecondArray,
+        UInt64Array,
     };
     use std::sync::Arc;
 
@@ -142,7 +144,9 @@ mod tests {
             values(Arc::new(Date32Array::from(vec![19_000]))),
             vec![SqlValue::Text("2022-01-08".into())]
         );
-        let decimal = Decimal128Array::from(vec![1250]).with_precision_and_scale(10, 2).unwrap();
+        let decimal = Decimal128Array::from(vec![1250])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
         assert_eq!(values(Arc::new(decimal)), vec![SqlValue::Text("12.50".into())]);
     }
 

@@ -63,7 +63,11 @@ fn url_from_options(options: &Options) -> Result<String, ConnectorError> {
         )),
         (Some(url), None) => {
             if let Some(key) = ["port", "database-name"].into_iter().find(|k| options.get(k).is_some()) {
-                return Err(options.invalid(key, options.get(key).unwrap_or_default(), "set with 'url': put it in the url"));
+                return Err(options.invalid(
+                    key,
+                    options.get(key).unwrap_or_default(),
+                    "set with 'url': put it in the url",
+                ));
             }
             Ok(url.to_string())
         }
@@ -257,7 +261,10 @@ mod tests {
         let both = Options::new("c").with("url", "postgres://h/d").with("hostname", "h");
         assert!(url_from_options(&both).unwrap_err().to_string().contains("hostname"));
         let port_with_url = Options::new("c").with("url", "postgres://h/d").with("port", "1");
-        assert!(url_from_options(&port_with_url).unwrap_err().to_string().contains("port"));
+        assert!(url_from_options(&port_with_url)
+            .unwrap_err()
+            .to_string()
+            .contains("port"));
         let neither = Options::new("c");
         assert!(url_from_options(&neither).unwrap_err().to_string().contains("url"));
     }

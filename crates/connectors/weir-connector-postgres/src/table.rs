@@ -432,7 +432,9 @@ impl ResolvedTable {
         let mut kept: Vec<RowChange> = Vec::with_capacity(changes.len());
         for change in changes.drain(..) {
             let mut print = Vec::new();
-            self.key.iter().for_each(|&k| change.values()[k].fingerprint(&mut print));
+            self.key
+                .iter()
+                .for_each(|&k| change.values()[k].fingerprint(&mut print));
             match position.get(&print) {
                 Some(&at) => kept[at] = change,
                 None => {

@@ -8,14 +8,14 @@
 use crate::common::{fresh_table, nexmark, plan, run, url};
 
 fn sink(columns: &str, options: &str) -> String {
-    format!(
-        "{}CREATE TABLE out ({columns}) WITH ({options});",
-        nexmark(1_000, "")
-    )
+    format!("{}CREATE TABLE out ({columns}) WITH ({options});", nexmark(1_000, ""))
 }
 
 fn postgres(table: &str) -> String {
-    format!("'connector' = 'postgres', 'url' = '{}', 'table-name' = '{table}'", url())
+    format!(
+        "'connector' = 'postgres', 'url' = '{}', 'table-name' = '{table}'",
+        url()
+    )
 }
 
 fn plan_error(script: &str) -> String {
@@ -33,7 +33,10 @@ fn an_updating_query_needs_a_primary_key() {
         "{}{COUNTS}",
         sink("bidder BIGINT, bids BIGINT, total BIGINT", &postgres("t"))
     ));
-    assert!(error.contains("table 'out'") && error.contains("PRIMARY KEY"), "{error}");
+    assert!(
+        error.contains("table 'out'") && error.contains("PRIMARY KEY"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -45,7 +48,10 @@ fn the_primary_key_must_be_the_group_key() {
             &postgres("t")
         )
     ));
-    assert!(error.contains("primary key (bids) is not the query's upsert key (bidder)"), "{error}");
+    assert!(
+        error.contains("primary key (bids) is not the query's upsert key (bidder)"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -53,9 +59,15 @@ fn unknown_and_missing_options_are_named() {
     let columns = "bidder BIGINT, bids BIGINT, total BIGINT, PRIMARY KEY (bidder) NOT ENFORCED";
     let error = plan_error(&format!(
         "{}{COUNTS}",
-        sink(columns, &format!("{}, 'sink.buffer-flush.max-rowz' = '5'", postgres("t")))
+        sink(
+            columns,
+            &format!("{}, 'sink.buffer-flush.max-rowz' = '5'", postgres("t"))
+        )
     ));
-    assert!(error.contains("'sink.buffer-flush.max-rowz'") && error.contains("unknown option"), "{error}");
+    assert!(
+        error.contains("'sink.buffer-flush.max-rowz'") && error.contains("unknown option"),
+        "{error}"
+    );
     let error = plan_error(&format!(
         "{}{COUNTS}",
         sink(columns, &format!("'connector' = 'postgres', 'url' = '{}'", url()))
@@ -65,15 +77,18 @@ fn unknown_and_missing_options_are_named() {
         "{}{COUNTS}",
         sink(columns, &format!("{}, 'sink.key-columns' = 'bids'", postgres("t")))
     ));
-    assert!(error.contains("'sink.key-columns'") && error.contains("PRIMARY KEY"), "{error}");
+    assert!(
+        error.contains("'sink.key-columns'") && error.contains("PRIMARY KEY"),
+        "{error}"
+    );
     let error = plan_error(&format!(
         "{}{COUNTS}",
-        sink(
-            columns,
-            &format!("{}, 'sink.semantic' = 'exactly-once'", postgres("t"))
-        )
+        sink(columns, &format!("{}, 'sink.semantic' = 'exactly-once'", postgres("t")))
     ));
-    assert!(error.contains("'sink.semantic'") && error.contains("insert-only"), "{error}");
+    assert!(
+        error.contains("'sink.semantic'") && error.contains("insert-only"),
+        "{error}"
+    );
     let error = plan_error(&format!(
         "{}{COUNTS}",
         sink(
@@ -93,7 +108,10 @@ fn a_column_type_the_connector_cannot_write_is_named() {
             &postgres("t")
         )
     ));
-    assert!(error.contains("column 'b'") && error.contains("cannot be written"), "{error}");
+    assert!(
+        error.contains("column 'b'") && error.contains("cannot be written"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -111,7 +129,10 @@ fn an_unreachable_server_fails_the_job_at_its_start_naming_host_and_port() {
         1,
     )
     .unwrap_err();
-    assert!(error.contains("127.0.0.1:15999") && error.contains("cannot connect"), "{error}");
+    assert!(
+        error.contains("127.0.0.1:15999") && error.contains("cannot connect"),
+        "{error}"
+    );
 }
 
 #[test]

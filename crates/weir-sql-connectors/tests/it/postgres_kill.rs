@@ -258,7 +258,10 @@ fn sigkill_at_seeded_moments_leaves_exactly_the_counts() {
     let mut kills: Vec<String> = Vec::new();
     let mut restored_runs = 0;
     for run in 0.. {
-        assert!(run < wanted * 4 + 10, "seed {seed}: too many runs ({run}) for {wanted} kills");
+        assert!(
+            run < wanted * 4 + 10,
+            "seed {seed}: too many runs ({run}) for {wanted} kills"
+        );
         let parallelism = rng.usize(1..=3);
         let fault = (kills.len() as u64) < wanted;
         let fault = fault.then(|| seeded_fault(&mut rng));
@@ -286,7 +289,10 @@ fn sigkill_at_seeded_moments_leaves_exactly_the_counts() {
             }
         }
     }
-    assert!(restored_runs > 0, "seed {seed}: no run restored a checkpoint: {kills:?}");
+    assert!(
+        restored_runs > 0,
+        "seed {seed}: no run restored a checkpoint: {kills:?}"
+    );
     let actual = counts_in(TABLE);
     assert!(
         actual == expected,
@@ -295,5 +301,9 @@ fn sigkill_at_seeded_moments_leaves_exactly_the_counts() {
         expected.len(),
         actual.iter().zip(&expected).find(|(a, e)| a != e)
     );
-    println!("seed {seed}: {} bidders exactly after {} kills: {kills:?}", expected.len(), kills.len());
+    println!(
+        "seed {seed}: {} bidders exactly after {} kills: {kills:?}",
+        expected.len(),
+        kills.len()
+    );
 }

@@ -67,7 +67,9 @@ pub fn client() -> Client {
 /// Drops `table` and creates it with `columns`.
 pub fn fresh_table(table: &str, columns: &str) {
     client()
-        .batch_execute(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns})"))
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns})"
+        ))
         .unwrap();
 }
 
@@ -117,8 +119,7 @@ pub fn nexmark(events: u64, extra: &str) -> String {
 
 /// `(bid count, price sum)` per bidder of the first `events` Nexmark events.
 pub fn expected_counts(events: u64) -> BTreeMap<i64, (i64, i64)> {
-    let generator =
-        weir_nexmark::EventGenerator::new(weir_nexmark::GeneratorConfig::new(&config(events)).unwrap());
+    let generator = weir_nexmark::EventGenerator::new(weir_nexmark::GeneratorConfig::new(&config(events)).unwrap());
     let mut counts = BTreeMap::new();
     for event in generator {
         if let weir_nexmark::Event::Bid(bid) = event {
