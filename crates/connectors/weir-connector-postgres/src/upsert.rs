@@ -158,7 +158,7 @@ impl<T> UpsertWriter<T> {
                     return Err(settings
                         .connection
                         .statement_error(
-                            format!("writing {} row changes into {}", self.buffer.len(), self.table.name),
+                            format!("upserting {} rows into {}", self.buffer.len(), self.table.name),
                             &e,
                         )
                         .into());
