@@ -88,7 +88,9 @@ pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
     })?;
     let env = StreamExecutionEnvironment::new();
     let strategy = args.job.configure(&env)?;
-    let mut session = SqlSession::new(builtin());
+    let mut connectors = builtin();
+    weir_sql_connectors::register(&mut connectors);
+    let mut session = SqlSession::new(connectors);
     let outcome = session.run_script(&env, &text).map_err(|source| SqlCliError::Sql {
         path: args.file.clone(),
         source,

@@ -59,6 +59,7 @@ pub struct PostgresSinkBuilder<T> {
     pub(crate) marker_table: String,
     pub(crate) lock_timeout: Duration,
     pub(crate) marker_retention: u64,
+    pub(crate) insert_without_key: bool,
 }
 
 impl<T> PostgresSinkBuilder<T> {
@@ -79,6 +80,7 @@ impl<T> PostgresSinkBuilder<T> {
             marker_table: DEFAULT_MARKER_TABLE.to_string(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             marker_retention: DEFAULT_MARKER_RETENTION,
+            insert_without_key: false,
         }
     }
 
@@ -163,6 +165,14 @@ impl<T> PostgresSinkBuilder<T> {
     /// writer are deleted (default 100).
     pub fn marker_retention(mut self, checkpoints: u64) -> Self {
         self.marker_retention = checkpoints.max(1);
+        self
+    }
+
+    /// Upsert sink: when there are no key columns (none given, and the table has
+    /// no primary key), insert rows instead of refusing the table. Plain inserts
+    /// are at-least-once: rows replayed after a failure are inserted again.
+    pub fn insert_without_key(mut self, insert: bool) -> Self {
+        self.insert_without_key = insert;
         self
     }
 

@@ -22,7 +22,7 @@
 use crate::builder::PostgresSinkBuilder;
 use crate::connection::ConnectionOptions;
 use crate::error::{describe, is_connection_error, PostgresError};
-use crate::table::{resolve, ResolvedTable, RowMapper, TableSpec, WriteMode};
+use crate::table::{resolve, ResolvedTable, RowChange, RowMapper, TableSpec, WriteMode};
 use crate::value::SqlValue;
 use parking_lot::Mutex;
 use postgres::error::SqlState;
@@ -391,8 +391,19 @@ impl<T: Send + 'static> TransactionalSink<T> for PostgresTransactionalSink<T> {
                 transaction.table.insert(table)
             }
         };
-        let row = self.mapper.row(&value, &table.column_names)?;
-        transaction.buffer.push(row);
+        let mut changes = Vec::with_capacity(1);
+        self.mapper.changes_of(&value, &table.column_names, &mut changes)?;
+        for change in changes {
+            match change {
+                RowChange::Upsert(row) => transaction.buffer.push(row),
+                RowChange::Delete(_) => {
+                    return Err(self
+                        .connection
+                        .config_error("the exactly-once sink does not delete rows: use the upsert sink")
+                        .into())
+                }
+            }
+        }
         if transaction.buffer.len() >= self.max_rows && !self.has_outstanding(context.info.index) {
             self.write_buffer(transaction)?;
         }

@@ -46,11 +46,49 @@ fn list(options: &Options, key: &str) -> Option<Vec<String>> {
     })
 }
 
-/// The connection options `url`, `username`, `password`, `connection.max-retries`,
-/// `connection.retry-delay` and `connection.connect-timeout`.
+/// `value` quoted for a `key=value` connection string.
+fn quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The server's URL: `url`, or a connection string of `hostname`, `port`
+/// (default 5432) and `database-name` (Flink CDC's names).
+fn url_from_options(options: &Options) -> Result<String, ConnectorError> {
+    let hostname = options.get("hostname");
+    match (options.get("url"), hostname) {
+        (Some(_), Some(_)) => Err(options.invalid(
+            "hostname",
+            hostname.unwrap_or_default(),
+            "give either 'url' or 'hostname' (with 'port' and 'database-name'), not both",
+        )),
+        (Some(url), None) => {
+            if let Some(key) = ["port", "database-name"].into_iter().find(|k| options.get(k).is_some()) {
+                return Err(options.invalid(
+                    key,
+                    options.get(key).unwrap_or_default(),
+                    "set with 'url': put it in the url",
+                ));
+            }
+            Ok(url.to_string())
+        }
+        (None, Some(host)) => {
+            let port: u16 = options.parse("port", 5432)?;
+            let database = options.required("database-name")?;
+            Ok(format!("host={} port={port} dbname={}", quoted(host), quoted(database)))
+        }
+        (None, None) => Err(ConnectorError::MissingOption {
+            context: options.context().to_string(),
+            key: "url".to_string(),
+        }),
+    }
+}
+
+/// The connection options `url` (or `hostname`, `port` and `database-name`),
+/// `username`, `password`, `connection.max-retries`, `connection.retry-delay` and
+/// `connection.connect-timeout`.
 pub fn connection_from_options(options: &Options, connector: &str) -> Result<ConnectionOptions, ConnectorError> {
-    let url = options.required("url")?;
-    let mut connection = ConnectionOptions::new(url, connector)?
+    let url = url_from_options(options)?;
+    let mut connection = ConnectionOptions::new(&url, connector)?
         .retries(
             options.parse("connection.max-retries", DEFAULT_MAX_RETRIES)?,
             options.duration("connection.retry-delay", DEFAULT_RETRY_DELAY)?,
@@ -65,11 +103,21 @@ pub fn connection_from_options(options: &Options, connector: &str) -> Result<Con
     Ok(connection)
 }
 
-/// The sink of `options` for records mapped by `mapper`.
-pub fn sink_from_options<T: Send + 'static>(
+/// Which sink `sink.semantic` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semantic {
+    /// `upsert` (the default): the idempotent upsert sink.
+    Upsert,
+    /// `exactly-once`: the two-phase-commit sink.
+    ExactlyOnce,
+}
+
+/// The sink builder of `options` (all the sink options but `sink.semantic`),
+/// for callers that configure it further; [`sink_from_options`] builds it.
+pub fn builder_from_options<T>(
     options: &Options,
     mapper: RowMapper<T>,
-) -> Result<Arc<dyn Sink<T>>, ConnectorError> {
+) -> Result<PostgresSinkBuilder<T>, ConnectorError> {
     let table = options.required("table-name")?.to_string();
     let connection = connection_from_options(options, &format!("postgres sink '{table}'"))?;
     let mut builder = PostgresSinkBuilder::new(connection, &table)
@@ -92,9 +140,26 @@ pub fn sink_from_options<T: Send + 'static>(
     if let Some(prefix) = options.get("sink.transaction-id-prefix") {
         builder = builder.transaction_prefix(prefix);
     }
+    Ok(builder)
+}
+
+/// The `sink.semantic` option (`upsert` or `exactly-once`; default `upsert`).
+pub fn semantic_from_options(options: &Options) -> Result<Semantic, ConnectorError> {
     match options.one_of("sink.semantic", &["upsert", "exactly-once"], "upsert")? {
-        "exactly-once" => Ok(Arc::new(builder.exactly_once()?)),
-        _ => Ok(Arc::new(builder.upsert()?)),
+        "exactly-once" => Ok(Semantic::ExactlyOnce),
+        _ => Ok(Semantic::Upsert),
+    }
+}
+
+/// The sink of `options` for records mapped by `mapper`.
+pub fn sink_from_options<T: Send + 'static>(
+    options: &Options,
+    mapper: RowMapper<T>,
+) -> Result<Arc<dyn Sink<T>>, ConnectorError> {
+    let builder = builder_from_options(options, mapper)?;
+    match semantic_from_options(options)? {
+        Semantic::ExactlyOnce => Ok(Arc::new(builder.exactly_once()?)),
+        Semantic::Upsert => Ok(Arc::new(builder.upsert()?)),
     }
 }
 
@@ -175,4 +240,32 @@ where
     let missing = options.parse("lookup.cache.missing-keys", true)?;
     let lookup = lookup_from_options(options, map)?;
     Ok(CachedLookup::new(lookup, capacity, ttl).cache_missing_keys(missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_port_and_database_name_make_the_url() {
+        let options = Options::new("postgres sink 't'")
+            .with("hostname", "db.example")
+            .with("port", "15432")
+            .with("database-name", "it's");
+        assert_eq!(
+            url_from_options(&options).unwrap(),
+            "host='db.example' port=15432 dbname='it\\'s'"
+        );
+        let connection = connection_from_options(&options.with("username", "ann"), "x").unwrap();
+        assert_eq!(connection.address(), "db.example:15432/it's as ann");
+        let both = Options::new("c").with("url", "postgres://h/d").with("hostname", "h");
+        assert!(url_from_options(&both).unwrap_err().to_string().contains("hostname"));
+        let port_with_url = Options::new("c").with("url", "postgres://h/d").with("port", "1");
+        assert!(url_from_options(&port_with_url)
+            .unwrap_err()
+            .to_string()
+            .contains("port"));
+        let neither = Options::new("c");
+        assert!(url_from_options(&neither).unwrap_err().to_string().contains("url"));
+    }
 }

@@ -54,6 +54,6 @@ pub use exactly_once::{PostgresTransactionalSink, PreparedTransaction};
 pub use factory::PostgresSinkFactory;
 pub use lookup::PostgresLookup;
 pub use postgres::Row;
-pub use table::RowMapper;
+pub use table::{RowChange, RowMapper};
 pub use upsert::PostgresUpsertSink;
 pub use value::SqlValue;

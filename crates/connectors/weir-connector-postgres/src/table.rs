@@ -14,17 +14,47 @@ use std::sync::Arc;
 use weir_connector_api::BoxError;
 
 type MapFn<T> = dyn Fn(&T, &[String]) -> Result<Vec<SqlValue>, BoxError> + Send + Sync;
+type ChangesFn<T> = dyn Fn(&T, &mut Vec<RowChange>) -> Result<(), BoxError> + Send + Sync;
 
-/// Turns a record into the values of one row, in the order of the sink's columns.
+/// One change a record makes to the table (see [`RowMapper::changes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowChange {
+    /// Writes the row: inserts it, or with a key overwrites the row of its key.
+    Upsert(Vec<SqlValue>),
+    /// Deletes the row of this row's key (its other values are not used). Only
+    /// the upsert sink deletes, and only with a key; deleting a missing row is no
+    /// error (a replay after a failure deletes again).
+    Delete(Vec<SqlValue>),
+}
+
+impl RowChange {
+    /// The row's values.
+    pub fn values(&self) -> &[SqlValue] {
+        match self {
+            RowChange::Upsert(values) | RowChange::Delete(values) => values,
+        }
+    }
+}
+
+enum Map<T> {
+    Row(Arc<MapFn<T>>),
+    Changes(Arc<ChangesFn<T>>),
+}
+
+/// Turns a record into the values of one row, in the order of the sink's
+/// columns, or into several row changes ([`RowMapper::changes`]).
 pub struct RowMapper<T> {
-    map: Arc<MapFn<T>>,
+    map: Map<T>,
     by_name: bool,
 }
 
 impl<T> Clone for RowMapper<T> {
     fn clone(&self) -> Self {
         RowMapper {
-            map: self.map.clone(),
+            map: match &self.map {
+                Map::Row(map) => Map::Row(map.clone()),
+                Map::Changes(map) => Map::Changes(map.clone()),
+            },
             by_name: self.by_name,
         }
     }
@@ -35,7 +65,18 @@ impl<T> RowMapper<T> {
     /// the column list the sink is given (which is then required).
     pub fn new(map: impl Fn(&T) -> Vec<SqlValue> + Send + Sync + 'static) -> Self {
         RowMapper {
-            map: Arc::new(move |record, _| Ok(map(record))),
+            map: Map::Row(Arc::new(move |record, _| Ok(map(record)))),
+            by_name: false,
+        }
+    }
+
+    /// Any number of row changes per record, values by position (the column list
+    /// is required): `map` appends the record's [`RowChange`]s to its second
+    /// argument, in the order they apply. A record may carry many rows (a batch)
+    /// and delete rows by key (upsert sink only).
+    pub fn changes(map: impl Fn(&T, &mut Vec<RowChange>) -> Result<(), BoxError> + Send + Sync + 'static) -> Self {
+        RowMapper {
+            map: Map::Changes(Arc::new(map)),
             by_name: false,
         }
     }
@@ -48,7 +89,7 @@ impl<T> RowMapper<T> {
         T: Serialize,
     {
         RowMapper {
-            map: Arc::new(|record: &T, columns: &[String]| {
+            map: Map::Row(Arc::new(|record: &T, columns: &[String]| {
                 let value = serde_json::to_value(record).map_err(|e| format!("cannot serialize a record: {e}"))?;
                 let serde_json::Value::Object(mut fields) = value else {
                     return Err(
@@ -64,7 +105,7 @@ impl<T> RowMapper<T> {
                             .ok_or_else(|| format!("the record has no field '{column}' for column {column}").into())
                     })
                     .collect()
-            }),
+            })),
             by_name: true,
         }
     }
@@ -75,18 +116,35 @@ impl<T> RowMapper<T> {
         self.by_name
     }
 
-    /// The row of `record` for `columns`.
+    /// The row of `record` for `columns` (a mapper of [`RowMapper::changes`] must
+    /// give exactly one upsert).
+    #[cfg(test)]
     pub(crate) fn row(&self, record: &T, columns: &[String]) -> Result<Vec<SqlValue>, BoxError> {
-        let row = (self.map)(record, columns)?;
-        if row.len() != columns.len() {
+        let mut changes = Vec::with_capacity(1);
+        self.changes_of(record, columns, &mut changes)?;
+        match (changes.pop(), changes.is_empty()) {
+            (Some(RowChange::Upsert(row)), true) => Ok(row),
+            _ => Err("the row mapper did not give exactly one row to write".into()),
+        }
+    }
+
+    /// Appends the changes of `record` for `columns` to `out`.
+    pub(crate) fn changes_of(&self, record: &T, columns: &[String], out: &mut Vec<RowChange>) -> Result<(), BoxError> {
+        let from = out.len();
+        match &self.map {
+            Map::Row(map) => out.push(RowChange::Upsert(map(record, columns)?)),
+            Map::Changes(map) => map(record, out)?,
+        }
+        if let Some(bad) = out[from..].iter().find(|c| c.values().len() != columns.len()) {
+            let values = bad.values().len();
+            out.truncate(from);
             return Err(format!(
-                "the row mapper returned {} values for {} columns {columns:?}",
-                row.len(),
+                "the row mapper returned {values} values for {} columns {columns:?}",
                 columns.len()
             )
             .into());
         }
-        Ok(row)
+        Ok(())
     }
 }
 
@@ -126,6 +184,8 @@ pub(crate) struct ResolvedTable {
     pub key: Vec<usize>,
     /// The batched write statement.
     pub sql: String,
+    /// The batched delete-by-key statement (with a key).
+    pub delete_sql: Option<String>,
 }
 
 /// `"name"`, with quotes doubled.
@@ -254,12 +314,14 @@ pub(crate) fn resolve(
         ));
     }
     let sql = write_sql(&name, &columns, &key);
+    let delete_sql = (!key.is_empty()).then(|| delete_sql(&name, &columns, &key));
     Ok(ResolvedTable {
         name,
         column_names: columns.iter().map(|c| c.name.clone()).collect(),
         columns,
         key,
         sql,
+        delete_sql,
     })
 }
 
@@ -274,16 +336,9 @@ fn write_sql(table: &str, columns: &[Column], key: &[usize]) -> String {
         let n = i + 1;
         names.push(quote_ident(&column.name));
         aliases.push(format!("c{n}"));
-        match column.ty.as_ref().filter(|ty| is_native(ty)) {
-            Some(ty) => {
-                params.push(format!("${n}::{}[]", ty.name()));
-                selected.push(format!("u.c{n}"));
-            }
-            None => {
-                params.push(format!("${n}::text[]"));
-                selected.push(format!("u.c{n}::{}", column.type_name));
-            }
-        }
+        let (p, s) = param(column, n);
+        params.push(p);
+        selected.push(s);
     }
     let mut sql = format!(
         "INSERT INTO {table} ({}) SELECT {} FROM unnest({}) AS u({})",
@@ -314,7 +369,100 @@ fn write_sql(table: &str, columns: &[Column], key: &[usize]) -> String {
     sql
 }
 
+/// The `unnest` parameter (`$n::int8[]`) and selected value (`u.cn`, cast from
+/// text where the type has no native conversion) of `column` as the `n`-th.
+fn param(column: &Column, n: usize) -> (String, String) {
+    match column.ty.as_ref().filter(|ty| is_native(ty)) {
+        Some(ty) => (format!("${n}::{}[]", ty.name()), format!("u.c{n}")),
+        None => (format!("${n}::text[]"), format!("u.c{n}::{}", column.type_name)),
+    }
+}
+
+/// `DELETE FROM t WHERE ("a", "b") IN (SELECT u.c1, u.c2 FROM unnest($1::int8[],
+/// $2::text[]) AS u(c1, c2))`: the rows of the given keys (none, if missing).
+fn delete_sql(table: &str, columns: &[Column], key: &[usize]) -> String {
+    let mut names = Vec::new();
+    let mut selected = Vec::new();
+    let mut params = Vec::new();
+    let mut aliases = Vec::new();
+    for (i, &k) in key.iter().enumerate() {
+        let n = i + 1;
+        let (p, s) = param(&columns[k], n);
+        names.push(quote_ident(&columns[k].name));
+        params.push(p);
+        selected.push(s);
+        aliases.push(format!("c{n}"));
+    }
+    format!(
+        "DELETE FROM {table} WHERE ({}) IN (SELECT {} FROM unnest({}) AS u({}))",
+        names.join(", "),
+        selected.join(", "),
+        params.join(", "),
+        aliases.join(", ")
+    )
+}
+
 impl ResolvedTable {
+    /// Prepares the delete statement on `client` (`None` without a key).
+    pub(crate) fn prepare_delete(
+        &self,
+        client: &mut Client,
+        options: &ConnectionOptions,
+    ) -> Result<Option<Statement>, PostgresError> {
+        let Some(sql) = &self.delete_sql else {
+            return Ok(None);
+        };
+        client.prepare(sql).map(Some).map_err(|e| {
+            table_error(
+                options,
+                &self.name,
+                format!("cannot prepare the delete statement: {}", describe(&e)),
+            )
+        })
+    }
+
+    /// Keeps the last change of each key (one statement may not touch a row
+    /// twice, and the last change is the row's state), in first-seen key order;
+    /// without a key, all changes.
+    pub(crate) fn dedupe_changes(&self, changes: &mut Vec<RowChange>) {
+        if self.key.is_empty() || changes.len() < 2 {
+            return;
+        }
+        let mut position: HashMap<Vec<u8>, usize> = HashMap::with_capacity(changes.len());
+        let mut kept: Vec<RowChange> = Vec::with_capacity(changes.len());
+        for change in changes.drain(..) {
+            let mut print = Vec::new();
+            self.key
+                .iter()
+                .for_each(|&k| change.values()[k].fingerprint(&mut print));
+            match position.get(&print) {
+                Some(&at) => kept[at] = change,
+                None => {
+                    position.insert(print, kept.len());
+                    kept.push(change);
+                }
+            }
+        }
+        *changes = kept;
+    }
+
+    /// Deletes the rows of the keys of `rows` (already deduplicated) with
+    /// `statement`, one array per key column.
+    pub(crate) fn delete<R: AsRef<[SqlValue]>>(
+        &self,
+        client: &mut Client,
+        statement: &Statement,
+        rows: &[R],
+    ) -> Result<u64, postgres::Error> {
+        let arrays: Vec<Vec<SqlValue>> = self
+            .key
+            .iter()
+            .map(|&k| rows.iter().map(|row| row.as_ref()[k].clone()).collect())
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        client.execute(statement, &params)
+    }
+
     /// Prepares the write statement on `client`.
     pub(crate) fn prepare(&self, client: &mut Client, options: &ConnectionOptions) -> Result<Statement, PostgresError> {
         client.prepare(&self.sql).map_err(|e| {
@@ -349,17 +497,17 @@ impl ResolvedTable {
     }
 
     /// Writes `rows` (already deduplicated) with `statement`, one array per column.
-    pub(crate) fn write(
+    pub(crate) fn write<R: AsRef<[SqlValue]>>(
         &self,
         client: &mut Client,
         statement: &Statement,
-        rows: &[Vec<SqlValue>],
+        rows: &[R],
     ) -> Result<u64, postgres::Error> {
         let mut arrays: Vec<Vec<SqlValue>> = (0..self.columns.len())
             .map(|_| Vec::with_capacity(rows.len()))
             .collect();
         for row in rows {
-            for (array, value) in arrays.iter_mut().zip(row) {
+            for (array, value) in arrays.iter_mut().zip(row.as_ref()) {
                 array.push(value.clone());
             }
         }
@@ -395,6 +543,11 @@ mod tests {
         );
         assert!(write_sql("t", &columns[..1], &[0]).ends_with("ON CONFLICT (\"id\") DO NOTHING"));
         assert!(!write_sql("t", &columns, &[]).contains("ON CONFLICT"));
+        assert_eq!(
+            delete_sql("orders", &columns, &[0, 1]),
+            "DELETE FROM orders WHERE (\"id\", \"Amount\") IN (SELECT u.c1, u.c2::numeric \
+             FROM unnest($1::int8[], $2::text[]) AS u(c1, c2))"
+        );
     }
 
     #[test]
@@ -405,6 +558,7 @@ mod tests {
             column_names: vec![],
             key: vec![0],
             sql: String::new(),
+            delete_sql: None,
         };
         let mut rows = vec![
             vec![SqlValue::Int(1), "a".into()],

@@ -5,7 +5,7 @@
 use crate::builder::PostgresSinkBuilder;
 use crate::connection::ConnectionOptions;
 use crate::error::is_connection_error;
-use crate::table::{resolve, ResolvedTable, RowMapper, TableSpec, WriteMode};
+use crate::table::{resolve, ResolvedTable, RowChange, RowMapper, TableSpec, WriteMode};
 use crate::value::SqlValue;
 use postgres::{Client, Statement};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ struct Settings<T> {
     max_rows: usize,
     flush_interval: Duration,
     max_retries: u32,
+    mode: WriteMode,
 }
 
 /// The upsert sink (see [`PostgresSinkBuilder::upsert`]).
@@ -37,6 +38,11 @@ impl<T> PostgresUpsertSink<T> {
                 max_rows: builder.max_rows,
                 flush_interval: builder.flush_interval,
                 max_retries: builder.max_retries,
+                mode: if builder.insert_without_key {
+                    WriteMode::UpsertOrInsert
+                } else {
+                    WriteMode::Upsert
+                },
             }),
         }
     }
@@ -48,11 +54,11 @@ impl<T: Send + 'static> Sink<T> for PostgresUpsertSink<T> {
         // Connect now: a server that is down, wrong credentials or a missing table
         // fail the job at its start with the connector's error.
         let mut client = settings.connection.connect()?;
-        let table = resolve(&mut client, &settings.connection, &settings.spec, WriteMode::Upsert)?;
-        let statement = table.prepare(&mut client, &settings.connection)?;
+        let table = resolve(&mut client, &settings.connection, &settings.spec, settings.mode)?;
+        let statements = Statements::prepare(&table, &mut client, &settings.connection)?;
         Ok(Box::new(UpsertWriter {
             settings,
-            connection: Some((client, statement)),
+            connection: Some((client, statements)),
             table,
             buffer: Vec::new(),
             oldest: None,
@@ -60,11 +66,53 @@ impl<T: Send + 'static> Sink<T> for PostgresUpsertSink<T> {
     }
 }
 
+/// The prepared statements of a connection.
+struct Statements {
+    write: Statement,
+    delete: Option<Statement>,
+}
+
+impl Statements {
+    fn prepare(table: &ResolvedTable, client: &mut Client, options: &ConnectionOptions) -> Result<Self, BoxError> {
+        Ok(Statements {
+            write: table.prepare(client, options)?,
+            delete: table.prepare_delete(client, options)?,
+        })
+    }
+}
+
+/// Writes `changes` (deduplicated by key): the upserts in one statement, the
+/// deletes in another (distinct keys, so their order does not matter).
+fn write_changes(
+    table: &ResolvedTable,
+    client: &mut Client,
+    statements: &Statements,
+    changes: &[RowChange],
+) -> Result<(), postgres::Error> {
+    let mut upserts: Vec<&[SqlValue]> = Vec::with_capacity(changes.len());
+    let mut deletes: Vec<&[SqlValue]> = Vec::new();
+    for change in changes {
+        match change {
+            RowChange::Upsert(row) => upserts.push(row),
+            RowChange::Delete(row) => deletes.push(row),
+        }
+    }
+    if !upserts.is_empty() {
+        table.write(client, &statements.write, &upserts)?;
+    }
+    if let Some(delete) = &statements.delete {
+        if !deletes.is_empty() {
+            table.delete(client, delete, &deletes)?;
+        }
+    }
+    Ok(())
+}
+
 struct UpsertWriter<T> {
     settings: Arc<Settings<T>>,
-    connection: Option<(Client, Statement)>,
+    connection: Option<(Client, Statements)>,
     table: ResolvedTable,
-    buffer: Vec<Vec<SqlValue>>,
+    buffer: Vec<RowChange>,
     /// When the oldest buffered row arrived.
     oldest: Option<Instant>,
 }
@@ -76,19 +124,19 @@ impl<T> UpsertWriter<T> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.table.dedupe(&mut self.buffer);
+        self.table.dedupe_changes(&mut self.buffer);
         let settings = &self.settings;
         let mut retries = 0;
         loop {
-            let (client, statement) = match &mut self.connection {
+            let (client, statements) = match &mut self.connection {
                 Some(connection) => connection,
                 None => {
                     let mut client = settings.connection.connect()?;
-                    let statement = self.table.prepare(&mut client, &settings.connection)?;
-                    self.connection.insert((client, statement))
+                    let statements = Statements::prepare(&self.table, &mut client, &settings.connection)?;
+                    self.connection.insert((client, statements))
                 }
             };
-            match self.table.write(client, statement, &self.buffer) {
+            match write_changes(&self.table, client, statements, &self.buffer) {
                 Ok(_) => break,
                 Err(e) if is_connection_error(&e) && retries < settings.max_retries => {
                     retries += 1;
@@ -125,8 +173,24 @@ impl<T> UpsertWriter<T> {
 
 impl<T: Send> SinkWriter<T> for UpsertWriter<T> {
     fn write(&mut self, value: T, _timestamp: Option<i64>) -> Result<(), BoxError> {
-        let row = self.settings.mapper.row(&value, &self.table.column_names)?;
-        self.buffer.push(row);
+        let from = self.buffer.len();
+        self.settings
+            .mapper
+            .changes_of(&value, &self.table.column_names, &mut self.buffer)?;
+        if self.table.key.is_empty() && self.buffer[from..].iter().any(|c| matches!(c, RowChange::Delete(_))) {
+            self.buffer.truncate(from);
+            return Err(self
+                .settings
+                .connection
+                .config_error(format!(
+                    "cannot delete rows of {}: it has no key (a primary key, or sink.key-columns)",
+                    self.table.name
+                ))
+                .into());
+        }
+        if self.buffer.len() == from {
+            return Ok(());
+        }
         self.oldest.get_or_insert_with(Instant::now);
         if self.buffer.len() >= self.settings.max_rows {
             self.write_buffer()?;
