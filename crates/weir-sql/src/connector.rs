@@ -112,3 +112,20 @@ impl SqlConnectors {
         })
     }
 }
+
+/// `base`, or `base#2`, `base#3`, ... when an operator of `env` already has that uid:
+/// a table read by several `INSERT`s of one job gets one source per read, each with
+/// a uid of its own (stable across runs of the same script, so restores find them).
+pub fn unique_uid(env: &StreamExecutionEnvironment, base: &str) -> String {
+    let taken: std::collections::HashSet<String> = env
+        .stream_graph("uids")
+        .map(|g| g.nodes.into_iter().filter_map(|n| n.uid).collect())
+        .unwrap_or_default();
+    if !taken.contains(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|n| format!("{base}#{n}"))
+        .find(|uid| !taken.contains(uid))
+        .unwrap_or_else(|| base.to_string())
+}

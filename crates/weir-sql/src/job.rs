@@ -104,11 +104,7 @@ impl SqlJob {
                 eval::emit("insert", out, || {
                     let mut batch = b.batch().clone();
                     if drop_before {
-                        // An upsert sink overwrites by key: `-U` rows are not needed.
-                        let keep: BooleanArray = (0..b.num_rows())
-                            .map(|row| Some(b.kind(row) != RowKind::UpdateBefore))
-                            .collect();
-                        batch = filter_record_batch(&batch, &keep)?;
+                        batch = upserts(&b)?;
                     }
                     let columns = batch
                         .columns()
@@ -121,6 +117,33 @@ impl SqlJob {
             });
         sink.create_sink(table, rows, mode)
     }
+}
+
+/// A retract changelog batch as upserts: a `-U` followed by its `+U` is dropped (the
+/// `+U` overwrites the row by key); a `-U` whose `+U` a filter removed (a group that
+/// stopped passing `HAVING`) becomes a `-D`. SQL operators emit a row's `-U` and
+/// `+U` next to each other in one batch.
+fn upserts(batch: &RowBatch) -> Result<RecordBatch, SqlError> {
+    let rows = batch.num_rows();
+    let mut keep = Vec::with_capacity(rows);
+    let mut kinds = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let kind = batch.kind(row);
+        if kind == RowKind::UpdateBefore {
+            let replaced = row + 1 < rows && batch.kind(row + 1) == RowKind::UpdateAfter;
+            keep.push(!replaced);
+            kinds.push(RowKind::Delete as i8);
+        } else {
+            keep.push(true);
+            kinds.push(kind as i8);
+        }
+    }
+    let mut columns = batch.batch().columns().to_vec();
+    if let Some(last) = columns.last_mut() {
+        *last = std::sync::Arc::new(arrow::array::Int8Array::from(kinds));
+    }
+    let relabeled = RecordBatch::try_new(batch.batch().schema(), columns)?;
+    Ok(filter_record_batch(&relabeled, &BooleanArray::from(keep))?)
 }
 
 /// The changelog a sink gets: the query's own when the sink takes it; an updating

@@ -75,11 +75,9 @@ fn groups_the_query_deletes_leave_the_table() {
 
 /// A `HAVING` over an updating aggregate deletes a group's row when the group
 /// stops matching: the aggregate emits `-U` for the old row and the filter drops
-/// the new one's `+U`. weir-sql's planner drops every `-U` row before an upsert
-/// sink (crates/weir-sql/src/job.rs, `drop_before`), this lone one too, so the
-/// delete never reaches the sink; it should become a `-D` there.
+/// the new one's `+U`. Before an upsert sink, weir-sql turns that lone `-U` into a
+/// `-D` (crates/weir-sql/src/job.rs, `upserts`), so the sink deletes the row.
 #[test]
-#[ignore = "weir-sql drops the lone -U of a HAVING that stops matching before upsert sinks (job.rs drop_before)"]
 fn rows_a_having_stops_matching_leave_the_table() {
     const EVENTS: u64 = 6_000;
     fresh_table(

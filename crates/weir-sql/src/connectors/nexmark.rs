@@ -425,10 +425,12 @@ impl SqlSource for NexmarkConnector {
         if let Some(rate) = rate {
             source = source.with_rate_limit(rate);
         }
+        let source_uid = crate::connector::unique_uid(env, &format!("source/{}", table.name));
+        let batches_uid = source_uid.replacen("source/", "batches/", 1);
         let stream = env
             .add_source(source)
             .name(&format!("nexmark source '{}'", table.name))
-            .uid(&format!("source/{}", table.name));
+            .uid(&source_uid);
         Ok(stream
             .transform(
                 &format!("nexmark batches '{}'", table.name),
@@ -441,6 +443,6 @@ impl SqlSource for NexmarkConnector {
                     })
                 },
             )
-            .uid(&format!("batches/{}", table.name)))
+            .uid(&batches_uid))
     }
 }

@@ -105,6 +105,41 @@ fn a_nexmark_script_runs_as_one_job() {
 }
 
 #[test]
+fn two_inserts_reading_one_table_get_a_source_each() {
+    let collect = Collect::default();
+    let mut connectors = builtin();
+    connectors.register_sink(Arc::new(collect.clone()));
+    let mut session = SqlSession::new(connectors);
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let script = DDL
+        .replace("'events.num' = '100000000'", "'events.num' = '1000'")
+        .replace("'10000000'", "'10000'");
+    let inserts = "
+CREATE TABLE totals (name STRING, n BIGINT) WITH ('connector' = 'collect');
+INSERT INTO totals SELECT 'bids', COUNT(*) FROM bid;
+INSERT INTO totals SELECT 'people', COUNT(*) FROM person;
+";
+    let outcome = session.run_script(&env, &format!("{script}\n{inserts}")).unwrap();
+    assert_eq!(outcome.sinks, 2);
+    env.execute("two inserts").unwrap();
+    let (people, _, bids) = crate::connectors_nexmark::generated(1000);
+    let rows = drain(&collect);
+    // Updating counts: the last +I/+U of each name is its total.
+    for (name, total) in [("bids", bids), ("people", people)] {
+        let last = rows
+            .iter()
+            .rev()
+            .find(|r| r.contains(&format!("[{name}, ")) && !r.starts_with("-U"))
+            .unwrap_or_else(|| panic!("{name}: {rows:?}"));
+        assert!(
+            last.ends_with(&format!(", {total}]")),
+            "{name}: {last} (expected {total}); {rows:?}"
+        );
+    }
+}
+
+#[test]
 fn explain_shows_the_plan_and_the_job_graph_without_running() {
     let mut session = SqlSession::new(builtin());
     let env = StreamExecutionEnvironment::new();
