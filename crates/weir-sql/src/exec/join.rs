@@ -102,7 +102,17 @@ impl StreamingJoin {
             Side::Right => (&self.right, &self.converters.right, &self.converters.left),
         };
         let batch = input.batch();
-        let data: Vec<ArrayRef> = batch.columns()[..this.types.len()].to_vec();
+        let data: Vec<ArrayRef> = batch
+            .columns()
+            .get(..this.types.len())
+            .ok_or_else(|| {
+                SqlError::Plan(format!(
+                    "a batch of {} columns, expected {}",
+                    batch.num_columns(),
+                    this.types.len()
+                ))
+            })?
+            .to_vec();
         let key_columns = this.keys.columns(batch)?;
         let keys = self.converters.keys.convert_columns(&key_columns)?;
         let encoded = this_rows.convert_columns(&data)?;

@@ -124,7 +124,17 @@ impl TopN {
             .map(|k| evaluate(&k.expr, batch))
             .collect::<Result<Vec<ArrayRef>, _>>()?;
         let sort_keys = sorts.convert_columns(&order)?;
-        let data: Vec<ArrayRef> = batch.columns()[..self.spec.types.len()].to_vec();
+        let data: Vec<ArrayRef> = batch
+            .columns()
+            .get(..self.spec.types.len())
+            .ok_or_else(|| {
+                SqlError::Plan(format!(
+                    "a batch of {} columns, expected {}",
+                    batch.num_columns(),
+                    self.spec.types.len()
+                ))
+            })?
+            .to_vec();
         let encoded = rows.convert_columns(&data)?;
         let by_key = keys::rows_by_key(&keys);
         let limit = self.spec.limit;
