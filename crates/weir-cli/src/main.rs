@@ -11,6 +11,7 @@ mod control;
 mod demo;
 mod job_args;
 mod nexmark;
+mod nexmark_sql;
 mod restart;
 mod serve;
 mod sql;

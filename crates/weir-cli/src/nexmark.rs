@@ -22,6 +22,22 @@ pub enum NexmarkCommand {
     Generate(GenerateArgs),
     /// Run queries and print one JSON line of measurements per query.
     Run(RunArgs),
+    /// Compare the final rows two `run --output-dir` directories hold, query by
+    /// query (the DataStream and the SQL versions, say); exits 1 if any differ.
+    Compare(CompareArgs),
+}
+
+/// Options of `weir nexmark compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// One run's output directory.
+    left: PathBuf,
+    /// The other's.
+    right: PathBuf,
+    /// Queries: `q0` … `q22`, a comma-separated list, or `all` (queries missing
+    /// from both directories are skipped).
+    #[arg(long, short, default_value = "all")]
+    query: String,
 }
 
 /// The generator's settings (Flink's names in parentheses).
@@ -104,6 +120,12 @@ pub struct RunArgs {
     /// options and --rate are then not used.
     #[arg(long, conflicts_with_all = ["rate", "unbounded", "events"])]
     input: Option<PathBuf>,
+    /// Run the SQL versions: the Flink Nexmark repository's SQL texts planned by
+    /// Weir's SQL layer (`crates/weir-nexmark-queries/sql/`). With --output-dir
+    /// each query writes its changelog as `changelog-json` part files into
+    /// `DIR/<query>.jsonl/`.
+    #[arg(long, conflicts_with = "input")]
+    sql: bool,
 }
 
 /// Errors of `weir nexmark`.
@@ -116,6 +138,15 @@ pub enum CommandError {
     /// The generator configuration is invalid.
     #[error("bad generator settings: {0}")]
     Config(#[from] weir_nexmark::ConfigError),
+    /// A SQL query could not be planned or failed.
+    #[error(transparent)]
+    Sql(#[from] crate::nexmark_sql::SqlRunError),
+    /// Output files could not be compared.
+    #[error(transparent)]
+    Compare(#[from] weir_nexmark_queries::compare::CompareError),
+    /// Two runs' rows differ.
+    #[error("{0}")]
+    Differ(String),
     /// Options that do not fit together.
     #[error("{0}")]
     Usage(String),
@@ -142,6 +173,7 @@ pub fn run_command(command: NexmarkCommand) -> Result<(), CommandError> {
     match command {
         NexmarkCommand::Generate(args) => generate(args),
         NexmarkCommand::Run(args) => run_queries(args),
+        NexmarkCommand::Compare(args) => compare(args),
     }
 }
 
@@ -246,8 +278,21 @@ fn run_queries(args: RunArgs) -> Result<(), CommandError> {
             output,
             input: args.input.clone(),
         };
-        match run(&options) {
-            Ok((report, _)) => {
+        let result = if args.sql {
+            let output = args.output_dir.as_ref().map(|dir| dir.join(format!("{query}.jsonl")));
+            crate::nexmark_sql::run(&crate::nexmark_sql::SqlRun {
+                query,
+                config: &config,
+                parallelism: args.parallelism,
+                rate_limit: args.rate,
+                output: output.as_deref(),
+            })
+            .map_err(CommandError::from)
+        } else {
+            run(&options).map(|(report, _)| report).map_err(CommandError::from)
+        };
+        match result {
+            Ok(report) => {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
                 let _ = std::io::stdout().flush();
             }
@@ -258,7 +303,49 @@ fn run_queries(args: RunArgs) -> Result<(), CommandError> {
         }
     }
     match failed {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// `weir nexmark compare`: one line per query, `same` or what differs.
+fn compare(args: CompareArgs) -> Result<(), CommandError> {
+    use weir_nexmark_queries::compare::compare as compare_rows;
+    let mut differing = Vec::new();
+    for query in queries(&args.query)? {
+        let name = format!("{query}.jsonl");
+        let (left, right) = (args.left.join(&name), args.right.join(&name));
+        match (left.exists(), right.exists()) {
+            (false, false) => continue,
+            (true, true) => {}
+            (l, _) => {
+                let missing = if l { &right } else { &left };
+                println!("{query}: missing {}", missing.display());
+                differing.push(query);
+                continue;
+            }
+        }
+        let comparison = compare_rows(&left, &right)?;
+        if comparison.same() {
+            println!("{query}: same ({} rows)", comparison.left_rows);
+        } else {
+            println!(
+                "{query}: differ: {} rows left, {} right, {} distinct rows differ",
+                comparison.left_rows, comparison.right_rows, comparison.differing
+            );
+            for (row, n) in &comparison.only_left {
+                println!("  only left ({n}x): {row}");
+            }
+            for (row, n) in &comparison.only_right {
+                println!("  only right ({n}x): {row}");
+            }
+            differing.push(query);
+        }
+    }
+    if differing.is_empty() {
+        Ok(())
+    } else {
+        let names: Vec<String> = differing.iter().map(ToString::to_string).collect();
+        Err(CommandError::Differ(format!("rows differ in {}", names.join(", "))))
     }
 }

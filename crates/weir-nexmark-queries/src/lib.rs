@@ -25,16 +25,18 @@
 //! ```
 
 mod change;
+pub mod compare;
 mod error;
 mod file_events;
 mod output;
 pub mod queries;
 mod runner;
 mod source;
+pub mod sql;
 
 pub use change::{Change, Op};
 pub use error::NexmarkError;
 pub use file_events::{fields_read_by, file_source};
 pub use output::QueryOutput;
-pub use runner::{build, events, run, Query, RunOptions, RunReport, WATERMARK_DELAY};
+pub use runner::{build, events, execute_measured, run, Query, RunOptions, RunReport, WATERMARK_DELAY};
 pub use source::NexmarkSource;

@@ -154,23 +154,35 @@ pub fn run(options: &RunOptions) -> Result<(RunReport, Vec<String>), NexmarkErro
     env.set_parallelism(options.parallelism.max(1));
     let decoded = Arc::new(AtomicU64::new(0));
     let handle = build_counting(&env, options, decoded.clone())?;
-    let cpu = cpu_time::ProcessTime::try_now().ok();
-    let started = Instant::now();
-    env.execute(&format!("nexmark {}", options.query))?;
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu.map(|c| c.elapsed().as_secs_f64()).unwrap_or(f64::NAN);
-    let events = match options.input {
+    let report = execute_measured(&env, options.query, || match options.input {
         Some(_) => decoded.load(Ordering::Relaxed),
         None => options.config.num_events,
-    };
-    let report = RunReport {
-        query: options.query.to_string(),
+    })?;
+    Ok((report, handle.map(|h| h.take()).unwrap_or_default()))
+}
+
+/// Executes the job built in `env` for `query` and measures it: wall time, CPU
+/// time of the whole process, and `events()` (asked once the job has ended) per
+/// second and per CPU-second. The DataStream runner and `weir nexmark run --sql`
+/// both measure this way.
+pub fn execute_measured(
+    env: &StreamExecutionEnvironment,
+    query: Query,
+    events: impl FnOnce() -> u64,
+) -> Result<RunReport, NexmarkError> {
+    let cpu = cpu_time::ProcessTime::try_now().ok();
+    let started = Instant::now();
+    env.execute(&format!("nexmark {query}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu.map(|c| c.elapsed().as_secs_f64()).unwrap_or(f64::NAN);
+    let events = events();
+    Ok(RunReport {
+        query: query.to_string(),
         events,
-        parallelism: options.parallelism.max(1),
+        parallelism: env.parallelism(),
         wall_seconds: wall,
         cpu_seconds: cpu,
         events_per_second: events as f64 / wall.max(1e-9),
         events_per_cpu_second: events as f64 / cpu.max(1e-9),
-    };
-    Ok((report, handle.map(|h| h.take()).unwrap_or_default()))
+    })
 }

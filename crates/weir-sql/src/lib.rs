@@ -25,3 +25,8 @@ pub mod rows;
 pub mod script;
 
 pub use error::SqlError;
+
+/// DataFusion, as Weir's SQL uses it: Rust functions for SQL are DataFusion
+/// `ScalarUDF`s (`datafusion::logical_expr::create_udf`), registered with
+/// [`script::SqlSession::register_function`].
+pub use datafusion;

@@ -45,11 +45,28 @@ impl SqlSession {
         &self.catalog
     }
 
+    /// Registers a Rust scalar function (see [`Catalog::register_function`]):
+    /// callable by its own name, and by the name a `CREATE FUNCTION name AS
+    /// 'registered_name'` gives it.
+    pub fn register_function(&mut self, registered_name: impl Into<String>, udf: datafusion::logical_expr::ScalarUDF) {
+        self.catalog.register_function(registered_name, udf);
+    }
+
     /// Runs `script`'s statements in order: the ones that need no job at once, the
     /// others added to `env` as one job. Session options set by the script
     /// (`parallelism.default`) are applied to `env`. Stops at the first error.
     pub fn run_script(&mut self, env: &StreamExecutionEnvironment, script: &str) -> Result<ScriptOutcome, SqlError> {
-        let statements = crate::front::parse_script(script)?;
+        self.run_statements(env, crate::front::parse_script(script)?)
+    }
+
+    /// [`SqlSession::run_script`] for statements already parsed (by
+    /// [`parse_script`](crate::front::parse_script)), for callers that adjust them
+    /// first, e.g. a harness pointing a table at other options.
+    pub fn run_statements(
+        &mut self,
+        env: &StreamExecutionEnvironment,
+        statements: Vec<ParsedStatement>,
+    ) -> Result<ScriptOutcome, SqlError> {
         let mut outcome = ScriptOutcome::default();
         for parsed in statements {
             self.run_statement(env, &parsed, &mut outcome)?;

@@ -7,6 +7,7 @@ mod common;
 mod control_reliability;
 mod demo_restore;
 mod nexmark_cli;
+mod nexmark_sql;
 mod options_checked;
 mod rest_control;
 mod rest_security;

@@ -7,7 +7,8 @@
 //! prices, VARCHAR strings, TIMESTAMP(3) times). Options (Flink's names): `events.num`
 //! (0 or absent: endless), `first-event.rate`, `next-event.rate`,
 //! `person.proportion`, `auction.proportion`, `bid.proportion`, and Weir's
-//! `rate-limit` (events per second in total; absent: as fast as possible).
+//! `rate-limit` (events per second in total; absent: as fast as possible) and
+//! `seed` (mixed into the generator's randomness; 0, the default, is Flink's data).
 
 use crate::batch::RowBatch;
 use crate::connector::SqlSource;
@@ -32,7 +33,7 @@ const BATCH_ROWS: usize = 1024;
 /// The `nexmark` connector.
 pub struct NexmarkConnector;
 
-const OPTIONS: [&str; 8] = [
+const OPTIONS: [&str; 9] = [
     "connector",
     "events.num",
     "first-event.rate",
@@ -41,6 +42,7 @@ const OPTIONS: [&str; 8] = [
     "auction.proportion",
     "bid.proportion",
     "rate-limit",
+    "seed",
 ];
 
 fn bad(table: &TableDef, option: &str, message: impl Into<String>) -> SqlError {
@@ -89,6 +91,9 @@ pub fn config(table: &TableDef) -> Result<(NexmarkConfig, Option<f64>), SqlError
     }
     if let Some(n) = number(table, "bid.proportion")? {
         config.bid_proportion = n;
+    }
+    if let Some(n) = number(table, "seed")? {
+        config.seed = n;
     }
     let rate = number::<f64>(table, "rate-limit")?;
     config.validate().map_err(|e| bad(table, "events.num", e.to_string()))?;

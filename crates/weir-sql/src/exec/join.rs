@@ -10,6 +10,12 @@
 //! input a pair is emitted as `+I` when a row is added and as `-D` when it is taken
 //! back, as Flink's inner join does. Rows with a NULL in their key never match and
 //! are not kept.
+//!
+//! A left semi join (`WHERE EXISTS`/`IN`, or an inner join DataFusion proved to
+//! match each left row at most once) over insert-only inputs emits each left row
+//! once, when its first matching right row is there: a left row that matches on
+//! arrival is emitted and not kept; one that does not is kept until a right row
+//! matches it, then emitted and dropped from the state.
 
 use std::sync::Arc;
 
@@ -53,8 +59,13 @@ pub struct StreamingJoin {
     pub right: JoinSide,
     /// The non-equi condition over the joined columns (left then right).
     pub filter: Option<Arc<dyn PhysicalExpr>>,
-    /// Output schema: left columns, right columns, and the kind column when `updating`.
+    /// Output schema: left columns, right columns (not for a semi join), and the
+    /// kind column when `updating`.
     pub schema: SchemaRef,
+    /// The columns of a pair: left then right, without the kind column.
+    pub pair_schema: SchemaRef,
+    /// A left semi join: only left rows, each once (insert-only inputs).
+    pub semi: bool,
     /// Whether the output carries row kinds (an input is updating).
     pub updating: bool,
     /// Keyed state (by encoded join key).
@@ -95,8 +106,103 @@ enum Side {
     Right,
 }
 
+/// The pairs a batch formed with the other side's rows, before the condition.
+struct Pairs {
+    /// Left then right columns, then the kind column.
+    joined: RecordBatch,
+    /// Per pair: the row of the batch.
+    this_index: Vec<u32>,
+    /// Per pair: the other side's encoded row.
+    other_encoded: Vec<Vec<u8>>,
+    /// The batch's encoded rows.
+    encoded: arrow::row::Rows,
+    /// The batch's encoded join keys.
+    keys: arrow::row::Rows,
+}
+
 impl StreamingJoin {
     fn process(&mut self, side: Side, input: &RowBatch) -> Result<Option<RecordBatch>, SqlError> {
+        let Some(pairs) = self.pairs(side, input)? else {
+            return Ok(None);
+        };
+        let mask = match &self.filter {
+            Some(filter) => {
+                let mask = evaluate(filter, &pairs.joined)?;
+                let Some(mask) = mask.as_any().downcast_ref::<arrow::array::BooleanArray>() else {
+                    return Err(SqlError::Plan(format!(
+                        "join condition is {}, not boolean",
+                        mask.data_type()
+                    )));
+                };
+                Some(mask.clone())
+            }
+            None => None,
+        };
+        if self.semi {
+            return self.semi_rows(side, &pairs, mask.as_ref());
+        }
+        let joined = match &mask {
+            Some(mask) => filter_record_batch(&pairs.joined, mask)?,
+            None => pairs.joined,
+        };
+        if joined.num_rows() == 0 {
+            return Ok(None);
+        }
+        if self.updating {
+            Ok(Some(joined))
+        } else {
+            let all: Vec<usize> = (0..joined.num_columns() - 1).collect();
+            Ok(Some(joined.project(&all)?))
+        }
+    }
+
+    /// A semi join's left rows matched by `pairs` (those passing `mask`): each
+    /// emitted as often as it is kept, and taken out of the state.
+    fn semi_rows(
+        &mut self,
+        side: Side,
+        pairs: &Pairs,
+        mask: Option<&arrow::array::BooleanArray>,
+    ) -> Result<Option<RecordBatch>, SqlError> {
+        let mut matched: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (pair, &row) in pairs.this_index.iter().enumerate() {
+            if mask.is_some_and(|m| !m.is_valid(pair) || !m.value(pair)) {
+                continue;
+            }
+            let key = pairs.keys.row(row as usize).as_ref().to_vec();
+            let left_row = match side {
+                Side::Left => pairs.encoded.row(row as usize).as_ref().to_vec(),
+                Side::Right => pairs.other_encoded[pair].clone(),
+            };
+            matched.push((key, left_row));
+        }
+        matched.sort();
+        matched.dedup();
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for (key, left_row) in matched {
+            let current = self.store.key(key);
+            let mut rows = self.store.map(&self.left_rows, &current).map_err(state_error)?;
+            let count = rows.get(&left_row).map_err(state_error)?.unwrap_or(0);
+            if count > 0 {
+                rows.remove(&left_row).map_err(state_error)?;
+                for _ in 0..count {
+                    out.push(left_row.clone());
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(None);
+        }
+        let parser = self.converters.left.parser();
+        let columns = self.converters.left.convert_rows(out.iter().map(|b| parser.parse(b)))?;
+        Ok(Some(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(out.len())),
+        )?))
+    }
+
+    fn pairs(&mut self, side: Side, input: &RowBatch) -> Result<Option<Pairs>, SqlError> {
         let (this, this_rows, other_rows) = match side {
             Side::Left => (&self.left, &self.converters.left, &self.converters.right),
             Side::Right => (&self.right, &self.converters.right, &self.converters.left),
@@ -155,7 +261,7 @@ impl StreamingJoin {
         if kinds.is_empty() {
             return Ok(None);
         }
-        let indices = UInt32Array::from(this_index);
+        let indices = UInt32Array::from(this_index.clone());
         let these = data
             .iter()
             .map(|c| take(c.as_ref(), &indices, None))
@@ -170,39 +276,18 @@ impl StreamingJoin {
         columns.push(Arc::new(Int8Array::from_iter_values(
             kinds.into_iter().map(|k| k as i8),
         )));
-        let with_kind = crate::exec::output::with_kind(&self.schema_without_kind());
         let joined = RecordBatch::try_new_with_options(
-            with_kind,
+            crate::exec::output::with_kind(&self.pair_schema),
             columns,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )?;
-        let joined = match &self.filter {
-            Some(filter) => {
-                let mask = evaluate(filter, &joined)?;
-                let Some(mask) = mask.as_any().downcast_ref::<arrow::array::BooleanArray>() else {
-                    return Err(SqlError::Plan(format!(
-                        "join condition is {}, not boolean",
-                        mask.data_type()
-                    )));
-                };
-                filter_record_batch(&joined, mask)?
-            }
-            None => joined,
-        };
-        if joined.num_rows() == 0 {
-            return Ok(None);
-        }
-        if self.updating {
-            Ok(Some(joined))
-        } else {
-            let all: Vec<usize> = (0..joined.num_columns() - 1).collect();
-            Ok(Some(joined.project(&all)?))
-        }
-    }
-
-    fn schema_without_kind(&self) -> arrow::datatypes::Schema {
-        let fields = self.left.types.len() + self.right.types.len();
-        arrow::datatypes::Schema::new(self.schema.fields()[..fields].to_vec())
+        Ok(Some(Pairs {
+            joined,
+            this_index,
+            other_encoded,
+            encoded,
+            keys,
+        }))
     }
 
     fn emit(&mut self, side: Side, record: StreamRecord<RowBatch>, out: &mut dyn Input<RowBatch>) {

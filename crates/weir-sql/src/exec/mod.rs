@@ -2,7 +2,8 @@
 //! plans into streams of [`RowBatch`]es ([`translate`]) and the batch operators it
 //! uses: vectorized projections and filters ([`eval`]), table watermarks
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
-//! ([`window_aggregate`]), updating aggregates ([`group_aggregate`]) with their
+//! ([`window_aggregate`]), session window aggregates ([`session_aggregate`]),
+//! updating aggregates ([`group_aggregate`]) with their
 //! accumulators ([`accumulator`]), inner joins ([`join`]), Top-N and deduplication ([`top_n`]), the key encoding and
 //! partitioning they share ([`keys`]) and their result batches ([`output`]).
 
@@ -12,6 +13,7 @@ pub mod group_aggregate;
 pub mod join;
 pub mod keys;
 pub mod output;
+pub mod session_aggregate;
 pub mod top_n;
 pub mod translate;
 mod translate_rank;

@@ -18,7 +18,7 @@ use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_datastream::custom::{keyed_store, Timers};
 use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
-use weir_state::{MapStateDescriptor, ValueStateDescriptor};
+use weir_state::{ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
 use crate::connector::{ChangelogMode, SqlConnectors};
@@ -29,6 +29,7 @@ use crate::exec::group_aggregate::GroupAggregate;
 use crate::exec::join::{JoinConverters, JoinSide, StreamingJoin};
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
+use crate::exec::session_aggregate::SessionAggregate;
 use crate::exec::watermark::WatermarkOperator;
 use crate::exec::window::WindowAssigner;
 use crate::exec::window_aggregate::WindowAggregate;
@@ -231,9 +232,10 @@ impl Translator<'_> {
     }
 
     fn join(&self, join: &Join) -> Result<SqlStream, SqlError> {
-        if join.join_type != JoinType::Inner {
+        let semi = join.join_type == JoinType::LeftSemi;
+        if join.join_type != JoinType::Inner && !semi {
             return Err(unsupported(format!(
-                "{} JOIN in streaming SQL (yet; INNER JOIN works)",
+                "{} JOIN in streaming SQL (yet; INNER JOIN and left semi joins work)",
                 join.join_type
             )));
         }
@@ -267,13 +269,20 @@ impl Translator<'_> {
         };
         let left_side = side(left_exprs, left_schema);
         let right_side = side(right_exprs, right_schema);
+        let pair_schema = left_schema.join(right_schema)?;
         let filter = match &join.filter {
-            Some(f) => Some(physical(f, &join.schema)?),
+            Some(f) => Some(physical(f, &pair_schema)?),
             None => None,
         };
+        let pair_schema: SchemaRef = Arc::new(pair_schema.as_arrow().clone());
         let left = self.stream(&join.left)?;
         let right = self.stream(&join.right)?;
         let updating = left.is_updating() || right.is_updating();
+        if semi && updating {
+            return Err(unsupported(
+                "a semi join (EXISTS, IN) over updated rows in streaming SQL (yet; insert-only inputs work)",
+            ));
+        }
         let plain: SchemaRef = Arc::new(join.schema.as_arrow().clone());
         let schema = if updating { output::with_kind(&plain) } else { plain };
         let connected = left
@@ -281,7 +290,8 @@ impl Translator<'_> {
             .partition_with(left_side.keys.partitioning())
             .connect(&right.stream.partition_with(right_side.keys.partitioning()));
         let mode = ChangelogMode::retract_if(updating);
-        let stream = connected.transform(&format!("Join [{}]", mode.name()), move |ctx| {
+        let name = if semi { "Semi join" } else { "Join" };
+        let stream = connected.transform(&format!("{name} [{}]", mode.name()), move |ctx| {
             Ok(StreamingJoin {
                 meta: ctx.meta.clone(),
                 converters: JoinConverters::new(&left_side, &right_side)?,
@@ -289,6 +299,8 @@ impl Translator<'_> {
                 right: right_side.clone(),
                 filter: filter.clone(),
                 schema: schema.clone(),
+                pair_schema: pair_schema.clone(),
+                semi,
                 updating,
                 store: keyed_store::<Vec<u8>>(ctx)?,
                 left_rows: MapStateDescriptor::new("left rows"),
@@ -373,9 +385,6 @@ impl Translator<'_> {
 
     /// A window TVF's rows: its input's rows with their windows.
     fn window(&self, window: &WindowScan) -> Result<DataStream<RowBatch>, SqlError> {
-        if matches!(window.tvf.kind, WindowKind::Session { .. }) {
-            return Err(unsupported("SESSION windows in streaming SQL (yet)"));
-        }
         let input = if let Some(table) = self.planner.table(&window.tvf.table) {
             self.table(table)?
         } else if let Some(view) = self.planner.view(&window.tvf.table) {
@@ -426,9 +435,12 @@ impl Translator<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let input = self.stream(&agg.input)?;
         let schema: SchemaRef = Arc::new(agg.schema.as_arrow().clone());
-        let window_end = (0..group_exprs.len()).find(|i| agg.schema.field(*i).name() == "window_end");
-        let partitioned = input.stream.partition_with(keys.partitioning());
+        let window_end = (0..group_exprs.len()).find(|i| {
+            agg.schema.field(*i).name() == "window_end"
+                || matches!(&group_exprs[*i], Expr::Column(c) if is_window_end(&agg.input, c))
+        });
         let Some(window_end) = window_end else {
+            let partitioned = input.stream.partition_with(keys.partitioning());
             // An updating aggregate: a retract changelog keyed by the group columns.
             let retracting = input.is_updating();
             let schema = output::with_kind(&schema);
@@ -455,6 +467,48 @@ impl Translator<'_> {
                 "a window aggregate over updated rows (window aggregates take insert-only input)",
             ));
         }
+        if let Some(gap_ms) = session_gap(&agg.input) {
+            let window_start = (0..group_exprs.len())
+                .find(|i| agg.schema.field(*i).name() == "window_start")
+                .ok_or_else(|| unsupported("a SESSION window aggregate without window_start in GROUP BY"))?;
+            let others: Vec<usize> = (0..group_exprs.len())
+                .filter(|i| *i != window_start && *i != window_end)
+                .collect();
+            let session_keys = GroupKeys {
+                exprs: others.iter().map(|i| keys.exprs[*i].clone()).collect(),
+                types: others.iter().map(|i| keys.types[*i].clone()).collect(),
+            };
+            let time = GroupKeys {
+                exprs: vec![keys.exprs[window_start].clone()],
+                types: vec![keys.types[window_start].clone()],
+            };
+            let stream = input.stream.partition_with(session_keys.partitioning()).transform(
+                "Session window aggregate [insert-only]",
+                move |ctx| {
+                    let mut store = keyed_store::<Vec<u8>>(ctx)?;
+                    let mut timers = Timers::new("session");
+                    timers.restore(&mut store)?;
+                    Ok(SessionAggregate {
+                        meta: ctx.meta.clone(),
+                        converter: session_keys.converter()?,
+                        keys: session_keys.clone(),
+                        time: time.clone(),
+                        window_columns: (window_start, window_end),
+                        gap_ms,
+                        aggs: aggs.clone(),
+                        schema: schema.clone(),
+                        store,
+                        timers,
+                        rows: ListStateDescriptor::new("session rows"),
+                        next_timer: ValueStateDescriptor::new("session timer"),
+                        watermark: i64::MIN,
+                        late: 0,
+                    })
+                },
+            );
+            return Ok(SqlStream::insert_only(stream));
+        }
+        let partitioned = input.stream.partition_with(keys.partitioning());
         let stream = partitioned.transform("Window aggregate [insert-only]", move |ctx| {
             let mut store = keyed_store::<Vec<u8>>(ctx)?;
             let mut timers = Timers::new("window");
@@ -474,5 +528,51 @@ impl Translator<'_> {
             })
         });
         Ok(SqlStream::insert_only(stream))
+    }
+}
+
+/// The gap of the session window TVF whose rows `plan` aggregates, if it reads one
+/// (through projections and filters).
+fn session_gap(plan: &LogicalPlan) -> Option<i64> {
+    match plan {
+        LogicalPlan::TableScan(scan) => {
+            let provider = source_as_provider(&scan.source).ok()?;
+            let any: &dyn std::any::Any = provider.as_ref();
+            match &any.downcast_ref::<WindowScan>()?.tvf.kind {
+                WindowKind::Session { gap_ms, .. } => Some(*gap_ms),
+                _ => None,
+            }
+        }
+        LogicalPlan::Projection(p) => session_gap(&p.input),
+        LogicalPlan::Filter(f) => session_gap(&f.input),
+        LogicalPlan::SubqueryAlias(a) => session_gap(&a.input),
+        _ => None,
+    }
+}
+
+/// Whether `column` of `plan`'s rows is the `window_end` of a window aggregate or
+/// window TVF below, under whatever name projections gave it (Flink's window
+/// attribute propagation: a window aggregate over a window aggregate's results,
+/// grouped by its window, is a window aggregate too).
+fn is_window_end(plan: &LogicalPlan, column: &datafusion::common::Column) -> bool {
+    let Ok(index) = plan.schema().index_of_column(column) else {
+        return false;
+    };
+    match plan {
+        LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
+            Some(Expr::Column(c)) => is_window_end(&p.input, &c),
+            _ => false,
+        },
+        LogicalPlan::Filter(f) => is_window_end(&f.input, column),
+        LogicalPlan::SubqueryAlias(a) => {
+            let inner = a.input.schema().columns();
+            inner.get(index).is_some_and(|c| is_window_end(&a.input, c))
+        }
+        LogicalPlan::Aggregate(a) => match a.group_expr.get(index) {
+            Some(Expr::Column(c)) => c.name == "window_end" || is_window_end(&a.input, c),
+            _ => false,
+        },
+        LogicalPlan::TableScan(_) => column.name == "window_end",
+        _ => false,
     }
 }

@@ -14,7 +14,8 @@ use crate::front::WindowKind;
 /// Assigns windows of one kind.
 #[derive(Debug, Clone)]
 pub struct WindowAssigner {
-    /// The window kind (never `Session`).
+    /// The window kind (for `Session`, each row gets the provisional window
+    /// `[t, t + gap)`, which [`super::session_aggregate`] merges).
     pub kind: WindowKind,
     /// Window offset.
     pub offset_ms: i64,
@@ -52,7 +53,8 @@ impl WindowAssigner {
                     end += step_ms;
                 }
             }
-            WindowKind::Session { .. } => {}
+            // Provisional: the session aggregate merges these into sessions.
+            WindowKind::Session { gap_ms, .. } => out.push((t, t.saturating_add(gap_ms))),
         }
     }
 

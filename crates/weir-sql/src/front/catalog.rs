@@ -61,6 +61,7 @@ pub struct Catalog {
     tables: BTreeMap<String, TableDef>,
     views: BTreeMap<String, ViewDef>,
     functions: BTreeMap<String, FunctionDef>,
+    udfs: BTreeMap<String, std::sync::Arc<datafusion::logical_expr::ScalarUDF>>,
     options: SessionOptions,
 }
 
@@ -215,6 +216,21 @@ impl Catalog {
     /// All views, by name.
     pub fn views(&self) -> impl Iterator<Item = &ViewDef> {
         self.views.values()
+    }
+
+    /// Registers a Rust scalar function under `registered_name`: queries call it by
+    /// its own name ([`ScalarUDF::name`](datafusion::logical_expr::ScalarUDF::name)),
+    /// and `CREATE FUNCTION f AS 'registered_name'` makes it callable as `f` too
+    /// (Flink's class name plays the part of `registered_name`).
+    pub fn register_function(&mut self, registered_name: impl Into<String>, udf: datafusion::logical_expr::ScalarUDF) {
+        self.udfs.insert(registered_name.into(), std::sync::Arc::new(udf));
+    }
+
+    /// The registered Rust scalar functions, by registered name.
+    pub fn registered_functions(
+        &self,
+    ) -> impl Iterator<Item = (&String, &std::sync::Arc<datafusion::logical_expr::ScalarUDF>)> {
+        self.udfs.iter()
     }
 
     /// All functions, by name.

@@ -28,6 +28,7 @@ pub mod time_text;
 
 mod args;
 mod cache;
+pub mod renamed;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;

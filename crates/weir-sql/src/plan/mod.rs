@@ -3,6 +3,7 @@
 //! [`SqlPlanner`] producing optimized logical plans of queries.
 
 pub mod column_names;
+pub mod legacy_windows;
 pub mod planner;
 pub mod providers;
 

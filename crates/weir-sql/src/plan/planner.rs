@@ -63,6 +63,7 @@ impl SqlPlanner {
             .build();
         let ctx = SessionContext::new_with_state(state);
         register_flink_functions(&ctx);
+        register_user_functions(&ctx, catalog)?;
         let inputs: InputSchemas = Arc::new(Mutex::new(HashMap::new()));
         for name in [TUMBLE_FUNCTION, HOP_FUNCTION, CUMULATE_FUNCTION, SESSION_FUNCTION] {
             ctx.register_udtf(
@@ -149,6 +150,7 @@ impl SqlPlanner {
     /// The logical plan of a query, before optimization.
     pub fn logical_plan(&self, query: &ast::Query) -> Result<LogicalPlan, SqlError> {
         let mut query = query.clone();
+        super::legacy_windows::rewrite_legacy_windows(&mut query)?;
         super::column_names::flink_column_names(&mut query);
         let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query))));
         // Every table is registered in memory, so planning never waits: polled once,
@@ -243,6 +245,31 @@ impl SqlPlanner {
             watermark,
         })
     }
+}
+
+/// The catalog's Rust functions under their own names, and under the names
+/// `CREATE FUNCTION` gave them.
+fn register_user_functions(ctx: &SessionContext, catalog: &Catalog) -> Result<(), SqlError> {
+    for (_, udf) in catalog.registered_functions() {
+        ctx.register_udf(udf.as_ref().clone());
+    }
+    for def in catalog.functions() {
+        let udf = catalog
+            .registered_functions()
+            .find(|(registered, _)| **registered == def.registered_name)
+            .map(|(_, udf)| udf);
+        match udf {
+            Some(udf) => ctx.register_udf(crate::functions::renamed::Renamed::udf(&def.name, udf.clone())),
+            None => {
+                return Err(SqlError::Plan(format!(
+                    "function '{}' is created AS '{}', but no function is registered under that name \
+                     (register a Rust function with SqlSession::register_function)",
+                    def.name, def.registered_name
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, SqlError> {

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use weir_sql::front::{parse_script, rewrite_window_tvfs, Catalog};
 
-use crate::nexmark_sql::{DDL, QUERIES};
+use crate::nexmark_sql::{queries, DDL};
 
 const WORDS: &[&str] = &[
     "SELECT",
@@ -161,7 +161,7 @@ fn mutated_scripts_never_panic() {
     let seed = seed();
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut scripts: Vec<String> = vec![DDL.to_string()];
-    scripts.extend(QUERIES.iter().map(|(_, q)| q.to_string()));
+    scripts.extend(queries().into_iter().map(|(_, q)| q.to_string()));
     scripts.push(
         "SET 'table.exec.state.ttl' = '1 h'; EXECUTE STATEMENT SET BEGIN \
          INSERT INTO a SELECT window_start, count(*) FROM TABLE(SESSION(TABLE bid PARTITION BY (bidder, auction), DESCRIPTOR(dateTime), INTERVAL '5' MINUTE)) GROUP BY window_start, window_end; \

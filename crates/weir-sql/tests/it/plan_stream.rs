@@ -279,8 +279,8 @@ fn unsupported_constructs_are_errors() {
             "SUM(DISTINCT)",
         ),
         (
-            "SELECT window_start, COUNT(*) FROM TABLE(SESSION(TABLE bid PARTITION BY bidder, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end",
-            "SESSION",
+            "SELECT bidder, AVG(price) OVER (PARTITION BY bidder ORDER BY dateTime ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) FROM bid",
+            "OVER window",
         ),
     ] {
         match SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)) {
