@@ -9,6 +9,11 @@
 //!   sink writing a PostgreSQL table ([`postgres`](mod@postgres)): upserts and
 //!   deletes by the table's primary key for updating queries, plain inserts for a
 //!   table without one.
+//! * `'connector' = 'filesystem'`: a sink writing JSON lines into part files of a
+//!   directory, exactly once ([`filesystem`](mod@filesystem)): `'format' = 'json'`
+//!   (one object per row; insert-only queries) or `'changelog-json'` (one
+//!   `{"data":{...},"op":"+I"}` object per change; any query), with the file
+//!   sink's rolling options (`sink.rolling-policy.*`).
 //!
 //! ```no_run
 //! use weir_sql::connectors::builtin;
@@ -20,17 +25,24 @@
 //! # let _ = session;
 //! ```
 
+pub mod filesystem;
+pub mod flink_json;
+pub mod json_rows;
+mod options;
 pub mod postgres;
+pub mod sql_rows;
 pub mod values;
 
+pub use filesystem::FilesystemSqlSink;
 pub use postgres::PostgresSqlSink;
 
 use std::sync::Arc;
 use weir_sql::connector::SqlConnectors;
 
 /// Adds the SQL connectors backed by Weir's real connectors to `connectors`: the
-/// `postgres` and `jdbc` sinks.
+/// `postgres`, `jdbc` and `filesystem` sinks.
 pub fn register(connectors: &mut SqlConnectors) {
     connectors.register_sink(Arc::new(PostgresSqlSink::postgres()));
     connectors.register_sink(Arc::new(PostgresSqlSink::jdbc()));
+    connectors.register_sink(Arc::new(FilesystemSqlSink));
 }

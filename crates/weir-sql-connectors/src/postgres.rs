@@ -15,10 +15,10 @@
 //! The written columns are the table's physical columns, by name; the key is its
 //! primary key (the PostgreSQL table needs a unique index on it).
 
+use crate::options::{bad, option_error};
 use crate::values::{Converter, SUPPORTED};
 use std::sync::Arc;
 use weir_connector_api::options::Options;
-use weir_connector_api::ConnectorError;
 use weir_connector_postgres::factory::{builder_from_options, semantic_from_options, Semantic};
 use weir_connector_postgres::{RowChange, RowMapper};
 use weir_datastream::{DataStream, DataStreamSink};
@@ -47,30 +47,6 @@ impl PostgresSqlSink {
     /// The sink under Flink's JDBC connector name, `jdbc` (PostgreSQL urls only).
     pub fn jdbc() -> Self {
         PostgresSqlSink { name: "jdbc" }
-    }
-}
-
-fn bad(table: &TableDef, option: &str, message: impl Into<String>) -> SqlError {
-    SqlError::BadOption {
-        table: table.name.clone(),
-        option: option.to_string(),
-        message: message.into(),
-    }
-}
-
-/// The connector's option error as the SQL error naming the option.
-fn option_error(table: &TableDef, connector: &str, error: ConnectorError) -> SqlError {
-    match error {
-        ConnectorError::MissingOption { key, .. } => bad(table, &key, format!("required by the {connector} connector")),
-        ConnectorError::InvalidOption { key, value, reason, .. } => {
-            bad(table, &key, format!("invalid value '{value}': {reason}"))
-        }
-        ConnectorError::UnknownOptions { keys, known, .. } => bad(
-            table,
-            &keys.join(", "),
-            format!("unknown option of the {connector} connector (known: {known:?})"),
-        ),
-        other => SqlError::Plan(format!("table '{}': {other}", table.name)),
     }
 }
 

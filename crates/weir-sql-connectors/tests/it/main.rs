@@ -1,8 +1,11 @@
 //! The integration tests of `weir-sql-connectors`, one test binary (`it`) with a
-//! module per topic, against the PostgreSQL server of `scripts/services.sh`. One
+//! module per topic: the `postgres_*` ones against the PostgreSQL server of
+//! `scripts/services.sh`, the `filesystem*` ones in temporary directories. One
 //! test: `cargo test --release -p weir-sql-connectors --test it -- NAME`.
 
 mod common;
+mod filesystem;
+mod filesystem_restart;
 mod postgres_errors;
 mod postgres_kill;
 mod postgres_upsert;

@@ -1,8 +1,11 @@
 //! What the tests share: the PostgreSQL server of `scripts/services.sh` (started
-//! once per test binary; a test never skips), fresh tables, a bounded Nexmark
-//! `bid` view, SQL scripts run as jobs, and the counts per bidder computed in
-//! Rust from the generator's events.
+//! once per test binary, by the first test that asks for its url; a test never
+//! skips), fresh tables, a bounded Nexmark `bid` view, SQL scripts run as jobs,
+//! the bids and the counts per bidder computed in Rust from the generator's
+//! events, and the part files of the filesystem sink ([`part_files`]).
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+pub mod part_files;
 
 use postgres::{Client, NoTls};
 use std::collections::BTreeMap;
@@ -115,6 +118,17 @@ pub fn nexmark(events: u64, extra: &str) -> String {
         FROM datagen WHERE event_type = 2;
         "
     )
+}
+
+/// `(auction, bidder, price)` of each bid of the first `events` Nexmark events.
+pub fn bids(events: u64) -> Vec<(i64, i64, i64)> {
+    let generator = weir_nexmark::EventGenerator::new(weir_nexmark::GeneratorConfig::new(&config(events)).unwrap());
+    generator
+        .filter_map(|event| match event {
+            weir_nexmark::Event::Bid(bid) => Some((bid.auction, bid.bidder, bid.price)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `(bid count, price sum)` per bidder of the first `events` Nexmark events.
