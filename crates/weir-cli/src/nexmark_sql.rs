@@ -137,7 +137,11 @@ pub fn count_char() -> ScalarUDF {
                     "count_char takes two arguments".into(),
                 ));
             };
-            let (text, chars) = (text.as_string::<i32>(), chars.as_string::<i32>());
+            let (Some(text), Some(chars)) = (text.as_string_opt::<i32>(), chars.as_string_opt::<i32>()) else {
+                return Err(weir_sql::datafusion::error::DataFusionError::Plan(
+                    "count_char takes two VARCHAR arguments".into(),
+                ));
+            };
             let counts: Int64Array = (0..text.len())
                 .map(|i| {
                     let wanted = (!chars.is_null(i)).then(|| chars.value(i).chars().next()).flatten();

@@ -2,21 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::Command;
-
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
-
-fn weir(args: &[&str]) -> std::process::Output {
-    Command::new(WEIR).args(args).output().expect("run weir")
-}
-
-fn text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::common::{text, weir};
 
 #[test]
 fn generate_writes_the_same_events_as_json_and_csv() {

@@ -4,25 +4,11 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::Command;
-
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+use crate::common::{text, weir};
 
 /// The queries whose SQL and DataStream results agree row for row (see
 /// docs/nexmark.md for the others and why).
 const SAME: &str = "q0,q1,q2,q3,q4,q5,q7,q8,q9,q10,q11,q14,q15,q16,q17,q20,q21,q22";
-
-fn weir(args: &[&str]) -> std::process::Output {
-    Command::new(WEIR).args(args).output().expect("run weir")
-}
-
-fn text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[test]
 fn sql_queries_give_the_datastream_rows() {

@@ -146,8 +146,8 @@ impl SessionAggregate {
     }
 
     /// Emits the sessions of `key` that ended at or before `until`; keeps the rest.
-    fn close(&mut self, key: &Vec<u8>, until: i64, closed: &mut Vec<Closed>) -> Result<(), SqlError> {
-        let current = self.store.key(key.clone());
+    fn close(&mut self, key: &[u8], until: i64, closed: &mut Vec<Closed>) -> Result<(), SqlError> {
+        let current = self.store.key(key.to_vec());
         let mut state = self.store.list(&self.rows, &current).map_err(state_error)?;
         let mut rows = state.get().map_err(state_error)?;
         if rows.is_empty() {
@@ -172,7 +172,7 @@ impl SessionAggregate {
                 }
             }
             closed.push(Closed {
-                key: key.clone(),
+                key: key.to_vec(),
                 start,
                 end,
                 results: accs.iter().map(Acc::result).collect(),
@@ -265,18 +265,12 @@ impl Operator<RowBatch, RowBatch> for SessionAggregate {
             return;
         }
         self.watermark = watermark.timestamp;
-        match self.fire(watermark.timestamp) {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, format!("session aggregate: {e}")),
-        }
+        let fired = self.fire(watermark.timestamp);
+        output::send(&self.meta, "session aggregate", fired, out);
         out.process_watermark(watermark);
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
-        OperatorState {
-            keyed: Some(self.store.snapshot()),
-            operator: None,
-        }
+        output::keyed_snapshot(&mut self.store)
     }
 }

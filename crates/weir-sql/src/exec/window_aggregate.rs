@@ -130,18 +130,12 @@ impl Operator<RowBatch, RowBatch> for WindowAggregate {
             return;
         }
         self.watermark = watermark.timestamp;
-        match self.fire(watermark.timestamp) {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, format!("window aggregate: {e}")),
-        }
+        let fired = self.fire(watermark.timestamp);
+        output::send(&self.meta, "window aggregate", fired, out);
         out.process_watermark(watermark);
     }
 
     fn snapshot(&mut self, _: u64) -> OperatorState {
-        OperatorState {
-            keyed: Some(self.store.snapshot()),
-            operator: None,
-        }
+        output::keyed_snapshot(&mut self.store)
     }
 }
