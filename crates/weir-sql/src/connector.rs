@@ -6,7 +6,7 @@
 use crate::batch::RowBatch;
 use crate::error::SqlError;
 use crate::front::TableDef;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use weir_datastream::{DataStream, DataStreamSink, StreamExecutionEnvironment};
 
@@ -46,6 +46,61 @@ pub trait SqlSource: Send + Sync {
         table: &TableDef,
         projection: Option<&[usize]>,
     ) -> Result<DataStream<RowBatch>, SqlError>;
+
+    /// As [`create_source`](SqlSource::create_source), told which fields of its
+    /// struct (`ROW`) columns the query reads: a source may leave the others null
+    /// (nullable fields only) instead of filling them. The default fills them all.
+    fn create_pruned_source(
+        &self,
+        env: &StreamExecutionEnvironment,
+        table: &TableDef,
+        projection: Option<&[usize]>,
+        reads: &ReadFields,
+    ) -> Result<DataStream<RowBatch>, SqlError> {
+        let _ = reads;
+        self.create_source(env, table, projection)
+    }
+}
+
+/// The fields of a table's struct columns a query reads, by column name. A column
+/// read as a whole, or not mentioned, has all its fields read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadFields {
+    whole: HashSet<String>,
+    partial: HashMap<String, BTreeSet<String>>,
+}
+
+impl ReadFields {
+    /// Every field of every column is read.
+    pub fn all() -> Self {
+        ReadFields::default()
+    }
+
+    /// Notes that `column` is read as a whole.
+    pub fn read_whole(&mut self, column: &str) {
+        self.whole.insert(column.to_string());
+    }
+
+    /// Notes that `column` is a struct column of which no field is read (yet).
+    pub fn read_no_field(&mut self, column: &str) {
+        self.partial.entry(column.to_string()).or_default();
+    }
+
+    /// Notes that `column.field` is read.
+    pub fn read_field(&mut self, column: &str, field: &str) {
+        self.partial
+            .entry(column.to_string())
+            .or_default()
+            .insert(field.to_string());
+    }
+
+    /// Whether the query may read `column.field`.
+    pub fn reads(&self, column: &str, field: &str) -> bool {
+        if self.whole.contains(column) {
+            return true;
+        }
+        self.partial.get(column).is_none_or(|fields| fields.contains(field))
+    }
 }
 
 /// Writes into a table.

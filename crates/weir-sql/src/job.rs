@@ -44,7 +44,7 @@ impl SqlJob {
     ) -> Result<PlannedQuery, SqlError> {
         let planner = SqlPlanner::new(catalog)?;
         let plan = planner.plan_query(query)?;
-        let translated = Translator::new(env, &planner, connectors).stream(&plan)?;
+        let translated = Translator::new(env, &planner, connectors).query(&plan)?;
         Ok(PlannedQuery {
             stream: translated.stream,
             schema: Arc::new(plan.schema().as_arrow().clone()),

@@ -9,9 +9,12 @@
 //! `person.proportion`, `auction.proportion`, `bid.proportion`, and Weir's
 //! `rate-limit` (events per second in total; absent: as fast as possible) and
 //! `seed` (mixed into the generator's randomness; 0, the default, is Flink's data).
+//!
+//! Struct fields the query never reads ([`ReadFields`]) are left null rather than
+//! copied out of the events, when they are nullable.
 
 use crate::batch::RowBatch;
-use crate::connector::SqlSource;
+use crate::connector::{ReadFields, SqlSource};
 use crate::error::SqlError;
 use crate::front::TableDef;
 use arrow::array::{
@@ -107,45 +110,71 @@ enum Value<'a> {
     Text(&'a str),
 }
 
-fn person_field<'a>(p: &'a weir_nexmark::Person, name: &str) -> Option<Value<'a>> {
-    Some(match name {
-        "id" => Value::Long(p.id),
-        "name" => Value::Text(&p.name),
-        "emailAddress" => Value::Text(&p.email_address),
-        "creditCard" => Value::Text(&p.credit_card),
-        "city" => Value::Text(&p.city),
-        "state" => Value::Text(&p.state),
-        "dateTime" => Value::Time(p.date_time),
-        "extra" => Value::Text(&p.extra),
+/// The fields of each event kind, in the order of Flink's DDL; a field is read by
+/// its index here (resolved once, when the source is planned).
+const PERSON_FIELDS: [&str; 8] = [
+    "id",
+    "name",
+    "emailAddress",
+    "creditCard",
+    "city",
+    "state",
+    "dateTime",
+    "extra",
+];
+const AUCTION_FIELDS: [&str; 10] = [
+    "id",
+    "itemName",
+    "description",
+    "initialBid",
+    "reserve",
+    "dateTime",
+    "expires",
+    "seller",
+    "category",
+    "extra",
+];
+const BID_FIELDS: [&str; 7] = ["auction", "bidder", "price", "channel", "url", "dateTime", "extra"];
+
+fn person_field(p: &weir_nexmark::Person, index: usize) -> Option<Value<'_>> {
+    Some(match index {
+        0 => Value::Long(p.id),
+        1 => Value::Text(&p.name),
+        2 => Value::Text(&p.email_address),
+        3 => Value::Text(&p.credit_card),
+        4 => Value::Text(&p.city),
+        5 => Value::Text(&p.state),
+        6 => Value::Time(p.date_time),
+        7 => Value::Text(&p.extra),
         _ => return None,
     })
 }
 
-fn auction_field<'a>(a: &'a weir_nexmark::Auction, name: &str) -> Option<Value<'a>> {
-    Some(match name {
-        "id" => Value::Long(a.id),
-        "itemName" => Value::Text(&a.item_name),
-        "description" => Value::Text(&a.description),
-        "initialBid" => Value::Long(a.initial_bid),
-        "reserve" => Value::Long(a.reserve),
-        "dateTime" => Value::Time(a.date_time),
-        "expires" => Value::Time(a.expires),
-        "seller" => Value::Long(a.seller),
-        "category" => Value::Long(a.category),
-        "extra" => Value::Text(&a.extra),
+fn auction_field(a: &weir_nexmark::Auction, index: usize) -> Option<Value<'_>> {
+    Some(match index {
+        0 => Value::Long(a.id),
+        1 => Value::Text(&a.item_name),
+        2 => Value::Text(&a.description),
+        3 => Value::Long(a.initial_bid),
+        4 => Value::Long(a.reserve),
+        5 => Value::Time(a.date_time),
+        6 => Value::Time(a.expires),
+        7 => Value::Long(a.seller),
+        8 => Value::Long(a.category),
+        9 => Value::Text(&a.extra),
         _ => return None,
     })
 }
 
-fn bid_field<'a>(b: &'a weir_nexmark::Bid, name: &str) -> Option<Value<'a>> {
-    Some(match name {
-        "auction" => Value::Long(b.auction),
-        "bidder" => Value::Long(b.bidder),
-        "price" => Value::Long(b.price),
-        "channel" => Value::Text(&b.channel),
-        "url" => Value::Text(&b.url),
-        "dateTime" => Value::Time(b.date_time),
-        "extra" => Value::Text(&b.extra),
+fn bid_field(b: &weir_nexmark::Bid, index: usize) -> Option<Value<'_>> {
+    Some(match index {
+        0 => Value::Long(b.auction),
+        1 => Value::Long(b.bidder),
+        2 => Value::Long(b.price),
+        3 => Value::Text(&b.channel),
+        4 => Value::Text(&b.url),
+        5 => Value::Time(b.date_time),
+        6 => Value::Text(&b.extra),
         _ => return None,
     })
 }
@@ -168,11 +197,21 @@ impl Part {
         }
     }
 
-    fn field<'a>(self, event: &'a Event, name: &str) -> Option<Value<'a>> {
+    fn index(self, name: &str) -> Option<usize> {
+        let names: &[&str] = match self {
+            Part::Person => &PERSON_FIELDS,
+            Part::Auction => &AUCTION_FIELDS,
+            Part::Bid => &BID_FIELDS,
+        };
+        names.iter().position(|n| *n == name)
+    }
+
+    /// The field at `index` of `event`, when `event` is of this kind.
+    fn field(self, event: &Event, index: usize) -> Option<Value<'_>> {
         match (self, event) {
-            (Part::Person, Event::Person(p)) => person_field(p, name),
-            (Part::Auction, Event::Auction(a)) => auction_field(a, name),
-            (Part::Bid, Event::Bid(b)) => bid_field(b, name),
+            (Part::Person, Event::Person(p)) => person_field(p, index),
+            (Part::Auction, Event::Auction(a)) => auction_field(a, index),
+            (Part::Bid, Event::Bid(b)) => bid_field(b, index),
             _ => None,
         }
     }
@@ -214,11 +253,20 @@ impl Part {
     }
 }
 
+/// How one field of a struct column is filled.
+#[derive(Clone)]
+enum Fill {
+    /// From the event's field at this index.
+    Read(usize),
+    /// Never read by the query: nulls (sliced from this array of `BATCH_ROWS`).
+    Null(ArrayRef),
+}
+
 /// How one output column is filled.
 #[derive(Clone)]
 enum Column {
     EventType,
-    Struct(Part, Fields),
+    Struct(Part, Fields, Vec<Fill>),
 }
 
 fn check_type(table: &TableDef, column: &str, field: &Field, value: &Value<'_>) -> Result<(), SqlError> {
@@ -244,8 +292,9 @@ fn check_type(table: &TableDef, column: &str, field: &Field, value: &Value<'_>) 
     }
 }
 
-/// The columns to produce for `schema` (the projected physical columns).
-fn columns(table: &TableDef, schema: &Schema) -> Result<Vec<Column>, SqlError> {
+/// The columns to produce for `schema` (the projected physical columns), leaving
+/// the nullable struct fields the query does not read null.
+fn columns(table: &TableDef, schema: &Schema, reads: &ReadFields) -> Result<Vec<Column>, SqlError> {
     schema
         .fields()
         .iter()
@@ -268,20 +317,25 @@ fn columns(table: &TableDef, schema: &Schema) -> Result<Vec<Column>, SqlError> {
                 )));
             };
             let sample = part.sample();
+            let mut fills = Vec::with_capacity(fields.len());
             for inner in fields.iter() {
-                match part.field(&sample, inner.name()) {
-                    Some(value) => check_type(table, field.name(), inner, &value)?,
-                    None => {
-                        return Err(SqlError::Plan(format!(
-                            "table '{}': the nexmark {} has no field '{}'",
-                            table.name,
-                            field.name(),
-                            inner.name()
-                        )))
-                    }
-                }
+                let value = part.index(inner.name()).and_then(|i| Some((i, part.field(&sample, i)?)));
+                let Some((index, value)) = value else {
+                    return Err(SqlError::Plan(format!(
+                        "table '{}': the nexmark {} has no field '{}'",
+                        table.name,
+                        field.name(),
+                        inner.name()
+                    )));
+                };
+                check_type(table, field.name(), inner, &value)?;
+                fills.push(if inner.is_nullable() && !reads.reads(field.name(), inner.name()) {
+                    Fill::Null(arrow::array::new_null_array(inner.data_type(), BATCH_ROWS))
+                } else {
+                    Fill::Read(index)
+                });
             }
-            Ok(Column::Struct(part, fields.clone()))
+            Ok(Column::Struct(part, fields.clone(), fills))
         })
         .collect()
 }
@@ -296,13 +350,14 @@ struct ToBatches {
 
 impl ToBatches {
     fn build(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
-        let events = std::mem::take(&mut self.events);
         let arrays: Vec<ArrayRef> = self
             .columns
             .iter()
-            .map(|column| build_column(column, &events))
+            .map(|column| build_column(column, &self.events))
             .collect::<Result<_, _>>()?;
-        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(events.len()));
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.events.len()));
+        // Cleared, not replaced: the next batch reuses the allocation.
+        self.events.clear();
         RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
     }
 
@@ -326,12 +381,17 @@ fn build_column(column: &Column, events: &[Event]) -> Result<ArrayRef, arrow::er
             }
             Ok(Arc::new(builder.finish()))
         }
-        Column::Struct(part, fields) => {
+        Column::Struct(part, fields, fills) => {
             let valid: Vec<bool> = events.iter().map(|e| matches_part(*part, e)).collect();
             let children: Vec<ArrayRef> = fields
                 .iter()
-                .map(|field| build_field(*part, field, events))
-                .collect::<Result<_, _>>()?;
+                .zip(fills)
+                .map(|(field, fill)| match fill {
+                    Fill::Read(index) => build_field(*part, *index, field, events),
+                    Fill::Null(nulls) if nulls.len() >= events.len() => nulls.slice(0, events.len()),
+                    Fill::Null(_) => arrow::array::new_null_array(field.data_type(), events.len()),
+                })
+                .collect();
             Ok(Arc::new(StructArray::try_new(
                 fields.clone(),
                 children,
@@ -348,12 +408,12 @@ fn matches_part(part: Part, event: &Event) -> bool {
     )
 }
 
-fn build_field(part: Part, field: &Field, events: &[Event]) -> Result<ArrayRef, arrow::error::ArrowError> {
-    Ok(match field.data_type() {
+fn build_field(part: Part, index: usize, field: &Field, events: &[Event]) -> ArrayRef {
+    match field.data_type() {
         DataType::Int64 => {
             let mut builder = Int64Builder::with_capacity(events.len());
             for event in events {
-                match part.field(event, field.name()) {
+                match part.field(event, index) {
                     Some(Value::Long(v)) => builder.append_value(v),
                     _ => builder.append_null(),
                 }
@@ -363,7 +423,7 @@ fn build_field(part: Part, field: &Field, events: &[Event]) -> Result<ArrayRef, 
         DataType::Timestamp(TimeUnit::Millisecond, zone) => {
             let mut builder = TimestampMillisecondBuilder::with_capacity(events.len()).with_timezone_opt(zone.clone());
             for event in events {
-                match part.field(event, field.name()) {
+                match part.field(event, index) {
                     Some(Value::Time(v)) => builder.append_value(v),
                     _ => builder.append_null(),
                 }
@@ -371,16 +431,23 @@ fn build_field(part: Part, field: &Field, events: &[Event]) -> Result<ArrayRef, 
             Arc::new(builder.finish())
         }
         _ => {
-            let mut builder = StringBuilder::with_capacity(events.len(), events.len() * 16);
+            let bytes = events
+                .iter()
+                .map(|event| match part.field(event, index) {
+                    Some(Value::Text(v)) => v.len(),
+                    _ => 0,
+                })
+                .sum();
+            let mut builder = StringBuilder::with_capacity(events.len(), bytes);
             for event in events {
-                match part.field(event, field.name()) {
+                match part.field(event, index) {
                     Some(Value::Text(v)) => builder.append_value(v),
                     _ => builder.append_null(),
                 }
             }
             Arc::new(builder.finish())
         }
-    })
+    }
 }
 
 impl Operator<Event, RowBatch> for ToBatches {
@@ -420,12 +487,22 @@ impl SqlSource for NexmarkConnector {
         table: &TableDef,
         projection: Option<&[usize]>,
     ) -> Result<DataStream<RowBatch>, SqlError> {
+        self.create_pruned_source(env, table, projection, &ReadFields::all())
+    }
+
+    fn create_pruned_source(
+        &self,
+        env: &StreamExecutionEnvironment,
+        table: &TableDef,
+        projection: Option<&[usize]>,
+        reads: &ReadFields,
+    ) -> Result<DataStream<RowBatch>, SqlError> {
         let (config, rate) = config(table)?;
         let schema = match projection {
             Some(indexes) => Arc::new(table.schema.project(indexes)?),
             None => table.schema.clone(),
         };
-        let columns = columns(table, &schema)?;
+        let columns = columns(table, &schema, reads)?;
         let mut source = NexmarkSource::new(config).map_err(|e| bad(table, "events.num", e.to_string()))?;
         if let Some(rate) = rate {
             source = source.with_rate_limit(rate);

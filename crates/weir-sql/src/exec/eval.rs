@@ -47,14 +47,31 @@ pub fn project(
 
 /// The rows of `batch` where `predicate` is true.
 pub fn filter(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<RecordBatch, SqlError> {
+    Ok(filter_record_batch(batch, &mask(predicate, batch)?)?)
+}
+
+/// `predicate` on every row of `batch`.
+fn mask(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<BooleanArray, SqlError> {
     let mask = evaluate(predicate, batch)?;
-    let Some(mask) = mask.as_any().downcast_ref::<BooleanArray>() else {
-        return Err(SqlError::Plan(format!(
+    match mask.as_any().downcast_ref::<BooleanArray>() {
+        Some(mask) => Ok(mask.clone()),
+        None => Err(SqlError::Plan(format!(
             "filter predicate is {}, not boolean",
             mask.data_type()
-        )));
-    };
-    Ok(filter_record_batch(batch, mask)?)
+        ))),
+    }
+}
+
+/// `exprs` computed on the rows of `batch` where `predicate` is true (computed on
+/// every row, then filtered: for expressions that only select columns).
+pub fn filter_projected(
+    predicate: &Arc<dyn PhysicalExpr>,
+    exprs: &[Arc<dyn PhysicalExpr>],
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<RecordBatch, SqlError> {
+    let mask = mask(predicate, batch)?;
+    Ok(filter_record_batch(&project(exprs, schema, batch)?, &mask)?)
 }
 
 /// Emits the result of `f` on a batch unless it is empty; an error fails the job

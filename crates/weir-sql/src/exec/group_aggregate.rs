@@ -90,7 +90,7 @@ impl GroupAggregate {
             .iter()
             .map(|a| a.arguments(rows))
             .collect::<Result<Vec<_>, _>>()?;
-        let order = keys::rows_by_key(&keys);
+        let order = keys::rows_by_key(keys.iter().map(Vec::as_slice));
         let mut changes = Changes {
             values: vec![Vec::new(); self.aggs.len()],
             ..Changes::default()

@@ -3,12 +3,13 @@
 //! group of each row's key ([`KeyPartitioner`]), so that a keyed operator after it
 //! gets every row of a key in one subtask.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::DataType;
-use arrow::row::RowConverter;
+use arrow::row::{RowConverter, Rows};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
 use weir_core::StreamRecord;
@@ -46,13 +47,28 @@ impl GroupKeys {
         converter: &RowConverter,
         batch: &RecordBatch,
     ) -> Result<(Vec<ArrayRef>, Vec<Vec<u8>>), SqlError> {
+        let encoded = self.encode(converter, batch)?;
+        let keys = (0..encoded.len()).map(|row| encoded.key(row).to_vec()).collect();
+        Ok((encoded.columns, keys))
+    }
+
+    /// The keys of a batch's rows, encoded once for the whole batch (no allocation
+    /// per row).
+    pub fn encode(&self, converter: &RowConverter, batch: &RecordBatch) -> Result<BatchKeys, SqlError> {
         if self.exprs.is_empty() {
-            return Ok((Vec::new(), vec![Vec::new(); batch.num_rows()]));
+            return Ok(BatchKeys {
+                columns: Vec::new(),
+                rows: None,
+                len: batch.num_rows(),
+            });
         }
         let columns = self.columns(batch)?;
         let rows = converter.convert_columns(&columns)?;
-        let keys = (0..rows.num_rows()).map(|i| rows.row(i).as_ref().to_vec()).collect();
-        Ok((columns, keys))
+        Ok(BatchKeys {
+            columns,
+            len: rows.num_rows(),
+            rows: Some(rows),
+        })
     }
 
     /// The key columns of encoded keys (none when there are no key columns).
@@ -73,13 +89,46 @@ impl GroupKeys {
     }
 }
 
+/// The encoded keys of a batch's rows ([`GroupKeys::encode`]).
+pub struct BatchKeys {
+    /// The key columns.
+    pub columns: Vec<ArrayRef>,
+    rows: Option<Rows>,
+    len: usize,
+}
+
+impl BatchKeys {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The key of `row` (empty without key columns).
+    pub fn key(&self, row: usize) -> &[u8] {
+        match &self.rows {
+            Some(rows) => rows.row(row).data(),
+            None => &[],
+        }
+    }
+
+    /// The rows of each key, keys in order of first appearance.
+    pub fn rows_by_key(&self) -> Vec<(&[u8], Vec<usize>)> {
+        rows_by_key((0..self.len).map(|row| self.key(row)))
+    }
+}
+
 /// The rows of each key (by index), keys in order of first appearance.
-pub fn rows_by_key(keys: &[Vec<u8>]) -> Vec<(&[u8], Vec<usize>)> {
+pub fn rows_by_key<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<(&'a [u8], Vec<usize>)> {
     let mut order: Vec<(&[u8], Vec<usize>)> = Vec::new();
-    let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-    for (row, key) in keys.iter().enumerate() {
-        let at = *index.entry(key.as_slice()).or_insert_with(|| {
-            order.push((key.as_slice(), Vec::new()));
+    let mut index: HashMap<&[u8], usize, foldhash::fast::RandomState> = HashMap::default();
+    for (row, key) in keys.into_iter().enumerate() {
+        let at = *index.entry(key).or_insert_with(|| {
+            order.push((key, Vec::new()));
             order.len() - 1
         });
         order[at].1.push(row);
@@ -112,10 +161,10 @@ impl KeyPartitioner {
             .converter
             .as_ref()
             .ok_or_else(|| SqlError::Plan("key types cannot be encoded".into()))?;
-        let (_, keys) = self.keys.keys(converter, batch)?;
+        let keys = self.keys.encode(converter, batch)?;
         let mut per_channel = vec![Vec::new(); channels];
-        for (row, key) in keys.iter().enumerate() {
-            let group = key_group_for_key(key, self.max_parallelism);
+        for row in 0..keys.len() {
+            let group = key_group_for_key(keys.key(row), self.max_parallelism);
             per_channel[subtask_for_key_group(self.max_parallelism, channels, group)].push(row as u32);
         }
         Ok(per_channel)

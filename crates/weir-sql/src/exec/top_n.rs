@@ -136,7 +136,7 @@ impl TopN {
             })?
             .to_vec();
         let encoded = rows.convert_columns(&data)?;
-        let by_key = keys::rows_by_key(&keys);
+        let by_key = keys::rows_by_key(keys.iter().map(Vec::as_slice));
         let limit = self.spec.limit;
         let mut out_rows: Vec<Vec<u8>> = Vec::new();
         let mut ranks: Vec<u64> = Vec::new();

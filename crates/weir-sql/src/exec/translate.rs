@@ -30,18 +30,32 @@ use crate::exec::join::{JoinConverters, JoinSide, StreamingJoin};
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 use crate::exec::session_aggregate::SessionAggregate;
-use crate::exec::watermark::WatermarkOperator;
-use crate::exec::window::WindowAssigner;
+use crate::exec::watermark::{WatermarkExpr, WatermarkOperator};
+use crate::exec::window::{WindowAssigner, WindowColumn};
 use crate::exec::window_aggregate::WindowAggregate;
 use crate::exec::SqlStream;
 use crate::front::WindowKind;
 use crate::plan::planner::PlannedTable;
+use crate::plan::read_fields::{read_fields, TableReads};
 use crate::plan::{SchemaTable, SqlPlanner, WindowScan};
 
 fn unsupported(feature: impl Into<String>) -> SqlError {
     SqlError::Unsupported {
         feature: feature.into(),
         position: None,
+    }
+}
+
+/// Whether `expr` only selects: a column, or a field of a struct column (no copy).
+fn selects_only(expr: &Expr) -> bool {
+    match expr {
+        Expr::Alias(a) => selects_only(&a.expr),
+        Expr::Column(_) => true,
+        Expr::ScalarFunction(call) if call.func.name() == "get_field" => match call.args.as_slice() {
+            [inner, Expr::Literal(..)] => selects_only(inner),
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -62,6 +76,8 @@ pub struct Translator<'a> {
     /// Rank limits of `ROW_NUMBER()` columns (by the window node's column name),
     /// set by the filters above them.
     pub(crate) limits: RefCell<HashMap<String, i64>>,
+    /// The struct fields the query reads (set by [`Translator::query`]).
+    reads: RefCell<TableReads>,
 }
 
 impl<'a> Translator<'a> {
@@ -72,16 +88,36 @@ impl<'a> Translator<'a> {
             planner,
             connectors,
             limits: RefCell::new(HashMap::new()),
+            reads: RefCell::new(TableReads::default()),
         }
     }
 }
 
 impl Translator<'_> {
+    /// The stream of a query's rows: [`stream`](Translator::stream) with the
+    /// sources told which struct fields the query reads.
+    pub fn query(&self, plan: &LogicalPlan) -> Result<SqlStream, SqlError> {
+        *self.reads.borrow_mut() = read_fields(self.planner, plan);
+        self.stream(plan)
+    }
+
     /// The stream of `plan`'s rows, with what it carries.
     pub fn stream(&self, plan: &LogicalPlan) -> Result<SqlStream, SqlError> {
         match plan {
             LogicalPlan::Projection(p) => {
-                let input = self.stream(&p.input)?;
+                // Columns and struct fields taken over a filter are taken first, so
+                // that the filter copies only them, not every column of its input.
+                let fused = match p.input.as_ref() {
+                    LogicalPlan::Filter(f) if p.expr.iter().all(selects_only) => Some(f),
+                    _ => None,
+                };
+                let (input, predicate) = match fused {
+                    Some(f) => {
+                        self.note_rank_limits(f)?;
+                        (self.stream(&f.input)?, Some(physical(&f.predicate, f.input.schema())?))
+                    }
+                    None => (self.stream(&p.input)?, None),
+                };
                 let mut exprs = p
                     .expr
                     .iter()
@@ -95,7 +131,10 @@ impl Translator<'_> {
                     exprs.push(kind);
                     schema = output::with_kind(&schema);
                 }
-                let name = format!("Projection [{}]", input.mode.name());
+                let name = match predicate {
+                    Some(_) => format!("Filter [{}], projection", input.mode.name()),
+                    None => format!("Projection [{}]", input.mode.name()),
+                };
                 let upsert_key = input.upsert_key.as_ref().and_then(|key| {
                     key.iter()
                         .map(|k| {
@@ -109,9 +148,14 @@ impl Translator<'_> {
                 Ok(SqlStream {
                     stream: input
                         .stream
-                        .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
-                            eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch()))
-                        })
+                        .process_fn(
+                            move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| match &predicate {
+                                Some(predicate) => eval::emit("filter", out, || {
+                                    eval::filter_projected(predicate, &exprs, &schema, b.batch())
+                                }),
+                                None => eval::emit("projection", out, || eval::project(&exprs, &schema, b.batch())),
+                            },
+                        )
                         .name(&name),
                     mode: input.mode,
                     upsert_key,
@@ -327,7 +371,8 @@ impl Translator<'_> {
                 .ok_or_else(|| SqlError::Plan(format!("unknown table '{}'", table.name)))?;
             (self.table(planned)?, table.schema.clone())
         } else if let Some(window) = any.downcast_ref::<WindowScan>() {
-            (self.window(window)?, window.schema.clone())
+            // The window scan takes only the columns of the projection.
+            return self.window(window, scan.projection.as_deref());
         } else {
             return Err(unsupported(format!("scan of '{}' in streaming SQL", scan.table_name)));
         };
@@ -346,10 +391,12 @@ impl Translator<'_> {
 
     /// A table's rows: its source, computed columns and watermark.
     fn table(&self, planned: &PlannedTable) -> Result<DataStream<RowBatch>, SqlError> {
-        let source = self
-            .connectors
-            .source(&planned.def)?
-            .create_source(self.env, &planned.def, None)?;
+        let source = self.connectors.source(&planned.def)?.create_pruned_source(
+            self.env,
+            &planned.def,
+            None,
+            &self.reads.borrow().table(&planned.def.name),
+        )?;
         let physical_schema = DFSchema::try_from(planned.def.schema.as_ref().clone())?;
         let full_schema = DFSchema::try_from(planned.schema.as_ref().clone())?;
         let mut stream = source;
@@ -375,7 +422,7 @@ impl Translator<'_> {
                 .name("Computed columns");
         }
         if let Some(watermark) = &planned.watermark {
-            let expr = physical(watermark, &full_schema)?;
+            let expr = WatermarkExpr::plan(watermark, &full_schema)?;
             stream = stream.transform("Watermark", move |ctx| {
                 Ok(WatermarkOperator::new(ctx.meta.clone(), expr.clone()))
             });
@@ -383,28 +430,57 @@ impl Translator<'_> {
         Ok(stream)
     }
 
-    /// A window TVF's rows: its input's rows with their windows.
-    fn window(&self, window: &WindowScan) -> Result<DataStream<RowBatch>, SqlError> {
-        let input = if let Some(table) = self.planner.table(&window.tvf.table) {
-            self.table(table)?
-        } else if let Some(view) = self.planner.view(&window.tvf.table) {
-            let view_stream = self.stream(view)?;
-            if view_stream.is_updating() {
-                return Err(unsupported(format!(
-                    "a window TVF over '{}', whose rows are updated (window TVFs take insert-only input)",
-                    window.tvf.table
-                )));
-            }
-            view_stream.stream
-        } else {
-            return Err(SqlError::Plan(format!("unknown table or view '{}'", window.tvf.table)));
+    /// A window TVF's rows: its input's rows with their windows, only the columns
+    /// at `projection` (all when `None`). A view under the TVF computes only the
+    /// columns the projection and the time column need.
+    fn window(&self, window: &WindowScan, projection: Option<&[usize]>) -> Result<DataStream<RowBatch>, SqlError> {
+        let needed = window.input_columns(projection)?;
+        // Where each needed input column is in the input's batches.
+        let (input, positions): (DataStream<RowBatch>, Vec<usize>) =
+            if let Some(table) = self.planner.table(&window.tvf.table) {
+                (self.table(table)?, needed.clone())
+            } else if let Some(view) = self.planner.view_columns(&window.tvf.table, &needed)? {
+                let view_stream = self.stream(&view)?;
+                if view_stream.is_updating() {
+                    return Err(unsupported(format!(
+                        "a window TVF over '{}', whose rows are updated (window TVFs take insert-only input)",
+                        window.tvf.table
+                    )));
+                }
+                (view_stream.stream, (0..needed.len()).collect())
+            } else {
+                return Err(SqlError::Plan(format!("unknown table or view '{}'", window.tvf.table)));
+            };
+        let position = |index: usize| -> Result<usize, SqlError> {
+            needed
+                .iter()
+                .position(|&n| n == index)
+                .and_then(|at| positions.get(at).copied())
+                .ok_or_else(|| SqlError::Plan(format!("window TVF column {index} is not read")))
         };
-        let time_index = window.schema.index_of(&window.tvf.time_column)?;
+        let all: Vec<usize> = (0..window.schema.fields().len()).collect();
+        let projection = projection.unwrap_or(&all);
+        let columns = projection
+            .iter()
+            .map(|&i| {
+                if i < window.input_width() {
+                    return position(i).map(WindowColumn::Input);
+                }
+                window
+                    .schema
+                    .fields()
+                    .get(i)
+                    .and_then(|f| WindowColumn::named(f.name()))
+                    .ok_or_else(|| SqlError::Plan(format!("window TVF has no column {i}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let time_index = position(window.schema.index_of(&window.tvf.time_column)?)?;
         let assigner = WindowAssigner {
             kind: window.tvf.kind.clone(),
             offset_ms: window.tvf.offset_ms,
             time_index,
-            schema: window.schema.clone(),
+            columns,
+            schema: Arc::new(window.schema.project(projection)?),
         };
         Ok(input
             .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {

@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, TimestampMillisecondArray, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
+use arrow::array::{
+    Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions, TimestampMillisecondArray, UInt32Array,
+};
+use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 
 use crate::error::SqlError;
@@ -21,8 +23,35 @@ pub struct WindowAssigner {
     pub offset_ms: i64,
     /// Index of the time column in the input.
     pub time_index: usize,
-    /// The output schema (input then window columns).
+    /// The output columns, in order (only those the query reads).
+    pub columns: Vec<WindowColumn>,
+    /// The output schema.
     pub schema: SchemaRef,
+}
+
+/// One output column of a window TVF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowColumn {
+    /// The input's column at this index, repeated per window of its row.
+    Input(usize),
+    /// `window_start`.
+    Start,
+    /// `window_end`.
+    End,
+    /// `window_time` (`window_end - 1 ms`).
+    Time,
+}
+
+impl WindowColumn {
+    /// The window column named `name`.
+    pub fn named(name: &str) -> Option<WindowColumn> {
+        match name {
+            "window_start" => Some(WindowColumn::Start),
+            "window_end" => Some(WindowColumn::End),
+            "window_time" => Some(WindowColumn::Time),
+            _ => None,
+        }
+    }
 }
 
 impl WindowAssigner {
@@ -84,13 +113,35 @@ impl WindowAssigner {
                 ends.push(end);
             }
         }
-        let taken = take_record_batch(batch, &UInt32Array::from(indices))?;
-        let mut columns: Vec<ArrayRef> = taken.columns().to_vec();
-        let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
-        columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(times)));
-        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+        let rows = indices.len();
+        let indices = UInt32Array::from(indices);
+        let columns = self
+            .columns
+            .iter()
+            .map(|column| -> Result<ArrayRef, SqlError> {
+                Ok(match column {
+                    WindowColumn::Input(i) => {
+                        let Some(input) = batch.columns().get(*i) else {
+                            return Err(SqlError::Plan(format!(
+                                "window input column {i} is missing from a batch of {}",
+                                batch.num_columns()
+                            )));
+                        };
+                        take(input, &indices, None)?
+                    }
+                    WindowColumn::Start => Arc::new(TimestampMillisecondArray::from(starts.clone())),
+                    WindowColumn::End => Arc::new(TimestampMillisecondArray::from(ends.clone())),
+                    WindowColumn::Time => {
+                        Arc::new(TimestampMillisecondArray::from_iter_values(ends.iter().map(|e| e - 1)))
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?)
     }
 }
 
@@ -104,6 +155,7 @@ mod tests {
             kind,
             offset_ms: 0,
             time_index: 0,
+            columns: Vec::new(),
             schema: Arc::new(Schema::empty()),
         }
     }

@@ -57,8 +57,11 @@ fn state_error(e: weir_state::StateError) -> SqlError {
 
 impl WindowAggregate {
     fn add(&mut self, batch: &RecordBatch) -> Result<(), SqlError> {
-        let (columns, keys) = self.keys.keys(&self.converter, batch)?;
-        let ends = cast(&columns[self.window_end], &DataType::Int64)?;
+        let keys = self.keys.encode(&self.converter, batch)?;
+        let Some(ends) = keys.columns.get(self.window_end) else {
+            return Err(SqlError::Plan("window_end is not a group column".into()));
+        };
+        let ends = cast(ends, &DataType::Int64)?;
         let ends = ends
             .as_any()
             .downcast_ref::<Int64Array>()
@@ -68,21 +71,27 @@ impl WindowAggregate {
             .iter()
             .map(|a| a.arguments(batch))
             .collect::<Result<Vec<_>, _>>()?;
-        for (row, key) in keys.into_iter().enumerate() {
-            let fire = ends.value(row) - 1;
+        // One state access and one timer per group of the batch, not per row.
+        for (key, rows) in keys.rows_by_key() {
+            let Some(&first) = rows.first() else {
+                continue;
+            };
+            let fire = ends.value(first) - 1;
             if fire <= self.watermark {
-                self.late += 1;
+                self.late += rows.len() as u64;
                 continue;
             }
-            let current = self.store.key(key);
+            let current = self.store.key(key.to_vec());
             let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
             let mut accs = match state.get().map_err(state_error)? {
                 Some(accs) => accs,
                 None => self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect(),
             };
             for (acc, arg) in accs.iter_mut().zip(&args) {
-                let value = ScalarValue::try_from_array(arg, row)?;
-                acc.apply(Value::from_scalar(&value), 1);
+                for &row in &rows {
+                    let value = ScalarValue::try_from_array(arg, row)?;
+                    acc.apply(Value::from_scalar(&value), 1);
+                }
             }
             state.set(accs).map_err(state_error)?;
             self.timers

@@ -6,6 +6,7 @@ pub mod column_names;
 pub mod legacy_windows;
 pub mod planner;
 pub mod providers;
+pub mod read_fields;
 
 pub use planner::{PlannedTable, SqlPlanner};
 pub use providers::{SchemaTable, WindowScan};

@@ -178,6 +178,32 @@ impl SqlPlanner {
         self.views.get(name)
     }
 
+    /// The optimized plan of a view keeping only its columns at `columns`, so that
+    /// what computes the others is left out (a window TVF over a view reads only
+    /// what the query above it uses).
+    pub fn view_columns(&self, name: &str, columns: &[usize]) -> Result<Option<LogicalPlan>, SqlError> {
+        let Some(view) = self.views.get(name) else {
+            return Ok(None);
+        };
+        if columns.len() == view.schema().fields().len() {
+            return Ok(Some(view.clone()));
+        }
+        let exprs = columns
+            .iter()
+            .map(|&i| {
+                if i >= view.schema().fields().len() {
+                    return Err(SqlError::Plan(format!("view '{name}' has no column {i}")));
+                }
+                Ok(Expr::Column(Column::from(view.schema().qualified_field(i))))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::from(view.clone())
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(df)?;
+        self.ctx.state().optimize(&plan).map(Some).map_err(df)
+    }
+
     /// Plans `SELECT expr FROM scratch` over `schema`, returning the unqualified
     /// expression and its field.
     fn plan_expr(&self, schema: SchemaRef, expr: &ast::Expr, name: &str) -> Result<(Expr, Field), SqlError> {

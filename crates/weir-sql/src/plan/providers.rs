@@ -12,6 +12,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
+use crate::error::SqlError;
 use crate::front::tvf::WINDOW_COLUMNS;
 use crate::front::WindowTvf;
 
@@ -54,6 +55,28 @@ pub struct WindowScan {
     pub tvf: WindowTvf,
     /// The input's columns then the window columns.
     pub schema: SchemaRef,
+}
+
+impl WindowScan {
+    /// The number of the input's columns (before the window columns).
+    pub fn input_width(&self) -> usize {
+        self.schema.fields().len().saturating_sub(WINDOW_COLUMNS.len())
+    }
+
+    /// The input columns a scan of `projection` (all columns when `None`) needs:
+    /// those it keeps and the time column, in order.
+    pub fn input_columns(&self, projection: Option<&[usize]>) -> Result<Vec<usize>, SqlError> {
+        let width = self.input_width();
+        let time = self.schema.index_of(&self.tvf.time_column)?;
+        let mut columns: Vec<usize> = match projection {
+            Some(projection) => projection.iter().copied().filter(|&i| i < width).collect(),
+            None => (0..width).collect(),
+        };
+        columns.push(time);
+        columns.sort_unstable();
+        columns.dedup();
+        Ok(columns)
+    }
 }
 
 #[async_trait::async_trait]

@@ -13,4 +13,5 @@ mod nexmark_sql;
 mod plan_changelog;
 mod plan_restart;
 mod plan_stream;
+mod read_fields;
 mod script;
