@@ -78,6 +78,8 @@ pub struct Translator<'a> {
     pub(crate) limits: RefCell<HashMap<String, i64>>,
     /// The struct fields the query reads (set by [`Translator::query`]).
     reads: RefCell<TableReads>,
+    /// Each table's rows, read once per query however many times it is scanned.
+    tables: RefCell<HashMap<String, DataStream<RowBatch>>>,
 }
 
 impl<'a> Translator<'a> {
@@ -89,6 +91,7 @@ impl<'a> Translator<'a> {
             connectors,
             limits: RefCell::new(HashMap::new()),
             reads: RefCell::new(TableReads::default()),
+            tables: RefCell::new(HashMap::new()),
         }
     }
 }
@@ -389,8 +392,21 @@ impl Translator<'_> {
         })
     }
 
-    /// A table's rows: its source, computed columns and watermark.
+    /// A table's rows: its source, computed columns and watermark, made once per
+    /// query (a self-join or two views of one table share one source, as one
+    /// Flink source feeds the Nexmark views).
     fn table(&self, planned: &PlannedTable) -> Result<DataStream<RowBatch>, SqlError> {
+        if let Some(stream) = self.tables.borrow().get(&planned.def.name) {
+            return Ok(stream.clone());
+        }
+        let stream = self.new_table(planned)?;
+        self.tables
+            .borrow_mut()
+            .insert(planned.def.name.clone(), stream.clone());
+        Ok(stream)
+    }
+
+    fn new_table(&self, planned: &PlannedTable) -> Result<DataStream<RowBatch>, SqlError> {
         let source = self.connectors.source(&planned.def)?.create_pruned_source(
             self.env,
             &planned.def,
