@@ -23,7 +23,7 @@ use weir_state::{KeyedStateStore, ValueStateDescriptor};
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
 use crate::exec::accumulator::{Acc, AggCall, Value};
-use crate::exec::keys::{self, GroupKeys};
+use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 
 /// The state of one group.
@@ -59,6 +59,9 @@ fn state_error(e: weir_state::StateError) -> SqlError {
     SqlError::Plan(format!("aggregate state: {e}"))
 }
 
+/// A group's results before and after a batch (`None`: the group has no rows).
+type Update = (Option<Vec<ScalarValue>>, Option<Vec<ScalarValue>>);
+
 fn results(group: &Group) -> Vec<ScalarValue> {
     group.accs.iter().map(Acc::result).collect()
 }
@@ -84,41 +87,57 @@ impl Changes {
 impl GroupAggregate {
     fn apply(&mut self, batch: &RowBatch) -> Result<Option<RecordBatch>, SqlError> {
         let rows = batch.batch();
-        let (_, keys) = self.keys.keys(&self.converter, rows)?;
+        let keys = self.keys.encode(&self.converter, rows)?;
         let args = self
             .aggs
             .iter()
             .map(|a| a.arguments(rows))
             .collect::<Result<Vec<_>, _>>()?;
-        let order = keys::rows_by_key(keys.iter().map(Vec::as_slice));
         let mut changes = Changes {
             values: vec![Vec::new(); self.aggs.len()],
             ..Changes::default()
         };
-        for (key, group_rows) in order {
+        for (key, group_rows) in keys.rows_by_key() {
             let current = self.store.key(key.to_vec());
             let mut state = self.store.value(&self.groups, &current).map_err(state_error)?;
-            let mut group = state.get().map_err(state_error)?.unwrap_or_else(|| Group {
-                rows: 0,
-                accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
-            });
-            let before = (group.rows > 0).then(|| results(&group));
-            for row in group_rows {
-                let sign = if batch.kind(row).is_addition() { 1 } else { -1 };
-                if sign < 0 && group.rows <= 0 {
-                    // Taking back a row this group never had (state expired): ignored.
-                    continue;
+            // The group's rows applied in place (no copy of its state): the results
+            // before and after, and the rows left.
+            let update = |group: &mut Group| -> Result<Update, SqlError> {
+                let before = (group.rows > 0).then(|| results(group));
+                for &row in &group_rows {
+                    let sign = if batch.kind(row).is_addition() { 1 } else { -1 };
+                    if sign < 0 && group.rows <= 0 {
+                        // Taking back a row this group never had (state expired): ignored.
+                        continue;
+                    }
+                    group.rows += sign;
+                    for (acc, arg) in group.accs.iter_mut().zip(&args) {
+                        let value = ScalarValue::try_from_array(arg, row)?;
+                        acc.apply(Value::from_scalar(&value), sign);
+                    }
                 }
-                group.rows += sign;
-                for (acc, arg) in group.accs.iter_mut().zip(&args) {
-                    let value = ScalarValue::try_from_array(arg, row)?;
-                    acc.apply(Value::from_scalar(&value), sign);
-                }
-            }
-            let after = (group.rows > 0).then(|| results(&group));
-            if group.rows > 0 {
-                state.set(group).map_err(state_error)?;
-            } else {
+                let after = (group.rows > 0).then(|| results(group));
+                Ok((before, after))
+            };
+            let mut outcome = Ok((None, None));
+            state
+                .modify(|group| match group {
+                    Some(group) => {
+                        outcome = update(group);
+                        None
+                    }
+                    None => {
+                        let mut group = Group {
+                            rows: 0,
+                            accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
+                        };
+                        outcome = update(&mut group);
+                        Some(group)
+                    }
+                })
+                .map_err(state_error)?;
+            let (before, after) = outcome?;
+            if after.is_none() {
                 state.clear().map_err(state_error)?;
             }
             match (before, after) {

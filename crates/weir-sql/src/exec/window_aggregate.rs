@@ -83,17 +83,31 @@ impl WindowAggregate {
             }
             let current = self.store.key(key.to_vec());
             let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
-            let mut accs = match state.get().map_err(state_error)? {
-                Some(accs) => accs,
-                None => self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect(),
-            };
-            for (acc, arg) in accs.iter_mut().zip(&args) {
-                for &row in &rows {
-                    let value = ScalarValue::try_from_array(arg, row)?;
-                    acc.apply(Value::from_scalar(&value), 1);
+            // Applied in place, without copying the state.
+            let update = |accs: &mut Vec<Acc>| -> Result<(), SqlError> {
+                for (acc, arg) in accs.iter_mut().zip(&args) {
+                    for &row in &rows {
+                        let value = ScalarValue::try_from_array(arg, row)?;
+                        acc.apply(Value::from_scalar(&value), 1);
+                    }
                 }
-            }
-            state.set(accs).map_err(state_error)?;
+                Ok(())
+            };
+            let mut outcome = Ok(());
+            state
+                .modify(|accs| match accs {
+                    Some(accs) => {
+                        outcome = update(accs);
+                        None
+                    }
+                    None => {
+                        let mut accs = self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect();
+                        outcome = update(&mut accs);
+                        Some(accs)
+                    }
+                })
+                .map_err(state_error)?;
+            outcome?;
             self.timers
                 .register(&mut self.store, &current, TimeDomain::EventTime, (), fire)
                 .map_err(state_error)?;
@@ -110,10 +124,9 @@ impl WindowAggregate {
             .map_err(state_error)?
         {
             let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
-            let Some(accs) = state.get().map_err(state_error)? else {
+            let Some(accs) = state.take().map_err(state_error)? else {
                 continue;
             };
-            state.clear().map_err(state_error)?;
             for (out, acc) in results.iter_mut().zip(&accs) {
                 out.push(acc.result());
             }
