@@ -119,23 +119,15 @@ impl GroupAggregate {
                 let after = (group.rows > 0).then(|| results(group));
                 Ok((before, after))
             };
-            let mut outcome = Ok((None, None));
-            state
-                .modify(|group| match group {
-                    Some(group) => {
-                        outcome = update(group);
-                        None
-                    }
-                    None => {
-                        let mut group = Group {
-                            rows: 0,
-                            accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
-                        };
-                        outcome = update(&mut group);
-                        Some(group)
-                    }
-                })
-                .map_err(state_error)?;
+            let outcome = output::update_state(
+                &mut state,
+                || Group {
+                    rows: 0,
+                    accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
+                },
+                update,
+            )
+            .map_err(state_error)?;
             let (before, after) = outcome?;
             if after.is_none() {
                 state.clear().map_err(state_error)?;

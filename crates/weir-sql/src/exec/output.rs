@@ -103,3 +103,26 @@ pub fn keyed_snapshot(store: &mut KeyedStateStore<Vec<u8>>) -> OperatorState {
         operator: None,
     }
 }
+
+/// Applies `update` to the value of `state` in place (no copy on the heap backend),
+/// first creating it with `new` when there is none, and returns what `update`
+/// returned.
+pub fn update_state<V: weir_state::StateData, T>(
+    state: &mut weir_state::ValueState<'_, Vec<u8>, V>,
+    new: impl FnOnce() -> V,
+    update: impl Fn(&mut V) -> Result<T, SqlError>,
+) -> Result<Result<T, SqlError>, weir_state::StateError> {
+    let mut outcome = None;
+    state.modify(|current| match current {
+        Some(value) => {
+            outcome = Some(update(value));
+            None
+        }
+        None => {
+            let mut value = new();
+            outcome = Some(update(&mut value));
+            Some(value)
+        }
+    })?;
+    Ok(outcome.unwrap_or_else(|| Err(SqlError::Plan("state update did not run".into()))))
+}

@@ -93,20 +93,12 @@ impl WindowAggregate {
                 }
                 Ok(())
             };
-            let mut outcome = Ok(());
-            state
-                .modify(|accs| match accs {
-                    Some(accs) => {
-                        outcome = update(accs);
-                        None
-                    }
-                    None => {
-                        let mut accs = self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect();
-                        outcome = update(&mut accs);
-                        Some(accs)
-                    }
-                })
-                .map_err(state_error)?;
+            let outcome = output::update_state(
+                &mut state,
+                || self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect(),
+                update,
+            )
+            .map_err(state_error)?;
             outcome?;
             self.timers
                 .register(&mut self.store, &current, TimeDomain::EventTime, (), fire)
