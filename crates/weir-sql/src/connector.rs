@@ -122,11 +122,27 @@ pub trait SqlSink: Send + Sync {
     ) -> Result<DataStreamSink, SqlError>;
 }
 
+/// Loads a whole table for a lookup join: the table's physical columns, in batches.
+pub type LookupLoad = Arc<dyn Fn() -> Result<Vec<arrow::array::RecordBatch>, SqlError> + Send + Sync>;
+
+/// Reads a table for lookup joins (`JOIN t FOR SYSTEM_TIME AS OF b.proc_time AS s
+/// ON ...`): as Flink's filesystem lookup source, each task of the join loads the
+/// whole table when it starts and looks rows up in memory.
+pub trait SqlLookupSource: Send + Sync {
+    /// The connector's name (`filesystem`).
+    fn name(&self) -> &'static str;
+
+    /// Checks the table's options now (at planning) and returns what loads its rows,
+    /// called by each task of the join when it starts (a failure then fails the job).
+    fn lookup_loader(&self, table: &TableDef) -> Result<LookupLoad, SqlError>;
+}
+
 /// SQL connectors by name.
 #[derive(Clone, Default)]
 pub struct SqlConnectors {
     sources: BTreeMap<&'static str, Arc<dyn SqlSource>>,
     sinks: BTreeMap<&'static str, Arc<dyn SqlSink>>,
+    lookups: BTreeMap<&'static str, Arc<dyn SqlLookupSource>>,
 }
 
 impl SqlConnectors {
@@ -143,6 +159,22 @@ impl SqlConnectors {
     /// Adds a sink connector (replacing one of the same name).
     pub fn register_sink(&mut self, sink: Arc<dyn SqlSink>) {
         self.sinks.insert(sink.name(), sink);
+    }
+
+    /// Adds a lookup source connector (replacing one of the same name).
+    pub fn register_lookup(&mut self, lookup: Arc<dyn SqlLookupSource>) {
+        self.lookups.insert(lookup.name(), lookup);
+    }
+
+    /// The lookup source connector of `table`.
+    pub fn lookup(&self, table: &TableDef) -> Result<&Arc<dyn SqlLookupSource>, SqlError> {
+        let name = table.connector().unwrap_or_default();
+        self.lookups.get(name).ok_or_else(|| SqlError::UnknownConnector {
+            table: table.name.clone(),
+            connector: name.to_string(),
+            role: "lookup source",
+            known: self.lookups.keys().map(|k| k.to_string()).collect(),
+        })
     }
 
     /// The source connector of `table`.
