@@ -2,9 +2,9 @@ CREATE TABLE side_input (
   key BIGINT,
   `value` VARCHAR
 ) WITH (
-  'connector.type' = 'filesystem',
-  'connector.path' = 'file://${FLINK_HOME}/data/side_input.txt',
-  'format.type' = 'csv'
+  'connector' = 'filesystem',
+  'path' = 'file://${FLINK_HOME}/data/side_input.txt',
+  'format' = 'csv'
 );
 
 CREATE TABLE nexmark_q13 (

@@ -110,7 +110,7 @@ pub fn keyed_snapshot(store: &mut KeyedStateStore<Vec<u8>>) -> OperatorState {
 pub fn update_state<V: weir_state::StateData, T>(
     state: &mut weir_state::ValueState<'_, Vec<u8>, V>,
     new: impl FnOnce() -> V,
-    update: impl Fn(&mut V) -> Result<T, SqlError>,
+    update: impl FnOnce(&mut V) -> Result<T, SqlError>,
 ) -> Result<Result<T, SqlError>, weir_state::StateError> {
     let mut outcome = None;
     state.modify(|current| match current {

@@ -279,6 +279,9 @@ impl Translator<'_> {
     }
 
     fn join(&self, join: &Join) -> Result<SqlStream, SqlError> {
+        if let Some(lookup) = self.lookup_join(join)? {
+            return Ok(lookup);
+        }
         let semi = join.join_type == JoinType::LeftSemi;
         if join.join_type != JoinType::Inner && !semi {
             return Err(unsupported(format!(
@@ -368,6 +371,11 @@ impl Translator<'_> {
         let provider: Arc<dyn TableProvider> = source_as_provider(&scan.source)?;
         let any: &dyn std::any::Any = provider.as_ref();
         let (stream, schema) = if let Some(table) = any.downcast_ref::<SchemaTable>() {
+            if let Some(looked_up) = crate::plan::lookup_tables::looked_up(&table.name) {
+                return Err(unsupported(format!(
+                    "reading '{looked_up}' FOR SYSTEM_TIME AS OF other than as the right side of a join on its columns (a lookup join)"
+                )));
+            }
             let planned = self
                 .planner
                 .table(&table.name)

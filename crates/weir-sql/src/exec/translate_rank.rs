@@ -2,7 +2,8 @@
 //! ([`crate::exec::top_n`]): a filter `rn <= N`, `rn < N` or `rn = 1` above a
 //! window node (through projections that pass `rn` along) sets the window's limit;
 //! the window node then becomes a [`TopN`]. A `ROW_NUMBER()` without such a
-//! filter, and other OVER windows, are unsupported.
+//! filter is unsupported; other OVER windows are OVER aggregates
+//! (`translate_over.rs`).
 
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::utils::split_conjunction;
@@ -128,12 +129,17 @@ impl Translator<'_> {
     /// A window node: a Top-N when its `ROW_NUMBER()` has a rank limit.
     pub(crate) fn window_node(&self, window: &Window) -> Result<SqlStream, SqlError> {
         let input_schema = window.input.schema();
+        if !window.window_expr.iter().any(|e| row_number(e).is_some()) {
+            return self.over_node(window);
+        }
         let [expr] = window.window_expr.as_slice() else {
-            return Err(unsupported("several OVER windows in one SELECT in streaming SQL (yet)"));
+            return Err(unsupported(
+                "ROW_NUMBER() next to other OVER expressions in one SELECT in streaming SQL",
+            ));
         };
         let Some(call) = row_number(expr) else {
             return Err(unsupported(format!(
-                "OVER window {} in streaming SQL (yet; ROW_NUMBER() for Top-N works)",
+                "OVER window {} in streaming SQL",
                 expr.schema_name()
             )));
         };

@@ -4,6 +4,7 @@
 
 pub mod column_names;
 pub mod legacy_windows;
+pub mod lookup_tables;
 pub mod planner;
 pub mod providers;
 pub mod read_fields;

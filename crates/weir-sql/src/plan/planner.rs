@@ -91,6 +91,17 @@ impl SqlPlanner {
                     }),
                 )
                 .map_err(df)?;
+            let lookup = super::lookup_tables::lookup_name(&table.name);
+            planner
+                .ctx
+                .register_table(
+                    lookup.as_str(),
+                    Arc::new(SchemaTable {
+                        name: lookup.clone(),
+                        schema: planned.schema.clone(),
+                    }),
+                )
+                .map_err(df)?;
             lock(&inputs)?.insert(table.name.clone(), planned.schema.clone());
             planner.tables.insert(table.name.clone(), planned);
         }
@@ -152,6 +163,7 @@ impl SqlPlanner {
         let mut query = query.clone();
         super::legacy_windows::rewrite_legacy_windows(&mut query)?;
         super::column_names::flink_column_names(&mut query);
+        super::lookup_tables::rewrite_lookup_tables(&mut query, &|name| self.tables.contains_key(name))?;
         let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query))));
         // Every table is registered in memory, so planning never waits: polled once,
         // without an executor (a caller may already be inside one).

@@ -134,7 +134,7 @@ fn nexmark_queries_parse() {
     let side = catalog.table("side_input").unwrap();
     assert_eq!(side.schema.field(1).name(), "value");
     assert_eq!(
-        side.options["connector.path"],
+        side.options["path"],
         "file://${FLINK_HOME}/data/side_input.txt"
     );
 }

@@ -371,8 +371,8 @@ fn over_windows_other_than_ranked_row_numbers_are_unsupported() {
             "ROW_NUMBER() without a filter",
         ),
         (
-            "SELECT bidder, SUM(price) OVER (PARTITION BY bidder ORDER BY dateTime ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM bid",
-            "OVER window",
+            "SELECT bidder, LAG(price) OVER (PARTITION BY bidder ORDER BY dateTime) FROM bid",
+            "window function lag",
         ),
         (
             "SELECT * FROM (SELECT bidder, c, ROW_NUMBER() OVER (ORDER BY c DESC) AS rn FROM \

@@ -279,8 +279,8 @@ fn unsupported_constructs_are_errors() {
             "SUM(DISTINCT)",
         ),
         (
-            "SELECT bidder, AVG(price) OVER (PARTITION BY bidder ORDER BY dateTime ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) FROM bid",
-            "OVER window",
+            "SELECT bidder, AVG(price) OVER (PARTITION BY bidder ORDER BY dateTime ROWS BETWEEN 10 PRECEDING AND 1 FOLLOWING) FROM bid",
+            "an OVER window ending at 1 FOLLOWING",
         ),
     ] {
         match SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)) {

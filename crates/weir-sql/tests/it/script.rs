@@ -18,7 +18,7 @@ use weir_sql::script::SqlSession;
 
 /// Collects the formatted rows written into any table with `'connector' = 'collect'`.
 #[derive(Clone, Default)]
-struct Collect {
+pub(crate) struct Collect {
     rows: Arc<Mutex<Vec<String>>>,
 }
 
@@ -46,7 +46,7 @@ impl SqlSink for Collect {
 type Handles = Vec<(Arc<Mutex<Vec<String>>>, weir_datastream::CollectHandle<RowBatch>)>;
 static HANDLES: Mutex<Handles> = Mutex::new(Vec::new());
 
-fn drain(collect: &Collect) -> Vec<String> {
+pub(crate) fn drain(collect: &Collect) -> Vec<String> {
     let mut handles = HANDLES.lock().unwrap();
     let mut lines = Vec::new();
     handles.retain(|(rows, handle)| {
