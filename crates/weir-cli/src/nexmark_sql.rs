@@ -34,6 +34,9 @@ pub enum SqlRunError {
         /// Why.
         source: SqlError,
     },
+    /// q13's side table could not be written.
+    #[error("q13: cannot write the side input file: {0}")]
+    SideInput(std::io::Error),
     /// The job failed.
     #[error(transparent)]
     Run(#[from] NexmarkError),
@@ -89,7 +92,10 @@ fn sink_options(output: Option<&Path>) -> BTreeMap<String, String> {
 
 /// Plans `run.query` into `env`: the DDL and the query's text, with the source and
 /// sink options replaced.
-pub fn plan(env: &StreamExecutionEnvironment, run: &SqlRun<'_>) -> Result<(), SqlRunError> {
+///
+/// q13's side table is written as Flink's `side_input.txt` (rows `i,i` for `i` in
+/// `0..10000`) into a temporary directory, returned to be kept until the job ends.
+pub fn plan(env: &StreamExecutionEnvironment, run: &SqlRun<'_>) -> Result<Option<tempfile::TempDir>, SqlRunError> {
     let sql_error = |source| SqlRunError::Sql {
         query: run.query,
         source,
@@ -101,6 +107,7 @@ pub fn plan(env: &StreamExecutionEnvironment, run: &SqlRun<'_>) -> Result<(), Sq
     let script = format!("{}\n{}", sql::DDL, sql::text(run.query));
     let mut statements = parse_script(&script).map_err(sql_error)?;
     let sink = sql::sink_table(run.query);
+    let mut side_dir = None;
     for parsed in &mut statements {
         if let Statement::CreateTable(create) = &mut parsed.statement {
             let table = &mut create.table;
@@ -110,12 +117,38 @@ pub fn plan(env: &StreamExecutionEnvironment, run: &SqlRun<'_>) -> Result<(), Sq
                 table.options = sink_options(run.output);
                 // The blackhole and the file sink take no partitions (q10's `dt`, `hm`).
                 table.partitioned_by.clear();
+            } else if table.name == "side_input" {
+                let (dir, options) = side_input_table().map_err(SqlRunError::SideInput)?;
+                table.options = options;
+                side_dir = Some(dir);
             }
         }
     }
     env.set_parallelism(run.parallelism.max(1));
     session.run_statements(env, statements).map_err(sql_error)?;
-    Ok(())
+    Ok(side_dir)
+}
+
+/// q13's side table: Flink's `side_input.txt` written into a new temporary
+/// directory, and the `filesystem` options reading it.
+fn side_input_table() -> Result<(tempfile::TempDir, BTreeMap<String, String>), std::io::Error> {
+    let dir = tempfile::Builder::new().prefix("weir-nexmark-side-input").tempdir()?;
+    let path = dir.path().join("side_input.txt");
+    let text: String = weir_nexmark_queries::queries::q13::side_input()
+        .iter()
+        .enumerate()
+        .map(|(key, value)| format!("{key},{value}\n"))
+        .collect();
+    std::fs::write(&path, text)?;
+    let options = [
+        ("connector", "filesystem".to_string()),
+        ("path", path.display().to_string()),
+        ("format", "csv".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok((dir, options))
 }
 
 /// The class name q14's `CREATE FUNCTION count_char AS '...'` names.
@@ -160,6 +193,6 @@ pub fn count_char() -> ScalarUDF {
 /// versions.
 pub fn run(run: &SqlRun<'_>) -> Result<RunReport, SqlRunError> {
     let env = StreamExecutionEnvironment::new();
-    plan(&env, run)?;
+    let _side_input = plan(&env, run)?;
     Ok(execute_measured(&env, run.query, || run.config.num_events)?)
 }
