@@ -4,7 +4,8 @@
 //! this process with embedded defaults, serving the REST API; `weir list`,
 //! `weir savepoint`, `weir stop` and `weir cancel` control such a job from another
 //! terminal; `weir nexmark` generates the Nexmark benchmark's events and runs its
-//! queries. Later subcommands (submit, sql) plug in here.
+//! queries; `weir sql` runs SQL scripts or an interactive SQL shell. Later
+//! subcommands (submit) plug in here.
 
 mod console;
 mod control;
@@ -14,6 +15,12 @@ mod nexmark;
 mod nexmark_sql;
 mod restart;
 mod serve;
+mod shell;
+mod shell_commands;
+mod shell_jobs;
+mod shell_query;
+mod shell_split;
+mod shell_table;
 mod sql;
 mod values;
 
@@ -44,7 +51,7 @@ enum Command {
     /// Cancel a running job at once.
     Cancel(control::CancelArgs),
     /// Run a SQL script (Flink dialect): its DDL, then its INSERTs and queries as
-    /// one job.
+    /// one job; without `-f`, an interactive SQL shell.
     Sql(Box<sql::SqlArgs>),
     /// Run a SQL script, as `weir sql -f FILE`.
     Run(Box<sql::RunArgs>),

@@ -1,4 +1,5 @@
-//! `weir sql -f job.sql` and `weir run job.sql`: run a Flink-dialect SQL script.
+//! `weir sql -f job.sql` and `weir run job.sql`: run a Flink-dialect SQL script
+//! (`weir sql` without `-f` opens the interactive shell, see [`crate::shell`]).
 //!
 //! DDL, `SET`, `SHOW`, `DESCRIBE` and `EXPLAIN` run at once and print their results;
 //! the script's `INSERT`s and queries form one job, which runs to its end (bounded
@@ -7,6 +8,7 @@
 
 use crate::job_args::{JobArgs, SetupError};
 use crate::restart::describe;
+use crate::shell::{self, ShellError, ShellOptions};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,12 +22,21 @@ use weir_sql::script::SqlSession;
 /// Options of `weir sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The SQL script to run (statements separated by `;`).
+    /// The SQL script to run (statements separated by `;`); without it, an
+    /// interactive shell reads statements (from standard input when it is not a
+    /// terminal).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// Print the job's plan before running it.
     #[arg(long)]
     pub explain: bool,
+    /// The shell's history file (default: `.weir_sql_history` in the home
+    /// directory).
+    #[arg(long, value_name = "FILE", env = "WEIR_SQL_HISTORY")]
+    pub history: Option<PathBuf>,
+    /// Keep no history of the shell's statements (wins over --history).
+    #[arg(long)]
+    pub no_history: bool,
     #[command(flatten)]
     pub job: JobArgs,
 }
@@ -45,8 +56,10 @@ pub struct RunArgs {
 impl From<RunArgs> for SqlArgs {
     fn from(args: RunArgs) -> Self {
         SqlArgs {
-            file: args.file,
+            file: Some(args.file),
             explain: args.explain,
+            history: None,
+            no_history: true,
             job: args.job,
         }
     }
@@ -78,12 +91,45 @@ pub enum SqlCliError {
     /// The job failed or was cancelled.
     #[error("{0}{1}")]
     Job(WeirError, String),
+    /// The interactive shell ended with an error.
+    #[error(transparent)]
+    Shell(#[from] ShellError),
 }
 
-/// Runs the script of `args`.
+/// The shell's history file: `--history`, none with `--no-history`, else
+/// `.weir_sql_history` in the home directory (none, with a warning, without one).
+fn history_file(args: &SqlArgs) -> Option<PathBuf> {
+    if args.no_history {
+        return None;
+    }
+    if let Some(path) = &args.history {
+        return Some(path.clone());
+    }
+    match std::env::home_dir() {
+        Some(home) if !home.as_os_str().is_empty() => Some(home.join(".weir_sql_history")),
+        _ => {
+            eprintln!("warning: no home directory: the shell keeps no history (see --history)");
+            None
+        }
+    }
+}
+
+/// Runs the script of `args`, or the shell without one.
 pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
-    let text = std::fs::read_to_string(&args.file).map_err(|source| SqlCliError::Read {
-        path: args.file.clone(),
+    let Some(file) = args.file.clone() else {
+        let history = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            history_file(&args)
+        } else {
+            None
+        };
+        return Ok(shell::run(ShellOptions {
+            job: &args.job,
+            explain: args.explain,
+            history,
+        })?);
+    };
+    let text = std::fs::read_to_string(&file).map_err(|source| SqlCliError::Read {
+        path: file.clone(),
         source,
     })?;
     let env = StreamExecutionEnvironment::new();
@@ -92,7 +138,7 @@ pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
     weir_sql_connectors::register(&mut connectors);
     let mut session = SqlSession::new(connectors);
     let outcome = session.run_script(&env, &text).map_err(|source| SqlCliError::Sql {
-        path: args.file.clone(),
+        path: file.clone(),
         source,
     })?;
     for line in &outcome.messages {
@@ -101,7 +147,7 @@ pub fn run(args: SqlArgs) -> Result<(), SqlCliError> {
     if outcome.sinks == 0 {
         return Ok(());
     }
-    let name = format!("weir sql {}", args.file.display());
+    let name = format!("weir sql {}", file.display());
     if args.explain {
         println!(
             "{}",

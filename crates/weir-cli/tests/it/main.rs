@@ -12,3 +12,4 @@ mod options_checked;
 mod rest_control;
 mod rest_security;
 mod restarts;
+mod sql_shell;

@@ -130,3 +130,23 @@ pub fn path_after(output: &str, prefix: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("no '{prefix}' in:\n{output}"));
     PathBuf::from(line.split(" (").next().unwrap_or(&line).trim())
 }
+
+/// Runs `weir <args>` to completion with `input` on its standard input (a pipe).
+pub fn weir_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(WEIR)
+        .args(args)
+        .env_remove("WEIR_REST_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start weir");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_string();
+    // Written from a thread: the child's output is read at the same time.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("run weir");
+    writer.join().expect("writer thread").expect("write weir's input");
+    output
+}
