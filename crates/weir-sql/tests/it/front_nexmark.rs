@@ -133,10 +133,7 @@ fn nexmark_queries_parse() {
     );
     let side = catalog.table("side_input").unwrap();
     assert_eq!(side.schema.field(1).name(), "value");
-    assert_eq!(
-        side.options["path"],
-        "file://${FLINK_HOME}/data/side_input.txt"
-    );
+    assert_eq!(side.options["path"], "file://${FLINK_HOME}/data/side_input.txt");
 }
 
 #[test]
