@@ -15,7 +15,7 @@
 use crate::shell_table::{self, cut, render, Layout, ResultTable};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 use weir::prelude::*;
 use weir::runtime::sink::{Sink, SinkContext, SinkWriter};
@@ -120,11 +120,8 @@ pub fn show(
         }
         if client.is_finished() {
             // Every writer has ended: what they sent is in the channel.
-            loop {
-                match rows.try_recv() {
-                    Ok(batch) => view.add(&batch, out)?,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
+            while let Ok(batch) = rows.try_recv() {
+                view.add(&batch, out)?;
             }
             break false;
         }
