@@ -43,7 +43,7 @@ use crate::exec::accumulator::{Acc, AggCall, Value};
 use crate::exec::eval::evaluate;
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
-use crate::exec::top_n::SortKey;
+use crate::exec::top_n::{sort_converter, SortKey};
 
 /// Which rows before the current one a frame holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,25 +78,6 @@ pub struct OverSpec {
     pub types: Vec<DataType>,
     /// Output schema: the input columns, then one column per aggregate.
     pub schema: SchemaRef,
-}
-
-impl OverSpec {
-    fn tie_converter(&self) -> Result<RowConverter, SqlError> {
-        Ok(RowConverter::new(
-            self.ties
-                .iter()
-                .map(|k| {
-                    arrow::row::SortField::new_with_options(
-                        k.data_type.clone(),
-                        arrow::compute::SortOptions {
-                            descending: k.descending,
-                            nulls_first: k.nulls_first,
-                        },
-                    )
-                })
-                .collect(),
-        )?)
-    }
 }
 
 /// A row waiting for the watermark: its encoding and its aggregates' arguments.
@@ -175,7 +156,7 @@ impl OverAggregate {
             meta,
             converters: [
                 spec.partition.converter()?,
-                spec.tie_converter()?,
+                sort_converter(&spec.ties)?,
                 output::row_converter(&spec.types)?,
             ],
             spec,

@@ -57,24 +57,25 @@ pub struct TopNSpec {
     pub schema: SchemaRef,
 }
 
-impl TopNSpec {
-    fn sort_converter(&self) -> Result<RowConverter, SqlError> {
-        Ok(RowConverter::new(
-            self.order
-                .iter()
-                .map(|k| {
-                    SortField::new_with_options(
-                        k.data_type.clone(),
-                        arrow::compute::SortOptions {
-                            descending: k.descending,
-                            nulls_first: k.nulls_first,
-                        },
-                    )
-                })
-                .collect(),
-        )?)
-    }
+/// A row encoding of `keys` whose byte order is their SQL order (DESC and NULLS
+/// FIRST/LAST included).
+pub fn sort_converter(keys: &[SortKey]) -> Result<RowConverter, SqlError> {
+    Ok(RowConverter::new(
+        keys.iter()
+            .map(|k| {
+                SortField::new_with_options(
+                    k.data_type.clone(),
+                    arrow::compute::SortOptions {
+                        descending: k.descending,
+                        nulls_first: k.nulls_first,
+                    },
+                )
+            })
+            .collect(),
+    )?)
+}
 
+impl TopNSpec {
     fn row_converter(&self) -> Result<RowConverter, SqlError> {
         output::row_converter(&self.types)
     }
@@ -105,7 +106,7 @@ impl TopN {
             meta,
             converters: [
                 spec.partition.converter()?,
-                spec.sort_converter()?,
+                sort_converter(&spec.order)?,
                 spec.row_converter()?,
             ],
             spec,
