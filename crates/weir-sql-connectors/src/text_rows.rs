@@ -224,7 +224,7 @@ impl ParserSpec {
                 let null_literal = options.null_literal.take();
                 Parsing::Csv {
                     comment: options.comment,
-                    reader: CsvDeserializer::new(options)?,
+                    reader: Box::new(CsvDeserializer::new(options)?),
                     null_literal,
                     width: *width,
                     records: Vec::with_capacity(1),
@@ -251,7 +251,7 @@ enum Parsing {
         /// Lines starting with it are comments (csv-core sees a comment only
         /// when a line end follows, and lines come without theirs).
         comment: Option<u8>,
-        reader: CsvDeserializer<Vec<String>>,
+        reader: Box<CsvDeserializer<Vec<String>>>,
         null_literal: Option<String>,
         width: usize,
         records: Vec<Vec<String>>,

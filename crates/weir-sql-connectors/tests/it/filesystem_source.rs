@@ -223,7 +223,7 @@ fn a_directory_of_several_files_at_parallelism_2() {
         table(
             "src",
             "id BIGINT, name STRING",
-            &Path::new(&format!("file://{}", data.display())),
+            Path::new(&format!("file://{}", data.display())),
             "csv",
             ""
         )
