@@ -82,7 +82,7 @@ fn registry() -> Registry<SqlRows> {
 }
 
 /// `path` as a local path: `file:///dir` is `/dir`; other schemes are errors.
-fn local_path(table: &TableDef, path: &str) -> Result<String, SqlError> {
+pub(crate) fn local_path(table: &TableDef, path: &str) -> Result<String, SqlError> {
     if let Some(rest) = path.strip_prefix("file://") {
         return match rest.starts_with('/') {
             true => Ok(rest.to_string()),
@@ -97,7 +97,7 @@ fn local_path(table: &TableDef, path: &str) -> Result<String, SqlError> {
         Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric()) => Err(bad(
             table,
             "path",
-            format!("'{path}': the filesystem sink writes local directories only, not '{scheme}://'"),
+            format!("'{path}': the filesystem connector reads and writes local paths only, not '{scheme}://'"),
         )),
         _ => Ok(path.to_string()),
     }

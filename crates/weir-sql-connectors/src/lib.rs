@@ -14,6 +14,11 @@
 //!   (one object per row; insert-only queries) or `'changelog-json'` (one
 //!   `{"data":{...},"op":"+I"}` object per change; any query), with the file
 //!   sink's rolling options (`sink.rolling-policy.*`).
+//! * `'connector' = 'filesystem'` as a source and a lookup source
+//!   ([`filesystem_source`]): a table read from CSV or JSON lines files
+//!   (`'format' = 'csv'` or `'json'`), bounded, through the filesystem
+//!   connector's split source (positions in checkpoints); a lookup join loads
+//!   the whole table.
 //!
 //! ```no_run
 //! use weir_sql::connectors::builtin;
@@ -26,22 +31,28 @@
 //! ```
 
 pub mod filesystem;
+pub mod filesystem_source;
 pub mod flink_json;
 pub mod json_rows;
 mod options;
 pub mod postgres;
 pub mod sql_rows;
+pub mod text_rows;
 pub mod values;
 
 pub use filesystem::FilesystemSqlSink;
+pub use filesystem_source::FilesystemSqlSource;
 pub use postgres::PostgresSqlSink;
 
 use std::sync::Arc;
 use weir_sql::connector::SqlConnectors;
 
 /// Adds the SQL connectors backed by Weir's real connectors to `connectors`: the
-/// `postgres`, `jdbc` and `filesystem` sinks.
+/// `postgres`, `jdbc` and `filesystem` sinks, the `filesystem` source and lookup
+/// source.
 pub fn register(connectors: &mut SqlConnectors) {
+    connectors.register_source(Arc::new(FilesystemSqlSource));
+    connectors.register_lookup(Arc::new(FilesystemSqlSource));
     connectors.register_sink(Arc::new(PostgresSqlSink::postgres()));
     connectors.register_sink(Arc::new(PostgresSqlSink::jdbc()));
     connectors.register_sink(Arc::new(FilesystemSqlSink));

@@ -31,6 +31,7 @@ mod split;
 #[cfg(feature = "parquet")]
 pub use batch::ArrowBatch;
 pub use error::FileSystemError;
+pub use paths::list_files;
 pub use sink::{FileSink, FileSinkBuilder};
 #[cfg(feature = "avro")]
 pub use source::{AvroSource, AvroSourceBuilder};

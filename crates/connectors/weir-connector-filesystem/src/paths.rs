@@ -43,10 +43,12 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), FileSystemError> {
     Ok(())
 }
 
-/// The files of `specs`, absolute, sorted and without duplicates. A path or
-/// pattern that finds nothing is an error unless `allow_missing` (a monitored
-/// source waits for files to appear).
-pub(crate) fn list_files(specs: &[String], allow_missing: bool) -> Result<Vec<PathBuf>, FileSystemError> {
+/// The files of `specs` (paths, directories walked recursively, glob patterns),
+/// absolute, sorted and without duplicates, as the [`FileSource`](crate::FileSource)
+/// finds them: names starting with `.` or `_` inside directories are skipped. A
+/// path or pattern that finds nothing is an error unless `allow_missing` (a
+/// monitored source waits for files to appear).
+pub fn list_files(specs: &[String], allow_missing: bool) -> Result<Vec<PathBuf>, FileSystemError> {
     let mut files = Vec::new();
     for spec in specs {
         if is_pattern(spec) {

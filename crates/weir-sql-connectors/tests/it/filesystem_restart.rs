@@ -82,9 +82,10 @@ impl ProcessFunction<RowBatch, RowBatch> for FailOnce {
     }
 }
 
-/// The `filesystem` sink behind a [`FailOnce`] gate.
-struct FailingFilesystem {
-    armed: Arc<AtomicBool>,
+/// The `filesystem` sink behind a [`FailOnce`] gate (the job fails once, while
+/// `armed`).
+pub struct FailingFilesystem {
+    pub armed: Arc<AtomicBool>,
 }
 
 impl SqlSink for FailingFilesystem {
