@@ -10,6 +10,7 @@
 mod console;
 mod control;
 mod demo;
+mod error_chain;
 mod job_args;
 mod nexmark;
 mod nexmark_sql;
@@ -76,17 +77,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // The causes, unless the message already says them.
-            let mut message = e.to_string();
-            let mut source = e.source();
-            while let Some(cause) = source {
-                let text = cause.to_string();
-                if !message.contains(&text) {
-                    message = format!("{message}: {text}");
-                }
-                source = cause.source();
-            }
-            eprintln!("error: {message}");
+            eprintln!("error: {}", error_chain::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

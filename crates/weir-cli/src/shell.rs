@@ -14,6 +14,7 @@
 //! the query's end); at the end of the input the shell waits for the jobs it
 //! started, and exits with an error if a statement failed.
 
+use crate::error_chain::error_chain;
 use crate::job_args::{JobArgs, SetupError};
 use crate::shell_commands::{self, ShellCommand};
 use crate::shell_jobs::Jobs;
@@ -330,7 +331,7 @@ impl Shell<'_> {
         let statements = match weir_sql::front::parse_script(text) {
             Ok(statements) => statements,
             Err(e) => {
-                self.error(&describe(&e));
+                self.error(&error_chain(&e));
                 return Ok(Flow::Continue);
             }
         };
@@ -416,7 +417,7 @@ impl Shell<'_> {
             Statement::Describe { name } => {
                 let rows = match catalog.describe(name) {
                     Ok(rows) => rows,
-                    Err(e) => return Ok(Err(describe(&e))),
+                    Err(e) => return Ok(Err(error_chain(&e))),
                 };
                 let rows: Vec<Vec<String>> = rows
                     .into_iter()
@@ -440,7 +441,7 @@ impl Shell<'_> {
                 };
                 let outcome = match self.session.run_statements(&env, vec![parsed]) {
                     Ok(outcome) => outcome,
-                    Err(e) => return Ok(Err(describe(&e))),
+                    Err(e) => return Ok(Err(error_chain(&e))),
                 };
                 if outcome.messages.is_empty() {
                     self.say("[INFO] Execute statement succeeded.")?;
@@ -456,13 +457,13 @@ impl Shell<'_> {
     /// `parallelism.default`.
     fn environment(&self) -> Result<StreamExecutionEnvironment, String> {
         let env = StreamExecutionEnvironment::new();
-        self.job.configure(&env).map_err(|e| describe(&e))?;
+        self.job.configure(&env).map_err(|e| error_chain(&e))?;
         if let Some(p) = self
             .session
             .catalog()
             .options()
             .parallelism_default()
-            .map_err(|e| describe(&e))?
+            .map_err(|e| error_chain(&e))?
         {
             env.set_parallelism(p as usize);
         }
@@ -481,7 +482,7 @@ impl Shell<'_> {
                 .ok_or_else(|| format!("invalid value '{value}' for option '{key}': expected a positive number")),
         };
         Ok(Display {
-            mode: options.result_mode().map_err(|e| describe(&e))?,
+            mode: options.result_mode().map_err(|e| error_chain(&e))?,
             live: self.live,
             max_rows: count(MAX_TABLE_ROWS)?,
             max_width: count(MAX_COLUMN_WIDTH)?,
@@ -495,15 +496,15 @@ impl Shell<'_> {
     ) -> Result<Result<(), String>, ShellError> {
         let prepared = self.display().and_then(|display| {
             let env = self.environment()?;
-            let planned =
-                SqlJob::plan_query(&env, self.session.catalog(), &self.connectors, query).map_err(|e| describe(&e))?;
+            let planned = SqlJob::plan_query(&env, self.session.catalog(), &self.connectors, query)
+                .map_err(|e| error_chain(&e))?;
             let rows = shell_query::channel(&planned.stream);
             let name = "weir sql query";
             if self.explain {
-                let plan = env.explain(name).map_err(|e| describe(&e))?;
+                let plan = env.explain(name).map_err(|e| error_chain(&e))?;
                 self.say(&plan).map_err(|e| e.to_string())?;
             }
-            let client = env.execute_async(name).map_err(|e| describe(&e))?;
+            let client = env.execute_async(name).map_err(|e| error_chain(&e))?;
             Ok((display, planned.schema, rows, client))
         });
         let (display, schema, rows, client) = match prepared {
@@ -538,12 +539,12 @@ impl Shell<'_> {
         let env = self.environment()?;
         self.session
             .run_statements(&env, vec![parsed])
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| error_chain(&e))?;
         if self.explain {
-            let plan = env.explain(name).map_err(|e| describe(&e))?;
+            let plan = env.explain(name).map_err(|e| error_chain(&e))?;
             self.say(&plan).map_err(|e| e.to_string())?;
         }
-        env.execute_async(name).map_err(|e| describe(&e))
+        env.execute_async(name).map_err(|e| error_chain(&e))
     }
 
     /// At `QUIT` or the end of the input: a terminal's shell cancels the jobs still
@@ -578,18 +579,4 @@ impl Shell<'_> {
 
 fn one_column(values: Vec<String>) -> Vec<Vec<String>> {
     values.into_iter().map(|v| vec![v]).collect()
-}
-
-/// An error with its causes, unless its message says them already.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }

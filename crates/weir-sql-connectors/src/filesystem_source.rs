@@ -50,21 +50,17 @@ use weir_connector_api::bad_record::{snippet, BadRecordPolicy};
 use weir_connector_api::format::{Deserializer, FormatError};
 use weir_connector_api::options::Options;
 use weir_connector_filesystem::{list_files, FileSource, FileSystemError};
-use weir_core::{BoxError, StreamRecord, Watermark};
-use weir_datastream::custom::{Input, Operator};
+use weir_core::BoxError;
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
 use weir_format_csv::options::keys as csv_keys;
 use weir_format_csv::CsvOptions;
-use weir_runtime::failure::{fail, OperatorMeta};
 use weir_sql::batch::RowBatch;
 use weir_sql::connector::{unique_uid, LookupLoad, SqlLookupSource, SqlSource};
 use weir_sql::error::SqlError;
 use weir_sql::front::TableDef;
+use weir_sql::source_batches::{to_batches, BATCH_ROWS};
 
 const CONNECTOR: &str = "filesystem";
-
-/// Rows per batch.
-const BATCH_ROWS: usize = 1024;
 
 /// The `filesystem` SQL source (and lookup source) of CSV and JSON lines files.
 #[derive(Debug, Clone, Copy, Default)]
@@ -316,49 +312,6 @@ impl FileTable {
     }
 }
 
-/// Collects the rows read into batches of the table's columns; a partial batch
-/// goes on before a checkpoint barrier, a watermark and the end of the input.
-struct ToBatches {
-    meta: OperatorMeta,
-    rows: RowBuffer,
-}
-
-impl ToBatches {
-    fn emit(&mut self, out: &mut dyn Input<RowBatch>) {
-        match self.rows.take_batch() {
-            Ok(Some(batch)) => out.process(StreamRecord::new(RowBatch(batch))),
-            Ok(None) => {}
-            Err(e) => fail(&self.meta, e),
-        }
-    }
-}
-
-impl Operator<Row, RowBatch> for ToBatches {
-    fn process(&mut self, record: StreamRecord<Row>, out: &mut dyn Input<RowBatch>) {
-        self.rows.push(record.value);
-        if self.rows.len() >= BATCH_ROWS {
-            self.emit(out);
-        }
-    }
-
-    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-        out.process_watermark(watermark);
-    }
-
-    fn end_input(&mut self, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-
-    fn flush(&mut self, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-
-    fn before_barrier(&mut self, _: u64, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-}
-
 impl SqlSource for FilesystemSqlSource {
     fn name(&self) -> &'static str {
         CONNECTOR
@@ -391,20 +344,16 @@ impl SqlSource for FilesystemSqlSource {
         let source_uid = unique_uid(env, &format!("source/{}", table.name));
         let batches_uid = source_uid.replacen("source/", "batches/", 1);
         let columns = spec.columns.clone();
-        Ok(env
+        let lines = env
             .add_source(source.into_source())
             .name(&format!("filesystem source '{}'", table.name))
-            .uid(&source_uid)
-            .transform(
-                &format!("filesystem batches '{}'", table.name),
-                move |ctx| -> Result<ToBatches, BoxError> {
-                    Ok(ToBatches {
-                        meta: ctx.meta.clone(),
-                        rows: RowBuffer::new(schema.clone(), &columns),
-                    })
-                },
-            )
-            .uid(&batches_uid))
+            .uid(&source_uid);
+        Ok(
+            to_batches(&lines, &format!("filesystem batches '{}'", table.name), move |_| {
+                Ok(RowBuffer::new(schema.clone(), &columns))
+            })
+            .uid(&batches_uid),
+        )
     }
 }
 

@@ -40,7 +40,9 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
+use weir_core::BoxError;
 use weir_format_csv::{CsvDeserializer, CsvOptions};
+use weir_sql::source_batches::BatchBuilder;
 
 /// One value of a row, in the form its column's type keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -507,6 +509,20 @@ pub struct RowBuffer {
     schema: SchemaRef,
     kinds: Vec<Kind>,
     rows: Vec<Row>,
+}
+
+impl BatchBuilder<Row> for RowBuffer {
+    fn push(&mut self, row: Row) {
+        RowBuffer::push(self, row);
+    }
+
+    fn len(&self) -> usize {
+        RowBuffer::len(self)
+    }
+
+    fn take_batch(&mut self) -> Result<Option<RecordBatch>, BoxError> {
+        Ok(RowBuffer::take_batch(self)?)
+    }
 }
 
 impl RowBuffer {

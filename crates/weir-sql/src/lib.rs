@@ -23,6 +23,7 @@ pub mod job;
 pub mod plan;
 pub mod rows;
 pub mod script;
+pub mod source_batches;
 
 pub use error::SqlError;
 

@@ -17,21 +17,17 @@ use crate::batch::RowBatch;
 use crate::connector::{ReadFields, SqlSource};
 use crate::error::SqlError;
 use crate::front::TableDef;
+use crate::source_batches::{to_batches, BatchBuilder, BATCH_ROWS};
 use arrow::array::{
     ArrayRef, Int32Builder, Int64Builder, RecordBatch, StringBuilder, StructArray, TimestampMillisecondBuilder,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
-use weir_core::{BoxError, StreamRecord, Watermark};
-use weir_datastream::custom::{Input, Operator};
+use weir_core::BoxError;
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
 use weir_nexmark::{Event, NexmarkConfig};
 use weir_nexmark_queries::NexmarkSource;
-use weir_runtime::failure::{fail, OperatorMeta};
-
-/// Rows per batch.
-const BATCH_ROWS: usize = 1024;
 
 /// The `nexmark` connector.
 pub struct NexmarkConnector;
@@ -341,15 +337,25 @@ fn columns(table: &TableDef, schema: &Schema, reads: &ReadFields) -> Result<Vec<
 }
 
 /// Collects events into batches of the table's columns.
-struct ToBatches {
-    meta: OperatorMeta,
+struct EventBatches {
     schema: SchemaRef,
     columns: Vec<Column>,
     events: Vec<Event>,
 }
 
-impl ToBatches {
-    fn build(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
+impl BatchBuilder<Event> for EventBatches {
+    fn push(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn take_batch(&mut self) -> Result<Option<RecordBatch>, BoxError> {
+        if self.events.is_empty() {
+            return Ok(None);
+        }
         let arrays: Vec<ArrayRef> = self
             .columns
             .iter()
@@ -358,17 +364,11 @@ impl ToBatches {
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.events.len()));
         // Cleared, not replaced: the next batch reuses the allocation.
         self.events.clear();
-        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
-    }
-
-    fn emit(&mut self, out: &mut dyn Input<RowBatch>) {
-        if self.events.is_empty() {
-            return;
-        }
-        match self.build() {
-            Ok(batch) => out.process(StreamRecord::new(RowBatch(batch))),
-            Err(e) => fail(&self.meta, e),
-        }
+        Ok(Some(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &options,
+        )?))
     }
 }
 
@@ -450,32 +450,6 @@ fn build_field(part: Part, index: usize, field: &Field, events: &[Event]) -> Arr
     }
 }
 
-impl Operator<Event, RowBatch> for ToBatches {
-    fn process(&mut self, record: StreamRecord<Event>, out: &mut dyn Input<RowBatch>) {
-        self.events.push(record.value);
-        if self.events.len() >= BATCH_ROWS {
-            self.emit(out);
-        }
-    }
-
-    fn watermark(&mut self, watermark: Watermark, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-        out.process_watermark(watermark);
-    }
-
-    fn end_input(&mut self, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-
-    fn flush(&mut self, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-
-    fn before_barrier(&mut self, _: u64, out: &mut dyn Input<RowBatch>) {
-        self.emit(out);
-    }
-}
-
 impl SqlSource for NexmarkConnector {
     fn name(&self) -> &'static str {
         "nexmark"
@@ -513,18 +487,15 @@ impl SqlSource for NexmarkConnector {
             .add_source(source)
             .name(&format!("nexmark source '{}'", table.name))
             .uid(&source_uid);
-        Ok(stream
-            .transform(
-                &format!("nexmark batches '{}'", table.name),
-                move |ctx| -> Result<ToBatches, BoxError> {
-                    Ok(ToBatches {
-                        meta: ctx.meta.clone(),
-                        schema: schema.clone(),
-                        columns: columns.clone(),
-                        events: Vec::with_capacity(BATCH_ROWS),
-                    })
-                },
-            )
-            .uid(&batches_uid))
+        Ok(
+            to_batches(&stream, &format!("nexmark batches '{}'", table.name), move |_| {
+                Ok(EventBatches {
+                    schema: schema.clone(),
+                    columns: columns.clone(),
+                    events: Vec::with_capacity(BATCH_ROWS),
+                })
+            })
+            .uid(&batches_uid),
+        )
     }
 }

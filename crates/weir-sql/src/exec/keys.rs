@@ -10,6 +10,8 @@ use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, Rows};
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::keygroup::{key_group_for_key, subtask_for_key_group};
 use weir_core::StreamRecord;
@@ -18,7 +20,7 @@ use weir_runtime::partitioner::{self, Partitioner, PartitionerFactory, Selection
 
 use crate::batch::RowBatch;
 use crate::error::SqlError;
-use crate::exec::eval::evaluate;
+use crate::exec::eval::{evaluate, physical};
 
 /// Encodes key columns of rows as byte keys.
 #[derive(Debug, Clone)]
@@ -30,6 +32,14 @@ pub struct GroupKeys {
 }
 
 impl GroupKeys {
+    /// The keys of `exprs`, logical expressions over rows of `schema`.
+    pub fn plan(exprs: &[Expr], schema: &DFSchema) -> Result<Self, SqlError> {
+        Ok(GroupKeys {
+            exprs: exprs.iter().map(|e| physical(e, schema)).collect::<Result<_, _>>()?,
+            types: exprs.iter().map(|e| e.get_type(schema)).collect::<Result<_, _>>()?,
+        })
+    }
+
     /// A converter of the key columns to rows.
     pub fn converter(&self) -> Result<RowConverter, SqlError> {
         crate::exec::output::row_converter(&self.types)

@@ -17,6 +17,9 @@ use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, SortField};
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::expr::Sort;
+use datafusion::logical_expr::ExprSchemable;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_core::StreamRecord;
 use weir_datastream::custom::{Input, Operator, OperatorState};
@@ -25,7 +28,7 @@ use weir_state::{KeyedStateStore, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
-use crate::exec::eval::evaluate;
+use crate::exec::eval::{evaluate, physical};
 use crate::exec::keys::{self, GroupKeys};
 use crate::exec::output;
 
@@ -40,6 +43,23 @@ pub struct SortKey {
     pub descending: bool,
     /// NULLs first.
     pub nulls_first: bool,
+}
+
+impl SortKey {
+    /// The keys of `order_by`, sort expressions over rows of `schema`.
+    pub fn plan(order_by: &[Sort], schema: &DFSchema) -> Result<Vec<SortKey>, SqlError> {
+        order_by
+            .iter()
+            .map(|s| {
+                Ok(SortKey {
+                    expr: physical(&s.expr, schema)?,
+                    data_type: s.expr.get_type(schema)?,
+                    descending: !s.asc,
+                    nulls_first: s.nulls_first,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What a Top-N ranks and keeps.

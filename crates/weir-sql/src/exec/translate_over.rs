@@ -132,29 +132,8 @@ impl Translator<'_> {
                 if time.asc { format!(" of type {time_type}") } else { " DESC".into() }
             )));
         }
-        let partition = GroupKeys {
-            exprs: params
-                .partition_by
-                .iter()
-                .map(|e| physical(e, input_schema))
-                .collect::<Result<Vec<_>, _>>()?,
-            types: params
-                .partition_by
-                .iter()
-                .map(|e| e.get_type(input_schema.as_ref()))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let ties = ties
-            .iter()
-            .map(|s| {
-                Ok(SortKey {
-                    expr: physical(&s.expr, input_schema)?,
-                    data_type: s.expr.get_type(input_schema.as_ref())?,
-                    descending: !s.asc,
-                    nulls_first: s.nulls_first,
-                })
-            })
-            .collect::<Result<Vec<_>, SqlError>>()?;
+        let partition = GroupKeys::plan(&params.partition_by, input_schema)?;
+        let ties = SortKey::plan(ties, input_schema)?;
         let spec = OverSpec {
             partition: partition.clone(),
             time: physical(&time.expr, input_schema)?,

@@ -151,30 +151,8 @@ impl Translator<'_> {
         };
         let limit = usize::try_from(limit).map_err(|_| SqlError::Plan(format!("rank limit {limit}")))?;
         let params = &call.params;
-        let partition = GroupKeys {
-            exprs: params
-                .partition_by
-                .iter()
-                .map(|e| physical(e, input_schema))
-                .collect::<Result<Vec<_>, _>>()?,
-            types: params
-                .partition_by
-                .iter()
-                .map(|e| e.get_type(input_schema.as_ref()))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let order = params
-            .order_by
-            .iter()
-            .map(|s| {
-                Ok(SortKey {
-                    expr: physical(&s.expr, input_schema)?,
-                    data_type: s.expr.get_type(input_schema.as_ref())?,
-                    descending: !s.asc,
-                    nulls_first: s.nulls_first,
-                })
-            })
-            .collect::<Result<Vec<_>, SqlError>>()?;
+        let partition = GroupKeys::plan(&params.partition_by, input_schema)?;
+        let order = SortKey::plan(&params.order_by, input_schema)?;
         let input = self.stream(&window.input)?;
         if input.is_updating() {
             return Err(unsupported(
