@@ -28,9 +28,11 @@
 //!
 //! The sink options of the table ([`kafka`](crate::kafka)) are checked too and
 //! otherwise ignored. Values are read as the filesystem source reads JSON lines
-//! ([`text_rows`](crate::text_rows)); with `key.format` and `key.fields` the
-//! key columns are read from the value (`value.fields-include = 'ALL'`);
-//! `EXCEPT_KEY` is not supported by the source yet. Tombstones are skipped.
+//! ([`text_rows`](crate::text_rows)). With `key.format` and `key.fields` the
+//! key columns are read from the value (`value.fields-include = 'ALL'`, the
+//! default) or from the key (`EXCEPT_KEY`: a JSON object of the key columns, or
+//! with `raw` the key's UTF-8 text as the one `STRING` key column; a message
+//! without key has `NULL` key columns). Tombstones are skipped.
 //!
 //! **Restore**: each partition's next offset is in the checkpoints, and rows go
 //! on in batches that never straddle a barrier, so a job restored from a
@@ -42,13 +44,13 @@
 //! they are refused naming the table.
 
 use crate::filesystem_source::row_batches;
-use crate::kafka_options::{kafka_error, KafkaFlavor, KafkaTable, ValueFormat};
-use crate::options::bad;
-use crate::text_rows::{Column, LineParser, ParserSpec, Row, TextFormat};
+use crate::kafka_options::{kafka_error, KafkaFlavor, KafkaTable, KeyFormat, ValueFormat};
+use crate::options::JsonSettings;
+use crate::text_rows::{Column, LineParser, ParserSpec, Row, TextFormat, Value};
 use arrow::datatypes::SchemaRef;
 use std::sync::Arc;
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
-use weir_connector_kafka::KafkaSource;
+use weir_connector_kafka::{KafkaRecord, KafkaRecordDeserializer, KafkaSource};
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
 use weir_sql::batch::RowBatch;
 use weir_sql::connector::{unique_uid, SqlSource};
@@ -91,6 +93,105 @@ impl Deserializer<Row> for ValueParser {
     }
 }
 
+/// How the key columns are read from the key.
+#[derive(Debug, Clone)]
+enum KeySpec {
+    /// `json`: an object of these columns.
+    Json(ParserSpec),
+    /// `raw`: the key's bytes as the text of this `STRING` column.
+    Raw(Column),
+}
+
+impl KeySpec {
+    fn reader(&self) -> KeyReader {
+        match self {
+            KeySpec::Json(spec) => KeyReader::Json(
+                ValueParser(spec.parser().map_err(|e| e.to_string())),
+                spec.columns.len(),
+            ),
+            KeySpec::Raw(column) => KeyReader::Raw(column.clone()),
+        }
+    }
+}
+
+/// A reader's parser of keys.
+enum KeyReader {
+    /// A JSON object of this many columns.
+    Json(ValueParser, usize),
+    /// The text of one column.
+    Raw(Column),
+}
+
+/// Reads a row from a message's value and (`value.fields-include` =
+/// `EXCEPT_KEY`) its key.
+struct KeyValueRows {
+    key: KeyReader,
+    value: ValueParser,
+    /// Whether each column read comes from the key.
+    from_key: Arc<[bool]>,
+    parsed: Vec<Row>,
+}
+
+impl KeyValueRows {
+    /// The key's columns of `record`: all `NULL` when it has no key (an error
+    /// for a `NOT NULL` column).
+    fn key_row(&mut self, key: Option<&[u8]>) -> Result<Vec<Value>, FormatError> {
+        let missing = |column: &Column| {
+            FormatError::new(
+                FormatErrorKind::MissingField,
+                format!("column `{}` is NOT NULL, the message has no key", column.name),
+            )
+        };
+        match (&mut self.key, key) {
+            (KeyReader::Json(parser, _), Some(bytes)) => {
+                self.parsed.clear();
+                parser.deserialize(bytes, &mut self.parsed)?;
+                Ok(self.parsed.pop().map(|row| row.0).unwrap_or_default())
+            }
+            (KeyReader::Json(parser, width), None) => match &parser.0 {
+                Ok(_) => Ok(vec![Value::Null; *width]),
+                Err(e) => Err(FormatError::new(FormatErrorKind::Other, e.clone())),
+            },
+            (KeyReader::Raw(column), Some(bytes)) => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(vec![Value::Text(text.to_string())]),
+                Err(e) => Err(FormatError::new(
+                    FormatErrorKind::Type,
+                    format!("column `{}`: the key is not UTF-8: {e}", column.name),
+                )),
+            },
+            (KeyReader::Raw(column), None) if !column.nullable => Err(missing(column)),
+            (KeyReader::Raw(_), None) => Ok(vec![Value::Null]),
+        }
+    }
+}
+
+impl KafkaRecordDeserializer<Row> for KeyValueRows {
+    /// One row of the key's and the value's columns; none for a tombstone.
+    fn deserialize(&mut self, record: &KafkaRecord<'_>, out: &mut Vec<Row>) -> Result<(), FormatError> {
+        let Some(value) = record.value else {
+            return Ok(());
+        };
+        self.parsed.clear();
+        self.value.deserialize(value, &mut self.parsed)?;
+        let Some(Row(values)) = self.parsed.pop() else {
+            return Ok(());
+        };
+        let mut key = self.key_row(record.key)?.into_iter();
+        let mut values = values.into_iter();
+        let row = self
+            .from_key
+            .iter()
+            .map(|from_key| match from_key {
+                true => key.next(),
+                false => values.next(),
+            })
+            .map(|value| value.unwrap_or(Value::Null))
+            .collect();
+        out.push(Row(row));
+        Ok(())
+    }
+}
+
 impl SqlSource for KafkaSqlSource {
     fn name(&self) -> &'static str {
         self.flavor.name()
@@ -118,28 +219,38 @@ impl SqlSource for KafkaSqlSource {
                 None,
             ));
         }
-        if options.value_columns.len() != table.schema.fields().len() {
-            return Err(bad(
-                table,
-                "value.fields-include",
-                "'EXCEPT_KEY' is not supported by the kafka source yet: the value must hold every column",
-            ));
-        }
         let all: Vec<usize> = (0..table.schema.fields().len()).collect();
         let positions = projection.unwrap_or(&all);
         let plan_error = |e: String| SqlError::Plan(format!("table '{}' (connector 'kafka'): {e}", table.name));
-        let spec = Arc::new(ParserSpec {
+        let columns = Column::of(table.schema.fields(), positions).map_err(plan_error)?;
+        // With EXCEPT_KEY the key columns are read from the key.
+        let from_key: Vec<bool> = positions.iter().map(|p| !options.value_columns.contains(p)).collect();
+        let split = |key: bool| -> Vec<Column> {
+            columns
+                .iter()
+                .zip(&from_key)
+                .filter(|(_, k)| **k == key)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        let json_spec = |columns: Vec<Column>, json: JsonSettings| ParserSpec {
             format: TextFormat::Json {
-                timestamps: options.value_json.timestamps,
-                fail_on_missing_field: options.value_json.fail_on_missing_field,
+                timestamps: json.timestamps,
+                fail_on_missing_field: json.fail_on_missing_field,
             },
-            columns: Column::of(table.schema.fields(), positions).map_err(plan_error)?,
-            ignore_parse_errors: options.value_json.ignore_parse_errors,
-        });
-        spec.parser().map_err(|e| plan_error(e.to_string()))?;
+            columns,
+            ignore_parse_errors: json.ignore_parse_errors,
+        };
+        let value_spec = json_spec(split(false), options.value_json);
+        value_spec.parser().map_err(|e| plan_error(e.to_string()))?;
+        let key_columns = split(true);
+        let key_spec = match (options.key_format, key_columns.first()) {
+            (_, None) | (None, _) => None,
+            (Some((KeyFormat::Json, json)), Some(_)) => Some(KeySpec::Json(json_spec(key_columns, json))),
+            (Some((KeyFormat::Raw, _)), Some(column)) => Some(KeySpec::Raw(column.clone())),
+        };
         let schema: SchemaRef = Arc::new(table.schema.project(positions)?);
-        let parsers = spec.clone();
-        let mut builder = KafkaSource::<Row>::builder(options.servers.clone(), options.topic.clone())
+        let builder = KafkaSource::<Row>::builder(options.servers.clone(), options.topic.clone())
             .client(|mut client| {
                 for (key, value) in &options.properties {
                     client = client.property(key.clone(), value.clone());
@@ -150,8 +261,19 @@ impl SqlSource for KafkaSqlSource {
             .bounded(options.bounded)
             .partition_discovery_interval(options.discovery)
             .commit_offsets_on_checkpoint(options.commit_offsets)
-            .bad_record_policy(options.bad_records.clone())
-            .value_format(move || ValueParser(parsers.parser().map_err(|e| e.to_string())));
+            .bad_record_policy(options.bad_records.clone());
+        let mut builder = match key_spec {
+            None => builder.value_format(move || ValueParser(value_spec.parser().map_err(|e| e.to_string()))),
+            Some(key) => {
+                let from_key: Arc<[bool]> = from_key.into();
+                builder.deserializer(move || KeyValueRows {
+                    key: key.reader(),
+                    value: ValueParser(value_spec.parser().map_err(|e| e.to_string())),
+                    from_key: from_key.clone(),
+                    parsed: Vec::with_capacity(1),
+                })
+            }
+        };
         if let Some(group) = &options.group_id {
             builder = builder.group_id(group.clone());
         }
@@ -167,7 +289,7 @@ impl SqlSource for KafkaSqlSource {
             &format!("kafka batches '{}'", table.name),
             &source_uid,
             schema,
-            spec.columns.clone(),
+            columns,
         ))
     }
 }

@@ -6,7 +6,7 @@
 //! topics of its own.
 #![allow(clippy::unwrap_used)]
 
-use crate::common::kafka::{brokers, committed, produce, topic, Message};
+use crate::common::kafka::{brokers, committed, produce, produce_keyed, topic, Message};
 use crate::common::part_files::read;
 use crate::common::{expected_counts, expected_rows, nexmark, plan, run};
 use crate::filesystem::{check_counts_changelog, plan_error, INSERT_PRODUCTS, PRODUCTS};
@@ -220,6 +220,52 @@ fn a_topic_is_read_into_a_query() {
     expected.push(r#"{"id":100,"name":null,"price":null}"#.into());
     expected.sort();
     assert_eq!(read(dir.path(), "json").sorted_lines(), expected);
+}
+
+#[test]
+fn key_columns_are_read_from_the_key_with_except_key() {
+    let input = topic("source-keys", 1);
+    produce_keyed(
+        &input,
+        &[
+            (0, Some(r#"{"id":1,"shop":"a"}"#.into()), r#"{"amount":10}"#.into()),
+            (0, None, r#"{"amount":20}"#.into()),
+            (0, Some(r#"{"id":3}"#.into()), r#"{"amount":30,"id":99}"#.into()),
+        ],
+    );
+    let raw = topic("source-raw-keys", 1);
+    produce_keyed(
+        &raw,
+        &[
+            (0, Some("k1".into()), r#"{"amount":1}"#.into()),
+            (0, None, r#"{"amount":2}"#.into()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bounded = "'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'";
+    let script = format!(
+        "CREATE TABLE src (id BIGINT, amount INT, shop STRING) WITH ({}, 'format' = 'json', {bounded},
+            'key.format' = 'json', 'key.fields' = 'id;shop', 'value.fields-include' = 'EXCEPT_KEY');
+        CREATE TABLE src2 (k STRING, amount INT) WITH ({}, 'value.format' = 'json', {bounded},
+            'key.format' = 'raw', 'key.fields' = 'k', 'value.fields-include' = 'EXCEPT_KEY');
+        CREATE TABLE out (shop STRING, id BIGINT, amount INT)
+            WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'json');
+        INSERT INTO out SELECT shop, id, amount FROM src UNION ALL SELECT k, CAST(NULL AS BIGINT), amount FROM src2;",
+        kafka_options("kafka", &input),
+        kafka_options("kafka", &raw),
+        dir.path().display()
+    );
+    run(&script, 1).unwrap();
+    assert_eq!(
+        read(dir.path(), "json").sorted_lines(),
+        [
+            r#"{"shop":"a","id":1,"amount":10}"#,
+            r#"{"shop":"k1","id":null,"amount":1}"#,
+            r#"{"shop":null,"id":3,"amount":30}"#,
+            r#"{"shop":null,"id":null,"amount":20}"#,
+            r#"{"shop":null,"id":null,"amount":2}"#,
+        ]
+    );
 }
 
 const COUNTS: &str = "INSERT INTO out SELECT bidder, COUNT(*), SUM(price) FROM bid GROUP BY bidder;";

@@ -61,6 +61,12 @@ pub fn topic(name: &str, partitions: i32) -> String {
 /// record per batch (tansu's end offsets count batches: bounded reads see
 /// every record only so). At most 100 000 values (the producer's queue).
 pub fn produce(topic: &str, values: &[(i32, String)]) {
+    let keyed: Vec<(i32, Option<String>, String)> = values.iter().map(|(p, v)| (*p, None, v.clone())).collect();
+    produce_keyed(topic, &keyed);
+}
+
+/// As [`produce`], with keys: (partition, key, value).
+pub fn produce_keyed(topic: &str, values: &[(i32, Option<String>, String)]) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("batch.num.messages", "1")
@@ -68,8 +74,11 @@ pub fn produce(topic: &str, values: &[(i32, String)]) {
         .set("queue.buffering.max.messages", "100000")
         .create()
         .unwrap();
-    for (partition, value) in values {
-        let record: BaseRecord<'_, (), String> = BaseRecord::to(topic).partition(*partition).payload(value);
+    for (partition, key, value) in values {
+        let mut record: BaseRecord<'_, String, String> = BaseRecord::to(topic).partition(*partition).payload(value);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
         producer.send(record).map_err(|(e, _)| e).unwrap();
     }
     producer.flush(Duration::from_secs(60)).unwrap();
