@@ -53,6 +53,9 @@
 //! The key (when there is one) decides the partition; a `NULL` key column is
 //! `null` in a JSON key, no key with `raw`.
 //!
+//! Several `INSERT`s of a job may write one table (each through a sink of its
+//! own), except with `exactly-once`, where that is a planning error.
+//!
 //! **Guarantees**: `at-least-once` flushes at each checkpoint barrier (a
 //! restore writes the messages since the last checkpoint again); `exactly-once`
 //! writes each checkpoint interval in one Kafka transaction per subtask,
@@ -66,11 +69,11 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
 use std::sync::Arc;
-use weir_connector_kafka::{KafkaSink, OutgoingRecord};
+use weir_connector_kafka::{DeliveryGuarantee, KafkaSink, OutgoingRecord};
 use weir_core::BoxError;
 use weir_datastream::{Collector, DataStream, DataStreamSink};
 use weir_sql::batch::{RowBatch, KIND_COLUMN};
-use weir_sql::connector::{ChangelogMode, SqlSink};
+use weir_sql::connector::{unique_uid, ChangelogMode, SqlSink};
 use weir_sql::error::SqlError;
 use weir_sql::front::TableDef;
 
@@ -283,6 +286,18 @@ impl SqlSink for KafkaSqlSink {
             builder = builder.flush_timeout(timeout);
         }
         let sink = builder.build().map_err(|e| kafka_error(table, e))?;
+        // Several INSERTs may write one table, each through a sink of its own,
+        // but not exactly once: their transactional ids would fence each other.
+        let base_uid = format!("sink/{}", table.name);
+        let sink_uid = unique_uid(input.environment(), &base_uid);
+        if sink_uid != base_uid && options.guarantee == DeliveryGuarantee::ExactlyOnce {
+            return Err(SqlError::Plan(format!(
+                "table '{}' (connector '{connector}', 'sink.delivery-guarantee' = 'exactly-once') is written by \
+                 another INSERT of this job: the transactional ids of two writers would fence each other (UNION \
+                 ALL the queries into one INSERT)",
+                table.name
+            )));
+        }
         Ok(input
             .process_fn(
                 move |batch: RowBatch, _, out: &mut Collector<'_, OutgoingRecord>| -> Result<(), BoxError> {
@@ -293,9 +308,9 @@ impl SqlSink for KafkaSqlSink {
                 },
             )
             .name(&format!("{connector} records '{}'", table.name))
-            .uid(&format!("records/{}", table.name))
+            .uid(&sink_uid.replacen("sink/", "records/", 1))
             .add_sink(sink)
             .name(&format!("{connector} sink '{}'", table.name))
-            .uid(&format!("sink/{}", table.name)))
+            .uid(&sink_uid))
     }
 }

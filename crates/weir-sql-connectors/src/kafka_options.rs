@@ -231,7 +231,7 @@ impl KafkaTable {
             ));
         }
 
-        let startup = startup_mode(table, &options)?;
+        let startup = startup_mode(table, connector, &options)?;
         let bounded = match options
             .one_of(
                 "scan.bounded.mode",
@@ -495,8 +495,8 @@ fn key_columns(
 }
 
 /// `scan.startup.mode` (and `scan.startup.timestamp-millis`).
-fn startup_mode(table: &TableDef, options: &Options) -> Result<StartupMode, SqlError> {
-    let error = |e| option_error(table, "kafka", e);
+fn startup_mode(table: &TableDef, connector: &str, options: &Options) -> Result<StartupMode, SqlError> {
+    let error = |e| option_error(table, connector, e);
     let mode = options
         .one_of(
             "scan.startup.mode",

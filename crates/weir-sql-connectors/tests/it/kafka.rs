@@ -304,6 +304,25 @@ fn changelogs_a_format_cannot_take_are_refused() {
     assert!(error.contains("upsert key"), "{error}");
     plan(&with_options(upsert, ", PRIMARY KEY (bidder) NOT ENFORCED", COUNTS), 1).unwrap();
     plan(&with_options(upsert, ", PRIMARY KEY (bidder) NOT ENFORCED", BIDS), 1).unwrap();
+    // Two INSERTs into one table: each its own sink, but not exactly once.
+    let two = format!("{COUNTS}\nINSERT INTO out SELECT bidder, COUNT(*), SUM(price) FROM bid GROUP BY bidder;");
+    plan(
+        &with_options(&format!("{kafka}, 'format' = 'debezium-json'"), "", &two),
+        1,
+    )
+    .unwrap();
+    let error = plan_error(&with_options(
+        &format!(
+            "{kafka}, 'format' = 'debezium-json', 'sink.delivery-guarantee' = 'exactly-once', \
+             'sink.transactional-id-prefix' = 'p'"
+        ),
+        "",
+        &two,
+    ));
+    assert!(
+        error.contains("table 'out'") && error.contains("another INSERT"),
+        "{error}"
+    );
     // Changelog sources are not supported yet.
     let error = plan_error(&format!(
         "CREATE TABLE src (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ({upsert});
