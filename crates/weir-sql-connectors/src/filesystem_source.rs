@@ -37,8 +37,7 @@
 //! same files, options and parsing) into record batches when it starts.
 
 use crate::filesystem::local_path;
-use crate::flink_json::TimestampStandard;
-use crate::options::{bad, option_error};
+use crate::options::{bad, json_settings, option_error};
 use crate::text_rows::{Column, LineParser, ParserSpec, Row, RowBuffer, TextFormat};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -174,24 +173,13 @@ impl FileTable {
                 (TextFormat::Csv { options: csv, width }, ignore)
             }
             "json" => {
-                let key = "json.timestamp-format.standard";
-                let standard = options.one_of(key, &TimestampStandard::NAMES, "SQL").map_err(error)?;
-                let timestamps = TimestampStandard::from_name(standard).unwrap_or_default();
-                let fail_on_missing_field = options.parse("json.fail-on-missing-field", false).map_err(error)?;
-                let ignore = options.parse("json.ignore-parse-errors", false).map_err(error)?;
-                if fail_on_missing_field && ignore {
-                    return Err(bad(
-                        table,
-                        "json.fail-on-missing-field",
-                        "cannot be 'true' together with 'json.ignore-parse-errors'",
-                    ));
-                }
+                let json = json_settings(table, CONNECTOR, &options, "json.", "json")?;
                 (
                     TextFormat::Json {
-                        timestamps,
-                        fail_on_missing_field,
+                        timestamps: json.timestamps,
+                        fail_on_missing_field: json.fail_on_missing_field,
                     },
-                    ignore,
+                    json.ignore_parse_errors,
                 )
             }
             other => {
@@ -342,19 +330,32 @@ impl SqlSource for FilesystemSqlSource {
         .build()
         .map_err(|e| bad(table, "path", e.to_string()))?;
         let source_uid = unique_uid(env, &format!("source/{}", table.name));
-        let batches_uid = source_uid.replacen("source/", "batches/", 1);
-        let columns = spec.columns.clone();
-        let lines = env
+        let rows = env
             .add_source(source.into_source())
             .name(&format!("filesystem source '{}'", table.name))
             .uid(&source_uid);
-        Ok(
-            to_batches(&lines, &format!("filesystem batches '{}'", table.name), move |_| {
-                Ok(RowBuffer::new(schema.clone(), &columns))
-            })
-            .uid(&batches_uid),
-        )
+        Ok(row_batches(
+            &rows,
+            &format!("filesystem batches '{}'", table.name),
+            &source_uid,
+            schema,
+            spec.columns.clone(),
+        ))
     }
+}
+
+/// The rows a source read (`rows`, of `columns`, with uid `source_uid`) in
+/// batches of `schema` (the same columns), handed on before each checkpoint
+/// barrier, watermark and at the end of the input.
+pub(crate) fn row_batches(
+    rows: &DataStream<Row>,
+    name: &str,
+    source_uid: &str,
+    schema: SchemaRef,
+    columns: Vec<Column>,
+) -> DataStream<RowBatch> {
+    to_batches(rows, name, move |_| Ok(RowBuffer::new(schema.clone(), &columns)))
+        .uid(&source_uid.replacen("source/", "batches/", 1))
 }
 
 impl SqlLookupSource for FilesystemSqlSource {

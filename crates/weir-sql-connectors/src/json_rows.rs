@@ -1,10 +1,14 @@
-//! SQL rows as JSON lines, in the two formats of the `filesystem` SQL sink:
+//! SQL rows as JSON lines (the `filesystem` SQL sink) or messages (the Kafka
+//! SQL sinks, [`JsonRows::messages`]):
 //!
 //! * `json` (Flink's JSON format): one object per row, keys the table's column
 //!   names, `NULL` as `null`: `{"id":1,"name":null}`;
 //! * `changelog-json` (the format of Ververica's flink-cdc connectors): one
 //!   object per change, the row under `data` and its kind under `op` (`+I`,
-//!   `-U`, `+U`, `-D`): `{"data":{"id":1,"name":null},"op":"+I"}`.
+//!   `-U`, `+U`, `-D`): `{"data":{"id":1,"name":null},"op":"+I"}`;
+//! * `debezium-json` (Flink's, as its serializer writes it; the Kafka sink's):
+//!   `{"before":null,"after":{"id":1,"name":null},"op":"c"}` for `+I` and `+U`,
+//!   `{"before":{...},"after":null,"op":"d"}` for `-U` and `-D`.
 //!
 //! Values are encoded by arrow-json's encoders, with Flink's forms of
 //! timestamps, times and binary strings ([`FlinkValues`]). The kind column of an
@@ -34,6 +38,10 @@ pub enum JsonLayout {
     Rows,
     /// `changelog-json`: `{"data": <the row's object>, "op": "+I"}`.
     Changelog,
+    /// `debezium-json` (written as Flink writes it): `+I` and `+U` as
+    /// `{"before":null,"after":<the row's object>,"op":"c"}`, `-U` and `-D` as
+    /// `{"before":<the row's object>,"after":null,"op":"d"}`.
+    Debezium,
 }
 
 impl JsonLayout {
@@ -42,6 +50,7 @@ impl JsonLayout {
         match self {
             JsonLayout::Rows => "json",
             JsonLayout::Changelog => "changelog-json",
+            JsonLayout::Debezium => "debezium-json",
         }
     }
 }
@@ -98,6 +107,31 @@ impl JsonRows {
     /// the stream is updating) to `out`, one line each, separated by `\n`, the
     /// last without its line end.
     pub fn write_lines(&self, batch: &RowBatch, out: &mut Vec<u8>) -> Result<(), ArrowError> {
+        let mut encoders = self.encoders(batch)?;
+        for row in 0..batch.num_rows() {
+            if row > 0 {
+                out.push(b'\n');
+            }
+            self.write_row(&mut encoders, batch, row, out);
+        }
+        Ok(())
+    }
+
+    /// The JSON text of each row of `batch` (as [`write_lines`](Self::write_lines)
+    /// reads it), one message each.
+    pub fn messages(&self, batch: &RowBatch) -> Result<Vec<Vec<u8>>, ArrowError> {
+        let mut encoders = self.encoders(batch)?;
+        Ok((0..batch.num_rows())
+            .map(|row| {
+                let mut out = Vec::new();
+                self.write_row(&mut encoders, batch, row, &mut out);
+                out
+            })
+            .collect())
+    }
+
+    /// The encoders of the table's columns of `batch`.
+    fn encoders<'a>(&'a self, batch: &'a RowBatch) -> Result<Vec<NullableEncoder<'a>>, ArrowError> {
         let columns = batch.batch().columns();
         if columns.len() < self.fields.len() {
             return Err(ArrowError::InvalidArgumentError(format!(
@@ -106,39 +140,53 @@ impl JsonRows {
                 self.fields.len()
             )));
         }
-        let mut encoders: Vec<NullableEncoder<'_>> = self
-            .fields
+        self.fields
             .iter()
             .zip(columns)
             .map(|(field, column)| make_encoder(field, column.as_ref(), &self.options))
-            .collect::<Result<_, _>>()?;
-        for row in 0..batch.num_rows() {
-            if row > 0 {
-                out.push(b'\n');
-            }
-            if self.layout == JsonLayout::Changelog {
+            .collect()
+    }
+
+    /// Appends row `row` of `batch` in the layout.
+    fn write_row(&self, encoders: &mut [NullableEncoder<'_>], batch: &RowBatch, row: usize, out: &mut Vec<u8>) {
+        let kind = batch.kind(row);
+        match self.layout {
+            JsonLayout::Rows => self.write_object(encoders, row, out),
+            JsonLayout::Changelog => {
                 out.extend_from_slice(b"{\"data\":");
-            }
-            out.push(b'{');
-            for (i, (encoder, key)) in encoders.iter_mut().zip(&self.keys).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(key);
-                if encoder.is_null(row) {
-                    out.extend_from_slice(b"null");
-                } else {
-                    encoder.encode(row, out);
-                }
-            }
-            out.push(b'}');
-            if self.layout == JsonLayout::Changelog {
+                self.write_object(encoders, row, out);
                 out.extend_from_slice(b",\"op\":\"");
-                out.extend_from_slice(batch.kind(row).short().as_bytes());
+                out.extend_from_slice(kind.short().as_bytes());
                 out.extend_from_slice(b"\"}");
             }
+            JsonLayout::Debezium if kind.is_addition() => {
+                out.extend_from_slice(b"{\"before\":null,\"after\":");
+                self.write_object(encoders, row, out);
+                out.extend_from_slice(b",\"op\":\"c\"}");
+            }
+            JsonLayout::Debezium => {
+                out.extend_from_slice(b"{\"before\":");
+                self.write_object(encoders, row, out);
+                out.extend_from_slice(b",\"after\":null,\"op\":\"d\"}");
+            }
         }
-        Ok(())
+    }
+
+    /// Appends the object of row `row`: `{"name":value,...}`.
+    fn write_object(&self, encoders: &mut [NullableEncoder<'_>], row: usize, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (encoder, key)) in encoders.iter_mut().zip(&self.keys).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            if encoder.is_null(row) {
+                out.extend_from_slice(b"null");
+            } else {
+                encoder.encode(row, out);
+            }
+        }
+        out.push(b'}');
     }
 }
 
@@ -314,8 +362,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn changelog_rows_carry_their_kind_and_not_the_kind_column() {
+    /// A column `n` and a batch of it with the kind column: `+I 1`, `-U 1`,
+    /// `+U 2`, `-D 2`.
+    fn changes() -> (SchemaRef, RecordBatch) {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
         let updating = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true), kind_field()]));
         let kinds = [
@@ -332,6 +381,12 @@ mod tests {
             ],
         )
         .unwrap();
+        (schema, batch)
+    }
+
+    #[test]
+    fn changelog_rows_carry_their_kind_and_not_the_kind_column() {
+        let (schema, batch) = changes();
         assert_eq!(
             lines(JsonLayout::Changelog, TimestampStandard::Sql, &schema, batch),
             [
@@ -339,6 +394,27 @@ mod tests {
                 r#"{"data":{"n":1},"op":"-U"}"#,
                 r#"{"data":{"n":2},"op":"+U"}"#,
                 r#"{"data":{"n":2},"op":"-D"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn debezium_messages_are_flinks() {
+        let (schema, batch) = changes();
+        let rows = JsonRows::new(&schema, JsonLayout::Debezium, TimestampStandard::Sql).unwrap();
+        let messages: Vec<String> = rows
+            .messages(&RowBatch(batch))
+            .unwrap()
+            .into_iter()
+            .map(|m| String::from_utf8(m).unwrap())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                r#"{"before":null,"after":{"n":1},"op":"c"}"#,
+                r#"{"before":{"n":1},"after":null,"op":"d"}"#,
+                r#"{"before":null,"after":{"n":2},"op":"c"}"#,
+                r#"{"before":{"n":2},"after":null,"op":"d"}"#,
             ]
         );
     }

@@ -6,7 +6,7 @@
 //! INSERT into one table).
 #![allow(clippy::unwrap_used)]
 
-use crate::common::part_files::{read, PartFiles};
+use crate::common::part_files::read;
 use crate::common::{expected_counts, nexmark, plan, run};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,8 +20,8 @@ fn table(name: &str, columns: &str, dir: &Path, format: &str, extra: &str) -> St
     )
 }
 
-const PRODUCTS: &str = "id INT, name STRING, ts TIMESTAMP(3), price DECIMAL(10, 2)";
-const INSERT_PRODUCTS: &str = "INSERT INTO out SELECT * FROM (VALUES
+pub const PRODUCTS: &str = "id INT, name STRING, ts TIMESTAMP(3), price DECIMAL(10, 2)";
+pub const INSERT_PRODUCTS: &str = "INSERT INTO out SELECT * FROM (VALUES
     (1, 'apple', TIMESTAMP '2015-07-15 00:00:04.123', 12.5),
     (2, NULL, TIMESTAMP '2015-07-15 00:00:05', 0.25),
     (3, 'say \"hi\"', TIMESTAMP '1969-12-31 23:59:59.9', 100)
@@ -138,13 +138,13 @@ pub fn change(line: &str) -> Change {
 /// bidder` written by the sink: per bidder, `+I` first, then `-U` of exactly the
 /// row last added, each followed by its `+U`; the rows left are `expected`.
 /// Returns the number of updates (`-U`/`+U` pairs).
-pub fn check_counts_changelog(files: &PartFiles, expected: &BTreeMap<i64, (i64, i64)>) -> usize {
+pub fn check_counts_changelog(lines: Vec<String>, expected: &BTreeMap<i64, (i64, i64)>) -> usize {
     let mut current: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     let mut retracted: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     let mut updates = 0;
     // Lines of one bidder are in one subtask's files (the aggregate is keyed
     // and feeds the sink forward), in the order they were written.
-    for line in files.lines() {
+    for line in lines {
         let c = change(&line);
         let row = (c.bids, c.total);
         match c.op {
@@ -198,7 +198,7 @@ fn an_updating_aggregate_writes_its_changelog() {
         run(&counts_script(&out, EVENTS, ""), parallelism).unwrap();
         let files = read(&out, "changelog-json");
         assert!(files.leftovers.is_empty(), "{files:?}");
-        let updates = check_counts_changelog(&files, &expected_counts(EVENTS));
+        let updates = check_counts_changelog(files.lines(), &expected_counts(EVENTS));
         // 5 000 events are several batches: bidders seen again are updated.
         assert!(updates > 0, "no -U/+U at parallelism {parallelism}");
     }
@@ -216,10 +216,11 @@ fn parts_roll_at_the_file_size() {
     .unwrap();
     let files = read(&out, "changelog-json");
     assert!(files.committed.len() > 1, "{} part files", files.committed.len());
-    check_counts_changelog(&files, &expected_counts(EVENTS));
+    check_counts_changelog(files.lines(), &expected_counts(EVENTS));
 }
 
-fn plan_error(script: &str) -> String {
+/// The planning error of `script` (at parallelism 1).
+pub fn plan_error(script: &str) -> String {
     match plan(script, 1) {
         Ok(_) => panic!("planned: {script}"),
         Err(e) => e,

@@ -34,7 +34,7 @@ const RATE: u64 = 40_000;
 /// Fails the job once (`armed` is shared by all subtasks and attempts): at the
 /// first batch after a completed checkpoint whose interval had batches here.
 #[derive(Clone)]
-struct FailOnce {
+pub struct FailOnce {
     armed: Arc<AtomicBool>,
     /// Batches since the last barrier.
     batches: u64,
@@ -42,6 +42,18 @@ struct FailOnce {
     intervals: BTreeMap<u64, u64>,
     /// A checkpoint with batches completed: its files are committed.
     committed: bool,
+}
+
+impl FailOnce {
+    /// A gate failing the job once, while `armed`.
+    pub fn new(armed: Arc<AtomicBool>) -> Self {
+        FailOnce {
+            armed,
+            batches: 0,
+            intervals: BTreeMap::new(),
+            committed: false,
+        }
+    }
 }
 
 impl ProcessFunction<RowBatch, RowBatch> for FailOnce {
@@ -82,19 +94,22 @@ impl ProcessFunction<RowBatch, RowBatch> for FailOnce {
     }
 }
 
-/// The `filesystem` sink behind a [`FailOnce`] gate (the job fails once, while
-/// `armed`).
-pub struct FailingFilesystem {
-    pub armed: Arc<AtomicBool>,
+/// A gate turning a sink's input into what it writes.
+pub type Gate = Arc<dyn Fn(DataStream<RowBatch>) -> DataStream<RowBatch> + Send + Sync>;
+
+/// `sink` behind a gate.
+pub struct Gated {
+    pub sink: Arc<dyn SqlSink>,
+    pub gate: Gate,
 }
 
-impl SqlSink for FailingFilesystem {
+impl SqlSink for Gated {
     fn name(&self) -> &'static str {
-        "filesystem"
+        self.sink.name()
     }
 
     fn accepts(&self, table: &TableDef, mode: ChangelogMode) -> bool {
-        FilesystemSqlSink.accepts(table, mode)
+        self.sink.accepts(table, mode)
     }
 
     fn create_sink(
@@ -103,34 +118,29 @@ impl SqlSink for FailingFilesystem {
         input: DataStream<RowBatch>,
         mode: ChangelogMode,
     ) -> Result<DataStreamSink, SqlError> {
-        let gate = FailOnce {
-            armed: self.armed.clone(),
-            batches: 0,
-            intervals: BTreeMap::new(),
-            committed: false,
-        };
-        FilesystemSqlSink.create_sink(table, input.process(gate).uid("fail-once"), mode)
+        self.sink.create_sink(table, (self.gate)(input), mode)
     }
 }
 
-/// Runs `insert` (into table `out` at `dir`, in `format`) with checkpoints and
-/// one injected failure; returns the part files.
-fn run_with_failure(format: &str, columns: &str, insert: &str, parallelism: usize) -> PartFiles {
+/// `sink` behind a [`FailOnce`] gate (the job fails once, while `armed`).
+pub fn failing(sink: Arc<dyn SqlSink>, armed: Arc<AtomicBool>) -> Gated {
+    Gated {
+        sink,
+        gate: Arc::new(move |input: DataStream<RowBatch>| input.process(FailOnce::new(armed.clone())).uid("fail-once")),
+    }
+}
+
+/// Runs `script` with the crate's connectors and `sink` (replacing the sink of
+/// its name), checkpointing every 20 ms and restarting after failures; fails
+/// the test unless the job ends within 300 s and `armed`'s failure happened.
+pub fn run_with_failure(script: String, parallelism: usize, armed: &Arc<AtomicBool>, sink: Gated) {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let script = format!(
-        "{}CREATE TABLE out ({columns}) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = '{format}');\n{insert}",
-        nexmark(EVENTS, &format!(", 'rate-limit' = '{RATE}'")),
-        out.display()
-    );
-    let armed = Arc::new(AtomicBool::new(true));
-    let job_armed = armed.clone();
     let checkpoints = dir.path().join("checkpoints");
+    let mut connectors = builtin();
+    weir_sql_connectors::register(&mut connectors);
+    connectors.register_sink(Arc::new(sink));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut connectors = builtin();
-        weir_sql_connectors::register(&mut connectors);
-        connectors.register_sink(Arc::new(FailingFilesystem { armed: job_armed }));
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(parallelism)
             .enable_checkpointing(Duration::from_millis(20))
@@ -142,7 +152,7 @@ fn run_with_failure(format: &str, columns: &str, insert: &str, parallelism: usiz
         let result = SqlSession::new(connectors)
             .run_script(&env, &script)
             .map_err(|e| e.to_string())
-            .and_then(|_| env.execute("filesystem restart").map_err(|e| e.to_string()));
+            .and_then(|_| env.execute("restart").map_err(|e| e.to_string()));
         let _ = tx.send(result.map(|_| ()));
     });
     let result = rx
@@ -150,6 +160,27 @@ fn run_with_failure(format: &str, columns: &str, insert: &str, parallelism: usiz
         .expect("the job did not finish within 300 s (hang?)");
     result.unwrap();
     assert!(!armed.load(Ordering::SeqCst), "the injected failure never happened");
+}
+
+/// Runs `script` with its `filesystem` sink behind a [`FailOnce`] gate (see
+/// [`run_with_failure`]).
+pub fn run_failing_filesystem(script: String, parallelism: usize) {
+    let armed = Arc::new(AtomicBool::new(true));
+    let sink = failing(Arc::new(FilesystemSqlSink), armed.clone());
+    run_with_failure(script, parallelism, &armed, sink);
+}
+
+/// Runs `insert` (into table `out` at `dir`, in `format`) with checkpoints and
+/// one injected failure; returns the part files.
+fn run_files_with_failure(format: &str, columns: &str, insert: &str, parallelism: usize) -> PartFiles {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let script = format!(
+        "{}CREATE TABLE out ({columns}) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = '{format}');\n{insert}",
+        nexmark(EVENTS, &format!(", 'rate-limit' = '{RATE}'")),
+        out.display()
+    );
+    run_failing_filesystem(script, parallelism);
     let files = read(&out, format);
     assert!(files.leftovers.is_empty(), "hidden files left: {:?}", files.leftovers);
     let attempts: std::collections::BTreeSet<u64> = files.committed.iter().map(|(part, _)| part.attempt).collect();
@@ -165,7 +196,7 @@ fn run_with_failure(format: &str, columns: &str, insert: &str, parallelism: usiz
 }
 
 fn check_bids_once(parallelism: usize) {
-    let files = run_with_failure(
+    let files = run_files_with_failure(
         "json",
         "auction BIGINT, bidder BIGINT, price BIGINT",
         "INSERT INTO out SELECT auction, bidder, price FROM bid;",
@@ -192,13 +223,13 @@ fn json_rows_are_written_once_across_a_failure_at_parallelism_2() {
 }
 
 fn check_changelog_once(parallelism: usize) {
-    let files = run_with_failure(
+    let files = run_files_with_failure(
         "changelog-json",
         "bidder BIGINT, bids BIGINT, total BIGINT",
         "INSERT INTO out SELECT bidder, COUNT(*), SUM(price) FROM bid GROUP BY bidder;",
         parallelism,
     );
-    let updates = check_counts_changelog(&files, &expected_counts(EVENTS));
+    let updates = check_counts_changelog(files.lines(), &expected_counts(EVENTS));
     assert!(updates > 0);
 }
 

@@ -535,10 +535,7 @@ fn rows_written_by_the_filesystem_sink_read_back() {
 /// restarted job restores the source's positions, so the committed files must
 /// hold every line once.
 fn read_once_across_a_failure(files: usize, lines: usize, parallelism: usize) {
-    use crate::filesystem_restart::FailingFilesystem;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-    use weir_core::RestartStrategy;
+    use crate::filesystem_restart::run_failing_filesystem;
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -560,21 +557,7 @@ fn read_once_across_a_failure(files: usize, lines: usize, parallelism: usize) {
         table("src", "id BIGINT, name STRING", &data, "csv", ""),
         table("out", "id BIGINT, name STRING", &out, "json", "")
     );
-    let armed = Arc::new(AtomicBool::new(true));
-    let mut connectors = builtin();
-    weir_sql_connectors::register(&mut connectors);
-    connectors.register_sink(Arc::new(FailingFilesystem { armed: armed.clone() }));
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(parallelism)
-        .enable_checkpointing(Duration::from_millis(20))
-        .set_checkpoint_dir(dir.path().join("checkpoints"))
-        .set_restart_strategy(RestartStrategy::FixedDelay {
-            attempts: 3,
-            delay: Duration::from_millis(1),
-        });
-    SqlSession::new(connectors).run_script(&env, &script).unwrap();
-    env.execute("filesystem source restart").unwrap();
-    assert!(!armed.load(Ordering::SeqCst), "the injected failure never happened");
+    run_failing_filesystem(script, parallelism);
     let written = read(&out, "json");
     assert!(written.leftovers.is_empty(), "{:?}", written.leftovers);
     let attempts: std::collections::BTreeSet<u64> = written.committed.iter().map(|(part, _)| part.attempt).collect();

@@ -5,6 +5,11 @@
 //! events, and the part files of the filesystem sink ([`part_files`]).
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
+pub mod kafka;
+/// What a topic committed, read from the raw log with the transaction markers
+/// (the Kafka connector's test support, shared).
+#[path = "../../../../connectors/weir-connector-kafka/tests/it/common/log.rs"]
+pub mod kafka_log;
 pub mod part_files;
 
 use postgres::{Client, NoTls};
@@ -20,7 +25,7 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn services(args: &[&str]) -> String {
+pub fn services(args: &[&str]) -> String {
     let script = workspace().join("scripts/services.sh");
     let output = Command::new("bash")
         .arg(&script)
