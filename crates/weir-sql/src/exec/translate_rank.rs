@@ -7,12 +7,11 @@
 
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::utils::split_conjunction;
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Filter, LogicalPlan, Operator, Window};
+use datafusion::logical_expr::{BinaryExpr, Expr, Filter, LogicalPlan, Operator, Window};
 use weir_datastream::custom::keyed_store;
 
 use crate::connector::ChangelogMode;
 use crate::error::SqlError;
-use crate::exec::eval::physical;
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 use crate::exec::top_n::{SortKey, TopN, TopNSpec};
