@@ -39,9 +39,8 @@ use crate::front::TableDef;
 use crate::source_batches::{to_batches, BatchBuilder, BATCH_ROWS};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder,
-    Int32Builder, Int64Builder, Int8Builder, RecordBatch, RecordBatchOptions, StringBuilder,
-    Time32MillisecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder,
-    TimestampSecondBuilder,
+    Int32Builder, Int64Builder, Int8Builder, RecordBatch, RecordBatchOptions, StringBuilder, Time32MillisecondBuilder,
+    TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
 };
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use std::sync::Arc;
@@ -55,7 +54,15 @@ pub struct DatagenConnector;
 const CONNECTOR: &str = "datagen";
 const TABLE_OPTIONS: [&str; 3] = ["connector", "rows-per-second", "number-of-rows"];
 const FIELD_OPTIONS: [&str; 9] = [
-    "kind", "min", "max", "max-past", "length", "var-len", "start", "end", "null-rate",
+    "kind",
+    "min",
+    "max",
+    "max-past",
+    "length",
+    "var-len",
+    "start",
+    "end",
+    "null-rate",
 ];
 const DEFAULT_ROWS_PER_SECOND: f64 = 10_000.0;
 const DEFAULT_STRING_LENGTH: usize = 100;
@@ -156,16 +163,14 @@ impl Plan {
                         format!("the table has no physical column '{column}' (columns: {columns:?})"),
                     ))
                 }
-                _ => {
-                    return Err(bad(
-                        table,
-                        key,
-                        format!(
-                            "unknown option of the datagen connector (known: {TABLE_OPTIONS:?} and fields.<column>.{{{}}})",
-                            FIELD_OPTIONS.join(", ")
-                        ),
-                    ))
-                }
+                _ => return Err(bad(
+                    table,
+                    key,
+                    format!(
+                        "unknown option of the datagen connector (known: {TABLE_OPTIONS:?} and fields.<column>.{{{}}})",
+                        FIELD_OPTIONS.join(", ")
+                    ),
+                )),
             }
         }
         let rate = parsed::<f64>(table, "rows-per-second")?.unwrap_or(DEFAULT_ROWS_PER_SECOND);
@@ -226,8 +231,10 @@ impl Plan {
                 if !integer {
                     return Err(unsupported("a sequence"));
                 }
-                let (Some(start), Some(end)) = (decimal(table, &key("start"), scale)?, decimal(table, &key("end"), scale)?)
-                else {
+                let (Some(start), Some(end)) = (
+                    decimal(table, &key("start"), scale)?,
+                    decimal(table, &key("end"), scale)?,
+                ) else {
                     return Err(bad(table, &key("start"), "a sequence needs both start and end"));
                 };
                 if end < start {
@@ -238,8 +245,8 @@ impl Plan {
                         return Err(bad(table, &key("end"), format!("outside the range of {data_type}")));
                     }
                 }
-                let count = u64::try_from(end - start + 1)
-                    .map_err(|_| bad(table, &key("end"), "the sequence is too long"))?;
+                let count =
+                    u64::try_from(end - start + 1).map_err(|_| bad(table, &key("end"), "the sequence is too long"))?;
                 sequence_rows = Some(count);
                 Values::Sequence {
                     start,
@@ -247,7 +254,10 @@ impl Plan {
                 }
             }
             None | Some("random") => {
-                refuse(&["start", "end"], "is an option of sequence fields (this one is random)")?;
+                refuse(
+                    &["start", "end"],
+                    "is an option of sequence fields (this one is random)",
+                )?;
                 match data_type {
                     DataType::Boolean => Values::Integers { min: 0, max: 1 },
                     DataType::Float32 | DataType::Float64 => {
@@ -383,7 +393,9 @@ impl Field {
                 let text = (0..n).map(|_| HEX[(random.next_u64() & 15) as usize] as char).collect();
                 Value::Text(text)
             }
-            Values::Past { max_past_ms } => Value::Int(i128::from(now_ms) - random.between(0, i128::from(*max_past_ms))),
+            Values::Past { max_past_ms } => {
+                Value::Int(i128::from(now_ms) - random.between(0, i128::from(*max_past_ms)))
+            }
             Values::TimeOfDay => Value::Int(random.between(0, 86_399_999)),
             Values::Sequence { start, step } => {
                 let value = start + i128::from(position) * step;
@@ -552,7 +564,11 @@ impl BatchBuilder<u64> for PositionBatches {
             .collect::<Result<Vec<_>, _>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(self.positions.len()));
         self.positions.clear();
-        Ok(Some(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)?))
+        Ok(Some(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &options,
+        )?))
     }
 }
 
