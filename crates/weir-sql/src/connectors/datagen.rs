@@ -163,14 +163,16 @@ impl Plan {
                         format!("the table has no physical column '{column}' (columns: {columns:?})"),
                     ))
                 }
-                _ => return Err(bad(
-                    table,
-                    key,
-                    format!(
+                _ => {
+                    return Err(bad(
+                        table,
+                        key,
+                        format!(
                         "unknown option of the datagen connector (known: {TABLE_OPTIONS:?} and fields.<column>.{{{}}})",
                         FIELD_OPTIONS.join(", ")
                     ),
-                )),
+                    ))
+                }
             }
         }
         let rate = parsed::<f64>(table, "rows-per-second")?.unwrap_or(DEFAULT_ROWS_PER_SECOND);
