@@ -361,10 +361,11 @@ impl CellRandom {
 
     /// Uniform in `min..=max`.
     fn between(&mut self, min: i128, max: i128) -> i128 {
-        let span = (max - min) as u128 + 1;
+        // At most 2 * 10^38 (DECIMAL(38)): more than i128 holds, less than u128.
+        let span = max.abs_diff(min) + 1;
         let wide = (u128::from(self.next_u64()) << 64) | u128::from(self.next_u64());
-        // span is at most 2 * 10^38 < 2^128: the remainder fits.
-        min + (wide % span) as i128
+        // min + an offset within the span: in min..=max, so the sum fits.
+        min.wrapping_add_unsigned(wide % span)
     }
 }
 
