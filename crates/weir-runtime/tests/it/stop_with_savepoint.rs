@@ -130,10 +130,16 @@ fn stop_with_savepoint_returns_after_every_sink_committed() {
         }
         let result = client.wait().unwrap();
         assert_eq!(result.savepoint.as_deref(), Some(savepoint.as_path()));
-        // Nothing after the savepoint was pre-committed, let alone committed.
+        // Nothing after the savepoint was pre-committed, let alone committed. (The
+        // savepoint itself may pre-commit nothing: a sink that saw no record since
+        // the previous checkpoint has an empty transaction.)
         let ledger = ledger.lock().unwrap();
         let last = ledger.pre_committed.values().map(|(c, _)| *c).max().unwrap();
-        assert_eq!(last, result.checkpoints.last().unwrap().id);
+        let savepoint_id = result.checkpoints.last().unwrap().id;
+        assert!(
+            last <= savepoint_id,
+            "a transaction was pre-committed for checkpoint {last}, after the savepoint {savepoint_id}"
+        );
         assert_eq!(ledger.committed.len(), ledger.pre_committed.len());
     });
 }
