@@ -4,8 +4,11 @@
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
 //! ([`window_aggregate`]), session window aggregates ([`session_aggregate`]),
 //! updating aggregates ([`group_aggregate`]) with their
-//! accumulators ([`accumulator`]), inner joins ([`join`]), Top-N and deduplication ([`top_n`]), the key encoding and
-//! partitioning they share ([`keys`]) and their result batches ([`output`]).
+//! accumulators ([`accumulator`]), regular inner, outer, semi and anti joins
+//! ([`join`]), lookup joins ([`lookup_join`]),
+//! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]), the
+//! key encoding and partitioning they share ([`keys`]) and their result batches
+//! ([`output`]).
 
 pub mod accumulator;
 pub mod eval;
