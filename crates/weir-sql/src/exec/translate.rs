@@ -310,7 +310,8 @@ impl Translator<'_> {
                 )))
             }
         };
-        if join.on.is_empty() {
+        let interval = self.interval_bounds(join)?;
+        if join.on.is_empty() && interval.is_none() {
             return Err(unsupported(
                 "a join without an equality condition (a cross join) in streaming SQL",
             ));
@@ -361,6 +362,10 @@ impl Translator<'_> {
             pair_schema,
             updating,
         };
+        if let Some(bounds) = interval {
+            // The bounds' columns are event-time columns: the inputs are insert-only.
+            return self.interval_join(join, spec, (left, right), bounds);
+        }
         let connected = left
             .stream
             .partition_with(spec.left.keys.partitioning())

@@ -40,16 +40,20 @@ fn side() -> JoinSide {
     }
 }
 
-/// A join of (kv, v) with (kw, w) on kv = kw, with `condition` over (kv, v, kw, w).
-fn join(kind: JoinKind, updating: bool, condition: Option<datafusion::logical_expr::Expr>) -> StreamingJoin {
-    let pair = Schema::new(
-        side_schema("v")
-            .fields()
+/// The columns of `left` then `right`.
+pub(crate) fn pair_schema(left: &Schema, right: &Schema) -> Schema {
+    Schema::new(
+        left.fields()
             .iter()
-            .chain(side_schema("w").fields().iter())
+            .chain(right.fields().iter())
             .cloned()
             .collect::<Vec<_>>(),
-    );
+    )
+}
+
+/// A join of (kv, v) with (kw, w) on kv = kw, with `condition` over (kv, v, kw, w).
+fn join(kind: JoinKind, updating: bool, condition: Option<datafusion::logical_expr::Expr>) -> StreamingJoin {
+    let pair = pair_schema(&side_schema("v"), &side_schema("w"));
     let plain = if kind.has_right_columns() {
         pair.clone()
     } else {
