@@ -20,6 +20,12 @@
 //! match it (an unmatched row of an outer side is then padded at once). Rows whose
 //! time or key is NULL never match (outer sides emit them padded at once).
 //!
+//! A window join (`L.window_start = R.window_start AND L.window_end =
+//! R.window_end`, see `translate_interval`) runs on this operator with both times
+//! `window_end` less a millisecond and bounds `[0, 0]`: rows are kept until the
+//! watermark passes their window's end, and late rows are dropped
+//! ([`IntervalSpec::drop_late`]), as Flink's window join drops them.
+//!
 //! Output rows can be older than the input watermark (a kept row matched by a new
 //! one), so the watermark is passed on held back by the larger of `upper` and
 //! `-lower`, as Flink delays the watermark of an interval join.
@@ -62,6 +68,9 @@ pub struct IntervalSpec {
     pub right_time: Arc<dyn PhysicalExpr>,
     /// `left.t - right.t` of a match lies in `[lower, upper]` (milliseconds).
     pub bounds: (i64, i64),
+    /// Whether rows that can no longer be kept (late rows) are dropped rather than
+    /// joined with the rows still kept (a window join, whose late rows Flink drops).
+    pub drop_late: bool,
     /// Output schema: left then right columns (insert-only).
     pub schema: arrow::datatypes::SchemaRef,
     /// The columns of a pair: left then right (the inputs' types).
@@ -190,8 +199,13 @@ impl IntervalJoin {
         let mut kept: HashMap<Vec<u8>, Vec<(i64, Kept)>> = HashMap::new();
         let mut this_index: Vec<u32> = Vec::new();
         let mut candidates: Vec<(i64, usize, Vec<u8>)> = Vec::new();
+        let (watermark, keep_for) = (self.watermark, self.spec.keep_for(side));
+        let late = |k: &Keyed| k.time.saturating_add(keep_for) <= watermark;
         for (row, k) in keyed.iter().enumerate() {
             let Some(k) = k else { continue };
+            if self.spec.drop_late && late(k) {
+                continue;
+            }
             if !kept.contains_key(&k.key) {
                 let current = self.store.key(k.key.clone());
                 let descriptor = self.rows(other).clone();
@@ -239,14 +253,14 @@ impl IntervalJoin {
                 }
             }
         }
-        let watermark = self.watermark;
         for (row, k) in keyed.iter().enumerate() {
-            let keep = k
-                .as_ref()
-                .filter(|k| k.time.saturating_add(self.spec.keep_for(side)) > watermark);
+            if self.spec.drop_late && k.as_ref().is_some_and(late) {
+                continue;
+            }
+            let keep = k.as_ref().filter(|k| !late(k));
             match keep {
                 Some(k) => {
-                    let expires = k.time.saturating_add(self.spec.keep_for(side));
+                    let expires = k.time.saturating_add(keep_for);
                     let current = self.store.key(k.key.clone());
                     let bytes = encoded.row(row).as_ref().to_vec();
                     let descriptor = self.rows(side).clone();

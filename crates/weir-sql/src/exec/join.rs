@@ -123,7 +123,7 @@ impl JoinKind {
     }
 
     /// Whether the result has the right side's columns.
-    fn has_right_columns(self) -> bool {
+    pub(crate) fn has_right_columns(self) -> bool {
         matches!(self, JoinKind::Inner | JoinKind::Outer { .. })
     }
 

@@ -3,9 +3,9 @@
 //! uses: vectorized projections and filters ([`eval`]), table watermarks
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
 //! ([`window_aggregate`]), session window aggregates ([`session_aggregate`]),
-//! updating aggregates ([`group_aggregate`]) with their
-//! accumulators ([`accumulator`]), regular inner, outer, semi and anti joins
-//! ([`join`]), interval joins ([`interval_join`]), lookup joins ([`lookup_join`]),
+//! updating aggregates ([`group_aggregate`]) with their accumulators
+//! ([`accumulator`]), regular inner, outer, semi and anti joins ([`join`]),
+//! interval and window joins ([`interval_join`]), lookup joins ([`lookup_join`]),
 //! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]), the
 //! key encoding and partitioning they share ([`keys`]) and their result batches
 //! ([`output`]).

@@ -310,7 +310,11 @@ impl Translator<'_> {
                 )))
             }
         };
-        let interval = self.interval_bounds(join)?;
+        let window = self.window_join_times(join);
+        let interval = match window {
+            Some(_) => None,
+            None => self.interval_bounds(join)?,
+        };
         if join.on.is_empty() && interval.is_none() {
             return Err(unsupported(
                 "a join without an equality condition (a cross join) in streaming SQL",
@@ -349,7 +353,8 @@ impl Translator<'_> {
         let pair_schema: SchemaRef = Arc::new(pair_schema.as_arrow().clone());
         let left = self.stream(&join.left)?;
         let right = self.stream(&join.right)?;
-        let updating = left.is_updating() || right.is_updating() || kind.always_updating();
+        let updating_inputs = left.is_updating() || right.is_updating();
+        let updating = updating_inputs || kind.always_updating();
         let plain: SchemaRef = Arc::new(join.schema.as_arrow().clone());
         let schema = if updating { output::with_kind(&plain) } else { plain };
         let spec = JoinSpec {
@@ -365,6 +370,9 @@ impl Translator<'_> {
         if let Some(bounds) = interval {
             // The bounds' columns are event-time columns: the inputs are insert-only.
             return self.interval_join(join, spec, (left, right), bounds);
+        }
+        if let Some(times) = window.filter(|_| !updating_inputs && kind.has_right_columns()) {
+            return self.interval_join(join, spec, (left, right), times);
         }
         let connected = left
             .stream
@@ -676,24 +684,30 @@ fn session_gap(plan: &LogicalPlan) -> Option<i64> {
 /// attribute propagation: a window aggregate over a window aggregate's results,
 /// grouped by its window, is a window aggregate too).
 fn is_window_end(plan: &LogicalPlan, column: &datafusion::common::Column) -> bool {
+    is_window_column(plan, column, "window_end")
+}
+
+/// Whether `column` of `plan`'s rows is the window column `name` (`window_start`,
+/// `window_end`) of a window aggregate or window TVF below.
+pub(crate) fn is_window_column(plan: &LogicalPlan, column: &datafusion::common::Column, name: &str) -> bool {
     let Ok(index) = plan.schema().index_of_column(column) else {
         return false;
     };
     match plan {
         LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
-            Some(Expr::Column(c)) => is_window_end(&p.input, &c),
+            Some(Expr::Column(c)) => is_window_column(&p.input, &c, name),
             _ => false,
         },
-        LogicalPlan::Filter(f) => is_window_end(&f.input, column),
+        LogicalPlan::Filter(f) => is_window_column(&f.input, column, name),
         LogicalPlan::SubqueryAlias(a) => {
             let inner = a.input.schema().columns();
-            inner.get(index).is_some_and(|c| is_window_end(&a.input, c))
+            inner.get(index).is_some_and(|c| is_window_column(&a.input, c, name))
         }
         LogicalPlan::Aggregate(a) => match a.group_expr.get(index) {
-            Some(Expr::Column(c)) => c.name == "window_end" || is_window_end(&a.input, c),
+            Some(Expr::Column(c)) => c.name == name || is_window_column(&a.input, c, name),
             _ => false,
         },
-        LogicalPlan::TableScan(_) => column.name == "window_end",
+        LogicalPlan::TableScan(_) => column.name == name,
         _ => false,
     }
 }

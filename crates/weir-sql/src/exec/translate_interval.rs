@@ -1,4 +1,4 @@
-//! The translation of interval joins: a join (inner or outer) of insert-only
+//! The translation of interval and window joins: a join (inner or outer) of insert-only
 //! inputs whose condition bounds the left side's event time relative to the right
 //! side's (`a.t BETWEEN b.t - INTERVAL '5' SECOND AND b.t + INTERVAL '5' SECOND`,
 //! `a.t >= b.t AND a.t < b.t + INTERVAL '1' MINUTE`, ...) becomes an
@@ -15,10 +15,15 @@
 //! filters, aliases and `UNION ALL`. Other joins with such conditions run as
 //! regular joins (as in Flink, where a time condition on columns that are not time
 //! attributes is an ordinary join condition).
+//!
+//! A join equating both sides' `window_start` and `window_end` (of window TVFs or
+//! window aggregates, through projections, filters and aliases) over insert-only
+//! inputs is a window join: the same operator with `window_end - 1 ms` as both
+//! times, bounds `[0, 0]` and late rows dropped.
 
 use std::sync::Arc;
 
-use datafusion::common::Column;
+use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Join, LogicalPlan, Operator};
@@ -28,16 +33,19 @@ use crate::error::SqlError;
 use crate::exec::eval::physical;
 use crate::exec::interval_join::{IntervalJoin, IntervalSpec};
 use crate::exec::join::{JoinKind, JoinSpec};
+use crate::exec::translate::is_window_column;
 use crate::exec::translate_over::interval_millis;
 use crate::exec::{SqlStream, Translator};
 use crate::plan::{SchemaTable, WindowScan};
 
 /// The time columns of an interval join and the bounds of `left - right`.
 pub(crate) struct TimeBounds {
-    left: Column,
-    right: Column,
+    left: Expr,
+    right: Expr,
     lower: i64,
     upper: i64,
+    /// A window join: rows the watermark passed are dropped.
+    window: bool,
 }
 
 /// `expr` as a column plus a constant number of milliseconds.
@@ -142,11 +150,39 @@ impl Translator<'_> {
             return Ok(None);
         }
         Ok(Some(TimeBounds {
-            left,
-            right,
+            left: Expr::Column(left),
+            right: Expr::Column(right),
             lower,
             upper,
+            window: false,
         }))
+    }
+
+    /// A window join's times (`window_end` less a millisecond on both sides, to
+    /// match exactly), when `join` equates both sides' `window_start` and
+    /// `window_end` of window TVFs or window aggregates.
+    pub(crate) fn window_join_times(&self, join: &Join) -> Option<TimeBounds> {
+        let equated = |name: &str| {
+            join.on.iter().find_map(|(l, r)| match (l, r) {
+                (Expr::Column(l), Expr::Column(r))
+                    if is_window_column(&join.left, l, name) && is_window_column(&join.right, r, name) =>
+                {
+                    Some((l.clone(), r.clone()))
+                }
+                _ => None,
+            })
+        };
+        equated("window_start")?;
+        let (left, right) = equated("window_end")?;
+        let last_moment =
+            |c: Column| Expr::Column(c) - Expr::Literal(ScalarValue::new_interval_mdn(0, 0, 1_000_000), None);
+        Some(TimeBounds {
+            left: last_moment(left),
+            right: last_moment(right),
+            lower: 0,
+            upper: 0,
+            window: true,
+        })
     }
 
     /// Whether `column` of `plan`'s rows is an event-time column (see the module
@@ -202,9 +238,10 @@ impl Translator<'_> {
         let (left, right) = inputs;
         let kind = spec.kind;
         let spec = IntervalSpec {
-            left_time: physical(&Expr::Column(bounds.left), join.left.schema())?,
-            right_time: physical(&Expr::Column(bounds.right), join.right.schema())?,
+            left_time: physical(&bounds.left, join.left.schema())?,
+            right_time: physical(&bounds.right, join.right.schema())?,
             bounds: (bounds.lower, bounds.upper),
+            drop_late: bounds.window,
             kind,
             filter: spec.filter,
             schema: Arc::new(join.schema.as_arrow().clone()),
@@ -212,23 +249,25 @@ impl Translator<'_> {
             left: spec.left,
             right: spec.right,
         };
+        let what = if bounds.window { "window join" } else { "interval join" };
         let name = match kind {
             JoinKind::Outer {
                 left: true,
                 right: false,
-            } => "Left outer interval join [insert-only]",
+            } => format!("Left outer {what} [insert-only]"),
             JoinKind::Outer {
                 left: false,
                 right: true,
-            } => "Right outer interval join [insert-only]",
-            JoinKind::Outer { .. } => "Full outer interval join [insert-only]",
-            _ => "Interval join [insert-only]",
+            } => format!("Right outer {what} [insert-only]"),
+            JoinKind::Outer { .. } => format!("Full outer {what} [insert-only]"),
+            _ if bounds.window => "Window join [insert-only]".to_string(),
+            _ => "Interval join [insert-only]".to_string(),
         };
         let connected = left
             .stream
             .partition_with(spec.left.keys.partitioning())
             .connect(&right.stream.partition_with(spec.right.keys.partitioning()));
-        let stream = connected.transform(name, move |ctx| {
+        let stream = connected.transform(&name, move |ctx| {
             let mut store = keyed_store::<Vec<u8>>(ctx)?;
             let mut timers = Timers::new("interval join");
             timers.restore(&mut store)?;

@@ -106,3 +106,33 @@ fn interval_joins_agree_with_brute_force() {
         }
     }
 }
+
+#[test]
+fn joins_on_equal_windows_are_window_joins() {
+    let view = |name: &str, value: &str| {
+        format!(
+            "CREATE VIEW {name} AS SELECT bidder, window_start, window_end, {value} AS x \
+             FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) \
+             GROUP BY bidder, window_start, window_end;"
+        )
+    };
+    let ddl = format!("{}{}", view("counts", "COUNT(*)"), view("tops", "MAX(price)"));
+    let sql = "SELECT c.bidder, c.window_start, c.x, t.x FROM counts c LEFT JOIN tops t \
+               ON c.bidder = t.bidder AND c.window_start = t.window_start AND c.window_end = t.window_end";
+    let (graph, mode) = plan(sql, &ddl);
+    assert!(graph.contains("Left outer window join [insert-only]"), "{graph}");
+    assert_eq!(mode, ChangelogMode::InsertOnly);
+    let mut expected: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+    for b in (0..ROWS).map(bid) {
+        let e = expected.entry((b.1, b.3 - b.3 % 10_000)).or_insert((0, i64::MIN));
+        e.0 += 1;
+        e.1 = e.1.max(b.2);
+    }
+    let expected: Vec<Vec<String>> = expected
+        .into_iter()
+        .map(|((k, s), (c, m))| [k, s, c, m].iter().map(i64::to_string).collect())
+        .collect();
+    for parallelism in [1, 2] {
+        assert_eq!(run(sql, &ddl, parallelism), expected, "parallelism {parallelism}");
+    }
+}

@@ -259,13 +259,10 @@ fn outer_joins_pad_unmatched_rows_and_retract_them_on_a_match() {
             assert_eq!(mode, ChangelogMode::Retract, "{join}");
             let mut expected = matched.clone();
             if pads_left {
+                // Which padded rows are emitted and retracted on the way depends on
+                // the order the two inputs arrive in (the unit tests of `join` pin
+                // it); `materialize` checks every retraction takes back a row.
                 expected.extend(left_only.clone());
-                // Bid 1 is matched by bid 7 only, which comes in a later batch:
-                // its padded row is emitted, then retracted.
-                assert!(
-                    log.contains(&(RowKind::Delete, vec!["1".to_string(), "NULL".to_string()])),
-                    "{join} at parallelism {parallelism}"
-                );
             }
             if pads_right {
                 expected.extend(right_only.clone());

@@ -58,6 +58,7 @@ fn join(kind: JoinKind) -> IntervalJoin {
         left_time: Arc::new(Column::new("t", 2)),
         right_time: Arc::new(Column::new("t", 2)),
         bounds: (-2_000, 5_000),
+        drop_late: false,
         schema: pair.clone(),
         pair_schema: pair,
     };
