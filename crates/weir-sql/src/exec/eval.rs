@@ -51,7 +51,7 @@ pub fn filter(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<
 }
 
 /// `predicate` on every row of `batch`.
-fn mask(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<BooleanArray, SqlError> {
+pub(crate) fn mask(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<BooleanArray, SqlError> {
     let mask = evaluate(predicate, batch)?;
     match mask.as_any().downcast_ref::<BooleanArray>() {
         Some(mask) => Ok(mask.clone()),

@@ -3,13 +3,17 @@
 //! uses: vectorized projections and filters ([`eval`]), table watermarks
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
 //! ([`window_aggregate`]), session window aggregates ([`session_aggregate`]),
-//! updating aggregates ([`group_aggregate`]) with their
-//! accumulators ([`accumulator`]), inner joins ([`join`]), Top-N and deduplication ([`top_n`]), the key encoding and
-//! partitioning they share ([`keys`]) and their result batches ([`output`]).
+//! updating aggregates ([`group_aggregate`]) with their accumulators
+//! ([`accumulator`]), regular inner, outer, semi and anti joins ([`join`]),
+//! interval and window joins ([`interval_join`]), lookup joins ([`lookup_join`]),
+//! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]), the
+//! key encoding and partitioning they share ([`keys`]) and their result batches
+//! ([`output`]).
 
 pub mod accumulator;
 pub mod eval;
 pub mod group_aggregate;
+pub mod interval_join;
 pub mod join;
 pub mod keys;
 pub mod lookup_join;
@@ -18,6 +22,7 @@ pub mod over_aggregate;
 pub mod session_aggregate;
 pub mod top_n;
 pub mod translate;
+mod translate_interval;
 mod translate_lookup;
 mod translate_over;
 mod translate_rank;

@@ -122,12 +122,12 @@ fn state_error(e: weir_state::StateError) -> SqlError {
 }
 
 /// Event times as milliseconds.
-fn millis(times: &ArrayRef) -> Result<Int64Array, SqlError> {
+pub(crate) fn millis(times: &ArrayRef) -> Result<Int64Array, SqlError> {
     let as_millis = match times.data_type() {
         DataType::Timestamp(_, tz) => cast(times, &DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))?,
         other => {
             return Err(SqlError::Plan(format!(
-                "an OVER window ordered by {other}, not a timestamp"
+                "an event time of type {other}, not a timestamp"
             )))
         }
     };

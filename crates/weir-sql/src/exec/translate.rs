@@ -1,8 +1,8 @@
 //! The translation of an optimized DataFusion logical plan into a stream of
 //! [`RowBatch`]es with its changelog mode ([`SqlStream`]): table scans (source,
 //! computed columns, watermark), window TVF scans, filters, projections, aliases,
-//! keyed window aggregates, updating aggregates, inner joins and unions. Any other
-//! plan node is [`SqlError::Unsupported`].
+//! keyed window aggregates, updating aggregates, regular joins (inner, outer, semi,
+//! anti), lookup joins and unions. Any other plan node is [`SqlError::Unsupported`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,14 +11,14 @@ use std::sync::Arc;
 use arrow::array::{Int8Array, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
-use datafusion::common::{DFSchema, JoinType};
+use datafusion::common::{DFSchema, JoinType, NullEquality};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, Join, LogicalPlan, TableScan, Union, Values};
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_datastream::custom::{keyed_store, Timers};
 use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
-use weir_state::{ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor};
+use weir_state::{ListStateDescriptor, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
 use crate::connector::{ChangelogMode, SqlConnectors};
@@ -26,7 +26,7 @@ use crate::error::SqlError;
 use crate::exec::accumulator::AggCall;
 use crate::exec::eval::{self, physical};
 use crate::exec::group_aggregate::GroupAggregate;
-use crate::exec::join::{JoinConverters, JoinSide, StreamingJoin};
+use crate::exec::join::{JoinKind, JoinSide, JoinSpec, StreamingJoin};
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 use crate::exec::session_aggregate::SessionAggregate;
@@ -282,14 +282,40 @@ impl Translator<'_> {
         if let Some(lookup) = self.lookup_join(join)? {
             return Ok(lookup);
         }
-        let semi = join.join_type == JoinType::LeftSemi;
-        if join.join_type != JoinType::Inner && !semi {
-            return Err(unsupported(format!(
-                "{} JOIN in streaming SQL (yet; INNER JOIN and left semi joins work)",
-                join.join_type
-            )));
-        }
-        if join.on.is_empty() {
+        let kind = match join.join_type {
+            JoinType::Inner => JoinKind::Inner,
+            JoinType::Left => JoinKind::Outer {
+                left: true,
+                right: false,
+            },
+            JoinType::Right => JoinKind::Outer {
+                left: false,
+                right: true,
+            },
+            JoinType::Full => JoinKind::Outer {
+                left: true,
+                right: true,
+            },
+            JoinType::LeftSemi => JoinKind::Semi,
+            JoinType::LeftAnti if join.null_aware => {
+                return Err(unsupported(
+                    "NOT IN over a nullable column in streaming SQL (a null-aware anti join: one NULL on \
+                     the right empties the result; write NOT EXISTS or make the columns NOT NULL)",
+                ))
+            }
+            JoinType::LeftAnti => JoinKind::Anti,
+            other => {
+                return Err(unsupported(format!(
+                    "{other} JOIN in streaming SQL (yet; INNER, LEFT, RIGHT, FULL OUTER, semi and anti joins work)"
+                )))
+            }
+        };
+        let window = self.window_join_times(join);
+        let interval = match window {
+            Some(_) => None,
+            None => self.interval_bounds(join)?,
+        };
+        if join.on.is_empty() && interval.is_none() {
             return Err(unsupported(
                 "a join without an equality condition (a cross join) in streaming SQL",
             ));
@@ -327,39 +353,42 @@ impl Translator<'_> {
         let pair_schema: SchemaRef = Arc::new(pair_schema.as_arrow().clone());
         let left = self.stream(&join.left)?;
         let right = self.stream(&join.right)?;
-        let updating = left.is_updating() || right.is_updating();
-        if semi && updating {
-            return Err(unsupported(
-                "a semi join (EXISTS, IN) over updated rows in streaming SQL (yet; insert-only inputs work)",
-            ));
-        }
+        let updating_inputs = left.is_updating() || right.is_updating();
+        let updating = updating_inputs || kind.always_updating();
         let plain: SchemaRef = Arc::new(join.schema.as_arrow().clone());
         let schema = if updating { output::with_kind(&plain) } else { plain };
+        let spec = JoinSpec {
+            left: left_side,
+            right: right_side,
+            kind,
+            filter,
+            nulls_match: join.null_equality == NullEquality::NullEqualsNull,
+            schema,
+            pair_schema,
+            updating,
+        };
+        if let Some(bounds) = interval {
+            // The bounds' columns are event-time columns: the inputs are insert-only.
+            return self.interval_join(join, spec, (left, right), bounds);
+        }
+        if let Some(times) = window.filter(|_| !updating_inputs && kind.has_right_columns()) {
+            return self.interval_join(join, spec, (left, right), times);
+        }
         let connected = left
             .stream
-            .partition_with(left_side.keys.partitioning())
-            .connect(&right.stream.partition_with(right_side.keys.partitioning()));
+            .partition_with(spec.left.keys.partitioning())
+            .connect(&right.stream.partition_with(spec.right.keys.partitioning()));
         let mode = ChangelogMode::retract_if(updating);
-        let name = if semi { "Semi join" } else { "Join" };
-        let stream = connected.transform(&format!("{name} [{}]", mode.name()), move |ctx| {
-            Ok(StreamingJoin {
-                meta: ctx.meta.clone(),
-                converters: JoinConverters::new(&left_side, &right_side)?,
-                left: left_side.clone(),
-                right: right_side.clone(),
-                filter: filter.clone(),
-                schema: schema.clone(),
-                pair_schema: pair_schema.clone(),
-                semi,
-                updating,
-                store: keyed_store::<Vec<u8>>(ctx)?,
-                left_rows: MapStateDescriptor::new("left rows"),
-                right_rows: MapStateDescriptor::new("right rows"),
-            })
+        let stream = connected.transform(&format!("{} [{}]", kind.name(), mode.name()), move |ctx| {
+            Ok(StreamingJoin::new(
+                ctx.meta.clone(),
+                spec.clone(),
+                keyed_store::<Vec<u8>>(ctx)?,
+            )?)
         });
         Ok(SqlStream {
             stream,
-            mode: ChangelogMode::retract_if(updating),
+            mode,
             upsert_key: None,
         })
     }
@@ -655,24 +684,30 @@ fn session_gap(plan: &LogicalPlan) -> Option<i64> {
 /// attribute propagation: a window aggregate over a window aggregate's results,
 /// grouped by its window, is a window aggregate too).
 fn is_window_end(plan: &LogicalPlan, column: &datafusion::common::Column) -> bool {
+    is_window_column(plan, column, "window_end")
+}
+
+/// Whether `column` of `plan`'s rows is the window column `name` (`window_start`,
+/// `window_end`) of a window aggregate or window TVF below.
+pub(crate) fn is_window_column(plan: &LogicalPlan, column: &datafusion::common::Column, name: &str) -> bool {
     let Ok(index) = plan.schema().index_of_column(column) else {
         return false;
     };
     match plan {
         LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
-            Some(Expr::Column(c)) => is_window_end(&p.input, &c),
+            Some(Expr::Column(c)) => is_window_column(&p.input, &c, name),
             _ => false,
         },
-        LogicalPlan::Filter(f) => is_window_end(&f.input, column),
+        LogicalPlan::Filter(f) => is_window_column(&f.input, column, name),
         LogicalPlan::SubqueryAlias(a) => {
             let inner = a.input.schema().columns();
-            inner.get(index).is_some_and(|c| is_window_end(&a.input, c))
+            inner.get(index).is_some_and(|c| is_window_column(&a.input, c, name))
         }
         LogicalPlan::Aggregate(a) => match a.group_expr.get(index) {
-            Some(Expr::Column(c)) => c.name == "window_end" || is_window_end(&a.input, c),
+            Some(Expr::Column(c)) => c.name == name || is_window_column(&a.input, c, name),
             _ => false,
         },
-        LogicalPlan::TableScan(_) => column.name == "window_end",
+        LogicalPlan::TableScan(_) => column.name == name,
         _ => false,
     }
 }

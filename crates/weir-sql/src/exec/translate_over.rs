@@ -38,21 +38,25 @@ fn window_call(expr: &Expr) -> Option<&WindowFunction> {
     }
 }
 
+/// An interval literal of days, hours, minutes or seconds as milliseconds.
+pub(crate) fn interval_millis(value: &ScalarValue) -> Option<i64> {
+    const DAY: i64 = 86_400_000;
+    match value {
+        ScalarValue::IntervalDayTime(Some(v)) => Some(v.days as i64 * DAY + v.milliseconds as i64),
+        ScalarValue::IntervalMonthDayNano(Some(v)) if v.months == 0 => {
+            Some(v.days as i64 * DAY + v.nanoseconds.div_euclid(1_000_000))
+        }
+        _ => None,
+    }
+}
+
 /// A frame's start as milliseconds before the current row's time (RANGE).
 fn range_millis(value: &ScalarValue) -> Result<i64, SqlError> {
-    const DAY: i64 = 86_400_000;
-    let bad = || {
+    interval_millis(value).ok_or_else(|| {
         unsupported(format!(
             "a RANGE frame of {value} (give an INTERVAL of days, hours, minutes or seconds)"
         ))
-    };
-    match value {
-        ScalarValue::IntervalDayTime(Some(v)) => Ok(v.days as i64 * DAY + v.milliseconds as i64),
-        ScalarValue::IntervalMonthDayNano(Some(v)) if v.months == 0 => {
-            Ok(v.days as i64 * DAY + v.nanoseconds.div_euclid(1_000_000))
-        }
-        _ => Err(bad()),
-    }
+    })
 }
 
 /// The frame of a window: it must end at the current row.

@@ -10,6 +10,8 @@ mod front_statements;
 mod front_tvf;
 mod functions;
 mod golden;
+mod interval_join;
+mod join_restore;
 mod lookup_join;
 mod nexmark_sql;
 mod plan_changelog;

@@ -1,5 +1,6 @@
 //! A SQL window aggregate restarted from a checkpoint after a failure: the keyed
-//! window state and timers are restored and every window's row is right.
+//! window state and timers are restored and every window's row is right. The
+//! failing job ([`run_failing_once`]) serves the join restarts too.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -16,16 +17,16 @@ use weir_sql::batch::RowBatch;
 use weir_sql::connector::{SqlConnectors, SqlSource};
 use weir_sql::error::SqlError;
 use weir_sql::front::{Catalog, TableDef};
-use weir_sql::job::SqlJob;
+use weir_sql::job::{PlannedQuery, SqlJob};
 
 use crate::plan_stream::{query, rows, DDL};
 
-const BATCHES: u64 = 2_000;
-const PER_BATCH: i64 = 10;
+pub const BATCHES: u64 = 2_000;
+pub const PER_BATCH: i64 = 10;
 const FAIL_AT: i64 = 1_000 * PER_BATCH;
 
 /// Row j: bidder j % 3, price (j * 7) % 50, time j * 10 ms.
-fn row(j: i64) -> (i64, i64, i64, i64) {
+pub fn row(j: i64) -> (i64, i64, i64, i64) {
     (j, j % 3, (j * 7) % 50, j * 10)
 }
 
@@ -87,8 +88,14 @@ impl SqlSource for FailingSource {
     }
 }
 
-#[test]
-fn a_window_aggregate_is_restored_after_a_failure() {
+/// Plans `sql` over the failing source on an environment of parallelism 2 with
+/// checkpoints every 5 ms and restarts, and hands both to `job` (which adds a sink,
+/// runs the job and reads the sink), in a thread of its own; checks that the
+/// planned failure happened.
+pub fn run_failing_once<T: Send + 'static>(
+    sql: &'static str,
+    job: impl FnOnce(&StreamExecutionEnvironment, PlannedQuery) -> T + Send + 'static,
+) -> T {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().join("checkpoints");
     let armed = Arc::new(AtomicBool::new(true));
@@ -107,18 +114,26 @@ fn a_window_aggregate_is_restored_after_a_failure() {
                 attempts: 3,
                 delay: Duration::from_millis(1),
             });
-        let sql = "SELECT bidder, window_start, COUNT(*), SUM(price), MAX(price) \
-            FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) \
-            GROUP BY bidder, window_start, window_end";
         let planned = SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)).unwrap();
-        let handle = planned.stream.collect();
-        env.execute("sql restart").unwrap();
-        let _ = tx.send(rows(&handle.take()));
+        let _ = tx.send(job(&env, planned));
     });
     let got = rx
         .recv_timeout(Duration::from_secs(120))
         .expect("the job did not finish within 120 s (hang?)");
     assert!(!armed.load(Ordering::SeqCst), "the planned failure never happened");
+    got
+}
+
+#[test]
+fn a_window_aggregate_is_restored_after_a_failure() {
+    let sql = "SELECT bidder, window_start, COUNT(*), SUM(price), MAX(price) \
+        FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) \
+        GROUP BY bidder, window_start, window_end";
+    let got = run_failing_once(sql, |env, planned| {
+        let handle = planned.stream.collect();
+        env.execute("sql restart").unwrap();
+        rows(&handle.take())
+    });
     let mut expected: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
     for r in (0..BATCHES as i64 * PER_BATCH).map(row) {
         let e = expected.entry((r.1, r.3 - r.3 % 10_000)).or_insert((0, 0, i64::MIN));
