@@ -11,7 +11,7 @@
 //! | option | default | meaning |
 //! | --- | --- | --- |
 //! | `path` | required | a file, a directory (its files, recursively, in name order, but names starting with `.` or `_`) or a glob pattern; `/dir` or `file:///dir` (local only) |
-//! | `format` | required | `csv` or `json` (JSON lines) |
+//! | `format` | required | `csv`, `json` (JSON lines) or `debezium-json` (change events, one per line: the table is a retract changelog) |
 //! | `csv.field-delimiter` | `,` | one character (`\t` for tab) |
 //! | `csv.quote-character`, `csv.disable-quote-character`, `csv.escape-character` | `"`, `false`, none | quoting |
 //! | `csv.allow-comments` | `false` | skip lines starting with `#` |
@@ -19,8 +19,12 @@
 //! | `csv.ignore-parse-errors`, `json.ignore-parse-errors` | `false` | a field that does not parse is `NULL`, a line that does not parse is skipped |
 //! | `json.timestamp-format.standard` | `SQL` | `SQL` (`2015-07-15 00:00:04.123`) or `ISO-8601` (`2015-07-15T00:00:04.123`) |
 //! | `json.fail-on-missing-field` | `false` | a key missing from an object is an error instead of `NULL` |
+//! | `debezium-json.ignore-parse-errors`, `debezium-json.timestamp-format.standard` | `false`, `SQL` | as for `json` |
 //!
-//! How values are read: [`text_rows`](crate::text_rows). The source is bounded:
+//! How values are read: [`text_rows`](crate::text_rows). A `debezium-json` file
+//! is read whole by one subtask, so that its changes keep their order (the
+//! changes of one key belong in one file: files are read in parallel).
+//! The source is bounded:
 //! it reads the files there when the job starts, once, and ends (its final
 //! watermark fires the event-time windows still open); `source.monitor-interval`
 //! is refused. A line that cannot be read fails the job naming the file, the
@@ -54,8 +58,9 @@ use weir_datastream::{DataStream, StreamExecutionEnvironment};
 use weir_format_csv::options::keys as csv_keys;
 use weir_format_csv::CsvOptions;
 use weir_sql::batch::RowBatch;
-use weir_sql::connector::{unique_uid, LookupLoad, SqlLookupSource, SqlSource};
+use weir_sql::connector::{unique_uid, ChangelogMode, LookupLoad, SqlLookupSource, SqlSource};
 use weir_sql::error::SqlError;
+use weir_sql::exec::output::with_kind;
 use weir_sql::front::TableDef;
 use weir_sql::source_batches::{to_batches, BATCH_ROWS};
 
@@ -182,12 +187,19 @@ impl FileTable {
                     json.ignore_parse_errors,
                 )
             }
+            "debezium-json" => {
+                let json = json_settings(table, CONNECTOR, &options, "debezium-json.", "debezium-json")?;
+                (
+                    TextFormat::DebeziumJson {
+                        timestamps: json.timestamps,
+                    },
+                    json.ignore_parse_errors,
+                )
+            }
             other => {
-                return Err(bad(
-                    table,
-                    "format",
-                    format!("unknown format '{other}' of the filesystem source (known: [\"csv\", \"json\"])"),
-                ))
+                let known = "[\"csv\", \"json\", \"debezium-json\"]";
+                let message = format!("unknown format '{other}' of the filesystem source (known: {known})");
+                return Err(bad(table, "format", message));
             }
         };
         options.check_all_read().map_err(error)?;
@@ -305,6 +317,11 @@ impl SqlSource for FilesystemSqlSource {
         CONNECTOR
     }
 
+    /// Retract for `debezium-json`, else insert-only.
+    fn changelog_mode(&self, table: &TableDef) -> Result<ChangelogMode, SqlError> {
+        Ok(ChangelogMode::retract_if(FileTable::of(table)?.format.is_changelog()))
+    }
+
     fn create_source(
         &self,
         env: &StreamExecutionEnvironment,
@@ -312,23 +329,28 @@ impl SqlSource for FilesystemSqlSource {
         projection: Option<&[usize]>,
     ) -> Result<DataStream<RowBatch>, SqlError> {
         let files = FileTable::of(table)?;
-        let all: Vec<usize> = (0..table.schema.fields().len()).collect();
+        let width = table.schema.fields().len();
+        let all: Vec<usize> = (0..width).collect();
         let positions = projection.unwrap_or(&all);
         let spec = Arc::new(files.spec(table, positions)?);
-        let schema: SchemaRef = Arc::new(table.schema.project(positions)?);
+        let schema = batch_schema(table, positions, files.format.is_changelog())?;
         let policy = match files.ignore_parse_errors {
             true => BadRecordPolicy::Skip,
             false => BadRecordPolicy::Fail,
         };
         let parsers = spec.clone();
-        let source = FileSource::lines_with(
+        let mut source = FileSource::lines_with(
             [files.path.as_str()],
             Arc::new(move || -> Result<Box<dyn Deserializer<Row>>, BoxError> { Ok(Box::new(parsers.parser()?)) }),
         )
         .name(format!("filesystem source '{}'", table.name))
-        .bad_records(policy)
-        .build()
-        .map_err(|e| bad(table, "path", e.to_string()))?;
+        .bad_records(policy);
+        if files.format.is_changelog() {
+            // A file of changes is read whole by one subtask, in order: byte
+            // ranges read in parallel could apply a key's changes out of order.
+            source = source.split_size(u64::MAX);
+        }
+        let source = source.build().map_err(|e| bad(table, "path", e.to_string()))?;
         let source_uid = unique_uid(env, &format!("source/{}", table.name));
         let rows = env
             .add_source(source.into_source())
@@ -339,9 +361,19 @@ impl SqlSource for FilesystemSqlSource {
             &format!("filesystem batches '{}'", table.name),
             &source_uid,
             schema,
-            spec.columns.clone(),
+            spec.row_columns(width),
         ))
     }
+}
+
+/// The schema of a source's batches: `table`'s physical columns at `positions`
+/// and, for a changelog, the kind column.
+pub(crate) fn batch_schema(table: &TableDef, positions: &[usize], changelog: bool) -> Result<SchemaRef, SqlError> {
+    let schema = table.schema.project(positions)?;
+    Ok(match changelog {
+        true => with_kind(&schema),
+        false => Arc::new(schema),
+    })
 }
 
 /// The rows a source read (`rows`, of `columns`, with uid `source_uid`) in
@@ -369,6 +401,13 @@ impl SqlLookupSource for FilesystemSqlSource {
     /// file and the line, unless `*.ignore-parse-errors`.
     fn lookup_loader(&self, table: &TableDef) -> Result<LookupLoad, SqlError> {
         let files = FileTable::of(table)?;
+        if files.format.is_changelog() {
+            return Err(bad(
+                table,
+                "format",
+                "a changelog format cannot be read as a lookup table (its files are loaded as rows)",
+            ));
+        }
         let all: Vec<usize> = (0..table.schema.fields().len()).collect();
         let spec = files.spec(table, &all)?;
         list_files(std::slice::from_ref(&files.path), false).map_err(|e| bad(table, "path", e.to_string()))?;

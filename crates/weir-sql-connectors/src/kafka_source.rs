@@ -18,7 +18,7 @@
 //! | `scan.startup.mode` | `group-offsets` | `earliest-offset`, `latest-offset`, `group-offsets` (earliest where the group has none), `timestamp` (with `scan.startup.timestamp-millis`); `specific-offsets` is not supported |
 //! | `scan.bounded.mode` | `unbounded` | `latest-offset`: read up to the end each partition had when the job started, then end |
 //! | `scan.topic-partition-discovery.interval` | `5 min` | how often new partitions are looked for (`0 s`: never) |
-//! | `format` | required | `json` (one object per message, keys the column names) |
+//! | `format` | required | `json` (one object per message, keys the column names) or `debezium-json` (change events: the table is a retract changelog) |
 //! | `json.ignore-parse-errors` | `false` | a field that does not parse is `NULL`, a message that does not parse is skipped |
 //! | `json.fail-on-missing-field` | `false` | a key missing from the object is an error instead of `NULL` |
 //! | `json.timestamp-format.standard` | `SQL` | `SQL` (`2015-07-15 00:00:04.123`) or `ISO-8601` |
@@ -34,31 +34,38 @@
 //! with `raw` the key's UTF-8 text as the one `STRING` key column; a message
 //! without key has `NULL` key columns). Tombstones are skipped.
 //!
+//! **Changelogs**: with `debezium-json` each message is a change event
+//! (`{"before": ..., "after": ..., "op": "c|r|u|d"}`, read as
+//! [`text_rows`](crate::text_rows) says), and the table is a retract changelog
+//! (its PRIMARY KEY, if declared, the upsert key). An `upsert-kafka` table is an
+//! upsert changelog keyed by its PRIMARY KEY (the message key, `key.format`): a
+//! message is the key's new row (`value.format`, JSON), a tombstone (a message
+//! without value) deletes the key. The planner keeps the last row of each key
+//! to turn that into the retract changelog the operators downstream take.
+//!
 //! **Restore**: each partition's next offset is in the checkpoints, and rows go
 //! on in batches that never straddle a barrier, so a job restored from a
 //! checkpoint or savepoint reads on from there without losing or repeating a
 //! message. Offsets committed to the group are for monitoring only (and for
 //! `group-offsets` on a fresh start).
 //!
-//! Changelog sources (`debezium-json`, `upsert-kafka`) are not supported yet:
-//! they are refused naming the table.
 
-use crate::filesystem_source::row_batches;
+use crate::filesystem_source::{batch_schema, row_batches};
 use crate::kafka_options::{kafka_error, KafkaFlavor, KafkaTable, KeyFormat, ValueFormat};
 use crate::options::JsonSettings;
 use crate::text_rows::{Column, LineParser, ParserSpec, Row, TextFormat, Value};
-use arrow::datatypes::SchemaRef;
 use std::sync::Arc;
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 use weir_connector_kafka::{KafkaRecord, KafkaRecordDeserializer, KafkaSource};
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
 use weir_sql::batch::RowBatch;
-use weir_sql::connector::{unique_uid, SqlSource};
+use weir_sql::batch::RowKind;
+use weir_sql::connector::{unique_uid, ChangelogMode, SqlSource};
 use weir_sql::error::SqlError;
+use weir_sql::exec::changelog_normalize::upsert_source_schema;
 use weir_sql::front::TableDef;
 
-/// The `kafka` SQL source (and the `upsert-kafka` one, which refuses to read
-/// until changelog sources are supported).
+/// The `kafka` SQL source (and the `upsert-kafka` one).
 #[derive(Debug, Clone, Copy)]
 pub struct KafkaSqlSource {
     flavor: KafkaFlavor,
@@ -72,7 +79,7 @@ impl KafkaSqlSource {
         }
     }
 
-    /// The `upsert-kafka` source (refused when planned, for now).
+    /// The `upsert-kafka` source (an upsert changelog).
     pub fn upsert_kafka() -> Self {
         KafkaSqlSource {
             flavor: KafkaFlavor::Upsert,
@@ -122,13 +129,16 @@ enum KeyReader {
     Raw(Column),
 }
 
-/// Reads a row from a message's value and (`value.fields-include` =
-/// `EXCEPT_KEY`) its key.
+/// Reads rows from a message's value and (`value.fields-include` =
+/// `EXCEPT_KEY`) its key; for `upsert-kafka` a tombstone is the delete of its key.
 struct KeyValueRows {
     key: KeyReader,
     value: ValueParser,
     /// Whether each column read comes from the key.
     from_key: Arc<[bool]>,
+    /// `upsert-kafka`: where each column read is in the key's row (key columns
+    /// only); rows end with their kind.
+    upsert: Option<Arc<[Option<usize>]>>,
     parsed: Vec<Row>,
 }
 
@@ -166,28 +176,47 @@ impl KeyValueRows {
 }
 
 impl KafkaRecordDeserializer<Row> for KeyValueRows {
-    /// One row of the key's and the value's columns; none for a tombstone.
+    /// The rows of the key's and the value's columns (the value's kind last, if
+    /// any); none for a tombstone, but the delete of its key for `upsert-kafka`.
     fn deserialize(&mut self, record: &KafkaRecord<'_>, out: &mut Vec<Row>) -> Result<(), FormatError> {
         let Some(value) = record.value else {
+            if let Some(at) = self.upsert.clone() {
+                let key = self.key_row(record.key)?;
+                let mut row: Vec<Value> = at
+                    .iter()
+                    .map(|at| at.and_then(|i| key.get(i).cloned()).unwrap_or(Value::Null))
+                    .collect();
+                row.push(Value::Int(RowKind::Delete as i64));
+                out.push(Row(row));
+            }
             return Ok(());
         };
-        self.parsed.clear();
-        self.value.deserialize(value, &mut self.parsed)?;
-        let Some(Row(values)) = self.parsed.pop() else {
+        let mut rows = Vec::with_capacity(2);
+        self.value.deserialize(value, &mut rows)?;
+        if rows.is_empty() {
             return Ok(());
-        };
-        let mut key = self.key_row(record.key)?.into_iter();
-        let mut values = values.into_iter();
-        let row = self
-            .from_key
-            .iter()
-            .map(|from_key| match from_key {
-                true => key.next(),
-                false => values.next(),
-            })
-            .map(|value| value.unwrap_or(Value::Null))
-            .collect();
-        out.push(Row(row));
+        }
+        // (`key_row` parses into `self.parsed`.)
+        let key = self.key_row(record.key)?;
+        for Row(values) in rows {
+            let mut key = key.iter().cloned();
+            let mut values = values.into_iter();
+            let mut row: Vec<Value> = self
+                .from_key
+                .iter()
+                .map(|from_key| match from_key {
+                    true => key.next(),
+                    false => values.next(),
+                })
+                .map(|value| value.unwrap_or(Value::Null))
+                .collect();
+            // The value's kind, if it is a change event.
+            row.extend(values);
+            if self.upsert.is_some() {
+                row.push(Value::Int(RowKind::Insert as i64));
+            }
+            out.push(Row(row));
+        }
         Ok(())
     }
 }
@@ -197,6 +226,16 @@ impl SqlSource for KafkaSqlSource {
         self.flavor.name()
     }
 
+    /// Upsert for `upsert-kafka`, retract for `debezium-json`, else insert-only.
+    fn changelog_mode(&self, table: &TableDef) -> Result<ChangelogMode, SqlError> {
+        let options = KafkaTable::of(table, self.flavor)?;
+        Ok(match (self.flavor, options.value_format) {
+            (KafkaFlavor::Upsert, _) => ChangelogMode::Upsert,
+            (_, ValueFormat::DebeziumJson) => ChangelogMode::Retract,
+            _ => ChangelogMode::InsertOnly,
+        })
+    }
+
     fn create_source(
         &self,
         env: &StreamExecutionEnvironment,
@@ -204,22 +243,9 @@ impl SqlSource for KafkaSqlSource {
         projection: Option<&[usize]>,
     ) -> Result<DataStream<RowBatch>, SqlError> {
         let options = KafkaTable::of(table, self.flavor)?;
-        let changelog = match (self.flavor, options.value_format) {
-            (KafkaFlavor::Upsert, _) => Some("an upsert-kafka table"),
-            (_, ValueFormat::DebeziumJson) => Some("format 'debezium-json'"),
-            _ => None,
-        };
-        if let Some(what) = changelog {
-            return Err(SqlError::unsupported(
-                format!(
-                    "reading table '{}': {what} is a changelog, and changelog sources are not supported yet \
-                     (the table can be written)",
-                    table.name
-                ),
-                None,
-            ));
-        }
-        let all: Vec<usize> = (0..table.schema.fields().len()).collect();
+        let upsert = self.flavor == KafkaFlavor::Upsert;
+        let width = table.schema.fields().len();
+        let all: Vec<usize> = (0..width).collect();
         let positions = projection.unwrap_or(&all);
         let plan_error = |e: String| SqlError::Plan(format!("table '{}' (connector 'kafka'): {e}", table.name));
         let columns = Column::of(table.schema.fields(), positions).map_err(plan_error)?;
@@ -241,15 +267,50 @@ impl SqlSource for KafkaSqlSource {
             columns,
             ignore_parse_errors: json.ignore_parse_errors,
         };
-        let value_spec = json_spec(split(false), options.value_json);
+        let mut value_spec = json_spec(split(false), options.value_json);
+        if options.value_format == ValueFormat::DebeziumJson {
+            value_spec.format = TextFormat::DebeziumJson {
+                timestamps: options.value_json.timestamps,
+            };
+        }
         value_spec.parser().map_err(|e| plan_error(e.to_string()))?;
-        let key_columns = split(true);
+        // The key's columns: those read from it (in the order read) or, for
+        // upsert-kafka, the primary key (a tombstone's row).
+        let key_columns = match upsert {
+            true => Column::of(table.schema.fields(), &options.key_columns).map_err(plan_error)?,
+            false => split(true),
+        };
+        let key_index: Vec<Option<usize>> = match upsert {
+            true => positions
+                .iter()
+                .map(|p| options.key_columns.iter().position(|k| k == p))
+                .collect(),
+            false => {
+                let mut next = 0..;
+                from_key.iter().map(|k| k.then(|| next.next()).flatten()).collect()
+            }
+        };
         let key_spec = match (options.key_format, key_columns.first()) {
             (_, None) | (None, _) => None,
             (Some((KeyFormat::Json, json)), Some(_)) => Some(KeySpec::Json(json_spec(key_columns, json))),
             (Some((KeyFormat::Raw, _)), Some(column)) => Some(KeySpec::Raw(column.clone())),
         };
-        let schema: SchemaRef = Arc::new(table.schema.project(positions)?);
+        if upsert && key_spec.is_none() {
+            return Err(plan_error(
+                "an upsert-kafka table needs 'key.format' to read its key".into(),
+            ));
+        }
+        let mut row_columns = columns.clone();
+        if upsert || value_spec.format.is_changelog() {
+            row_columns.push(Column::row_kind(width));
+        }
+        let schema = match upsert {
+            true => {
+                let key: Vec<usize> = key_index.iter().enumerate().filter_map(|(i, k)| k.map(|_| i)).collect();
+                upsert_source_schema(&table.schema.project(positions)?, &key)
+            }
+            false => batch_schema(table, positions, value_spec.format.is_changelog())?,
+        };
         let builder = KafkaSource::<Row>::builder(options.servers.clone(), options.topic.clone())
             .client(|mut client| {
                 for (key, value) in &options.properties {
@@ -266,11 +327,13 @@ impl SqlSource for KafkaSqlSource {
             None => builder.value_format(move || ValueParser(value_spec.parser().map_err(|e| e.to_string()))),
             Some(key) => {
                 let from_key: Arc<[bool]> = from_key.into();
+                let upsert: Option<Arc<[Option<usize>]>> = upsert.then(|| key_index.into());
                 builder.deserializer(move || KeyValueRows {
                     key: key.reader(),
                     value: ValueParser(value_spec.parser().map_err(|e| e.to_string())),
                     from_key: from_key.clone(),
-                    parsed: Vec::with_capacity(1),
+                    upsert: upsert.clone(),
+                    parsed: Vec::with_capacity(2),
                 })
             }
         };
@@ -289,7 +352,7 @@ impl SqlSource for KafkaSqlSource {
             &format!("kafka batches '{}'", table.name),
             &source_uid,
             schema,
-            columns,
+            row_columns,
         ))
     }
 }

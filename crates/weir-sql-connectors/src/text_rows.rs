@@ -14,6 +14,12 @@
 //!   with `json.fail-on-missing-field`); other keys are ignored. A string column
 //!   takes any JSON value (strings as they are, the rest as their JSON text);
 //!   other columns take their JSON type or a string that parses as theirs.
+//! * **Debezium JSON**: one change event per line, `{"before": {...}, "after":
+//!   {...}, "op": "c"}` (Flink's `debezium-json` without the schema), the row
+//!   images read as JSON rows are. `c` (create) and `r` (snapshot read) are `+I`
+//!   of `after`, `u` is `-U` of `before` and `+U` of `after`, `d` is `-D` of
+//!   `before`. Each row ends with its [`RowKind`] code (an `Int8` value, the
+//!   batch's kind column, see [`Column::row_kind`]).
 //!
 //! Values: integers and floats as Rust parses them, `DECIMAL` by arrow's decimal
 //! parser (too many digits for the precision is an error), `BOOLEAN` `true` or
@@ -42,6 +48,7 @@ use std::sync::Arc;
 use weir_connector_api::format::{Deserializer, FormatError, FormatErrorKind};
 use weir_core::BoxError;
 use weir_format_csv::{CsvDeserializer, CsvOptions};
+use weir_sql::batch::{RowKind, KIND_COLUMN};
 use weir_sql::source_batches::BatchBuilder;
 
 /// One value of a row, in the form its column's type keeps it.
@@ -159,6 +166,17 @@ pub struct Column {
 }
 
 impl Column {
+    /// The kind column of a changelog's rows ([`KIND_COLUMN`], the [`RowKind`]
+    /// code as an `Int8` value), after the table's `width` physical columns.
+    pub fn row_kind(width: usize) -> Column {
+        Column {
+            name: KIND_COLUMN.to_string(),
+            kind: Kind::Int8,
+            nullable: false,
+            position: width,
+        }
+    }
+
     /// The columns of `fields` (a table's physical columns) at `positions`, or the
     /// first field whose type the text formats do not read.
     pub fn of(fields: &[Arc<Field>], positions: &[usize]) -> Result<Vec<Column>, String> {
@@ -204,6 +222,19 @@ pub enum TextFormat {
         /// A key missing from an object is an error rather than `NULL`.
         fail_on_missing_field: bool,
     },
+    /// Debezium JSON change events, one per line: a changelog (each row ends with
+    /// its kind).
+    DebeziumJson {
+        /// How timestamps are written.
+        timestamps: TimestampStandard,
+    },
+}
+
+impl TextFormat {
+    /// Whether rows are changes (each ends with its kind).
+    pub fn is_changelog(&self) -> bool {
+        matches!(self, TextFormat::DebeziumJson { .. })
+    }
 }
 
 /// What makes [`LineParser`]s: the format and the columns, shared by the readers.
@@ -218,6 +249,17 @@ pub struct ParserSpec {
 }
 
 impl ParserSpec {
+    /// The columns of the rows the parser produces: [`columns`](ParserSpec::columns)
+    /// and, for a changelog format, the kind column after the table's `width`
+    /// physical columns.
+    pub fn row_columns(&self, width: usize) -> Vec<Column> {
+        let mut columns = self.columns.clone();
+        if self.format.is_changelog() {
+            columns.push(Column::row_kind(width));
+        }
+        columns
+    }
+
     /// A parser (fails on CSV options the reader refuses).
     pub fn parser(&self) -> Result<LineParser, FormatError> {
         let format = match &self.format {
@@ -238,6 +280,9 @@ impl ParserSpec {
             } => Parsing::Json {
                 timestamps: *timestamps,
                 fail_on_missing_field: *fail_on_missing_field,
+            },
+            TextFormat::DebeziumJson { timestamps } => Parsing::DebeziumJson {
+                timestamps: *timestamps,
             },
         };
         Ok(LineParser {
@@ -261,6 +306,9 @@ enum Parsing {
     Json {
         timestamps: TimestampStandard,
         fail_on_missing_field: bool,
+    },
+    DebeziumJson {
+        timestamps: TimestampStandard,
     },
 }
 
@@ -335,30 +383,115 @@ impl Deserializer<Row> for LineParser {
                 timestamps,
                 fail_on_missing_field,
             } => {
-                let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-                    .map_err(|e| FormatError::new(FormatErrorKind::Syntax, format!("not a JSON object: {e}")))?;
-                let row = self
-                    .columns
-                    .iter()
-                    .map(|column| {
-                        let (value, shown) = match object.get(&column.name) {
-                            None if *fail_on_missing_field => {
-                                return Err(FormatError::new(
-                                    FormatErrorKind::MissingField,
-                                    format!("no field `{}` (json.fail-on-missing-field)", column.name),
-                                ))
-                            }
-                            None | Some(serde_json::Value::Null) => (Ok(Value::Null), String::new()),
-                            Some(json) => (json_value(&column.kind, json, *timestamps), json.to_string()),
-                        };
-                        checked(column, value, self.ignore_parse_errors, &shown)
-                    })
-                    .collect::<Result<Vec<Value>, FormatError>>()?;
+                let object = json_object(bytes)?;
+                let row = json_row(
+                    &self.columns,
+                    &object,
+                    *timestamps,
+                    *fail_on_missing_field,
+                    self.ignore_parse_errors,
+                )?;
                 out.push(Row(row));
+                Ok(())
+            }
+            Parsing::DebeziumJson { timestamps } => {
+                let event = json_object(bytes)?;
+                let image = |name: &str| -> Result<Option<&serde_json::Map<String, serde_json::Value>>, FormatError> {
+                    match event.get(name) {
+                        None | Some(serde_json::Value::Null) => Ok(None),
+                        Some(serde_json::Value::Object(image)) => Ok(Some(image)),
+                        Some(other) => Err(FormatError::new(
+                            FormatErrorKind::Type,
+                            format!("`{name}` is {}, not an object", json_type(other)),
+                        )),
+                    }
+                };
+                let required =
+                    |name: &str, op: &str| -> Result<&serde_json::Map<String, serde_json::Value>, FormatError> {
+                        let hint = match name {
+                        "before" => {
+                            " (a Debezium PostgreSQL connector writes it only for tables with REPLICA IDENTITY FULL)"
+                        }
+                        _ => "",
+                    };
+                        image(name)?.ok_or_else(|| {
+                            FormatError::new(
+                                FormatErrorKind::MissingField,
+                                format!("the `{name}` of an `op: \"{op}\"` event is missing or null{hint}"),
+                            )
+                        })
+                    };
+                let ignore = self.ignore_parse_errors;
+                let columns = &self.columns;
+                let row = |image: &serde_json::Map<String, serde_json::Value>, kind: RowKind| {
+                    let mut values = json_row(columns, image, *timestamps, false, ignore)?;
+                    values.push(Value::Int(kind as i64));
+                    Ok::<Row, FormatError>(Row(values))
+                };
+                let op = match event.get("op") {
+                    Some(serde_json::Value::String(op)) => op.as_str(),
+                    None | Some(serde_json::Value::Null) => {
+                        return Err(FormatError::new(FormatErrorKind::MissingField, "no `op` in the event"))
+                    }
+                    Some(other) => {
+                        return Err(FormatError::new(
+                            FormatErrorKind::Type,
+                            format!("`op` is {}, not a string", json_type(other)),
+                        ))
+                    }
+                };
+                match op {
+                    "c" | "r" => out.push(row(required("after", op)?, RowKind::Insert)?),
+                    "u" => {
+                        let before = row(required("before", op)?, RowKind::UpdateBefore)?;
+                        let after = row(required("after", op)?, RowKind::UpdateAfter)?;
+                        out.push(before);
+                        out.push(after);
+                    }
+                    "d" => out.push(row(required("before", op)?, RowKind::Delete)?),
+                    other => {
+                        return Err(FormatError::new(
+                            FormatErrorKind::Other,
+                            format!("unknown `op` '{other}' (known: c, r, u, d)"),
+                        ))
+                    }
+                }
                 Ok(())
             }
         }
     }
+}
+
+/// The JSON object of a line or message.
+fn json_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, FormatError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| FormatError::new(FormatErrorKind::Syntax, format!("not a JSON object: {e}")))
+}
+
+/// The values of `columns` in `object` (see the [module](self) for how).
+fn json_row(
+    columns: &[Column],
+    object: &serde_json::Map<String, serde_json::Value>,
+    timestamps: TimestampStandard,
+    fail_on_missing_field: bool,
+    ignore_parse_errors: bool,
+) -> Result<Vec<Value>, FormatError> {
+    columns
+        .iter()
+        .map(|column| {
+            let (value, shown) = match object.get(&column.name) {
+                None if fail_on_missing_field => {
+                    return Err(FormatError::new(
+                        FormatErrorKind::MissingField,
+                        format!("no field `{}` (json.fail-on-missing-field)", column.name),
+                    ))
+                }
+                None | Some(serde_json::Value::Null) => (Ok(Value::Null), String::new()),
+                Some(json) => (json_value(&column.kind, json, timestamps), json.to_string()),
+            };
+            checked(column, value, ignore_parse_errors, &shown)
+        })
+        .collect()
 }
 
 /// `value` of `column`, or the error naming them; a failure is `NULL` when

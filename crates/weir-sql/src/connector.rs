@@ -37,9 +37,23 @@ pub trait SqlSource: Send + Sync {
     /// The connector's name (`nexmark`, `datagen`, `filesystem`).
     fn name(&self) -> &'static str;
 
+    /// The changelog the table's rows are. Insert-only (the default): batches of
+    /// the table's columns. Retract (`debezium-json`): `+I`, `-U`, `+U`, `-D` rows,
+    /// each batch with the kind column ([`KIND_COLUMN`](crate::batch::KIND_COLUMN))
+    /// last. Upsert (`upsert-kafka`): `+I`/`+U`/`-D` rows keyed by the table's
+    /// PRIMARY KEY, the kind column last, a `-D` needing only its key columns (the
+    /// others may be null); the planner keeps the last row of each key to make
+    /// the retract changelog operators downstream take (`ChangelogNormalize`).
+    /// Errors for bad options, as [`create_source`](SqlSource::create_source).
+    fn changelog_mode(&self, table: &TableDef) -> Result<ChangelogMode, SqlError> {
+        let _ = table;
+        Ok(ChangelogMode::InsertOnly)
+    }
+
     /// A stream of the table's physical columns, only those at `projection` (indexes
-    /// into `table.physical`, in that order) when given. Unknown or bad options are
-    /// errors naming the table and the option.
+    /// into `table.physical`, in that order) when given, followed by the kind
+    /// column when the table is a changelog ([`changelog_mode`](SqlSource::changelog_mode)).
+    /// Unknown or bad options are errors naming the table and the option.
     fn create_source(
         &self,
         env: &StreamExecutionEnvironment,

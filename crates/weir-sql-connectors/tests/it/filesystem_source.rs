@@ -3,8 +3,9 @@
 //! directory of several files at parallelism 2, a computed column and a
 //! WATERMARK under a TUMBLE window that fires at the end of the files), the
 //! error of a line that does not parse (file, line, column),
-//! `*.ignore-parse-errors`, option errors, the lookup loader's batches, and a
-//! round trip through the `filesystem` sink.
+//! `*.ignore-parse-errors`, option errors, the lookup loader's batches, a
+//! round trip through the `filesystem` sink, and `debezium-json` change events
+//! read as a retract changelog (with their errors).
 #![allow(clippy::unwrap_used)]
 
 use crate::common::part_files::read;
@@ -578,4 +579,156 @@ fn a_restored_job_reads_on_from_the_checkpointed_positions_at_parallelism_1() {
 #[test]
 fn a_restored_job_reads_on_from_the_checkpointed_positions_at_parallelism_2() {
     read_once_across_a_failure(2, 200_000, 2);
+}
+
+/// Change events of `products (id, name, price)`: inserts, a snapshot read, an
+/// update and a delete, in two files (a key's changes in one file).
+fn debezium_files(dir: &Path) {
+    std::fs::write(
+        dir.join("a.json"),
+        concat!(
+            r#"{"before":null,"after":{"id":1,"name":"apple","price":10},"op":"c","ts_ms":1}"#,
+            "\n",
+            r#"{"before":null,"after":{"id":2,"name":"pear","price":5},"op":"c"}"#,
+            "\n\n",
+            r#"{"before":{"id":1,"name":"apple","price":10},"after":{"id":1,"name":"apple","price":12},"op":"u"}"#,
+            "\n",
+            r#"{"before":{"id":2,"name":"pear","price":5},"after":null,"op":"d"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.json"),
+        concat!(
+            r#"{"before":null,"after":{"id":3,"name":"fig","price":7},"op":"r"}"#,
+            "\n",
+            r#"{"before":null,"after":{"id":4,"name":"kiwi","price":1},"op":"c"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+}
+
+const PRODUCT_COLUMNS: &str = "id BIGINT, name STRING, price BIGINT, PRIMARY KEY (id) NOT ENFORCED";
+
+/// The rows changes formatted as `+I[..]` leave (changes of different subtasks
+/// in any order; none may be left over), sorted.
+fn materialize(changes: &[String]) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+    for change in changes {
+        let delta = if change.starts_with('+') { 1 } else { -1 };
+        *counts.entry(change[2..].to_string()).or_default() += delta;
+    }
+    assert!(counts.values().all(|n| *n >= 0), "{counts:?}");
+    counts
+        .into_iter()
+        .flat_map(|(row, n)| std::iter::repeat_n(row, n as usize))
+        .collect()
+}
+
+#[test]
+fn debezium_json_files_are_a_retract_changelog() {
+    let dir = tempfile::tempdir().unwrap();
+    debezium_files(dir.path());
+    let source = table("products", PRODUCT_COLUMNS, dir.path(), "debezium-json", "");
+    let script = format!(
+        "{source}CREATE TABLE out (id BIGINT, name STRING, price BIGINT) WITH ('connector' = 'collect');
+        INSERT INTO out SELECT * FROM products;"
+    );
+    assert_eq!(
+        query(&script, 1).unwrap(),
+        [
+            "+I[1, apple, 10]",
+            "+I[2, pear, 5]",
+            "+I[3, fig, 7]",
+            "+I[4, kiwi, 1]",
+            "+U[1, apple, 12]",
+            "-D[2, pear, 5]",
+            "-U[1, apple, 10]",
+        ]
+    );
+    let totals = format!(
+        "{source}CREATE TABLE out (products BIGINT, total BIGINT) WITH ('connector' = 'collect');
+        INSERT INTO out SELECT COUNT(*), SUM(price) FROM products WHERE price > 1;"
+    );
+    let by_name = format!(
+        "{source}CREATE TABLE out (name STRING, total BIGINT) WITH ('connector' = 'collect');
+        INSERT INTO out SELECT name, SUM(price) FROM products GROUP BY name;"
+    );
+    for parallelism in [1, 2] {
+        assert_eq!(materialize(&query(&totals, parallelism).unwrap()), ["[2, 19]"]);
+        assert_eq!(
+            materialize(&query(&by_name, parallelism).unwrap()),
+            ["[apple, 12]", "[fig, 7]", "[kiwi, 1]"]
+        );
+    }
+}
+
+#[test]
+fn bad_change_events_and_changelog_misuse_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("changes.json");
+    let script = |columns: &str| {
+        format!(
+            "{}CREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'collect');
+            INSERT INTO out SELECT id, name FROM src;",
+            table("src", columns, &file, "debezium-json", "")
+        )
+    };
+    for (event, expected) in [
+        (r#"{"before":null,"after":{"id":1},"op":"u"}"#, "REPLICA IDENTITY FULL"),
+        (r#"{"before":null,"after":null,"op":"c"}"#, "`after`"),
+        (r#"{"after":{"id":1},"op":"x"}"#, "unknown `op` 'x'"),
+        (r#"{"after":{"id":1}}"#, "no `op`"),
+        (r#"{"after":[1],"op":"c"}"#, "`after` is array"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("{{\"before\":null,\"after\":{{\"id\":0}},\"op\":\"c\"}}\n{event}\n"),
+        )
+        .unwrap();
+        let error = query(&script("id BIGINT, name STRING"), 1).unwrap_err();
+        assert!(
+            error.contains(expected) && error.contains("line 2") && error.contains(&file.display().to_string()),
+            "'{expected}' not in: {error}"
+        );
+    }
+    // Skipped with debezium-json.ignore-parse-errors.
+    std::fs::write(
+        &file,
+        "{\"after\":{\"id\":1,\"name\":\"a\"},\"op\":\"c\"}\n{\"op\":\"u\"}\n",
+    )
+    .unwrap();
+    let lenient = format!(
+        "{}CREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'collect');
+        INSERT INTO out SELECT id, name FROM src;",
+        table(
+            "src",
+            "id BIGINT, name STRING",
+            &file,
+            "debezium-json",
+            ", 'debezium-json.ignore-parse-errors' = 'true'"
+        )
+    );
+    assert_eq!(query(&lenient, 1).unwrap(), ["+I[1, a]"]);
+    // A changelog into a sink of inserts only, and as a lookup table.
+    let into_files = format!(
+        "{}CREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'json');
+        INSERT INTO out SELECT id, name FROM src;",
+        table("src", "id BIGINT, name STRING", &file, "debezium-json", ""),
+        dir.path().join("out").display()
+    );
+    let error = query(&into_files, 1).unwrap_err();
+    assert!(error.contains("cannot take the retract changelog"), "{error}");
+    let def = table_def(
+        &table("src", "id BIGINT, name STRING", &file, "debezium-json", ""),
+        "src",
+    );
+    let error = FilesystemSqlSource
+        .lookup_loader(&def)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("'format'") && error.contains("changelog"), "{error}");
 }

@@ -2,14 +2,15 @@
 //! broker of `scripts/services.sh`: the messages written, read back from the
 //! raw log exactly (`json` rows with keys, `debezium-json` of an updating
 //! aggregate, `upsert-kafka` values and tombstones), a topic read into a query,
-//! and the planning errors naming the table and the option. Each test has
-//! topics of its own.
+//! both changelogs read back as changelog sources into queries, and the
+//! planning errors naming the table and the option. Each test has topics of
+//! its own.
 #![allow(clippy::unwrap_used)]
 
-use crate::common::kafka::{brokers, committed, produce, produce_keyed, topic, Message};
+use crate::common::kafka::{brokers, committed, produce, produce_keyed, produce_records, topic, Message};
 use crate::common::part_files::read;
 use crate::common::{expected_counts, expected_rows, nexmark, plan, run};
-use crate::filesystem::{check_counts_changelog, plan_error, INSERT_PRODUCTS, PRODUCTS};
+use crate::filesystem::{change, check_counts_changelog, plan_error, INSERT_PRODUCTS, PRODUCTS};
 use std::collections::BTreeMap;
 
 /// `'connector' = '<connector>', 'topic' = '<topic>', 'properties.bootstrap.servers' = ...`.
@@ -134,6 +135,178 @@ fn debezium_json_carries_an_updating_aggregate() {
         let lines = debezium_as_changelog(&committed(&out, 2));
         let updates = check_counts_changelog(lines, &expected_counts(EVENTS));
         assert!(updates > 0, "an updating aggregate of {EVENTS} events has updates");
+    }
+}
+
+/// The `(bidder, bids, total)` rows a changelog-json directory's changes leave
+/// (changes of different files may come in any order; none may be left over).
+fn materialized(dir: &std::path::Path) -> BTreeMap<i64, (i64, i64)> {
+    let mut counts: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
+    for line in read(dir, "changelog-json").lines() {
+        let c = change(&line);
+        let delta = if c.op.starts_with('+') { 1 } else { -1 };
+        *counts.entry((c.bidder, c.bids, c.total)).or_default() += delta;
+    }
+    assert!(counts.values().all(|n| *n == 0 || *n == 1), "{counts:?}");
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n == 1)
+        .map(|((bidder, bids, total), _)| (bidder, (bids, total)))
+        .collect()
+}
+
+/// A bidder's change: its new `(bids, total)`, or `None` for a delete.
+type BidderChange = (i64, Option<(i64, i64)>);
+
+/// A seeded history of `(bidder, bids, total)` rows of 40 bidders: each change
+/// is a bidder's new row or (one in seven) its delete. Returns the changes in
+/// order, `None` a delete, and the rows left.
+fn history(seed: u64) -> (Vec<BidderChange>, BTreeMap<i64, (i64, i64)>) {
+    let mut state = seed;
+    let mut next = move || {
+        // SplitMix64: a deterministic sequence from the seed.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut rows: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let mut changes = Vec::new();
+    for _ in 0..600 {
+        let bidder = (next() % 40) as i64;
+        if next() % 7 == 0 {
+            rows.remove(&bidder);
+            changes.push((bidder, None));
+        } else {
+            let row = rows.get(&bidder).map_or((1, 0), |(bids, total)| (bids + 1, *total));
+            let row = (row.0, row.1 + (next() % 1000) as i64);
+            rows.insert(bidder, row);
+            changes.push((bidder, Some(row)));
+        }
+    }
+    (changes, rows)
+}
+
+fn row_json(bidder: i64, (bids, total): (i64, i64)) -> String {
+    format!(r#"{{"bidder":{bidder},"bids":{bids},"total":{total}}}"#)
+}
+
+/// The source table `src (bidder, bids, total)` reading `topic` from the start
+/// to its end with `options`, and `out` (the same columns) writing
+/// changelog-json into `dir`.
+fn read_back(topic: &str, connector: &str, options: &str, dir: &std::path::Path) -> String {
+    format!(
+        "CREATE TABLE src (bidder BIGINT, bids BIGINT, total BIGINT, PRIMARY KEY (bidder) NOT ENFORCED)
+            WITH ({}, {options}, 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
+        CREATE TABLE out (bidder BIGINT, bids BIGINT, total BIGINT)
+            WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'changelog-json');
+        ",
+        kafka_options(connector, topic),
+        dir.display()
+    )
+}
+
+#[test]
+fn a_debezium_json_topic_is_read_as_a_retract_changelog() {
+    const SEED: u64 = 15;
+    let (changes, expected) = history(SEED);
+    // The events of a bidder in its partition, in order; a new row of a bidder
+    // present is an update (`u`), a delete of one absent is skipped.
+    let mut rows: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let mut events = Vec::new();
+    for (bidder, row) in changes {
+        let event = match (rows.get(&bidder).copied(), row) {
+            (None, Some(new)) => format!(r#"{{"before":null,"after":{},"op":"c"}}"#, row_json(bidder, new)),
+            (Some(old), Some(new)) => format!(
+                r#"{{"before":{},"after":{},"op":"u","ts_ms":1}}"#,
+                row_json(bidder, old),
+                row_json(bidder, new)
+            ),
+            (Some(old), None) => format!(r#"{{"before":{},"after":null,"op":"d"}}"#, row_json(bidder, old)),
+            (None, None) => continue,
+        };
+        match row {
+            Some(new) => rows.insert(bidder, new),
+            None => rows.remove(&bidder),
+        };
+        events.push(((bidder % 2) as i32, Some(format!(r#"{{"bidder":{bidder}}}"#)), event));
+    }
+    let topic_name = topic("debezium-read", 2);
+    produce_keyed(&topic_name, &events);
+    for parallelism in [1, 2] {
+        let rows = tempfile::tempdir().unwrap();
+        let totals = tempfile::tempdir().unwrap();
+        let script = format!(
+            "{}CREATE TABLE totals (bidder BIGINT, bids BIGINT, total BIGINT)
+                WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'changelog-json');
+            INSERT INTO out SELECT * FROM src;
+            INSERT INTO totals SELECT COUNT(*), SUM(bids), SUM(total) FROM src;",
+            read_back(&topic_name, "kafka", "'format' = 'debezium-json'", rows.path()),
+            totals.path().display()
+        );
+        run(&script, parallelism).unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+        assert_eq!(
+            materialized(rows.path()),
+            expected,
+            "seed {SEED}, parallelism {parallelism}"
+        );
+        // An aggregate over the changelog: the totals of all bidders.
+        let bids: i64 = expected.values().map(|(b, _)| b).sum();
+        let total: i64 = expected.values().map(|(_, t)| t).sum();
+        assert_eq!(
+            materialized(totals.path()),
+            BTreeMap::from([(expected.len() as i64, (bids, total))]),
+            "seed {SEED}, parallelism {parallelism}"
+        );
+    }
+}
+
+#[test]
+fn an_upsert_kafka_topic_is_read_normalized() {
+    const SEED: u64 = 16;
+    let (changes, expected) = history(SEED);
+    // Keys and values of `ALL` (the value has every column) and `EXCEPT_KEY`.
+    let all = topic("upsert-read", 2);
+    let except_key = topic("upsert-read-except-key", 2);
+    for (name, with_key) in [(&all, true), (&except_key, false)] {
+        let records: Vec<Message> = changes
+            .iter()
+            .map(|(bidder, row)| {
+                let value = row.map(|(bids, total)| match with_key {
+                    true => row_json(*bidder, (bids, total)),
+                    false => format!(r#"{{"bids":{bids},"total":{total}}}"#),
+                });
+                ((bidder % 2) as i32, Some(format!(r#"{{"bidder":{bidder}}}"#)), value)
+            })
+            .collect();
+        produce_records(name, &records);
+    }
+    for (parallelism, name, include) in [(1, &all, "ALL"), (2, &all, "ALL"), (2, &except_key, "EXCEPT_KEY")] {
+        let rows = tempfile::tempdir().unwrap();
+        let script = format!(
+            "{}INSERT INTO out SELECT * FROM src;",
+            read_back(
+                name,
+                "upsert-kafka",
+                &format!("'key.format' = 'json', 'value.format' = 'json', 'value.fields-include' = '{include}'"),
+                rows.path()
+            )
+        );
+        run(&script, parallelism).unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+        let lines = read(rows.path(), "changelog-json").lines();
+        // Tombstones became deletes of whole rows, new rows of a key updates.
+        for op in ["-D", "-U", "+U"] {
+            assert!(
+                lines.iter().any(|l| change(l).op == op),
+                "{op}: parallelism {parallelism}"
+            );
+        }
+        assert_eq!(
+            materialized(rows.path()),
+            expected,
+            "seed {SEED}, parallelism {parallelism}, {include}"
+        );
     }
 }
 
@@ -323,14 +496,14 @@ fn changelogs_a_format_cannot_take_are_refused() {
         error.contains("table 'out'") && error.contains("another INSERT"),
         "{error}"
     );
-    // Changelog sources are not supported yet.
+    // A changelog source into a sink that takes only inserts.
     let error = plan_error(&format!(
         "CREATE TABLE src (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ({upsert});
-         CREATE TABLE snk (k STRING, n BIGINT) WITH ('connector' = 'print');
+         CREATE TABLE snk (k STRING, n BIGINT) WITH ({kafka}, 'format' = 'json');
          INSERT INTO snk SELECT * FROM src;"
     ));
     assert!(
-        error.contains("table 'src'") && error.contains("changelog sources are not supported yet"),
+        error.contains("table 'snk' (connector 'kafka') cannot take the retract changelog"),
         "{error}"
     );
 }

@@ -6,11 +6,13 @@
 //! updating aggregates ([`group_aggregate`]) with their accumulators
 //! ([`accumulator`]), regular inner, outer, semi and anti joins ([`join`]),
 //! interval and window joins ([`interval_join`]), lookup joins ([`lookup_join`]),
-//! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]), the
+//! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]),
+//! upsert changelogs of sources made retract ([`changelog_normalize`]), the
 //! key encoding and partitioning they share ([`keys`]) and their result batches
 //! ([`output`]).
 
 pub mod accumulator;
+pub mod changelog_normalize;
 pub mod eval;
 pub mod group_aggregate;
 pub mod interval_join;
@@ -37,6 +39,7 @@ use crate::connector::ChangelogMode;
 use weir_datastream::DataStream;
 
 /// A translated plan: the stream of its rows and what the stream carries.
+#[derive(Clone)]
 pub struct SqlStream {
     /// The rows (batches end with the kind column unless `mode` is insert-only).
     pub stream: DataStream<RowBatch>,

@@ -24,6 +24,7 @@ use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
 use crate::connector::{ChangelogMode, SqlConnectors};
 use crate::error::SqlError;
 use crate::exec::accumulator::AggCall;
+use crate::exec::changelog_normalize::ChangelogNormalize;
 use crate::exec::eval::{self, physical};
 use crate::exec::group_aggregate::GroupAggregate;
 use crate::exec::join::{JoinKind, JoinSide, JoinSpec, StreamingJoin};
@@ -79,7 +80,7 @@ pub struct Translator<'a> {
     /// The struct fields the query reads (set by [`Translator::query`]).
     reads: RefCell<TableReads>,
     /// Each table's rows, read once per query however many times it is scanned.
-    tables: RefCell<HashMap<String, DataStream<RowBatch>>>,
+    tables: RefCell<HashMap<String, SqlStream>>,
 }
 
 impl<'a> Translator<'a> {
@@ -177,7 +178,7 @@ impl Translator<'_> {
                 }))
             }
             LogicalPlan::SubqueryAlias(a) => self.stream(&a.input),
-            LogicalPlan::TableScan(scan) => Ok(SqlStream::insert_only(self.scan(scan)?)),
+            LogicalPlan::TableScan(scan) => self.scan(scan),
             LogicalPlan::Aggregate(agg) => self.aggregate(agg),
             LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
@@ -393,7 +394,7 @@ impl Translator<'_> {
         })
     }
 
-    fn scan(&self, scan: &TableScan) -> Result<DataStream<RowBatch>, SqlError> {
+    fn scan(&self, scan: &TableScan) -> Result<SqlStream, SqlError> {
         if !scan.filters.is_empty() || scan.fetch.is_some() {
             return Err(unsupported("filters or limits pushed into a table scan"));
         }
@@ -412,18 +413,35 @@ impl Translator<'_> {
             (self.table(planned)?, table.schema.clone())
         } else if let Some(window) = any.downcast_ref::<WindowScan>() {
             // The window scan takes only the columns of the projection.
-            return self.window(window, scan.projection.as_deref());
+            return self
+                .window(window, scan.projection.as_deref())
+                .map(SqlStream::insert_only);
         } else {
             return Err(unsupported(format!("scan of '{}' in streaming SQL", scan.table_name)));
         };
         Ok(match &scan.projection {
             Some(indices) if *indices != (0..schema.fields().len()).collect::<Vec<_>>() => {
-                let indices = indices.clone();
-                stream
-                    .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
-                        eval::emit("scan projection", out, || Ok(b.batch().project(&indices)?))
-                    })
-                    .name("Projection")
+                let upsert_key = stream.upsert_key.as_ref().and_then(|key| {
+                    key.iter()
+                        .map(|k| indices.iter().position(|i| i == k))
+                        .collect::<Option<Vec<_>>>()
+                });
+                let mut indices = indices.clone();
+                if stream.is_updating() {
+                    // The kind column rides along, last.
+                    indices.push(schema.fields().len());
+                }
+                let name = format!("Projection [{}]", stream.mode.name());
+                SqlStream {
+                    stream: stream
+                        .stream
+                        .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                            eval::emit("scan projection", out, || Ok(b.batch().project(&indices)?))
+                        })
+                        .name(&name),
+                    mode: stream.mode,
+                    upsert_key,
+                }
             }
             _ => stream,
         })
@@ -432,7 +450,7 @@ impl Translator<'_> {
     /// A table's rows: its source, computed columns and watermark, made once per
     /// query (a self-join or two views of one table share one source, as one
     /// Flink source feeds the Nexmark views).
-    fn table(&self, planned: &PlannedTable) -> Result<DataStream<RowBatch>, SqlError> {
+    fn table(&self, planned: &PlannedTable) -> Result<SqlStream, SqlError> {
         if let Some(stream) = self.tables.borrow().get(&planned.def.name) {
             return Ok(stream.clone());
         }
@@ -443,8 +461,10 @@ impl Translator<'_> {
         Ok(stream)
     }
 
-    fn new_table(&self, planned: &PlannedTable) -> Result<DataStream<RowBatch>, SqlError> {
-        let source = self.connectors.source(&planned.def)?.create_pruned_source(
+    fn new_table(&self, planned: &PlannedTable) -> Result<SqlStream, SqlError> {
+        let connector = self.connectors.source(&planned.def)?;
+        let mut mode = connector.changelog_mode(&planned.def)?;
+        let source = connector.create_pruned_source(
             self.env,
             &planned.def,
             None,
@@ -453,10 +473,54 @@ impl Translator<'_> {
         let physical_schema = DFSchema::try_from(planned.def.schema.as_ref().clone())?;
         let full_schema = DFSchema::try_from(planned.schema.as_ref().clone())?;
         let mut stream = source;
+        let primary_key = |schema: &SchemaRef| -> Result<Vec<usize>, SqlError> {
+            planned
+                .def
+                .primary_key
+                .iter()
+                .map(|name| {
+                    schema.index_of(name).map_err(|_| {
+                        SqlError::Plan(format!(
+                            "table '{}': PRIMARY KEY column '{name}' is not a physical column",
+                            planned.def.name
+                        ))
+                    })
+                })
+                .collect()
+        };
+        if mode == ChangelogMode::Upsert {
+            let key = primary_key(&planned.def.schema)?;
+            if key.is_empty() {
+                return Err(SqlError::Plan(format!(
+                    "table '{}' (connector '{}') is an upsert changelog: it needs a PRIMARY KEY (...) NOT ENFORCED",
+                    planned.def.name,
+                    connector.name()
+                )));
+            }
+            let exprs: Vec<Expr> = key
+                .iter()
+                .map(|i| Expr::Column(physical_schema.columns()[*i].clone()))
+                .collect();
+            let keys = GroupKeys::plan(&exprs, &physical_schema)?;
+            let schema = output::with_kind(&planned.def.schema);
+            stream =
+                stream
+                    .partition_with(keys.partitioning())
+                    .transform("Changelog normalize [retract]", move |ctx| {
+                        Ok(ChangelogNormalize::new(
+                            ctx.meta.clone(),
+                            keys.clone(),
+                            schema.clone(),
+                            keyed_store::<Vec<u8>>(ctx)?,
+                        )?)
+                    });
+            mode = ChangelogMode::Retract;
+        }
+        let updating = mode != ChangelogMode::InsertOnly;
         if planned.columns.iter().any(|c| c.is_err())
             || planned.def.schema.fields().len() != planned.schema.fields().len()
         {
-            let exprs = planned
+            let mut exprs = planned
                 .columns
                 .iter()
                 .map(|c| match c {
@@ -467,7 +531,13 @@ impl Translator<'_> {
                     Err(expr) => physical(expr, &physical_schema),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let schema = planned.schema.clone();
+            let mut schema = planned.schema.clone();
+            if updating {
+                let kind: Arc<dyn PhysicalExpr> =
+                    Arc::new(PhysicalColumn::new(KIND_COLUMN, planned.def.schema.fields().len()));
+                exprs.push(kind);
+                schema = output::with_kind(&schema);
+            }
             stream = stream
                 .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
                     eval::emit("computed columns", out, || eval::project(&exprs, &schema, b.batch()))
@@ -480,7 +550,15 @@ impl Translator<'_> {
                 Ok(WatermarkOperator::new(ctx.meta.clone(), expr.clone()))
             });
         }
-        Ok(stream)
+        let upsert_key = match updating {
+            true => Some(primary_key(&planned.schema)?).filter(|key| !key.is_empty()),
+            false => None,
+        };
+        Ok(SqlStream {
+            stream,
+            mode,
+            upsert_key,
+        })
     }
 
     /// A window TVF's rows: its input's rows with their windows, only the columns
@@ -491,7 +569,14 @@ impl Translator<'_> {
         // Where each needed input column is in the input's batches.
         let (input, positions): (DataStream<RowBatch>, Vec<usize>) =
             if let Some(table) = self.planner.table(&window.tvf.table) {
-                (self.table(table)?, needed.clone())
+                let table_stream = self.table(table)?;
+                if table_stream.is_updating() {
+                    return Err(unsupported(format!(
+                        "a window TVF over '{}', a changelog table (window TVFs take insert-only input)",
+                        window.tvf.table
+                    )));
+                }
+                (table_stream.stream, needed.clone())
             } else if let Some(view) = self.planner.view_columns(&window.tvf.table, &needed)? {
                 let view_stream = self.stream(&view)?;
                 if view_stream.is_updating() {

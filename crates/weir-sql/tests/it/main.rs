@@ -1,5 +1,6 @@
 //! Integration tests of weir-sql.
 
+mod changelog_source;
 mod connectors_datagen;
 mod connectors_nexmark;
 mod front_catalog;

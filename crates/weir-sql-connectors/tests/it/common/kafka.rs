@@ -67,6 +67,15 @@ pub fn produce(topic: &str, values: &[(i32, String)]) {
 
 /// As [`produce`], with keys: (partition, key, value).
 pub fn produce_keyed(topic: &str, values: &[(i32, Option<String>, String)]) {
+    let records: Vec<Message> = values
+        .iter()
+        .map(|(p, k, v)| (*p, k.clone(), Some(v.clone())))
+        .collect();
+    produce_records(topic, &records);
+}
+
+/// As [`produce_keyed`], a `None` value a tombstone.
+pub fn produce_records(topic: &str, records: &[Message]) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("batch.num.messages", "1")
@@ -74,8 +83,11 @@ pub fn produce_keyed(topic: &str, values: &[(i32, Option<String>, String)]) {
         .set("queue.buffering.max.messages", "100000")
         .create()
         .unwrap();
-    for (partition, key, value) in values {
-        let mut record: BaseRecord<'_, String, String> = BaseRecord::to(topic).partition(*partition).payload(value);
+    for (partition, key, value) in records {
+        let mut record: BaseRecord<'_, String, String> = BaseRecord::to(topic).partition(*partition);
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
         if let Some(key) = key {
             record = record.key(key);
         }
