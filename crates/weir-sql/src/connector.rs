@@ -44,7 +44,11 @@ pub trait SqlSource: Send + Sync {
     /// PRIMARY KEY, the kind column last, a `-D` needing only its key columns (the
     /// others may be null); the planner keeps the last row of each key to make
     /// the retract changelog operators downstream take (`ChangelogNormalize`).
-    /// Errors for bad options, as [`create_source`](SqlSource::create_source).
+    /// The changes of a key must come in order from one subtask of a stream at
+    /// the job's parallelism (as a Kafka partition's), since the SQL operators
+    /// after the source run at that parallelism and a stream of another one is
+    /// redistributed round-robin. Errors for bad options, as
+    /// [`create_source`](SqlSource::create_source).
     fn changelog_mode(&self, table: &TableDef) -> Result<ChangelogMode, SqlError> {
         let _ = table;
         Ok(ChangelogMode::InsertOnly)

@@ -134,6 +134,17 @@ pub fn failing(sink: Arc<dyn SqlSink>, armed: Arc<AtomicBool>) -> Gated {
 /// its name), checkpointing every 20 ms and restarting after failures; fails
 /// the test unless the job ends within 300 s and `armed`'s failure happened.
 pub fn run_with_failure(script: String, parallelism: usize, armed: &Arc<AtomicBool>, sink: Gated) {
+    run_with_failure_in(script, parallelism, armed, sink, |_| {});
+}
+
+/// As [`run_with_failure`], the environment set up further by `configure`.
+pub fn run_with_failure_in(
+    script: String,
+    parallelism: usize,
+    armed: &Arc<AtomicBool>,
+    sink: Gated,
+    configure: fn(&StreamExecutionEnvironment),
+) {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().join("checkpoints");
     let mut connectors = builtin();
@@ -149,6 +160,7 @@ pub fn run_with_failure(script: String, parallelism: usize, armed: &Arc<AtomicBo
                 attempts: 3,
                 delay: Duration::from_millis(1),
             });
+        configure(&env);
         let result = SqlSession::new(connectors)
             .run_script(&env, &script)
             .map_err(|e| e.to_string())

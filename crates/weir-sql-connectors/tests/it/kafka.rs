@@ -140,7 +140,7 @@ fn debezium_json_carries_an_updating_aggregate() {
 
 /// The `(bidder, bids, total)` rows a changelog-json directory's changes leave
 /// (changes of different files may come in any order; none may be left over).
-fn materialized(dir: &std::path::Path) -> BTreeMap<i64, (i64, i64)> {
+pub fn materialized(dir: &std::path::Path) -> BTreeMap<i64, (i64, i64)> {
     let mut counts: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
     for line in read(dir, "changelog-json").lines() {
         let c = change(&line);
@@ -156,12 +156,12 @@ fn materialized(dir: &std::path::Path) -> BTreeMap<i64, (i64, i64)> {
 }
 
 /// A bidder's change: its new `(bids, total)`, or `None` for a delete.
-type BidderChange = (i64, Option<(i64, i64)>);
+pub type BidderChange = (i64, Option<(i64, i64)>);
 
-/// A seeded history of `(bidder, bids, total)` rows of 40 bidders: each change
-/// is a bidder's new row or (one in seven) its delete. Returns the changes in
-/// order, `None` a delete, and the rows left.
-fn history(seed: u64) -> (Vec<BidderChange>, BTreeMap<i64, (i64, i64)>) {
+/// A seeded history of `changes` changes of `(bidder, bids, total)` rows of
+/// `bidders` bidders: each change is a bidder's new row or (one in seven) its
+/// delete. Returns the changes in order, `None` a delete, and the rows left.
+pub fn history(seed: u64, changes: usize, bidders: u64) -> (Vec<BidderChange>, BTreeMap<i64, (i64, i64)>) {
     let mut state = seed;
     let mut next = move || {
         // SplitMix64: a deterministic sequence from the seed.
@@ -172,23 +172,23 @@ fn history(seed: u64) -> (Vec<BidderChange>, BTreeMap<i64, (i64, i64)>) {
         z ^ (z >> 31)
     };
     let mut rows: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    let mut changes = Vec::new();
-    for _ in 0..600 {
-        let bidder = (next() % 40) as i64;
+    let mut history = Vec::with_capacity(changes);
+    for _ in 0..changes {
+        let bidder = (next() % bidders) as i64;
         if next() % 7 == 0 {
             rows.remove(&bidder);
-            changes.push((bidder, None));
+            history.push((bidder, None));
         } else {
             let row = rows.get(&bidder).map_or((1, 0), |(bids, total)| (bids + 1, *total));
             let row = (row.0, row.1 + (next() % 1000) as i64);
             rows.insert(bidder, row);
-            changes.push((bidder, Some(row)));
+            history.push((bidder, Some(row)));
         }
     }
-    (changes, rows)
+    (history, rows)
 }
 
-fn row_json(bidder: i64, (bids, total): (i64, i64)) -> String {
+pub fn row_json(bidder: i64, (bids, total): (i64, i64)) -> String {
     format!(r#"{{"bidder":{bidder},"bids":{bids},"total":{total}}}"#)
 }
 
@@ -210,7 +210,7 @@ fn read_back(topic: &str, connector: &str, options: &str, dir: &std::path::Path)
 #[test]
 fn a_debezium_json_topic_is_read_as_a_retract_changelog() {
     const SEED: u64 = 15;
-    let (changes, expected) = history(SEED);
+    let (changes, expected) = history(SEED, 600, 40);
     // The events of a bidder in its partition, in order; a new row of a bidder
     // present is an update (`u`), a delete of one absent is skipped.
     let mut rows: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
@@ -265,7 +265,7 @@ fn a_debezium_json_topic_is_read_as_a_retract_changelog() {
 #[test]
 fn an_upsert_kafka_topic_is_read_normalized() {
     const SEED: u64 = 16;
-    let (changes, expected) = history(SEED);
+    let (changes, expected) = history(SEED, 600, 40);
     // Keys and values of `ALL` (the value has every column) and `EXCEPT_KEY`.
     let all = topic("upsert-read", 2);
     let except_key = topic("upsert-read-except-key", 2);

@@ -52,12 +52,21 @@ impl SqlSource for ChangelogSource {
             Field::new("amount", DataType::Int64, true),
             Field::new(KIND_COLUMN, DataType::Int8, false),
         ]));
-        // Batches of 3 rows: a key's changes may share a batch or not.
-        let batches = self
-            .rows
-            .chunks(3)
-            .map(|chunk| {
-                RecordBatch::try_new(
+        // As a Kafka source's partitions: subtask `i` of the source hands on the
+        // changes of the ids `id % parallelism == i`, in order, in batches of 3
+        // (a key's changes may share a batch or not). The source runs at the
+        // job's parallelism, as the SQL operators after it, so nothing
+        // redistributes its rows out of order.
+        let parallelism = env.parallelism().max(1);
+        let mut batches: Vec<(i64, RowBatch)> = Vec::new();
+        for subtask in 0..parallelism as i64 {
+            let rows: Vec<_> = self
+                .rows
+                .iter()
+                .filter(|r| r.1 % parallelism as i64 == subtask)
+                .collect();
+            for chunk in rows.chunks(3) {
+                let batch = RecordBatch::try_new(
                     schema.clone(),
                     vec![
                         Arc::new(Int64Array::from_iter_values(chunk.iter().map(|r| r.1))),
@@ -65,12 +74,20 @@ impl SqlSource for ChangelogSource {
                         Arc::new(Int64Array::from_iter(chunk.iter().map(|r| r.3))),
                         Arc::new(Int8Array::from_iter_values(chunk.iter().map(|r| r.0 as i8))),
                     ],
-                )
-                .map(RowBatch)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        // One subtask: a key's changes stay in order (as in a Kafka partition).
-        Ok(env.from_iter(batches.into_iter()))
+                )?;
+                batches.push((subtask, RowBatch(batch)));
+            }
+        }
+        let batches = Arc::new(batches);
+        Ok(env
+            .from_sequence(0, parallelism as i64 - 1)
+            .flat_map(move |subtask: i64| {
+                batches
+                    .iter()
+                    .filter(|(s, _)| *s == subtask)
+                    .map(|(_, b)| b.clone())
+                    .collect::<Vec<_>>()
+            }))
     }
 }
 
