@@ -72,6 +72,24 @@ fn the_exactly_once_sink_writes_each_row_once_across_a_failure_at_parallelism_2(
     check_exactly_once_sink(2);
 }
 
+/// The `filesystem` sink behind a [`FailOnce`](crate::filesystem_restart) gate
+/// (the job fails once, while `armed`), slowed down (5 ms a batch), so that
+/// checkpoints complete while the source is still reading.
+fn slow_failing_files(armed: &Arc<AtomicBool>) -> Gated {
+    let slow: Gate = Arc::new(|input: DataStream<RowBatch>| {
+        input
+            .map(|batch: RowBatch| {
+                std::thread::sleep(Duration::from_millis(5));
+                batch
+            })
+            .uid("slow")
+    });
+    Gated {
+        sink: Arc::new(failing(Arc::new(FilesystemSqlSink), armed.clone())),
+        gate: slow,
+    }
+}
+
 #[test]
 fn a_restored_source_reads_on_from_its_checkpointed_offsets() {
     const MESSAGES: i64 = 20_000;
@@ -91,20 +109,7 @@ fn a_restored_source_reads_on_from_its_checkpointed_offsets() {
         out.display()
     );
     let armed = Arc::new(AtomicBool::new(true));
-    // Slowed down (5 ms a batch), so that checkpoints complete while the source
-    // is still reading.
-    let slow: Gate = Arc::new(|input: DataStream<RowBatch>| {
-        input
-            .map(|batch: RowBatch| {
-                std::thread::sleep(Duration::from_millis(5));
-                batch
-            })
-            .uid("slow")
-    });
-    let sink = Gated {
-        sink: Arc::new(failing(Arc::new(FilesystemSqlSink), armed.clone())),
-        gate: slow,
-    };
+    let sink = slow_failing_files(&armed);
     run_with_failure(script, 2, &armed, sink);
     let files = read(&out, "json");
     assert!(files.leftovers.is_empty(), "hidden files left: {:?}", files.leftovers);
@@ -157,18 +162,7 @@ fn a_restored_upsert_source_keeps_the_last_row_of_each_key() {
         out.display()
     );
     let armed = Arc::new(AtomicBool::new(true));
-    let slow: Gate = Arc::new(|input: DataStream<RowBatch>| {
-        input
-            .map(|batch: RowBatch| {
-                std::thread::sleep(Duration::from_millis(5));
-                batch
-            })
-            .uid("slow")
-    });
-    let sink = Gated {
-        sink: Arc::new(failing(Arc::new(FilesystemSqlSink), armed.clone())),
-        gate: slow,
-    };
+    let sink = slow_failing_files(&armed);
     // Channels of two single-batch buffers: the slow sink holds the source back,
     // so that checkpoints complete while it still has changes to read (and the
     // normalizing step's state matters after the restore).

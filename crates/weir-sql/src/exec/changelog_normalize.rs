@@ -77,7 +77,7 @@ impl ChangelogNormalize {
 
     fn apply(&mut self, batch: &RowBatch) -> Result<Option<RecordBatch>, SqlError> {
         let [keys_converter, rows] = &self.converters;
-        let width = self.schema.fields().len() - 1;
+        let width = self.schema.fields().len().saturating_sub(1);
         let data: Vec<ArrayRef> = batch
             .batch()
             .columns()
