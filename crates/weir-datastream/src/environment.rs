@@ -1,6 +1,6 @@
 //! The execution environment: where a job is defined and run.
 
-use crate::stream::{DataStream, Upstream};
+use crate::stream::{DataStream, StreamHandle, Upstream};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -21,6 +21,15 @@ pub(crate) struct EnvState {
     pub edges: Vec<StreamEdge>,
     /// API misuse found while the job was defined; reported by `execute`.
     pub misuse: Vec<String>,
+    /// Identifies this environment's job being built (a new one after `execute`),
+    /// for [`StreamHandle`]s.
+    pub job_id: u64,
+}
+
+/// A process-wide counter of [`EnvState::job_id`]s.
+fn next_job_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Defines and runs jobs in this process.
@@ -82,6 +91,7 @@ impl StreamExecutionEnvironment {
                 nodes: Vec::new(),
                 edges: Vec::new(),
                 misuse: Vec::new(),
+                job_id: next_job_id(),
             })),
         }
     }
@@ -134,6 +144,13 @@ impl StreamExecutionEnvironment {
     pub fn disable_operator_chaining(&self) -> &Self {
         self.state.borrow_mut().config.chaining = false;
         self
+    }
+
+    /// The stream `handle` was taken from, if it belongs to the job this
+    /// environment is building (not another environment's, not an executed job's).
+    pub fn stream<T: Data>(&self, handle: &StreamHandle<T>) -> Option<DataStream<T>> {
+        let job_id = self.state.borrow().job_id;
+        (handle.job_id == job_id).then(|| handle.attach(self.clone()))
     }
 
     /// Sets the seed of the runtime's randomized decisions (shuffle partitioning).
@@ -401,6 +418,7 @@ impl StreamExecutionEnvironment {
             let mut state = self.state.borrow_mut();
             state.nodes.clear();
             state.edges.clear();
+            state.job_id = next_job_id();
         }
         let tasks: usize = graph.vertices.iter().map(|v| v.parallelism).sum();
         tracing::info!(

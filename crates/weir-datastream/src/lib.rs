@@ -39,7 +39,7 @@ pub mod window;
 pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use environment::StreamExecutionEnvironment;
 pub use keyed::{KeySelector, KeyedStream};
-pub use stream::{DataStream, DataStreamSink};
+pub use stream::{DataStream, DataStreamSink, StreamHandle};
 pub use weir_connectors::CollectHandle;
 pub use weir_runtime::operator::{Collector, OutputTag};
 pub use weir_runtime::watermark::{BoundedOutOfOrderness, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};

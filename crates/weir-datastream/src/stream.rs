@@ -39,6 +39,39 @@ impl Upstream {
     }
 }
 
+/// A [`DataStream`] without its environment, so `Send`: kept by what outlives the
+/// definition of one job and runs on other threads (a SQL session binding a
+/// stream to a table name), and turned back into the stream by
+/// [`StreamExecutionEnvironment::stream`] while that job is being built.
+pub struct StreamHandle<T> {
+    pub(crate) job_id: u64,
+    pub(crate) inputs: Vec<Upstream>,
+    pub(crate) node: Option<NodeId>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> StreamHandle<T> {
+    pub(crate) fn attach(&self, env: StreamExecutionEnvironment) -> DataStream<T> {
+        DataStream {
+            env,
+            inputs: self.inputs.clone(),
+            node: self.node,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for StreamHandle<T> {
+    fn clone(&self) -> Self {
+        StreamHandle {
+            job_id: self.job_id,
+            inputs: self.inputs.clone(),
+            node: self.node,
+            _type: PhantomData,
+        }
+    }
+}
+
 /// A stream of records of type `T`.
 ///
 /// Transformations take `&self`, so one stream can feed several operators (each
@@ -156,6 +189,24 @@ impl<T: Data> DataStream<T> {
     /// The environment this stream belongs to.
     pub fn environment(&self) -> &StreamExecutionEnvironment {
         &self.env
+    }
+
+    /// The parallelism set on the operator that produced this stream; `None` when
+    /// it runs at the environment's default, or for a union or re-partitioned
+    /// stream (not one operator's output).
+    pub fn parallelism(&self) -> Option<usize> {
+        let node = self.node?;
+        self.env.state.borrow().nodes.get(node).and_then(|n| n.parallelism)
+    }
+
+    /// This stream without its environment (see [`StreamHandle`]).
+    pub fn handle(&self) -> StreamHandle<T> {
+        StreamHandle {
+            job_id: self.env.state.borrow().job_id,
+            inputs: self.inputs.clone(),
+            node: self.node,
+            _type: PhantomData,
+        }
     }
 
     fn with_partitioning(&self, partitioning: Partitioning) -> DataStream<T> {

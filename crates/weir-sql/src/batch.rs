@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const KIND_COLUMN: &str = "_weir_kind";
 
 /// The kind of change a row of a changelog is (Flink's `+I`, `-U`, `+U`, `-D`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(i8)]
 pub enum RowKind {
     /// `+I`: a new row.

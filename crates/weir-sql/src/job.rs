@@ -11,6 +11,7 @@ use datafusion::sql::sqlparser::ast;
 use weir_datastream::{Collector, DataStream, DataStreamSink, StreamExecutionEnvironment};
 
 use crate::batch::{RowBatch, RowKind};
+use crate::bridge::StreamTables;
 use crate::connector::{ChangelogMode, SqlConnectors, SqlSink};
 use crate::error::SqlError;
 use crate::exec::{eval, output, Translator};
@@ -42,9 +43,23 @@ impl SqlJob {
         connectors: &SqlConnectors,
         query: &ast::Query,
     ) -> Result<PlannedQuery, SqlError> {
+        Self::plan_query_reading(env, catalog, connectors, &StreamTables::new(), query)
+    }
+
+    /// [`plan_query`](Self::plan_query) for a query that may read tables made
+    /// from DataStreams (`streams`).
+    pub fn plan_query_reading(
+        env: &StreamExecutionEnvironment,
+        catalog: &Catalog,
+        connectors: &SqlConnectors,
+        streams: &StreamTables,
+        query: &ast::Query,
+    ) -> Result<PlannedQuery, SqlError> {
         let planner = SqlPlanner::new(catalog)?;
         let plan = planner.plan_query(query)?;
-        let translated = Translator::new(env, &planner, connectors).query(&plan)?;
+        let translated = Translator::new(env, &planner, connectors)
+            .with_streams(streams)
+            .query(&plan)?;
         Ok(PlannedQuery {
             stream: translated.stream,
             schema: Arc::new(plan.schema().as_arrow().clone()),
@@ -61,6 +76,18 @@ impl SqlJob {
         connectors: &SqlConnectors,
         insert: &Insert,
     ) -> Result<DataStreamSink, SqlError> {
+        Self::plan_insert_reading(env, catalog, connectors, &StreamTables::new(), insert)
+    }
+
+    /// [`plan_insert`](Self::plan_insert) for a query that may read tables made
+    /// from DataStreams (`streams`).
+    pub fn plan_insert_reading(
+        env: &StreamExecutionEnvironment,
+        catalog: &Catalog,
+        connectors: &SqlConnectors,
+        streams: &StreamTables,
+        insert: &Insert,
+    ) -> Result<DataStreamSink, SqlError> {
         let table = catalog
             .table(&insert.table)
             .ok_or_else(|| SqlError::Plan(format!("INSERT INTO unknown table '{}'", insert.table)))?;
@@ -71,7 +98,7 @@ impl SqlJob {
             });
         }
         let sink = connectors.sink(table)?;
-        let query = Self::plan_query(env, catalog, connectors, &insert.query)?;
+        let query = Self::plan_query_reading(env, catalog, connectors, streams, &insert.query)?;
         let target = table.schema.clone();
         if query.schema.fields().len() != target.fields().len() {
             return Err(SqlError::Plan(format!(

@@ -8,11 +8,13 @@
 //! | [`plan`] | DataFusion planning over the catalog (schema-only tables, views, window TVFs) |
 //! | [`functions`] | Flink's built-in scalar functions DataFusion lacks (`DATE_FORMAT`, `SPLIT_INDEX`, `HOUR`, `PROCTIME`, ...) |
 //! | [`exec`] | the translation of optimized logical plans into operators over [`batch::RowBatch`]es |
+//! | [`bridge`] | tables from DataStreams and DataStreams from query results |
 //! | [`job`] | planning a query or an `INSERT INTO` onto an environment |
 //! | [`script`] | running whole scripts ([`script::SqlSession`]) |
 //! | [`connector`], [`connectors`] | the SQL connector traits and the built-in connectors |
 
 pub mod batch;
+pub mod bridge;
 pub mod connector;
 pub mod connectors;
 pub mod error;

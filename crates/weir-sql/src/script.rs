@@ -7,19 +7,23 @@
 //! (sources read once per `INSERT`, each result written once). A plain query's rows
 //! are printed as a changelog (`+I[...]`), like Flink's SQL client in tableau mode.
 
-use crate::connector::SqlConnectors;
-use crate::connector::SqlSink;
+use crate::batch::RowKind;
+use crate::bridge::{self, Change, StreamSchema, StreamTable, StreamTables, Table};
+use crate::connector::{ChangelogMode, SqlConnectors, SqlSink};
 use crate::connectors::PrintConnector;
 use crate::error::SqlError;
 use crate::front::{Catalog, Insert, ParsedStatement, Statement, TableDef};
 use crate::job::SqlJob;
+use arrow::datatypes::FieldRef;
 use std::collections::BTreeMap;
-use weir_datastream::StreamExecutionEnvironment;
+use weir_core::Data;
+use weir_datastream::{DataStream, StreamExecutionEnvironment};
 
 /// A SQL session: a catalog, session options and connectors.
 pub struct SqlSession {
     catalog: Catalog,
     connectors: SqlConnectors,
+    streams: StreamTables,
 }
 
 /// What running a script's statements produced.
@@ -37,6 +41,7 @@ impl SqlSession {
         SqlSession {
             catalog: Catalog::new(),
             connectors,
+            streams: StreamTables::new(),
         }
     }
 
@@ -50,6 +55,105 @@ impl SqlSession {
     /// 'registered_name'` gives it.
     pub fn register_function(&mut self, registered_name: impl Into<String>, udf: datafusion::logical_expr::ScalarUDF) {
         self.catalog.register_function(registered_name, udf);
+    }
+
+    /// Makes `stream` the temporary table `name`, its columns the fields of `T`
+    /// (Flink's `createTemporaryView(name, fromDataStream(stream))`): queries and
+    /// `INSERT`s of `stream`'s job can read it. See [`crate::bridge`].
+    pub fn from_data_stream<T: Data>(&mut self, name: &str, stream: &DataStream<T>) -> Result<(), SqlError> {
+        self.from_data_stream_with(name, stream, StreamSchema::new())
+    }
+
+    /// [`from_data_stream`](Self::from_data_stream) with a record-timestamp column,
+    /// computed columns, a watermark or a primary key declared by `schema`.
+    pub fn from_data_stream_with<T: Data>(
+        &mut self,
+        name: &str,
+        stream: &DataStream<T>,
+        schema: StreamSchema,
+    ) -> Result<(), SqlError> {
+        let (def, fields) = self.stream_table::<T>(name, &schema)?;
+        let rows = bridge::rows_of(stream, &def, fields, schema.has_record_timestamp(), false, |row: T| {
+            (row, RowKind::Insert)
+        });
+        self.streams.insert(
+            name,
+            StreamTable {
+                stream: rows.handle(),
+                mode: ChangelogMode::InsertOnly,
+            },
+        );
+        Ok(())
+    }
+
+    /// Makes a stream of changes the temporary table `name`, an updating table
+    /// (retract changelog) of `T`'s fields (Flink's `fromChangelogStream`). The
+    /// changes of a row must come in order from one subtask of a stream at the
+    /// job's parallelism, e.g. after a `key_by` (see
+    /// [`SqlSource::changelog_mode`](crate::connector::SqlSource::changelog_mode)).
+    pub fn from_changelog_stream<T: Data>(
+        &mut self,
+        name: &str,
+        stream: &DataStream<Change<T>>,
+        schema: StreamSchema,
+    ) -> Result<(), SqlError> {
+        let (def, fields) = self.stream_table::<T>(name, &schema)?;
+        let rows = bridge::rows_of(
+            stream,
+            &def,
+            fields,
+            schema.has_record_timestamp(),
+            true,
+            |c: Change<T>| (c.row, c.kind),
+        );
+        self.streams.insert(
+            name,
+            StreamTable {
+                stream: rows.handle(),
+                mode: ChangelogMode::Retract,
+            },
+        );
+        Ok(())
+    }
+
+    fn stream_table<T: Data>(
+        &mut self,
+        name: &str,
+        schema: &StreamSchema,
+    ) -> Result<(TableDef, Vec<FieldRef>), SqlError> {
+        let fields = bridge::fields_of::<T>().map_err(|e| SqlError::Plan(format!("table '{name}': {e}")))?;
+        let ddl = bridge::table_ddl(name, &fields, schema)?;
+        let rest = self.catalog.apply_script(&ddl)?;
+        debug_assert!(rest.is_empty());
+        let def = self
+            .catalog
+            .table(name)
+            .cloned()
+            .ok_or_else(|| SqlError::Catalog(format!("table '{name}' was not created from its DataStream")))?;
+        Ok((def, fields))
+    }
+
+    /// Plans `sql`, one query, on `env` into a [`Table`] to turn into a DataStream
+    /// (Flink's `sqlQuery`). Session options set earlier apply to `env`.
+    pub fn sql_query(&mut self, env: &StreamExecutionEnvironment, sql: &str) -> Result<Table, SqlError> {
+        let mut statements = crate::front::parse_script(sql)?;
+        let statement = match (statements.pop(), statements.is_empty()) {
+            (Some(statement), true) => statement,
+            _ => {
+                return Err(SqlError::Plan(format!(
+                    "sql_query takes one query, not {} statements",
+                    statements.len() + 1
+                )))
+            }
+        };
+        let Statement::Query(query) = &statement.statement else {
+            return Err(SqlError::Plan(
+                "sql_query takes a query (SELECT ...); run other statements with run_script".into(),
+            ));
+        };
+        self.apply_options(env)?;
+        let planned = SqlJob::plan_query_reading(env, &self.catalog, &self.connectors, &self.streams, query)?;
+        Ok(Table::new(planned))
     }
 
     /// Runs `script`'s statements in order: the ones that need no job at once, the
@@ -102,7 +206,7 @@ impl SqlSession {
             }
             Statement::Query(query) => {
                 self.apply_options(env)?;
-                let planned = SqlJob::plan_query(env, &self.catalog, &self.connectors, query)?;
+                let planned = SqlJob::plan_query_reading(env, &self.catalog, &self.connectors, &self.streams, query)?;
                 let table = TableDef {
                     name: "query result".into(),
                     schema: planned.schema.clone(),
@@ -134,12 +238,18 @@ impl SqlSession {
                 }
             }
             Statement::Explain { statement, .. } => {
-                // Planned into a scratch job with the same parallelism.
+                // Planned into a scratch job with the same parallelism, where
+                // tables of DataStreams read nothing.
                 let scratch = StreamExecutionEnvironment::new();
                 scratch.set_parallelism(env.parallelism());
+                let streams = std::mem::take(&mut self.streams);
+                self.streams = streams.placeholders();
                 let mut inner = ScriptOutcome::default();
-                self.run_statement(&scratch, statement, &mut inner)?;
-                outcome.messages.extend(self.explain_lines(&scratch, statement)?);
+                let explained = self
+                    .run_statement(&scratch, statement, &mut inner)
+                    .and_then(|()| self.explain_lines(&scratch, statement));
+                self.streams = streams;
+                outcome.messages.extend(explained?);
             }
             _ => {
                 self.catalog.apply(&parsed.statement)?;
@@ -151,7 +261,7 @@ impl SqlSession {
     fn add_inserts(&self, env: &StreamExecutionEnvironment, inserts: &[Insert]) -> Result<(), SqlError> {
         self.apply_options(env)?;
         for insert in inserts {
-            SqlJob::plan_insert(env, &self.catalog, &self.connectors, insert)?;
+            SqlJob::plan_insert_reading(env, &self.catalog, &self.connectors, &self.streams, insert)?;
         }
         Ok(())
     }
@@ -168,10 +278,11 @@ impl SqlSession {
             _ => None,
         };
         if let Some(query) = query {
-            let planned = SqlJob::plan_query(
+            let planned = SqlJob::plan_query_reading(
                 &StreamExecutionEnvironment::new(),
                 &self.catalog,
                 &self.connectors,
+                &self.streams,
                 query,
             )?;
             lines.push("== Optimized logical plan ==".into());

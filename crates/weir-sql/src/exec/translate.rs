@@ -21,6 +21,7 @@ use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
 use weir_state::{ListStateDescriptor, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
+use crate::bridge::{StreamTables, DATASTREAM_CONNECTOR};
 use crate::connector::{ChangelogMode, SqlConnectors};
 use crate::error::SqlError;
 use crate::exec::accumulator::AggCall;
@@ -35,7 +36,7 @@ use crate::exec::watermark::{WatermarkExpr, WatermarkOperator};
 use crate::exec::window::{WindowAssigner, WindowColumn};
 use crate::exec::window_aggregate::WindowAggregate;
 use crate::exec::SqlStream;
-use crate::front::WindowKind;
+use crate::front::{TableDef, WindowKind};
 use crate::plan::planner::PlannedTable;
 use crate::plan::read_fields::{read_fields, TableReads};
 use crate::plan::{SchemaTable, SqlPlanner, WindowScan};
@@ -81,6 +82,8 @@ pub struct Translator<'a> {
     reads: RefCell<TableReads>,
     /// Each table's rows, read once per query however many times it is scanned.
     tables: RefCell<HashMap<String, SqlStream>>,
+    /// Tables made from DataStreams.
+    streams: Option<&'a StreamTables>,
 }
 
 impl<'a> Translator<'a> {
@@ -93,7 +96,14 @@ impl<'a> Translator<'a> {
             limits: RefCell::new(HashMap::new()),
             reads: RefCell::new(TableReads::default()),
             tables: RefCell::new(HashMap::new()),
+            streams: None,
         }
+    }
+
+    /// Reads the tables of `streams` from their DataStreams.
+    pub fn with_streams(mut self, streams: &'a StreamTables) -> Self {
+        self.streams = Some(streams);
+        self
     }
 }
 
@@ -461,15 +471,30 @@ impl Translator<'_> {
         Ok(stream)
     }
 
+    /// A table's source: its DataStream, or its connector's source.
+    fn source(&self, def: &TableDef) -> Result<(DataStream<RowBatch>, ChangelogMode, &'static str), SqlError> {
+        let bound = match (self.streams, def.connector()) {
+            (Some(streams), Some(DATASTREAM_CONNECTOR)) => streams.rows(self.env, def)?,
+            _ => None,
+        };
+        if let Some((stream, mode)) = bound {
+            return Ok((stream, mode, DATASTREAM_CONNECTOR));
+        }
+        if def.watermark.as_ref().is_some_and(|w| w.is_source_watermark()) {
+            return Err(SqlError::Plan(format!(
+                "table '{}': SOURCE_WATERMARK() is the watermark of tables made from DataStreams; \
+                 declare one of the table's own (WATERMARK FOR col AS col - INTERVAL ...)",
+                def.name
+            )));
+        }
+        let connector = self.connectors.source(def)?;
+        let mode = connector.changelog_mode(def)?;
+        let source = connector.create_pruned_source(self.env, def, None, &self.reads.borrow().table(&def.name))?;
+        Ok((source, mode, connector.name()))
+    }
+
     fn new_table(&self, planned: &PlannedTable) -> Result<SqlStream, SqlError> {
-        let connector = self.connectors.source(&planned.def)?;
-        let mut mode = connector.changelog_mode(&planned.def)?;
-        let source = connector.create_pruned_source(
-            self.env,
-            &planned.def,
-            None,
-            &self.reads.borrow().table(&planned.def.name),
-        )?;
+        let (source, mut mode, connector_name) = self.source(&planned.def)?;
         let physical_schema = DFSchema::try_from(planned.def.schema.as_ref().clone())?;
         let full_schema = DFSchema::try_from(planned.schema.as_ref().clone())?;
         let mut stream = source;
@@ -493,8 +518,7 @@ impl Translator<'_> {
             if key.is_empty() {
                 return Err(SqlError::Plan(format!(
                     "table '{}' (connector '{}') is an upsert changelog: it needs a PRIMARY KEY (...) NOT ENFORCED",
-                    planned.def.name,
-                    connector.name()
+                    planned.def.name, connector_name
                 )));
             }
             let exprs: Vec<Expr> = key

@@ -49,6 +49,15 @@ pub struct WatermarkSpec {
     pub text: String,
 }
 
+impl WatermarkSpec {
+    /// `SOURCE_WATERMARK()`: the watermarks of the stream the table is made from
+    /// (tables from DataStreams only).
+    pub fn is_source_watermark(&self) -> bool {
+        let text: String = self.text.chars().filter(|c| !c.is_whitespace()).collect();
+        text.eq_ignore_ascii_case("SOURCE_WATERMARK()")
+    }
+}
+
 /// Where a declared column comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {

@@ -9,7 +9,7 @@
 //! | `PROCTIME()` | [`proctime`] | the wall-clock time of processing, never constant-folded |
 //! | `IF(cond, a, b)` | [`conditional`] | `a` where `cond` is true, else `b` |
 //! | `MOD(a, b)` | [`arithmetic`] | the remainder of integers, with the sign of `a` |
-//! | `UNIX_TIMESTAMP([str [, fmt]])`, `FROM_UNIXTIME(n [, fmt])`, `TO_TIMESTAMP(str [, fmt])` | [`time_text`] | epoch seconds from text and back, text as `TIMESTAMP(3)` (UTC) |
+//! | `UNIX_TIMESTAMP([str [, fmt]])`, `FROM_UNIXTIME(n [, fmt])`, `TO_TIMESTAMP(str [, fmt])`, `TO_TIMESTAMP_LTZ(n [, p])` | [`time_text`] | epoch seconds from text and back, text as `TIMESTAMP(3)` (UTC), epoch millis or seconds as `TIMESTAMP_LTZ(3)` |
 //! | `CONCAT(a, ...)` | [`strings`] | the concatenation, NULL if any argument is NULL |
 //!
 //! DataFusion's own `char_length`, `lower`, `upper`, `substring`, `concat_ws`,
@@ -46,6 +46,7 @@ pub fn flink_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(time_text::UnixTimestamp::new()),
         ScalarUDF::from(time_text::FromUnixtime::new()),
         ScalarUDF::from(time_text::ToTimestamp::new()),
+        ScalarUDF::from(time_text::ToTimestampLtz::new()),
     ];
     functions.extend(time_parts::TimePart::all().into_iter().map(ScalarUDF::from));
     functions

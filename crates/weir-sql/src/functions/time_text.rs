@@ -2,7 +2,9 @@
 //! time in epoch seconds), `UNIX_TIMESTAMP(string [, format])` (text read in a
 //! Java date-time pattern, default `yyyy-MM-dd HH:mm:ss`, as epoch seconds),
 //! `FROM_UNIXTIME(seconds [, format])` (epoch seconds as text in a pattern) and
-//! `TO_TIMESTAMP(string [, format])` (text as `TIMESTAMP(3)`). Weir's session
+//! `TO_TIMESTAMP(string [, format])` (text as `TIMESTAMP(3)`) and
+//! `TO_TIMESTAMP_LTZ(epoch [, precision])` (epoch milliseconds or seconds as
+//! `TIMESTAMP_LTZ(3)`). Weir's session
 //! time zone is UTC. Text that does not match the pattern gives NULL; an invalid
 //! literal pattern is an error when the query is planned.
 
@@ -302,6 +304,75 @@ impl ScalarUDFImpl for ToTimestamp {
             builder.append_option(time.map(|t| t.and_utc().timestamp_millis()));
         }
         let out: ArrayRef = Arc::new(builder.finish());
+        result(&args.args, out)
+    }
+}
+
+/// `TO_TIMESTAMP_LTZ(n [, precision])`: epoch time `n` as `TIMESTAMP_LTZ(3)`, in
+/// milliseconds (precision 3, the default) or seconds (precision 0).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ToTimestampLtz {
+    signature: Signature,
+}
+
+impl ToTimestampLtz {
+    /// The function.
+    pub fn new() -> Self {
+        ToTimestampLtz {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for ToTimestampLtz {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for ToTimestampLtz {
+    fn name(&self) -> &str {
+        "to_timestamp_ltz"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, types: &[DataType]) -> Result<Vec<DataType>> {
+        check_count("TO_TIMESTAMP_LTZ", types, 1, 2)?;
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| integer_arg("TO_TIMESTAMP_LTZ", i + 1, t))
+            .collect()
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(crate::front::types::timestamp_ltz_type())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let Some(epoch) = args.args.first() else {
+            return exec_err!("TO_TIMESTAMP_LTZ takes 1 or 2 arguments, got none");
+        };
+        let scale = match args.args.get(1) {
+            None => 1,
+            Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(3)))) => 1,
+            Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(0)))) => 1_000,
+            Some(other) => {
+                return exec_err!(
+                    "TO_TIMESTAMP_LTZ: the precision must be the literal 0 (seconds) or 3 (milliseconds), got {other}"
+                )
+            }
+        };
+        let epoch = Ints::new(epoch)?;
+        let rows = result_rows(&args.args, args.number_rows);
+        let mut builder = TimestampMillisecondBuilder::with_capacity(rows);
+        for row in 0..rows {
+            builder.append_option(epoch.get(row).and_then(|n| n.checked_mul(scale)));
+        }
+        let out: ArrayRef = Arc::new(builder.finish().with_timezone(crate::front::types::LTZ_TIME_ZONE));
         result(&args.args, out)
     }
 }

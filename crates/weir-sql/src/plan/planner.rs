@@ -273,6 +273,8 @@ impl SqlPlanner {
         }
         let schema = Arc::new(Schema::new(fields));
         let watermark = match &table.watermark {
+            // The stream's own watermarks pass through: nothing to compute.
+            Some(spec) if spec.is_source_watermark() => None,
             Some(spec) => Some(self.plan_expr(schema.clone(), &spec.expr, "watermark")?.0),
             None => None,
         };

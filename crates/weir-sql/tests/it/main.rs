@@ -1,5 +1,6 @@
 //! Integration tests of weir-sql.
 
+mod bridge;
 mod changelog_source;
 mod connectors_datagen;
 mod connectors_nexmark;
