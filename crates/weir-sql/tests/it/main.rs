@@ -20,3 +20,4 @@ mod plan_restart;
 mod plan_stream;
 mod read_fields;
 mod script;
+mod udf;
