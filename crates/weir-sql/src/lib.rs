@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | [`front`] | the Flink dialect: statements, DDL, the catalog, session options, window TVF rewriting |
 //! | [`plan`] | DataFusion planning over the catalog (schema-only tables, views, window TVFs) |
-//! | [`functions`] | Flink's built-in scalar functions DataFusion lacks (`DATE_FORMAT`, `SPLIT_INDEX`, `HOUR`, `PROCTIME`, ...) |
+//! | [`functions`] | Flink's built-in scalar functions DataFusion lacks (`DATE_FORMAT`, `SPLIT_INDEX`, `HOUR`, `PROCTIME`, ...); Rust table functions' row types |
 //! | [`exec`] | the translation of optimized logical plans into operators over [`batch::RowBatch`]es |
 //! | [`bridge`] | tables from DataStreams and DataStreams from query results |
 //! | [`job`] | planning a query or an `INSERT INTO` onto an environment |
@@ -31,5 +31,10 @@ pub use error::SqlError;
 
 /// DataFusion, as Weir's SQL uses it: Rust functions for SQL are DataFusion
 /// `ScalarUDF`s (`datafusion::logical_expr::create_udf`), registered with
-/// [`script::SqlSession::register_function`].
+/// [`script::SqlSession::register_function`]; `AggregateUDF`s
+/// (`datafusion::logical_expr::create_udaf`), registered with
+/// [`script::SqlSession::register_aggregate_function`]; and table functions,
+/// `ScalarUDF`s returning a list of rows per input row, registered with
+/// [`script::SqlSession::register_table_function`] (see `docs/sql.md`, *Rust
+/// functions*, and `examples/udfs.rs`).
 pub use datafusion;

@@ -156,6 +156,30 @@ impl SqlSession {
         Ok(Table::new(planned))
     }
 
+    /// Registers a Rust aggregate function (see
+    /// [`Catalog::register_aggregate_function`]): a DataFusion `AggregateUDF`, for
+    /// `GROUP BY` and window aggregates, callable by its own name and by a `CREATE
+    /// FUNCTION` name.
+    pub fn register_aggregate_function(
+        &mut self,
+        registered_name: impl Into<String>,
+        udaf: datafusion::logical_expr::AggregateUDF,
+    ) {
+        self.catalog.register_aggregate_function(registered_name, udaf);
+    }
+
+    /// Registers a Rust table function (see [`Catalog::register_table_function`]):
+    /// a DataFusion `ScalarUDF` returning `List<Struct<...>>`, one element per row,
+    /// called as `LATERAL TABLE(f(args)) AS T(c1, ...)`. A return type that is no
+    /// list is an error.
+    pub fn register_table_function(
+        &mut self,
+        registered_name: impl Into<String>,
+        udf: datafusion::logical_expr::ScalarUDF,
+    ) -> Result<(), SqlError> {
+        self.catalog.register_table_function(registered_name, udf)
+    }
+
     /// Runs `script`'s statements in order: the ones that need no job at once, the
     /// others added to `env` as one job. Session options set by the script
     /// (`parallelism.default`) are applied to `env`. Stops at the first error.

@@ -1,5 +1,6 @@
 //! The aggregate functions of SQL aggregates: COUNT, SUM, MIN, MAX, AVG and
-//! COUNT(DISTINCT), each optionally with `FILTER (WHERE ...)`.
+//! COUNT(DISTINCT), each optionally with `FILTER (WHERE ...)`, and any other
+//! DataFusion aggregate function, Rust UDAFs included ([`super::udaf`]).
 //!
 //! Accumulators are Weir's own ([`Acc`]), serializable, rather than DataFusion's
 //! `Accumulator` states: simpler to keep per key in keyed state. Every accumulator
@@ -13,12 +14,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::physical_expr::PhysicalExpr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SqlError;
 use crate::exec::eval::{evaluate, physical};
+use crate::exec::udaf::{UdafArgs, UdafCall};
 
 /// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,9 @@ pub enum AggKind {
     Avg,
     /// `COUNT(DISTINCT x)`.
     CountDistinct,
+    /// A DataFusion aggregate function ([`AggCall::udaf`]): a Rust UDAF, or one of
+    /// DataFusion's aggregates Weir has no accumulator of its own for.
+    Udaf,
 }
 
 /// A value kept by MIN, MAX and COUNT(DISTINCT).
@@ -50,6 +56,9 @@ pub enum Value {
     Str(String),
     /// Booleans.
     Bool(bool),
+    /// The arguments of a UDAF for one row, in Arrow's row format (see
+    /// [`UdafCall::encode_arguments`]).
+    Encoded(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl Value {
@@ -104,6 +113,7 @@ impl Value {
             Value::Float(v) => ScalarValue::Float64(Some(*v)),
             Value::Str(v) => ScalarValue::Utf8(Some(v.clone())),
             Value::Bool(v) => ScalarValue::Boolean(Some(*v)),
+            Value::Encoded(_) => ScalarValue::Null,
         }
     }
 }
@@ -150,6 +160,9 @@ pub enum Acc {
     Avg(f64, i64),
     /// The distinct values seen, with their counts.
     Distinct(Counted),
+    /// A UDAF's state and last result in Arrow's row format (empty before the first
+    /// row), kept and read by its [`UdafCall`].
+    Udaf(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl Acc {
@@ -165,10 +178,12 @@ impl Acc {
             AggKind::Max => Acc::Max(None),
             AggKind::Avg => Acc::Avg(0.0, 0),
             AggKind::CountDistinct => Acc::Distinct(Counted::default()),
+            AggKind::Udaf => Acc::Udaf(Vec::new()),
         }
     }
 
     /// Adds a value (`sign` 1) or takes one back (`sign` -1); NULLs are ignored.
+    /// UDAFs take whole batches instead ([`UdafCall::update`]).
     pub fn apply(&mut self, value: Option<Value>, sign: i64) {
         let Some(value) = value else { return };
         match self {
@@ -196,10 +211,12 @@ impl Acc {
                 }
             }
             Acc::MinOf(values) | Acc::MaxOf(values) | Acc::Distinct(values) => values.apply(value, sign),
+            Acc::Udaf(_) => {}
         }
     }
 
-    /// The result (to be cast to the aggregate's type).
+    /// The result (to be cast to the aggregate's type); NULL for a UDAF, whose
+    /// result [`AggCall::result`] gives.
     pub fn result(&self) -> ScalarValue {
         match self {
             Acc::Count(n) => ScalarValue::Int64(Some(*n)),
@@ -214,6 +231,7 @@ impl Acc {
             Acc::MaxOf(values) => values.0.last().map(|(v, _)| v.to_scalar()).unwrap_or(ScalarValue::Null),
             Acc::Avg(sum, count) => ScalarValue::Float64((*count > 0).then(|| sum / *count as f64)),
             Acc::Distinct(values) => ScalarValue::Int64(Some(values.0.len() as i64)),
+            Acc::Udaf(_) => ScalarValue::Null,
         }
     }
 }
@@ -223,15 +241,67 @@ impl Acc {
 pub struct AggCall {
     /// The function.
     pub kind: AggKind,
-    /// The argument (a literal for `COUNT(*)`).
+    /// The argument (a literal for `COUNT(*)`; for a UDAF, its first argument).
     pub arg: Arc<dyn PhysicalExpr>,
     /// `FILTER (WHERE ...)`: only rows where it is true are aggregated.
     pub filter: Option<Arc<dyn PhysicalExpr>>,
+    /// The DataFusion aggregate function ([`AggKind::Udaf`]).
+    pub udaf: Option<Arc<UdafCall>>,
+}
+
+/// The arguments of one aggregate call for every row of a batch.
+#[derive(Debug)]
+pub enum AggArgs {
+    /// A built-in aggregate's argument, NULL where the filter is not true.
+    Value(ArrayRef),
+    /// A UDAF's arguments and filter.
+    Udaf(UdafArgs),
+}
+
+impl AggArgs {
+    /// The argument of a built-in aggregate (`None` for a UDAF).
+    pub fn value(&self) -> Option<&ArrayRef> {
+        match self {
+            AggArgs::Value(values) => Some(values),
+            AggArgs::Udaf(_) => None,
+        }
+    }
 }
 
 impl AggCall {
-    /// The call of aggregate expression `expr` over rows of `input`.
-    pub fn plan(expr: &Expr, input: &DFSchema) -> Result<AggCall, SqlError> {
+    /// A fresh accumulator; `retracting` when the input may take rows back.
+    pub fn new_acc(&self, retracting: bool) -> Acc {
+        Acc::new(self.kind, retracting)
+    }
+
+    /// The result of `acc`, an accumulator of this call.
+    pub fn result(&self, acc: &Acc) -> Result<ScalarValue, SqlError> {
+        match (acc, &self.udaf) {
+            (Acc::Udaf(state), Some(udaf)) => udaf.result(state),
+            (acc, _) => Ok(acc.result()),
+        }
+    }
+
+    /// The arguments of every row of `batch`.
+    pub fn args(&self, batch: &RecordBatch) -> Result<AggArgs, SqlError> {
+        match &self.udaf {
+            Some(udaf) => Ok(AggArgs::Udaf(udaf.arguments(batch, self.filter.as_ref())?)),
+            None => Ok(AggArgs::Value(self.arguments(batch)?)),
+        }
+    }
+
+    /// Applies runs of rows (added or taken back, in order) to `acc` when it is a
+    /// UDAF's; built-in accumulators take rows one by one ([`Acc::apply`]).
+    pub fn update_udaf(&self, acc: &mut Acc, args: &AggArgs, runs: &[(bool, Vec<usize>)]) -> Result<(), SqlError> {
+        match (acc, args, &self.udaf) {
+            (Acc::Udaf(state), AggArgs::Udaf(args), Some(udaf)) => udaf.update(state, args, runs),
+            _ => Ok(()),
+        }
+    }
+
+    /// The call of aggregate expression `expr` over rows of `input`; `retracting`
+    /// when the input may take rows back (a UDAF must then be able to retract).
+    pub fn plan(expr: &Expr, input: &DFSchema, retracting: bool) -> Result<AggCall, SqlError> {
         let unsupported = |feature: String| SqlError::Unsupported {
             feature,
             position: None,
@@ -240,6 +310,9 @@ impl AggCall {
             return Err(unsupported(format!("aggregate expression {expr}")));
         };
         let name = call.func.name().to_ascii_lowercase();
+        if !is_builtin(&name) {
+            return AggCall::plan_udaf(&call, input, retracting);
+        }
         if call.params.distinct && name != "count" {
             return Err(unsupported(format!("{}(DISTINCT) (yet)", name.to_uppercase())));
         }
@@ -249,7 +322,7 @@ impl AggCall {
         let arg = match call.params.args.as_slice() {
             [] => Expr::Literal(ScalarValue::Int64(Some(1)), None),
             [arg] => arg.clone(),
-            _ => return Err(unsupported(format!("{name} with several arguments"))),
+            _ => return AggCall::plan_udaf(&call, input, retracting),
         };
         let arg_type = arg.get_type(input)?;
         let kind = match name.as_str() {
@@ -265,11 +338,8 @@ impl AggCall {
             "avg" if arg_type.is_integer() || arg_type.is_floating() => AggKind::Avg,
             "min" if kept_type(&arg_type) => AggKind::Min,
             "max" if kept_type(&arg_type) => AggKind::Max,
-            _ => {
-                return Err(unsupported(format!(
-                    "aggregate {name}({arg_type}) in streaming SQL (yet)"
-                )))
-            }
+            // Other types: DataFusion's accumulator.
+            _ => return AggCall::plan_udaf(&call, input, retracting),
         };
         let filter = match &call.params.filter {
             Some(filter) => Some(physical(filter, input)?),
@@ -279,6 +349,26 @@ impl AggCall {
             kind,
             arg: physical(&arg, input)?,
             filter,
+            udaf: None,
+        })
+    }
+
+    /// A call of a DataFusion aggregate function (see [`super::udaf`]).
+    fn plan_udaf(call: &AggregateFunction, input: &DFSchema, retracting: bool) -> Result<AggCall, SqlError> {
+        let udaf = UdafCall::plan(call, input, retracting)?;
+        let filter = match &call.params.filter {
+            Some(filter) => Some(physical(filter, input)?),
+            None => None,
+        };
+        let arg = match call.params.args.first() {
+            Some(arg) => physical(arg, input)?,
+            None => physical(&Expr::Literal(ScalarValue::Int64(Some(1)), None), input)?,
+        };
+        Ok(AggCall {
+            kind: AggKind::Udaf,
+            arg,
+            filter,
+            udaf: Some(Arc::new(udaf)),
         })
     }
 
@@ -297,6 +387,12 @@ impl AggCall {
         let nulls = arrow::array::new_null_array(arg.data_type(), arg.len());
         Ok(arrow::compute::kernels::zip::zip(&keep, &arg, &nulls)?)
     }
+}
+
+/// The aggregate functions Weir has accumulators of its own for (for some argument
+/// types, see [`AggCall::plan`]).
+fn is_builtin(name: &str) -> bool {
+    matches!(name, "count" | "sum" | "avg" | "min" | "max")
 }
 
 /// Types whose values MIN, MAX and COUNT(DISTINCT) keep.

@@ -62,8 +62,8 @@ fn state_error(e: weir_state::StateError) -> SqlError {
 /// A group's results before and after a batch (`None`: the group has no rows).
 type Update = (Option<Vec<ScalarValue>>, Option<Vec<ScalarValue>>);
 
-fn results(group: &Group) -> Vec<ScalarValue> {
-    group.accs.iter().map(Acc::result).collect()
+fn results(aggs: &[AggCall], group: &Group) -> Result<Vec<ScalarValue>, SqlError> {
+    aggs.iter().zip(&group.accs).map(|(agg, acc)| agg.result(acc)).collect()
 }
 
 /// The rows an aggregate emits.
@@ -88,11 +88,9 @@ impl GroupAggregate {
     fn apply(&mut self, batch: &RowBatch) -> Result<Option<RecordBatch>, SqlError> {
         let rows = batch.batch();
         let keys = self.keys.encode(&self.converter, rows)?;
-        let args = self
-            .aggs
-            .iter()
-            .map(|a| a.arguments(rows))
-            .collect::<Result<Vec<_>, _>>()?;
+        let args = self.aggs.iter().map(|a| a.args(rows)).collect::<Result<Vec<_>, _>>()?;
+        let udafs = self.aggs.iter().any(|a| a.udaf.is_some());
+        let aggs = &self.aggs;
         let mut changes = Changes {
             values: vec![Vec::new(); self.aggs.len()],
             ..Changes::default()
@@ -103,7 +101,9 @@ impl GroupAggregate {
             // The group's rows applied in place (no copy of its state): the results
             // before and after, and the rows left.
             let update = |group: &mut Group| -> Result<Update, SqlError> {
-                let before = (group.rows > 0).then(|| results(group));
+                let before = (group.rows > 0).then(|| results(aggs, group)).transpose()?;
+                // UDAFs take the group's rows in runs of additions and retractions.
+                let mut runs: Vec<(bool, Vec<usize>)> = Vec::new();
                 for &row in &group_rows {
                     let sign = if batch.kind(row).is_addition() { 1 } else { -1 };
                     if sign < 0 && group.rows <= 0 {
@@ -112,18 +112,31 @@ impl GroupAggregate {
                     }
                     group.rows += sign;
                     for (acc, arg) in group.accs.iter_mut().zip(&args) {
-                        let value = ScalarValue::try_from_array(arg, row)?;
-                        acc.apply(Value::from_scalar(&value), sign);
+                        if let Some(arg) = arg.value() {
+                            let value = ScalarValue::try_from_array(arg, row)?;
+                            acc.apply(Value::from_scalar(&value), sign);
+                        }
+                    }
+                    if udafs {
+                        match runs.last_mut() {
+                            Some((add, rows)) if *add == (sign > 0) => rows.push(row),
+                            _ => runs.push((sign > 0, vec![row])),
+                        }
                     }
                 }
-                let after = (group.rows > 0).then(|| results(group));
+                if udafs {
+                    for ((agg, acc), arg) in aggs.iter().zip(group.accs.iter_mut()).zip(&args) {
+                        agg.update_udaf(acc, arg, &runs)?;
+                    }
+                }
+                let after = (group.rows > 0).then(|| results(aggs, group)).transpose()?;
                 Ok((before, after))
             };
             let outcome = output::update_state(
                 &mut state,
                 || Group {
                     rows: 0,
-                    accs: self.aggs.iter().map(|a| Acc::new(a.kind, self.retracting)).collect(),
+                    accs: aggs.iter().map(|a| a.new_acc(self.retracting)).collect(),
                 },
                 update,
             )

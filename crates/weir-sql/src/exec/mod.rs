@@ -4,9 +4,10 @@
 //! ([`watermark`]), window TVF assignment ([`window`]), keyed window aggregates
 //! ([`window_aggregate`]), session window aggregates ([`session_aggregate`]),
 //! updating aggregates ([`group_aggregate`]) with their accumulators
-//! ([`accumulator`]), regular inner, outer, semi and anti joins ([`join`]),
+//! ([`accumulator`]; DataFusion aggregate functions and Rust UDAFs in [`udaf`]), regular inner, outer, semi and anti joins ([`join`]),
 //! interval and window joins ([`interval_join`]), lookup joins ([`lookup_join`]),
 //! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]),
+//! table functions and `UNNEST` ([`unnest`]),
 //! upsert changelogs of sources made retract ([`changelog_normalize`]), the
 //! key encoding and partitioning they share ([`keys`]) and their result batches
 //! ([`output`]).
@@ -28,6 +29,8 @@ mod translate_interval;
 mod translate_lookup;
 mod translate_over;
 mod translate_rank;
+pub mod udaf;
+pub mod unnest;
 pub mod watermark;
 pub mod window;
 pub mod window_aggregate;

@@ -29,7 +29,7 @@ use weir_state::{KeyedStateStore, ListStateDescriptor, ValueStateDescriptor};
 
 use crate::batch::RowBatch;
 use crate::error::SqlError;
-use crate::exec::accumulator::{Acc, AggCall, Value};
+use crate::exec::accumulator::{Acc, AggArgs, AggCall, Value};
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 
@@ -102,10 +102,16 @@ impl SessionAggregate {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| SqlError::Plan("session time is not a timestamp".into()))?;
-        let args = self
+        let args = self.aggs.iter().map(|a| a.args(batch)).collect::<Result<Vec<_>, _>>()?;
+        // A UDAF's arguments are kept encoded (`Value::Encoded`).
+        let mut encoded = self
             .aggs
             .iter()
-            .map(|a| a.arguments(batch))
+            .zip(&args)
+            .map(|(agg, arg)| match (&agg.udaf, arg) {
+                (Some(udaf), AggArgs::Udaf(args)) => udaf.encode_arguments(args).map(Some),
+                _ => Ok(None),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for (row, key) in keys.into_iter().enumerate() {
             if times.is_null(row) {
@@ -119,7 +125,12 @@ impl SessionAggregate {
             }
             let values = args
                 .iter()
-                .map(|arg| ScalarValue::try_from_array(arg, row).map(|v| Value::from_scalar(&v)))
+                .zip(encoded.iter_mut())
+                .map(|(arg, encoded)| match (arg.value(), encoded) {
+                    (Some(arg), _) => ScalarValue::try_from_array(arg, row).map(|v| Value::from_scalar(&v)),
+                    (None, Some(encoded)) => Ok(encoded.get_mut(row).and_then(Option::take).map(Value::Encoded)),
+                    (None, None) => Ok(None),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let current = self.store.key(key);
             self.store
@@ -156,27 +167,51 @@ impl SessionAggregate {
         rows.sort_by_key(|r| r.time);
         let mut kept = Vec::new();
         let mut session: Vec<SessionRow> = Vec::new();
-        let mut flush = |session: &mut Vec<SessionRow>, kept: &mut Vec<SessionRow>| {
+        let aggs = &self.aggs;
+        let gap_ms = self.gap_ms;
+        let flush = |session: &mut Vec<SessionRow>, kept: &mut Vec<SessionRow>, closed: &mut Vec<Closed>| {
             let (Some(first), Some(last)) = (session.first(), session.last()) else {
-                return;
+                return Ok(());
             };
-            let (start, end) = (first.time, last.time.saturating_add(self.gap_ms));
+            let (start, end) = (first.time, last.time.saturating_add(gap_ms));
             if end - 1 > until {
                 kept.append(session);
-                return;
+                return Ok(());
             }
-            let mut accs: Vec<Acc> = self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect();
+            // UDAFs first, over the rows' encoded arguments.
+            let udaf_results = aggs
+                .iter()
+                .enumerate()
+                .map(|(i, agg)| {
+                    agg.udaf
+                        .as_ref()
+                        .map(|udaf| {
+                            udaf.result_of_rows(session.iter().filter_map(|row| match row.values.get(i) {
+                                Some(Some(Value::Encoded(bytes))) => Some(bytes.as_slice()),
+                                _ => None,
+                            }))
+                        })
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, SqlError>>()?;
+            let mut accs: Vec<Acc> = aggs.iter().map(|a| a.new_acc(false)).collect();
             for row in session.drain(..) {
                 for (acc, value) in accs.iter_mut().zip(row.values) {
                     acc.apply(value, 1);
                 }
             }
+            let results = accs
+                .iter()
+                .zip(udaf_results)
+                .map(|(acc, udaf)| udaf.unwrap_or_else(|| acc.result()))
+                .collect();
             closed.push(Closed {
                 key: key.to_vec(),
                 start,
                 end,
-                results: accs.iter().map(Acc::result).collect(),
+                results,
             });
+            Ok::<(), SqlError>(())
         };
         for row in rows {
             // Touching sessions merge, as Flink's (a row at `last + gap` joins).
@@ -184,11 +219,11 @@ impl SessionAggregate {
                 .last()
                 .is_none_or(|last| row.time <= last.time.saturating_add(self.gap_ms));
             if !joins {
-                flush(&mut session, &mut kept);
+                flush(&mut session, &mut kept, closed)?;
             }
             session.push(row);
         }
-        flush(&mut session, &mut kept);
+        flush(&mut session, &mut kept, closed)?;
         let next = kept
             .iter()
             .map(|r| r.time)

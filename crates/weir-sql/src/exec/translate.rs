@@ -32,6 +32,7 @@ use crate::exec::join::{JoinKind, JoinSide, JoinSpec, StreamingJoin};
 use crate::exec::keys::GroupKeys;
 use crate::exec::output;
 use crate::exec::session_aggregate::SessionAggregate;
+use crate::exec::unnest::UnnestSpec;
 use crate::exec::watermark::{WatermarkExpr, WatermarkOperator};
 use crate::exec::window::{WindowAssigner, WindowColumn};
 use crate::exec::window_aggregate::WindowAggregate;
@@ -194,6 +195,7 @@ impl Translator<'_> {
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Window(window) => self.window_node(window),
             LogicalPlan::Values(values) => Ok(SqlStream::insert_only(self.values(values)?)),
+            LogicalPlan::Unnest(unnest) => self.unnest(unnest),
             LogicalPlan::EmptyRelation(empty) => {
                 // `SELECT 1` (one row without columns) or a relation the optimizer
                 // proved empty.
@@ -213,6 +215,45 @@ impl Translator<'_> {
             }
             other => Err(unsupported(format!("{} in streaming SQL (yet)", node_name(other)))),
         }
+    }
+
+    /// `Unnest` (table functions, `UNNEST`): a stateless per-batch operator; an
+    /// updating input's kinds ride along with the rows they produce.
+    fn unnest(&self, unnest: &datafusion::logical_expr::Unnest) -> Result<SqlStream, SqlError> {
+        if !unnest.options.recursions.is_empty() {
+            return Err(unsupported("UNNEST of nested lists (recursive unnest)"));
+        }
+        let list = match unnest.list_type_columns.as_slice() {
+            [] => None,
+            [(column, how)] if how.depth == 1 => Some(*column),
+            [_] => return Err(unsupported("UNNEST of nested lists (recursive unnest)")),
+            _ => return Err(unsupported("UNNEST of several lists at once (yet)")),
+        };
+        let input = self.stream(&unnest.input)?;
+        let fields: Vec<arrow::datatypes::Field> = unnest.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut schema = UnnestSpec::output_schema(&fields);
+        if input.is_updating() {
+            schema = output::with_kind(&schema);
+        }
+        let spec = UnnestSpec {
+            list,
+            structs: unnest.struct_type_columns.clone(),
+            null_handling: unnest.options.null_handling,
+            input_width: unnest.input.schema().fields().len(),
+            schema,
+        };
+        let name = format!("Unnest [{}]", input.mode.name());
+        Ok(SqlStream {
+            stream: input
+                .stream
+                .process_fn(move |b: RowBatch, _, out: &mut Collector<'_, RowBatch>| {
+                    eval::emit("unnest", out, || spec.apply(b.batch()))
+                })
+                .name(&name),
+            mode: input.mode,
+            // Rows of one input row are no longer told apart by its key.
+            upsert_key: None,
+        })
     }
 
     /// `VALUES (...), (...)`: a bounded stream of one batch.
@@ -666,12 +707,12 @@ impl Translator<'_> {
                 .map(|i| agg.schema.field(i).data_type().clone())
                 .collect(),
         };
+        let input = self.stream(&agg.input)?;
         let aggs = agg
             .aggr_expr
             .iter()
-            .map(|e| AggCall::plan(e, input_schema))
+            .map(|e| AggCall::plan(e, input_schema, input.is_updating()))
             .collect::<Result<Vec<_>, _>>()?;
-        let input = self.stream(&agg.input)?;
         let schema: SchemaRef = Arc::new(agg.schema.as_arrow().clone());
         let window_end = (0..group_exprs.len()).find(|i| {
             agg.schema.field(*i).name() == "window_end"

@@ -118,7 +118,14 @@ impl Translator<'_> {
                 Vec::new(),
                 p.null_treatment,
             ));
-            aggs.push(AggCall::plan(&agg, input_schema)?);
+            let planned = AggCall::plan(&agg, input_schema, false)?;
+            if let Some(udaf) = &planned.udaf {
+                return Err(unsupported(format!(
+                    "the aggregate function '{}' in an OVER window (yet: OVER windows take COUNT, SUM, MIN, MAX and AVG)",
+                    udaf.name
+                )));
+            }
+            aggs.push(planned);
         }
         let Some(params) = params else {
             return Err(SqlError::Plan("a window node without expressions".into()));

@@ -66,11 +66,8 @@ impl WindowAggregate {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| SqlError::Plan("window_end is not a timestamp".into()))?;
-        let args = self
-            .aggs
-            .iter()
-            .map(|a| a.arguments(batch))
-            .collect::<Result<Vec<_>, _>>()?;
+        let args = self.aggs.iter().map(|a| a.args(batch)).collect::<Result<Vec<_>, _>>()?;
+        let aggs = &self.aggs;
         // One state access and one timer per group of the batch, not per row.
         for (key, rows) in keys.rows_by_key() {
             let Some(&first) = rows.first() else {
@@ -85,20 +82,21 @@ impl WindowAggregate {
             let mut state = self.store.value(&self.accs, &current).map_err(state_error)?;
             // Applied in place, without copying the state.
             let update = |accs: &mut Vec<Acc>| -> Result<(), SqlError> {
-                for (acc, arg) in accs.iter_mut().zip(&args) {
-                    for &row in &rows {
-                        let value = ScalarValue::try_from_array(arg, row)?;
-                        acc.apply(Value::from_scalar(&value), 1);
+                for ((agg, acc), arg) in aggs.iter().zip(accs.iter_mut()).zip(&args) {
+                    match arg.value() {
+                        Some(arg) => {
+                            for &row in &rows {
+                                let value = ScalarValue::try_from_array(arg, row)?;
+                                acc.apply(Value::from_scalar(&value), 1);
+                            }
+                        }
+                        None => agg.update_udaf(acc, arg, &[(true, rows.clone())])?,
                     }
                 }
                 Ok(())
             };
-            let outcome = output::update_state(
-                &mut state,
-                || self.aggs.iter().map(|a| Acc::new(a.kind, false)).collect(),
-                update,
-            )
-            .map_err(state_error)?;
+            let outcome = output::update_state(&mut state, || aggs.iter().map(|a| a.new_acc(false)).collect(), update)
+                .map_err(state_error)?;
             outcome?;
             self.timers
                 .register(&mut self.store, &current, TimeDomain::EventTime, (), fire)
@@ -119,8 +117,8 @@ impl WindowAggregate {
             let Some(accs) = state.take().map_err(state_error)? else {
                 continue;
             };
-            for (out, acc) in results.iter_mut().zip(&accs) {
-                out.push(acc.result());
+            for ((out, acc), agg) in results.iter_mut().zip(&accs).zip(&self.aggs) {
+                out.push(agg.result(acc)?);
             }
             keys.push(current.key().clone());
         }

@@ -62,6 +62,8 @@ pub struct Catalog {
     views: BTreeMap<String, ViewDef>,
     functions: BTreeMap<String, FunctionDef>,
     udfs: BTreeMap<String, std::sync::Arc<datafusion::logical_expr::ScalarUDF>>,
+    udafs: BTreeMap<String, std::sync::Arc<datafusion::logical_expr::AggregateUDF>>,
+    table_functions: BTreeMap<String, std::sync::Arc<datafusion::logical_expr::ScalarUDF>>,
     options: SessionOptions,
 }
 
@@ -231,6 +233,58 @@ impl Catalog {
         &self,
     ) -> impl Iterator<Item = (&String, &std::sync::Arc<datafusion::logical_expr::ScalarUDF>)> {
         self.udfs.iter()
+    }
+
+    /// Registers a Rust aggregate function (a DataFusion `AggregateUDF`, e.g. made
+    /// with `datafusion::logical_expr::create_udaf`) under `registered_name`:
+    /// queries call it by its own name, and `CREATE FUNCTION f AS
+    /// 'registered_name'` makes it callable as `f` too. It works in `GROUP BY`
+    /// aggregates and window aggregates (TUMBLE, HOP, CUMULATE, SESSION); its
+    /// accumulator's `state()` is what Weir keeps per group in keyed state, so
+    /// `merge_batch` must restore it exactly. Over an updating input its
+    /// accumulator must support `retract_batch`.
+    pub fn register_aggregate_function(
+        &mut self,
+        registered_name: impl Into<String>,
+        udaf: datafusion::logical_expr::AggregateUDF,
+    ) {
+        self.udafs.insert(registered_name.into(), std::sync::Arc::new(udaf));
+    }
+
+    /// The registered Rust aggregate functions, by registered name.
+    pub fn registered_aggregate_functions(
+        &self,
+    ) -> impl Iterator<Item = (&String, &std::sync::Arc<datafusion::logical_expr::AggregateUDF>)> {
+        self.udafs.iter()
+    }
+
+    /// Registers a Rust table function under `registered_name`, called in queries as
+    /// `LATERAL TABLE(f(args)) AS T(c1, ...)` by its own name (or the name a
+    /// `CREATE FUNCTION f AS 'registered_name'` gives it). A table function is a
+    /// DataFusion `ScalarUDF` returning, for each input row, a list of the rows it
+    /// produces: `List<Struct<c1, ...>>` (one column per struct field) or a list of
+    /// plain values (one column, `f0`). A return type that is no list is an error;
+    /// when the signature does not tell the argument types, the check waits for the
+    /// query.
+    pub fn register_table_function(
+        &mut self,
+        registered_name: impl Into<String>,
+        udf: datafusion::logical_expr::ScalarUDF,
+    ) -> Result<(), SqlError> {
+        if let Some(types) = crate::functions::table::exact_argument_types(&udf) {
+            let returned = udf.return_type(&types)?;
+            crate::functions::table::row_fields(udf.name(), &returned)?;
+        }
+        self.table_functions
+            .insert(registered_name.into(), std::sync::Arc::new(udf));
+        Ok(())
+    }
+
+    /// The registered Rust table functions, by registered name.
+    pub fn registered_table_functions(
+        &self,
+    ) -> impl Iterator<Item = (&String, &std::sync::Arc<datafusion::logical_expr::ScalarUDF>)> {
+        self.table_functions.iter()
     }
 
     /// All functions, by name.

@@ -15,7 +15,8 @@
 //! DataFusion's own `char_length`, `lower`, `upper`, `substring`, `concat_ws`,
 //! `power`, `trim`, `replace`, `ifnull` and `coalesce` already have Flink's
 //! meaning and are not replaced. Java date-time patterns are translated by
-//! [`java_pattern`].
+//! [`java_pattern`]. Rust table functions registered by users are checked and
+//! described by [`table`].
 
 pub mod arithmetic;
 pub mod conditional;
@@ -23,6 +24,7 @@ pub mod date_format;
 pub mod java_pattern;
 pub mod proctime;
 pub mod strings;
+pub mod table;
 pub mod time_parts;
 pub mod time_text;
 

@@ -1,7 +1,7 @@
 //! [`SqlPlanner`]: a DataFusion session over the catalog (case-sensitive
 //! identifiers, Flink types), producing optimized logical plans of queries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -44,6 +44,8 @@ pub struct SqlPlanner {
     ctx: SessionContext,
     tables: HashMap<String, PlannedTable>,
     views: HashMap<String, LogicalPlan>,
+    /// The names of the Rust table functions.
+    table_functions: HashSet<String>,
 }
 
 fn df(e: datafusion::error::DataFusionError) -> SqlError {
@@ -63,7 +65,11 @@ impl SqlPlanner {
             .build();
         let ctx = SessionContext::new_with_state(state);
         register_flink_functions(&ctx);
-        register_user_functions(&ctx, catalog)?;
+        let table_functions = register_user_functions(&ctx, catalog)?;
+        ctx.register_udtf(
+            super::lateral::LATERAL_FUNCTION,
+            Arc::new(super::lateral::LateralFunction),
+        );
         let inputs: InputSchemas = Arc::new(Mutex::new(HashMap::new()));
         for name in [TUMBLE_FUNCTION, HOP_FUNCTION, CUMULATE_FUNCTION, SESSION_FUNCTION] {
             ctx.register_udtf(
@@ -78,6 +84,7 @@ impl SqlPlanner {
             ctx,
             tables: HashMap::new(),
             views: HashMap::new(),
+            table_functions,
         };
         for table in catalog.tables() {
             let planned = planner.plan_table(table)?;
@@ -164,14 +171,19 @@ impl SqlPlanner {
         super::legacy_windows::rewrite_legacy_windows(&mut query)?;
         super::column_names::flink_column_names(&mut query);
         super::lookup_tables::rewrite_lookup_tables(&mut query, &|name| self.tables.contains_key(name))?;
+        super::lateral::rewrite_lateral_tables(&mut query, &|name| {
+            self.table_functions.iter().any(|f| f.eq_ignore_ascii_case(name))
+        })?;
         let statement = DfStatement::Statement(Box::new(ast::Statement::Query(Box::new(query))));
         // Every table is registered in memory, so planning never waits: polled once,
         // without an executor (a caller may already be inside one).
         use futures::FutureExt;
-        match self.ctx.state().statement_to_plan(statement).now_or_never() {
-            Some(plan) => plan.map_err(df),
-            None => Err(SqlError::Plan("planning waited on a table provider".into())),
-        }
+        let plan = match self.ctx.state().statement_to_plan(statement).now_or_never() {
+            Some(plan) => plan.map_err(df)?,
+            None => return Err(SqlError::Plan("planning waited on a table provider".into())),
+        };
+        super::lateral::check_table_function_calls(&plan, &self.table_functions)?;
+        super::lateral::decorrelate_lateral_tables(plan)
     }
 
     /// The optimized logical plan of a query.
@@ -287,29 +299,50 @@ impl SqlPlanner {
     }
 }
 
-/// The catalog's Rust functions under their own names, and under the names
-/// `CREATE FUNCTION` gave them.
-fn register_user_functions(ctx: &SessionContext, catalog: &Catalog) -> Result<(), SqlError> {
+/// The catalog's Rust functions (scalar, aggregate and table functions) under their
+/// own names, and under the names `CREATE FUNCTION` gave them; returns the names
+/// of the table functions (which `LATERAL TABLE` calls and nothing else may).
+fn register_user_functions(ctx: &SessionContext, catalog: &Catalog) -> Result<HashSet<String>, SqlError> {
+    use crate::functions::renamed::Renamed;
+    let mut table_functions = HashSet::new();
     for (_, udf) in catalog.registered_functions() {
         ctx.register_udf(udf.as_ref().clone());
     }
+    for (_, udaf) in catalog.registered_aggregate_functions() {
+        ctx.register_udaf(udaf.as_ref().clone());
+    }
+    for (_, udf) in catalog.registered_table_functions() {
+        ctx.register_udf(udf.as_ref().clone());
+        table_functions.insert(udf.name().to_string());
+    }
     for def in catalog.functions() {
-        let udf = catalog
-            .registered_functions()
-            .find(|(registered, _)| **registered == def.registered_name)
-            .map(|(_, udf)| udf);
-        match udf {
-            Some(udf) => ctx.register_udf(crate::functions::renamed::Renamed::udf(&def.name, udf.clone())),
-            None => {
-                return Err(SqlError::Plan(format!(
-                    "function '{}' is created AS '{}', but no function is registered under that name \
-                     (register a Rust function with SqlSession::register_function)",
-                    def.name, def.registered_name
-                )))
-            }
+        let registered = &def.registered_name;
+        if let Some((_, udf)) = catalog.registered_functions().find(|(name, _)| *name == registered) {
+            ctx.register_udf(Renamed::udf(&def.name, udf.clone()));
+        } else if let Some((_, udaf)) = catalog
+            .registered_aggregate_functions()
+            .find(|(name, _)| *name == registered)
+        {
+            ctx.register_udaf(crate::functions::renamed::RenamedAggregate::udaf(
+                &def.name,
+                udaf.clone(),
+            ));
+        } else if let Some((_, udf)) = catalog
+            .registered_table_functions()
+            .find(|(name, _)| *name == registered)
+        {
+            ctx.register_udf(Renamed::udf(&def.name, udf.clone()));
+            table_functions.insert(def.name.clone());
+        } else {
+            return Err(SqlError::Plan(format!(
+                "function '{}' is created AS '{}', but no function is registered under that name \
+                 (register a Rust function with SqlSession::register_function, \
+                 register_aggregate_function or register_table_function)",
+                def.name, def.registered_name
+            )));
         }
     }
-    Ok(())
+    Ok(table_functions)
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, SqlError> {

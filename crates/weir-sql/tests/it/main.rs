@@ -21,3 +21,4 @@ mod plan_restart;
 mod plan_stream;
 mod read_fields;
 mod script;
+mod udf;

@@ -96,6 +96,16 @@ pub fn run_failing_once<T: Send + 'static>(
     sql: &'static str,
     job: impl FnOnce(&StreamExecutionEnvironment, PlannedQuery) -> T + Send + 'static,
 ) -> T {
+    run_failing_once_with(|_| {}, sql, job)
+}
+
+/// [`run_failing_once`] with `prepare` applied to the catalog first (to register
+/// functions).
+pub fn run_failing_once_with<T: Send + 'static>(
+    prepare: fn(&mut Catalog),
+    sql: &'static str,
+    job: impl FnOnce(&StreamExecutionEnvironment, PlannedQuery) -> T + Send + 'static,
+) -> T {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().join("checkpoints");
     let armed = Arc::new(AtomicBool::new(true));
@@ -104,6 +114,7 @@ pub fn run_failing_once<T: Send + 'static>(
     std::thread::spawn(move || {
         let mut catalog = Catalog::new();
         catalog.apply_script(DDL).unwrap();
+        prepare(&mut catalog);
         let mut connectors = SqlConnectors::new();
         connectors.register_source(Arc::new(FailingSource { armed: source_armed }));
         let env = StreamExecutionEnvironment::new();
