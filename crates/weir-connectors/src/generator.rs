@@ -13,7 +13,8 @@ use weir_runtime::source::{Boundedness, PollStatus, ReaderContext, Source, Sourc
 /// Subtask `i` of `p` emits the indexes `i, i + p, i + 2p, …`, so the union of all
 /// subtasks is every index exactly once, and the same index always yields the same
 /// record: the position is checkpointed and replay after a failure yields the very
-/// same records. With a rate limit the whole source emits at most
+/// same records. A subtask that holds several splits (restored at a lower
+/// parallelism) emits their records in index order, not one split after another. With a rate limit the whole source emits at most
 /// `records_per_second`, shared evenly among its subtasks.
 ///
 /// ```
@@ -108,14 +109,15 @@ impl<T: Send + 'static> SourceReader<T> for GeneratorReader<T> {
         let end = self.end;
         let exhausted = |s: &StridedSplit| end.is_some_and(|end| s.next >= end);
         while budget > 0 {
-            let Some(split) = self.splits.first_mut() else {
-                return Ok(PollStatus::Finished);
-            };
-            if exhausted(split) {
+            if let Some(done) = self.splits.iter().position(exhausted) {
+                let split = self.splits.remove(done);
                 output.split_finished((split.next % split.step) as usize);
-                self.splits.remove(0);
                 continue;
             }
+            // Several splits (after scaling down) advance together, in index order.
+            let Some(split) = self.splits.iter_mut().min_by_key(|s| s.next) else {
+                return Ok(PollStatus::Finished);
+            };
             let split_id = (split.next % split.step) as usize;
             output.collect_in(split_id, (self.generate)(split.next));
             split.next += split.step;

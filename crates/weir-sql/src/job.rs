@@ -59,6 +59,7 @@ impl SqlJob {
         let plan = planner.plan_query(query)?;
         let translated = Translator::new(env, &planner, connectors)
             .with_streams(streams)
+            .with_state_ttl(catalog.options().state_ttl()?)
             .query(&plan)?;
         Ok(PlannedQuery {
             stream: translated.stream,

@@ -51,6 +51,13 @@ fn state_error(e: weir_state::StateError) -> SqlError {
 }
 
 impl ChangelogNormalize {
+    /// Keeps each key's state `ttl` of processing time after its last write
+    /// (`table.exec.state.ttl`), when given.
+    pub fn with_state_ttl(mut self, ttl: &Option<weir_state::StateTtlConfig>) -> Self {
+        self.last = crate::exec::translate::with_ttl(self.last, ttl);
+        self
+    }
+
     /// The operator over `store`, keyed by `key`, for rows of `schema` (which ends
     /// with the kind column).
     pub fn new(

@@ -180,3 +180,85 @@ impl Operator<RowBatch, RowBatch> for GroupAggregate {
         output::keyed_snapshot(&mut self.store)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::common::DFSchema;
+    use datafusion::functions_aggregate::expr_fn::sum;
+    use datafusion::prelude::col;
+    use weir_core::keygroup::KeyGroupRange;
+    use weir_state::{StateTtlConfig, TtlClock};
+
+    use super::*;
+    use crate::exec::translate::with_ttl;
+
+    /// `SELECT k, SUM(v) ... GROUP BY k` with a state TTL of one second.
+    fn sum_by_key(now: &Arc<AtomicI64>) -> GroupAggregate {
+        let input = Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Int64, true),
+        ]);
+        let df = DFSchema::try_from(input).unwrap();
+        let keys = GroupKeys::plan(&[col("k")], &df).unwrap();
+        let output = Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("s", DataType::Int64, true),
+        ]);
+        let mut store = KeyedStateStore::new(128, KeyGroupRange::new(0, 127));
+        let clock = Arc::clone(now);
+        store.set_ttl_clock(TtlClock::from_fn(move || clock.load(Ordering::SeqCst)));
+        let ttl = Some(StateTtlConfig::new(Duration::from_millis(1_000)));
+        GroupAggregate {
+            meta: OperatorMeta::new("aggregate", 0, 1),
+            converter: keys.converter().unwrap(),
+            aggs: vec![AggCall::plan(&sum(col("v")), &df, false).unwrap()],
+            keys,
+            retracting: false,
+            schema: output::with_kind(&output),
+            store,
+            groups: with_ttl(ValueStateDescriptor::new("groups"), &ttl),
+        }
+    }
+
+    fn feed(agg: &mut GroupAggregate, rows: &[(i64, i64)]) -> Vec<String> {
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("k", DataType::Int64, true),
+                Field::new("v", DataType::Int64, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap();
+        match agg.apply(&RowBatch(batch)).unwrap() {
+            Some(out) => crate::rows::format_rows(&RowBatch(out)).unwrap(),
+            None => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_group_starts_over_after_the_state_ttl() {
+        let now = Arc::new(AtomicI64::new(0));
+        let mut agg = sum_by_key(&now);
+        assert_eq!(feed(&mut agg, &[(1, 10), (2, 5)]), ["+I[1, 10]", "+I[2, 5]"]);
+        now.store(800, Ordering::SeqCst);
+        assert_eq!(feed(&mut agg, &[(1, 1)]), ["-U[1, 10]", "+U[1, 11]"]);
+        // Group 2 was last written at 0, group 1 at 800: at 1500 only 2 has expired
+        // and starts over with an insert, as in Flink.
+        now.store(1_500, Ordering::SeqCst);
+        assert_eq!(
+            feed(&mut agg, &[(1, 1), (2, 7)]),
+            ["-U[1, 11]", "+U[1, 12]", "+I[2, 7]"]
+        );
+    }
+}

@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use weir_core::StreamRecord;
 use weir_datastream::custom::{CoOperator, Input, OperatorState};
 use weir_runtime::failure::OperatorMeta;
-use weir_state::{KeyedStateStore, MapStateDescriptor};
+use weir_state::{KeyedStateStore, MapStateDescriptor, StateTtlConfig};
 
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
@@ -196,6 +196,17 @@ enum SideRows {
 }
 
 impl SideRows {
+    /// The same rows with a state TTL.
+    fn with_ttl(self, ttl: &Option<StateTtlConfig>) -> Self {
+        let Some(ttl) = ttl else {
+            return self;
+        };
+        match self {
+            SideRows::Plain(d) => SideRows::Plain(d.with_ttl(ttl.clone())),
+            SideRows::Tracked(d) => SideRows::Tracked(d.with_ttl(ttl.clone())),
+        }
+    }
+
     fn new(side: &str, tracked: bool) -> Self {
         if tracked {
             SideRows::Tracked(MapStateDescriptor::new(format!("{side} outer rows")))
@@ -483,6 +494,14 @@ pub(crate) fn condition_mask(
 }
 
 impl StreamingJoin {
+    /// Keeps each row `ttl` of processing time after its last write
+    /// (`table.exec.state.ttl`), when given.
+    pub fn with_state_ttl(mut self, ttl: &Option<StateTtlConfig>) -> Self {
+        self.left_rows = self.left_rows.with_ttl(ttl);
+        self.right_rows = self.right_rows.with_ttl(ttl);
+        self
+    }
+
     /// The operator computing `spec` over `store`.
     pub fn new(meta: OperatorMeta, spec: JoinSpec, store: KeyedStateStore<Vec<u8>>) -> Result<Self, SqlError> {
         Ok(StreamingJoin {

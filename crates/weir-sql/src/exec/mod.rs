@@ -26,6 +26,7 @@ pub mod session_aggregate;
 pub mod top_n;
 pub mod translate;
 mod translate_interval;
+mod translate_limit;
 mod translate_lookup;
 mod translate_over;
 mod translate_rank;

@@ -18,7 +18,7 @@ use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_datastream::custom::{keyed_store, Timers};
 use weir_datastream::{Collector, DataStream, StreamExecutionEnvironment};
-use weir_state::{ListStateDescriptor, ValueStateDescriptor};
+use weir_state::{ListStateDescriptor, StateTtlConfig, ValueStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind, KIND_COLUMN};
 use crate::bridge::{StreamTables, DATASTREAM_CONNECTOR};
@@ -46,6 +46,17 @@ fn unsupported(feature: impl Into<String>) -> SqlError {
     SqlError::Unsupported {
         feature: feature.into(),
         position: None,
+    }
+}
+
+/// `descriptor` with the state TTL `ttl`, if any.
+pub(crate) fn with_ttl<V>(
+    descriptor: ValueStateDescriptor<V>,
+    ttl: &Option<StateTtlConfig>,
+) -> ValueStateDescriptor<V> {
+    match ttl {
+        Some(ttl) => descriptor.with_ttl(ttl.clone()),
+        None => descriptor,
     }
 }
 
@@ -85,6 +96,9 @@ pub struct Translator<'a> {
     tables: RefCell<HashMap<String, SqlStream>>,
     /// Tables made from DataStreams.
     streams: Option<&'a StreamTables>,
+    /// `table.exec.state.ttl`: how long updating operators keep a key's state
+    /// after its last write.
+    pub(crate) state_ttl: Option<StateTtlConfig>,
 }
 
 impl<'a> Translator<'a> {
@@ -98,7 +112,18 @@ impl<'a> Translator<'a> {
             reads: RefCell::new(TableReads::default()),
             tables: RefCell::new(HashMap::new()),
             streams: None,
+            state_ttl: None,
         }
+    }
+
+    /// Gives the state of updating aggregates, regular joins, Top-N and changelog
+    /// normalization a time-to-live (`table.exec.state.ttl`): a key's state
+    /// expires `ttl` of processing time after its last write, as in Flink (a later
+    /// row of the key starts over; window, interval and OVER state is cleaned by
+    /// watermarks instead).
+    pub fn with_state_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.state_ttl = ttl.map(StateTtlConfig::new);
+        self
     }
 
     /// Reads the tables of `streams` from their DataStreams.
@@ -194,6 +219,8 @@ impl Translator<'_> {
             LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Window(window) => self.window_node(window),
+            LogicalPlan::Limit(limit) => self.limit(limit),
+            LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Values(values) => Ok(SqlStream::insert_only(self.values(values)?)),
             LogicalPlan::Unnest(unnest) => self.unnest(unnest),
             LogicalPlan::EmptyRelation(empty) => {
@@ -220,7 +247,8 @@ impl Translator<'_> {
     /// `Unnest` (table functions, `UNNEST`): a stateless per-batch operator; an
     /// updating input's kinds ride along with the rows they produce.
     fn unnest(&self, unnest: &datafusion::logical_expr::Unnest) -> Result<SqlStream, SqlError> {
-        if !unnest.options.recursions.is_empty() {
+        // A select list's `unnest(x)` names its (one-level) recursion explicitly.
+        if unnest.options.recursions.iter().any(|r| r.depth != 1) {
             return Err(unsupported("UNNEST of nested lists (recursive unnest)"));
         }
         let list = match unnest.list_type_columns.as_slice() {
@@ -431,12 +459,9 @@ impl Translator<'_> {
             .partition_with(spec.left.keys.partitioning())
             .connect(&right.stream.partition_with(spec.right.keys.partitioning()));
         let mode = ChangelogMode::retract_if(updating);
+        let ttl = self.state_ttl.clone();
         let stream = connected.transform(&format!("{} [{}]", kind.name(), mode.name()), move |ctx| {
-            Ok(StreamingJoin::new(
-                ctx.meta.clone(),
-                spec.clone(),
-                keyed_store::<Vec<u8>>(ctx)?,
-            )?)
+            Ok(StreamingJoin::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?.with_state_ttl(&ttl))
         });
         Ok(SqlStream {
             stream,
@@ -446,8 +471,10 @@ impl Translator<'_> {
     }
 
     fn scan(&self, scan: &TableScan) -> Result<SqlStream, SqlError> {
-        if !scan.filters.is_empty() || scan.fetch.is_some() {
-            return Err(unsupported("filters or limits pushed into a table scan"));
+        // A limit pushed into the scan (`scan.fetch`) is a hint: the `Limit` above
+        // it stays and applies it.
+        if !scan.filters.is_empty() {
+            return Err(unsupported("filters pushed into a table scan"));
         }
         let provider: Arc<dyn TableProvider> = source_as_provider(&scan.source)?;
         let any: &dyn std::any::Any = provider.as_ref();
@@ -568,6 +595,7 @@ impl Translator<'_> {
                 .collect();
             let keys = GroupKeys::plan(&exprs, &physical_schema)?;
             let schema = output::with_kind(&planned.def.schema);
+            let ttl = self.state_ttl.clone();
             stream =
                 stream
                     .partition_with(keys.partitioning())
@@ -577,7 +605,8 @@ impl Translator<'_> {
                             keys.clone(),
                             schema.clone(),
                             keyed_store::<Vec<u8>>(ctx)?,
-                        )?)
+                        )?
+                        .with_state_ttl(&ttl))
                     });
             mode = ChangelogMode::Retract;
         }
@@ -723,6 +752,7 @@ impl Translator<'_> {
             // An updating aggregate: a retract changelog keyed by the group columns.
             let retracting = input.is_updating();
             let schema = output::with_kind(&schema);
+            let ttl = self.state_ttl.clone();
             let stream = partitioned.transform("Group aggregate [retract]", move |ctx| {
                 Ok(GroupAggregate {
                     meta: ctx.meta.clone(),
@@ -732,7 +762,7 @@ impl Translator<'_> {
                     retracting,
                     schema: schema.clone(),
                     store: keyed_store::<Vec<u8>>(ctx)?,
-                    groups: ValueStateDescriptor::new("groups"),
+                    groups: with_ttl(ValueStateDescriptor::new("groups"), &ttl),
                 })
             });
             return Ok(SqlStream {

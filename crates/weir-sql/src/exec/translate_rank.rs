@@ -153,26 +153,28 @@ impl Translator<'_> {
         let partition = GroupKeys::plan(&params.partition_by, input_schema)?;
         let order = SortKey::plan(&params.order_by, input_schema)?;
         let input = self.stream(&window.input)?;
-        if input.is_updating() {
-            return Err(unsupported(
-                "Top-N over updated rows in streaming SQL (yet; its input must be insert-only)",
-            ));
-        }
         let spec = TopNSpec {
             partition: partition.clone(),
             order,
             limit,
+            skip: 0,
+            with_rank: true,
+            retracting: input.is_updating(),
             types: input_schema.fields().iter().map(|f| f.data_type().clone()).collect(),
             schema: output::with_kind(window.schema.as_arrow()),
         };
-        let stream = input.stream.partition_with(partition.partitioning()).transform(
-            if limit == 1 {
-                "Deduplicate [retract]"
-            } else {
-                "Top-N [retract]"
-            },
-            move |ctx| Ok(TopN::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?),
-        );
+        let ttl = self.state_ttl.clone();
+        let stream =
+            input.stream.partition_with(partition.partitioning()).transform(
+                if limit == 1 {
+                    "Deduplicate [retract]"
+                } else {
+                    "Top-N [retract]"
+                },
+                move |ctx| {
+                    Ok(TopN::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?.with_state_ttl(&ttl))
+                },
+            );
         Ok(SqlStream {
             stream,
             mode: ChangelogMode::Retract,

@@ -46,7 +46,13 @@ impl UnnestSpec {
     pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch, SqlError> {
         let (rows, elements, list_values) = match self.list {
             Some(list) => {
-                let (rows, elements, values) = self.list_indices(batch.column(list))?;
+                let Some(column) = batch.columns().get(list) else {
+                    return Err(SqlError::Plan(format!(
+                        "unnest: list column {list} is missing from a batch of {}",
+                        batch.num_columns()
+                    )));
+                };
+                let (rows, elements, values) = self.list_indices(column)?;
                 (Some(rows), Some(elements), Some(values))
             }
             None => (None, None, None),

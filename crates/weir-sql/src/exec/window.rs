@@ -89,10 +89,14 @@ impl WindowAssigner {
 
     /// The batch with its rows' windows.
     pub fn assign(&self, batch: &RecordBatch) -> Result<RecordBatch, SqlError> {
-        let times = cast(
-            batch.column(self.time_index),
-            &DataType::Timestamp(TimeUnit::Millisecond, None),
-        )?;
+        let Some(times) = batch.columns().get(self.time_index) else {
+            return Err(SqlError::Plan(format!(
+                "window time column {} is missing from a batch of {}",
+                self.time_index,
+                batch.num_columns()
+            )));
+        };
+        let times = cast(times, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
         let times = cast(&times, &DataType::Int64)?;
         let Some(times) = times.as_any().downcast_ref::<Int64Array>() else {
             return Err(SqlError::Plan("window time column is not a timestamp".into()));

@@ -20,5 +20,6 @@ mod plan_changelog;
 mod plan_restart;
 mod plan_stream;
 mod read_fields;
+mod rescale;
 mod script;
 mod udf;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{Int64Array, RecordBatch, TimestampMillisecondArray};
+use arrow::datatypes::SchemaRef;
 use weir_connectors::GeneratorSource;
 use weir_core::RestartStrategy;
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
@@ -28,6 +29,25 @@ const FAIL_AT: i64 = 1_000 * PER_BATCH;
 /// Row j: bidder j % 3, price (j * 7) % 50, time j * 10 ms.
 pub fn row(j: i64) -> (i64, i64, i64, i64) {
     (j, j % 3, (j * 7) % 50, j * 10)
+}
+
+/// Batch `i` of the `bid` table: rows `i * PER_BATCH ..` (see [`row`]).
+pub fn bid_batch(schema: &SchemaRef, i: u64) -> RowBatch {
+    let rows: Vec<_> = (0..PER_BATCH).map(|k| row(i as i64 * PER_BATCH + k)).collect();
+    RowBatch(
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+                Arc::new(TimestampMillisecondArray::from(
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap(),
+    )
 }
 
 /// Generated batches; the first attempt fails once at row FAIL_AT.
@@ -50,25 +70,9 @@ impl SqlSource for FailingSource {
         let armed = self.armed.clone();
         Ok(env
             .add_source(
-                GeneratorSource::new(move |i| {
-                    let rows: Vec<_> = (0..PER_BATCH).map(|k| row(i as i64 * PER_BATCH + k)).collect();
-                    RowBatch(
-                        RecordBatch::try_new(
-                            schema.clone(),
-                            vec![
-                                Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
-                                Arc::new(Int64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
-                                Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
-                                Arc::new(TimestampMillisecondArray::from(
-                                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-                                )),
-                            ],
-                        )
-                        .unwrap(),
-                    )
-                })
-                .with_count(BATCHES)
-                .with_rate_limit(10_000.0),
+                GeneratorSource::new(move |i| bid_batch(&schema, i))
+                    .with_count(BATCHES)
+                    .with_rate_limit(10_000.0),
             )
             .uid("bids")
             .map(move |b: RowBatch| {

@@ -275,8 +275,8 @@ fn unsupported_constructs_are_errors() {
             "SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE counts, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end",
             "whose rows are updated",
         ),
-        ("SELECT bidder FROM bid ORDER BY price", "Sort"),
-        ("SELECT bidder FROM bid LIMIT 3", "Limit"),
+        ("SELECT bidder FROM bid ORDER BY price", "ORDER BY without LIMIT"),
+        ("SELECT bidder FROM bid OFFSET 3", "OFFSET without LIMIT"),
         (
             "SELECT window_start, SUM(DISTINCT price), COUNT(DISTINCT bidder) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end",
             "SUM(DISTINCT)",

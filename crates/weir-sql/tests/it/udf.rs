@@ -430,6 +430,35 @@ fn udafs_in_a_tumble_window_aggregate() {
 }
 
 #[test]
+fn a_udaf_in_a_hop_window_aggregate() {
+    let mut windows: BTreeMap<(i64, i64), Aggregated> = BTreeMap::new();
+    for (auction, bidder, price, time) in (0..ROWS).map(bid) {
+        let last = time - time % 5_000;
+        for start in [last - 5_000, last] {
+            windows
+                .entry((bidder, start))
+                .or_default()
+                .push((price, auction % 4 + 1, price.to_string()));
+        }
+    }
+    let mut expected: Vec<Vec<String>> = windows
+        .iter()
+        .map(|((bidder, start), rows)| strings(&[bidder, start, &expected_aggregates(rows).0]))
+        .collect();
+    expected.sort();
+    let (catalog, connectors) = catalog("");
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let sql = "SELECT bidder, window_start, weighted_avg(price, auction % 4 + 1) \
+               FROM TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) \
+               GROUP BY bidder, window_start, window_end";
+    let planned = SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)).unwrap();
+    let handle = planned.stream.collect();
+    env.execute("udaf hop").unwrap();
+    assert_eq!(rows(&handle.take()), expected);
+}
+
+#[test]
 fn udafs_in_a_session_window_with_a_filter() {
     // A bidder bids every 1.5 s: one session per bidder with a 2 s gap.
     let mut by_bidder: BTreeMap<i64, Aggregated> = BTreeMap::new();
@@ -672,6 +701,13 @@ fn a_table_function_over_an_updating_input_carries_the_row_kinds() {
 fn cross_join_unnest_of_an_array_column() {
     let sql = "SELECT t.id, u.x FROM (VALUES (1, make_array(1, 2)), (2, make_array(3))) AS t(id, arr) \
                CROSS JOIN UNNEST(t.arr) AS u(x)";
+    assert_eq!(run_rows(sql), table(&[&["1", "1"], &["1", "2"], &["2", "3"]]));
+}
+
+#[test]
+fn unnest_in_a_select_list() {
+    let sql = "SELECT t.id, unnest(t.arr) AS x \
+               FROM (VALUES (1, make_array(1, 2)), (2, make_array(3))) AS t(id, arr)";
     assert_eq!(run_rows(sql), table(&[&["1", "1"], &["1", "2"], &["2", "3"]]));
 }
 

@@ -301,3 +301,34 @@ fn inner_join_over_insert_only_rows() {
         ["+I[1, b, 1, x]", "+I[1, b, 1, x]"]
     );
 }
+
+#[test]
+fn rows_expire_after_the_state_ttl() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::time::Duration;
+    use weir_state::{StateTtlConfig, TtlClock};
+
+    let now = Arc::new(AtomicI64::new(0));
+    let clock = Arc::clone(&now);
+    let ttl = Some(StateTtlConfig::new(Duration::from_millis(1_000)));
+    let mut j = join(JoinKind::Inner, false, None).with_state_ttl(&ttl);
+    j.store
+        .set_ttl_clock(TtlClock::from_fn(move || clock.load(Ordering::SeqCst)));
+    let at = |t: i64, j: &mut StreamingJoin, side: Side, row: Row<'_>| {
+        now.store(t, Ordering::SeqCst);
+        // Kept rows come out in the map state's order: sorted here.
+        let mut out = feed(j, side, &[row]);
+        out.sort();
+        out
+    };
+    assert!(at(0, &mut j, Side::Left, (I, Some(1), "a")).is_empty());
+    assert_eq!(at(500, &mut j, Side::Right, (I, Some(1), "x")), ["+I[1, a, 1, x]"]);
+    // `a` was written at 0 and is gone at 1200: `y` finds nothing.
+    assert!(at(1_200, &mut j, Side::Right, (I, Some(1), "y")).is_empty());
+    assert_eq!(
+        at(1_300, &mut j, Side::Left, (I, Some(1), "b")),
+        ["+I[1, b, 1, x]", "+I[1, b, 1, y]"]
+    );
+    // `x` (written at 500) has expired by 1600; `y` (1200) has not.
+    assert_eq!(at(1_600, &mut j, Side::Left, (I, Some(1), "c")), ["+I[1, c, 1, y]"]);
+}
