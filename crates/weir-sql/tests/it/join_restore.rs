@@ -5,14 +5,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-use weir_connectors::{BatchId, WriteAheadLogSink};
-use weir_runtime::sink::transactional::ExactlyOnce;
-use weir_sql::batch::RowBatch;
 use weir_sql::connector::ChangelogMode;
 
-use crate::plan_restart::{row, run_failing_once, BATCHES, PER_BATCH};
+use crate::plan_restart::{add_wal_sink, row, run_failing_once, Written, BATCHES, PER_BATCH};
 
 const ROWS: i64 = BATCHES as i64 * PER_BATCH;
 
@@ -21,17 +17,8 @@ const ROWS: i64 = BATCHES as i64 * PER_BATCH;
 /// how often it is there), the query's changelog mode and its job graph.
 fn run(sql: &'static str) -> (BTreeMap<Vec<String>, i64>, ChangelogMode, String) {
     run_failing_once(sql, |env, planned| {
-        let written: Arc<Mutex<BTreeMap<BatchId, Vec<RowBatch>>>> = Arc::default();
-        let wal = written.clone();
-        planned
-            .stream
-            .add_sink(ExactlyOnce::new(WriteAheadLogSink::new(
-                move |id: BatchId, batches: &[RowBatch]| {
-                    wal.lock().unwrap().insert(id, batches.to_vec());
-                    Ok(())
-                },
-            )))
-            .uid("wal");
+        let written = Written::default();
+        add_wal_sink(planned.stream, &written);
         let graph = env.explain("join restore").unwrap();
         env.execute("join restore").unwrap();
         let mut rows: BTreeMap<Vec<String>, i64> = BTreeMap::new();

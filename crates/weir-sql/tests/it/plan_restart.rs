@@ -6,14 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arrow::array::{Int64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
-use weir_connectors::GeneratorSource;
+use weir_connectors::{BatchId, GeneratorSource, WriteAheadLogSink};
 use weir_core::RestartStrategy;
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
+use weir_runtime::sink::transactional::ExactlyOnce;
 use weir_sql::batch::RowBatch;
 use weir_sql::connector::{SqlConnectors, SqlSource};
 use weir_sql::error::SqlError;
@@ -168,4 +169,21 @@ fn a_window_aggregate_is_restored_after_a_failure() {
     distinct.dedup();
     assert_eq!(distinct, expected);
     assert!(got.len() >= expected.len());
+}
+
+/// The batches an exactly-once write-ahead-log sink committed, by batch id.
+pub type Written = Arc<Mutex<BTreeMap<BatchId, Vec<RowBatch>>>>;
+
+/// Ends `stream` in an exactly-once write-ahead-log sink (uid `wal`) that records
+/// every committed batch into `written`.
+pub fn add_wal_sink(stream: DataStream<RowBatch>, written: &Written) {
+    let wal = written.clone();
+    stream
+        .add_sink(ExactlyOnce::new(WriteAheadLogSink::new(
+            move |id: BatchId, batches: &[RowBatch]| {
+                wal.lock().unwrap().insert(id, batches.to_vec());
+                Ok(())
+            },
+        )))
+        .uid("wal");
 }

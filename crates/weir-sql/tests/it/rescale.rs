@@ -10,21 +10,20 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use arrow::array::Int64Array;
-use weir_connectors::{BatchId, GeneratorSource, WriteAheadLogSink};
+use weir_connectors::GeneratorSource;
 use weir_core::RestartStrategy;
 use weir_datastream::{DataStream, StreamExecutionEnvironment};
-use weir_runtime::sink::transactional::ExactlyOnce;
 use weir_sql::batch::RowBatch;
 use weir_sql::connector::{SqlConnectors, SqlSource};
 use weir_sql::error::SqlError;
 use weir_sql::front::{Catalog, TableDef};
 use weir_sql::job::SqlJob;
 
-use crate::plan_restart::{bid_batch, row, BATCHES, PER_BATCH};
+use crate::plan_restart::{add_wal_sink, bid_batch, row, Written, BATCHES, PER_BATCH};
 use crate::plan_stream::{query, DDL};
 
 const ROWS: i64 = BATCHES as i64 * PER_BATCH;
@@ -87,8 +86,6 @@ fn restorable(base: &Path) -> Option<PathBuf> {
         })
 }
 
-type Written = Arc<Mutex<BTreeMap<BatchId, Vec<RowBatch>>>>;
-
 /// Plans `sql` at `parallelism` into a write-ahead-log sink recording into
 /// `written`, and runs it; the run's result.
 fn run_once(
@@ -114,16 +111,7 @@ fn run_once(
         env.restore_from(restore);
     }
     let planned = SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)).unwrap();
-    let wal = written.clone();
-    planned
-        .stream
-        .add_sink(ExactlyOnce::new(WriteAheadLogSink::new(
-            move |id: BatchId, batches: &[RowBatch]| {
-                wal.lock().unwrap().insert(id, batches.to_vec());
-                Ok(())
-            },
-        )))
-        .uid("wal");
+    add_wal_sink(planned.stream, written);
     env.execute("sql rescale").map(|_| ()).map_err(|e| e.to_string())
 }
 

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
@@ -17,17 +17,15 @@ use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::{
     create_udaf, create_udf, Accumulator, AggregateUDF, ColumnarValue, ScalarUDF, Volatility,
 };
-use weir_connectors::{BatchId, WriteAheadLogSink};
 use weir_datastream::StreamExecutionEnvironment;
-use weir_runtime::sink::transactional::ExactlyOnce;
-use weir_sql::batch::{RowBatch, RowKind};
+use weir_sql::batch::RowKind;
 use weir_sql::connector::{ChangelogMode, SqlConnectors};
 use weir_sql::error::SqlError;
 use weir_sql::front::Catalog;
 use weir_sql::job::SqlJob;
 use weir_sql::script::SqlSession;
 
-use crate::plan_restart::{row, run_failing_once_with, BATCHES, PER_BATCH};
+use crate::plan_restart::{add_wal_sink, row, run_failing_once_with, Written, BATCHES, PER_BATCH};
 use crate::plan_stream::{bid, query, rows, setup, ROWS};
 
 // ---------------------------------------------------------------------------
@@ -563,17 +561,8 @@ fn a_udaf_group_aggregate_is_restored_on_rocksdb_after_a_failure() {
                FROM bid GROUP BY bidder";
     let written = run_failing_once_with(register_for_restore, sql, |env, planned| {
         env.set_state_backend(weir_core::StateBackendConfig::rocksdb());
-        let written: Arc<Mutex<BTreeMap<BatchId, Vec<RowBatch>>>> = Arc::default();
-        let wal = written.clone();
-        planned
-            .stream
-            .add_sink(ExactlyOnce::new(WriteAheadLogSink::new(
-                move |id: BatchId, batches: &[RowBatch]| {
-                    wal.lock().unwrap().insert(id, batches.to_vec());
-                    Ok(())
-                },
-            )))
-            .uid("wal");
+        let written = Written::default();
+        add_wal_sink(planned.stream, &written);
         env.execute("udaf group restore").unwrap();
         let mut changes = Vec::new();
         for batch in written.lock().unwrap().values().flatten() {
