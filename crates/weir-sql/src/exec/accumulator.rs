@@ -43,6 +43,9 @@ pub enum AggKind {
     /// A DataFusion aggregate function ([`AggCall::udaf`]): a Rust UDAF, or one of
     /// DataFusion's aggregates Weir has no accumulator of its own for.
     Udaf,
+    /// `LAG(x, offset)` in an OVER window: the argument of the row `offset` rows
+    /// before (in the window's order, frames aside).
+    Lag(u64),
 }
 
 /// A value kept by MIN, MAX and COUNT(DISTINCT).
@@ -163,6 +166,16 @@ pub enum Acc {
     /// A UDAF's state and last result in Arrow's row format (empty before the first
     /// row), kept and read by its [`UdafCall`].
     Udaf(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// `LAG`: the arguments of the last `offset + 1` rows (NULLs included), and the
+    /// result while there are fewer.
+    Lag {
+        /// How many rows back.
+        offset: u64,
+        /// The result before there is a row that far back.
+        default: Option<Value>,
+        /// The last arguments, oldest first.
+        seen: std::collections::VecDeque<Option<Value>>,
+    },
 }
 
 impl Acc {
@@ -179,12 +192,28 @@ impl Acc {
             AggKind::Avg => Acc::Avg(0.0, 0),
             AggKind::CountDistinct => Acc::Distinct(Counted::default()),
             AggKind::Udaf => Acc::Udaf(Vec::new()),
+            AggKind::Lag(offset) => Acc::Lag {
+                offset,
+                default: None,
+                seen: Default::default(),
+            },
         }
     }
 
     /// Adds a value (`sign` 1) or takes one back (`sign` -1); NULLs are ignored.
     /// UDAFs take whole batches instead ([`UdafCall::update`]).
     pub fn apply(&mut self, value: Option<Value>, sign: i64) {
+        if let Acc::Lag { offset, seen, .. } = self {
+            // Rows leaving a frame are not taken back: LAG looks at rows, not
+            // frames.
+            if sign > 0 {
+                seen.push_back(value);
+                while seen.len() as u64 > offset.saturating_add(1) {
+                    seen.pop_front();
+                }
+            }
+            return;
+        }
         let Some(value) = value else { return };
         match self {
             Acc::Count(n) => *n += sign,
@@ -211,7 +240,7 @@ impl Acc {
                 }
             }
             Acc::MinOf(values) | Acc::MaxOf(values) | Acc::Distinct(values) => values.apply(value, sign),
-            Acc::Udaf(_) => {}
+            Acc::Udaf(_) | Acc::Lag { .. } => {}
         }
     }
 
@@ -232,6 +261,13 @@ impl Acc {
             Acc::Avg(sum, count) => ScalarValue::Float64((*count > 0).then(|| sum / *count as f64)),
             Acc::Distinct(values) => ScalarValue::Int64(Some(values.0.len() as i64)),
             Acc::Udaf(_) => ScalarValue::Null,
+            Acc::Lag { offset, default, seen } => {
+                let back = match seen.front() {
+                    Some(value) if seen.len() as u64 > *offset => value,
+                    _ => default,
+                };
+                back.as_ref().map(Value::to_scalar).unwrap_or(ScalarValue::Null)
+            }
         }
     }
 }
@@ -247,6 +283,8 @@ pub struct AggCall {
     pub filter: Option<Arc<dyn PhysicalExpr>>,
     /// The DataFusion aggregate function ([`AggKind::Udaf`]).
     pub udaf: Option<Arc<UdafCall>>,
+    /// `LAG`'s result before there is a row that far back (its third argument).
+    pub default: Option<Value>,
 }
 
 /// The arguments of one aggregate call for every row of a batch.
@@ -271,7 +309,67 @@ impl AggArgs {
 impl AggCall {
     /// A fresh accumulator; `retracting` when the input may take rows back.
     pub fn new_acc(&self, retracting: bool) -> Acc {
-        Acc::new(self.kind, retracting)
+        let mut acc = Acc::new(self.kind, retracting);
+        if let Acc::Lag { default, .. } = &mut acc {
+            default.clone_from(&self.default);
+        }
+        acc
+    }
+
+    /// `LAG(x [, offset [, default]])` over rows of `input` (`args` as DataFusion
+    /// planned them; offset and default must be literals).
+    pub fn plan_lag(args: &[Expr], input: &DFSchema) -> Result<AggCall, SqlError> {
+        let unsupported = |feature: String| SqlError::Unsupported {
+            feature,
+            position: None,
+        };
+        let literal = |e: &Expr| match e.clone().unalias() {
+            Expr::Literal(value, _) => Some(value),
+            Expr::Cast(c) => match c.expr.as_ref() {
+                Expr::Literal(value, _) => value.cast_to(c.field.data_type()).ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (arg, rest) = args
+            .split_first()
+            .ok_or_else(|| SqlError::Plan("LAG without an argument".into()))?;
+        let arg_type = arg.get_type(input)?;
+        if !kept_type(&arg_type) {
+            return Err(unsupported(format!("LAG of {arg_type} (yet)")));
+        }
+        let offset = match rest.first() {
+            None => 1,
+            Some(e) => match literal(e).and_then(|v| v.cast_to(&arrow::datatypes::DataType::Int64).ok()) {
+                Some(ScalarValue::Int64(Some(n))) if n >= 0 => n as u64,
+                _ => {
+                    return Err(unsupported(format!(
+                        "LAG with the offset {e} (give a literal count of rows back)"
+                    )))
+                }
+            },
+        };
+        let default = match rest.get(1) {
+            None => None,
+            Some(e) => match literal(e) {
+                Some(value) if value.is_null() => None,
+                Some(value) => Some(
+                    Value::from_scalar(&value.cast_to(&arg_type)?)
+                        .ok_or_else(|| unsupported(format!("LAG with the default {e}")))?,
+                ),
+                None => return Err(unsupported(format!("LAG with the default {e} (give a literal)"))),
+            },
+        };
+        if rest.len() > 2 {
+            return Err(unsupported("LAG with more than three arguments".into()));
+        }
+        Ok(AggCall {
+            kind: AggKind::Lag(offset),
+            arg: physical(arg, input)?,
+            filter: None,
+            udaf: None,
+            default,
+        })
     }
 
     /// The result of `acc`, an accumulator of this call.
@@ -350,6 +448,7 @@ impl AggCall {
             arg: physical(&arg, input)?,
             filter,
             udaf: None,
+            default: None,
         })
     }
 
@@ -369,6 +468,7 @@ impl AggCall {
             arg,
             filter,
             udaf: Some(Arc::new(udaf)),
+            default: None,
         })
     }
 

@@ -39,7 +39,7 @@ use weir_core::{StreamRecord, Watermark};
 use weir_datastream::custom::{CoOperator, Input, OperatorState, Timers};
 use weir_datastream::functions::TimeDomain;
 use weir_runtime::failure::OperatorMeta;
-use weir_state::{CurrentKey, KeyedStateStore, MapStateDescriptor, ValueStateDescriptor};
+use weir_state::{CurrentKey, KeyedStateStore, MapStateDescriptor};
 
 use crate::batch::{RowBatch, RowKind};
 use crate::error::SqlError;
@@ -47,6 +47,7 @@ use crate::exec::eval::evaluate;
 use crate::exec::join::{
     condition_mask, pair_batch, passes, state_error, JoinConverters, JoinKind, JoinSide, OutRows, Side,
 };
+use crate::exec::key_timer::KeyTimer;
 use crate::exec::output;
 use crate::exec::over_aggregate::millis;
 
@@ -116,8 +117,8 @@ pub struct IntervalJoin {
     pub timers: Timers<Vec<u8>, ()>,
     left_rows: MapStateDescriptor<i64, Kept>,
     right_rows: MapStateDescriptor<i64, Kept>,
-    /// The time of each key's timer.
-    next_timer: ValueStateDescriptor<i64>,
+    /// Each key's timer.
+    timer: KeyTimer,
     /// The last watermark.
     pub watermark: i64,
 }
@@ -144,7 +145,7 @@ impl IntervalJoin {
             timers,
             left_rows: MapStateDescriptor::new("left interval rows"),
             right_rows: MapStateDescriptor::new("right interval rows"),
-            next_timer: ValueStateDescriptor::new("interval timer"),
+            timer: KeyTimer::new("interval timer"),
             watermark: i64::MIN,
         })
     }
@@ -299,21 +300,7 @@ impl IntervalJoin {
 
     /// Makes sure the key's timer fires by `expires`.
     fn expire_at(&mut self, current: &CurrentKey<Vec<u8>>, expires: i64) -> Result<(), SqlError> {
-        let mut next = self.store.value(&self.next_timer, current).map_err(state_error)?;
-        let registered = next.get().map_err(state_error)?;
-        if registered.is_some_and(|t| t <= expires) {
-            return Ok(());
-        }
-        next.set(expires).map_err(state_error)?;
-        if let Some(old) = registered {
-            self.timers
-                .delete(&mut self.store, current, TimeDomain::EventTime, &(), old)
-                .map_err(state_error)?;
-        }
-        self.timers
-            .register(&mut self.store, current, TimeDomain::EventTime, (), expires)
-            .map_err(state_error)?;
-        Ok(())
+        self.timer.wake_by(&mut self.store, &mut self.timers, current, expires)
     }
 
     /// Drops the rows the watermark `until` made useless, emitting the unmatched
@@ -343,16 +330,7 @@ impl IntervalJoin {
                     }
                 }
             }
-            let mut state = self.store.value(&self.next_timer, &current).map_err(state_error)?;
-            match next {
-                Some(time) => {
-                    state.set(time).map_err(state_error)?;
-                    self.timers
-                        .register(&mut self.store, &current, TimeDomain::EventTime, (), time)
-                        .map_err(state_error)?;
-                }
-                None => state.clear().map_err(state_error)?,
-            }
+            self.timer.fired(&mut self.store, &mut self.timers, &current, next)?;
         }
         let [left, right] = padded;
         let mut out = Vec::new();
@@ -428,4 +406,4 @@ impl CoOperator<RowBatch, RowBatch, RowBatch> for IntervalJoin {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,6 +6,7 @@
 //! updating aggregates ([`group_aggregate`]) with their accumulators
 //! ([`accumulator`]; DataFusion aggregate functions and Rust UDAFs in [`udaf`]), regular inner, outer, semi and anti joins ([`join`]),
 //! interval and window joins ([`interval_join`]), lookup joins ([`lookup_join`]),
+//! event-time temporal joins with versioned tables ([`temporal_join`]),
 //! OVER aggregates ([`over_aggregate`]), Top-N and deduplication ([`top_n`]),
 //! table functions and `UNNEST` ([`unnest`]),
 //! upsert changelogs of sources made retract ([`changelog_normalize`]), the
@@ -18,11 +19,13 @@ pub mod eval;
 pub mod group_aggregate;
 pub mod interval_join;
 pub mod join;
+pub mod key_timer;
 pub mod keys;
 pub mod lookup_join;
 pub mod output;
 pub mod over_aggregate;
 pub mod session_aggregate;
+pub mod temporal_join;
 pub mod top_n;
 pub mod translate;
 mod translate_interval;
@@ -30,6 +33,7 @@ mod translate_limit;
 mod translate_lookup;
 mod translate_over;
 mod translate_rank;
+mod translate_temporal;
 pub mod udaf;
 pub mod unnest;
 pub mod watermark;

@@ -28,6 +28,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use arrow::row::RowConverter;
 use datafusion::common::ScalarValue;
+use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::PhysicalExpr;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -56,7 +57,7 @@ pub enum Frame {
 }
 
 impl Frame {
-    fn bounded(self) -> bool {
+    pub(crate) fn bounded(self) -> bool {
         matches!(self, Frame::Rows(Some(_)) | Frame::Range(Some(_)))
     }
 }
@@ -148,7 +149,7 @@ impl OverAggregate {
     ) -> Result<Self, SqlError> {
         let retracting = spec.frame.bounded();
         let empty = Partition {
-            accs: spec.aggs.iter().map(|a| Acc::new(a.kind, retracting)).collect(),
+            accs: spec.aggs.iter().map(|a| a.new_acc(retracting)).collect(),
             ..Partition::default()
         };
         Ok(OverAggregate {
@@ -195,8 +196,13 @@ impl OverAggregate {
             .spec
             .aggs
             .iter()
-            .map(|a| a.arguments(rows))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|a| match &a.udaf {
+                Some(udaf) => Ok(RowArgs::Encoded(
+                    udaf.encode_arguments(&udaf.arguments(rows, a.filter.as_ref())?)?,
+                )),
+                None => Ok(RowArgs::Values(a.arguments(rows)?)),
+            })
+            .collect::<Result<Vec<_>, SqlError>>()?;
         let watermark = self.watermark;
         for (key, key_rows) in keys.rows_by_key() {
             let current = self.store.key(key.to_vec());
@@ -219,7 +225,12 @@ impl OverAggregate {
                     if batch.kind(row).is_addition() {
                         let values = args
                             .iter()
-                            .map(|arg| Ok(Value::from_scalar(&ScalarValue::try_from_array(arg, row)?)))
+                            .map(|arg| match arg {
+                                RowArgs::Values(values) => {
+                                    Ok(Value::from_scalar(&ScalarValue::try_from_array(values, row)?))
+                                }
+                                RowArgs::Encoded(rows) => Ok(rows.get(row).cloned().flatten().map(Value::Encoded)),
+                            })
                             .collect::<Result<Vec<_>, SqlError>>()?;
                         partition
                             .pending
@@ -266,6 +277,7 @@ impl OverAggregate {
         let mut out_rows: Vec<Vec<u8>> = Vec::new();
         let mut results: Vec<Vec<ScalarValue>> = vec![Vec::new(); self.spec.aggs.len()];
         let frame = self.spec.frame;
+        let aggs = &self.spec.aggs;
         while let Some((current, (), _)) = self
             .timers
             .pop_due(&mut self.store, TimeDomain::EventTime, until)
@@ -276,11 +288,13 @@ impl OverAggregate {
                 // The rows at or before the watermark, in order.
                 let later = partition.pending.split_off(&(until.saturating_add(1), Vec::new()));
                 let due = std::mem::replace(&mut partition.pending, later);
-                let mut emit = |partition: &Partition, row: Vec<u8>| {
+                let mut accs = LiveAccs::restore(aggs, &partition.accs)?;
+                let mut emit = |partition: &Partition, accs: &mut LiveAccs<'_>, row: Vec<u8>| -> Result<(), SqlError> {
                     out_rows.push(row);
-                    for (out, acc) in results.iter_mut().zip(&partition.accs) {
-                        out.push(acc.result());
+                    for (at, (out, acc)) in results.iter_mut().zip(&partition.accs).enumerate() {
+                        out.push(accs.result(at, acc)?);
                     }
+                    Ok(())
                 };
                 let mut by_time: BTreeMap<i64, Vec<Waiting>> = BTreeMap::new();
                 for ((time, _), rows) in due {
@@ -290,19 +304,19 @@ impl OverAggregate {
                     match frame {
                         Frame::Rows(preceding) => {
                             for (row, values) in rows {
-                                add_row(partition, time, values, preceding.is_some());
+                                accs.add_row(partition, time, values, preceding.is_some())?;
                                 if let Some(n) = preceding {
                                     while partition.frame.len() as u64 > n.saturating_add(1) {
-                                        take_back_first(partition);
+                                        accs.take_back_first(partition)?;
                                     }
                                 }
-                                emit(partition, row);
+                                emit(partition, &mut accs, row)?;
                             }
                         }
                         Frame::Range(preceding) => {
                             let mut peers = Vec::with_capacity(rows.len());
                             for (row, values) in rows {
-                                add_row(partition, time, values, preceding.is_some());
+                                accs.add_row(partition, time, values, preceding.is_some())?;
                                 peers.push(row);
                             }
                             if let Some(d) = preceding {
@@ -311,16 +325,16 @@ impl OverAggregate {
                                     .front()
                                     .is_some_and(|(t, _)| *t < time.saturating_sub(d))
                                 {
-                                    take_back_first(partition);
+                                    accs.take_back_first(partition)?;
                                 }
                             }
                             for row in peers {
-                                emit(partition, row);
+                                emit(partition, &mut accs, row)?;
                             }
                         }
                     }
                 }
-                Ok(())
+                accs.save(&mut partition.accs)
             };
             let outcome = output::update_state(&mut state, || self.empty.clone(), answer).map_err(state_error)?;
             outcome?;
@@ -336,22 +350,89 @@ impl OverAggregate {
     }
 }
 
-/// Adds a row's arguments to the frame (kept in it when the frame is bounded).
-fn add_row(partition: &mut Partition, time: i64, values: Vec<Option<Value>>, keep: bool) {
-    for (acc, value) in partition.accs.iter_mut().zip(&values) {
-        acc.apply(value.clone(), 1);
-    }
-    if keep {
-        partition.frame.push_back((time, values));
-    }
+/// The arguments of one aggregate for every row of a batch.
+enum RowArgs {
+    /// A built-in aggregate's (or LAG's) argument.
+    Values(ArrayRef),
+    /// A UDAF's arguments, encoded per row (`None` where its filter drops the row).
+    Encoded(Vec<Option<Vec<u8>>>),
 }
 
-/// Takes the oldest row of the frame back out of the accumulators.
-fn take_back_first(partition: &mut Partition) {
-    if let Some((_, values)) = partition.frame.pop_front() {
-        for (acc, value) in partition.accs.iter_mut().zip(values) {
-            acc.apply(value, -1);
+/// A partition's accumulators while its rows are answered: UDAFs' live (restored
+/// from their state once, saved once), the built-in ones in the partition.
+struct LiveAccs<'a> {
+    aggs: &'a [AggCall],
+    live: Vec<Option<Box<dyn Accumulator>>>,
+}
+
+impl<'a> LiveAccs<'a> {
+    fn restore(aggs: &'a [AggCall], accs: &[Acc]) -> Result<Self, SqlError> {
+        let live = aggs
+            .iter()
+            .zip(accs)
+            .map(|(call, acc)| match (&call.udaf, acc) {
+                (Some(udaf), Acc::Udaf(state)) => udaf.restored(state).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>, SqlError>>()?;
+        Ok(LiveAccs { aggs, live })
+    }
+
+    /// Adds (`sign` 1) or takes back (-1) one row's arguments.
+    fn apply(&mut self, accs: &mut [Acc], values: &[Option<Value>], sign: i64) -> Result<(), SqlError> {
+        for (at, (acc, value)) in accs.iter_mut().zip(values).enumerate() {
+            match (self.live.get_mut(at), self.aggs.get(at).and_then(|a| a.udaf.as_ref())) {
+                (Some(Some(live)), Some(udaf)) => {
+                    if let Some(Value::Encoded(row)) = value {
+                        udaf.apply_encoded(live.as_mut(), row, sign > 0)?;
+                    }
+                }
+                _ => acc.apply(value.clone(), sign),
+            }
         }
+        Ok(())
+    }
+
+    /// Adds a row's arguments to the frame (kept in it when the frame is bounded).
+    fn add_row(
+        &mut self,
+        partition: &mut Partition,
+        time: i64,
+        values: Vec<Option<Value>>,
+        keep: bool,
+    ) -> Result<(), SqlError> {
+        self.apply(&mut partition.accs, &values, 1)?;
+        if keep {
+            partition.frame.push_back((time, values));
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest row of the frame back out of the accumulators.
+    fn take_back_first(&mut self, partition: &mut Partition) -> Result<(), SqlError> {
+        if let Some((_, values)) = partition.frame.pop_front() {
+            self.apply(&mut partition.accs, &values, -1)?;
+        }
+        Ok(())
+    }
+
+    /// The current result of aggregate `at` (`acc`: its accumulator in the
+    /// partition).
+    fn result(&mut self, at: usize, acc: &Acc) -> Result<ScalarValue, SqlError> {
+        match (self.live.get_mut(at), self.aggs.get(at).and_then(|a| a.udaf.as_ref())) {
+            (Some(Some(live)), Some(udaf)) => udaf.evaluate_live(live.as_mut()),
+            _ => Ok(acc.result()),
+        }
+    }
+
+    /// Saves the live accumulators into the partition's.
+    fn save(self, accs: &mut [Acc]) -> Result<(), SqlError> {
+        for ((acc, live), call) in accs.iter_mut().zip(self.live).zip(self.aggs) {
+            if let (Some(mut live), Some(udaf)) = (live, &call.udaf) {
+                *acc = Acc::Udaf(udaf.save(live.as_mut())?);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -263,10 +263,19 @@ impl TopN {
                     continue;
                 }
                 changed = true;
+                // A deduplication (one row per key) replacing its row updates it
+                // (`-U` old, `+U` new, as Flink's deduplication: a versioned view
+                // read by a temporal join takes the `+U` as the key's new version).
+                let replaced = limit == 1 && skip == 0 && !ranked.is_empty();
+                let (out_kind, in_kind) = if replaced {
+                    (RowKind::UpdateBefore, RowKind::UpdateAfter)
+                } else {
+                    (RowKind::Delete, RowKind::Insert)
+                };
                 // The last shown row is pushed out of view (and, when nothing is
                 // ever taken back, out of the kept rows).
                 if let Some((_, pushed)) = ranked.get(limit - 1) {
-                    emit(pushed, limit, RowKind::Delete);
+                    emit(pushed, limit, out_kind);
                     if !retracting {
                         ranked.truncate(limit - 1);
                     }
@@ -277,9 +286,9 @@ impl TopN {
                         emit(moved, i + 1, RowKind::UpdateBefore);
                         emit(moved, i + 2, RowKind::UpdateAfter);
                     }
-                    emit(bytes, at + 1, RowKind::Insert);
+                    emit(bytes, at + 1, in_kind);
                 } else if at >= skip {
-                    emit(bytes, at + 1, RowKind::Insert);
+                    emit(bytes, at + 1, in_kind);
                 } else if let Some((_, shown)) = ranked.get(skip - 1) {
                     // A row entering the hidden ranks pushes the last hidden one
                     // into view.

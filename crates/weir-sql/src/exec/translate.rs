@@ -2,7 +2,7 @@
 //! [`RowBatch`]es with its changelog mode ([`SqlStream`]): table scans (source,
 //! computed columns, watermark), window TVF scans, filters, projections, aliases,
 //! keyed window aggregates, updating aggregates, regular joins (inner, outer, semi,
-//! anti), lookup joins and unions. Any other plan node is [`SqlError::Unsupported`].
+//! anti), lookup joins, temporal joins and unions. Any other plan node is [`SqlError::Unsupported`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -359,6 +359,9 @@ impl Translator<'_> {
     }
 
     fn join(&self, join: &Join) -> Result<SqlStream, SqlError> {
+        if let Some(temporal) = self.temporal_join(join)? {
+            return Ok(temporal);
+        }
         if let Some(lookup) = self.lookup_join(join)? {
             return Ok(lookup);
         }
@@ -402,29 +405,7 @@ impl Translator<'_> {
         }
         let left_schema = join.left.schema();
         let right_schema = join.right.schema();
-        let mut left_exprs = Vec::new();
-        let mut right_exprs = Vec::new();
-        let mut types = Vec::new();
-        for (l, r) in &join.on {
-            let (lt, rt) = (l.get_type(left_schema.as_ref())?, r.get_type(right_schema.as_ref())?);
-            if lt != rt {
-                return Err(SqlError::Plan(format!(
-                    "join key {l} is {lt} but {r} is {rt}: cast one side"
-                )));
-            }
-            left_exprs.push(physical(l, left_schema)?);
-            right_exprs.push(physical(r, right_schema)?);
-            types.push(lt);
-        }
-        let side = |exprs: Vec<Arc<dyn PhysicalExpr>>, schema: &DFSchema| JoinSide {
-            keys: GroupKeys {
-                exprs,
-                types: types.clone(),
-            },
-            types: schema.fields().iter().map(|f| f.data_type().clone()).collect(),
-        };
-        let left_side = side(left_exprs, left_schema);
-        let right_side = side(right_exprs, right_schema);
+        let (left_side, right_side) = join_sides(&join.on, left_schema, right_schema)?;
         let pair_schema = left_schema.join(right_schema)?;
         let filter = match &join.filter {
             Some(f) => Some(physical(f, &pair_schema)?),
@@ -447,8 +428,9 @@ impl Translator<'_> {
             pair_schema,
             updating,
         };
-        if let Some(bounds) = interval {
-            // The bounds' columns are event-time columns: the inputs are insert-only.
+        if let Some(bounds) = interval.filter(|_| !updating_inputs) {
+            // Event-time columns of insert-only inputs (an updating input, such as a
+            // deduplication, keeps its event time but joins as a regular join).
             return self.interval_join(join, spec, (left, right), bounds);
         }
         if let Some(times) = window.filter(|_| !updating_inputs && kind.has_right_columns()) {
@@ -482,6 +464,11 @@ impl Translator<'_> {
             if let Some(looked_up) = crate::plan::lookup_tables::looked_up(&table.name) {
                 return Err(unsupported(format!(
                     "reading '{looked_up}' FOR SYSTEM_TIME AS OF other than as the right side of a join on its columns (a lookup join)"
+                )));
+            }
+            if let Some(source) = crate::plan::lookup_tables::versioned(&table.name) {
+                return Err(unsupported(format!(
+                    "reading '{source}' FOR SYSTEM_TIME AS OF other than as the right side of a temporal join"
                 )));
             }
             let planned = self
@@ -869,6 +856,37 @@ fn is_window_end(plan: &LogicalPlan, column: &datafusion::common::Column) -> boo
 
 /// Whether `column` of `plan`'s rows is the window column `name` (`window_start`,
 /// `window_end`) of a window aggregate or window TVF below.
+/// Both inputs of an equi-join on `on` (left, right expression pairs of one type)
+/// over rows of `left` and `right`.
+pub(crate) fn join_sides(
+    on: &[(Expr, Expr)],
+    left: &DFSchema,
+    right: &DFSchema,
+) -> Result<(JoinSide, JoinSide), SqlError> {
+    let mut keys = [Vec::new(), Vec::new()];
+    let mut types = Vec::new();
+    for (l, r) in on {
+        let (lt, rt) = (l.get_type(left)?, r.get_type(right)?);
+        if lt != rt {
+            return Err(SqlError::Plan(format!(
+                "join key {l} is {lt} but {r} is {rt}: cast one side"
+            )));
+        }
+        keys[0].push(physical(l, left)?);
+        keys[1].push(physical(r, right)?);
+        types.push(lt);
+    }
+    let [left_keys, right_keys] = keys;
+    let side = |exprs: Vec<Arc<dyn PhysicalExpr>>, schema: &DFSchema| JoinSide {
+        keys: GroupKeys {
+            exprs,
+            types: types.clone(),
+        },
+        types: schema.fields().iter().map(|f| f.data_type().clone()).collect(),
+    };
+    Ok((side(left_keys, left), side(right_keys, right)))
+}
+
 pub(crate) fn is_window_column(plan: &LogicalPlan, column: &datafusion::common::Column, name: &str) -> bool {
     let Ok(index) = plan.schema().index_of_column(column) else {
         return false;

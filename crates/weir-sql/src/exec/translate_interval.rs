@@ -24,7 +24,6 @@
 use std::sync::Arc;
 
 use datafusion::common::{Column, ScalarValue};
-use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Join, LogicalPlan, Operator};
 use weir_datastream::custom::{keyed_store, Timers};
@@ -36,7 +35,6 @@ use crate::exec::join::{JoinKind, JoinSpec};
 use crate::exec::translate::is_window_column;
 use crate::exec::translate_over::interval_millis;
 use crate::exec::{SqlStream, Translator};
-use crate::plan::{SchemaTable, WindowScan};
 
 /// The time columns of an interval join and the bounds of `left - right`.
 pub(crate) struct TimeBounds {
@@ -187,43 +185,8 @@ impl Translator<'_> {
 
     /// Whether `column` of `plan`'s rows is an event-time column (see the module
     /// documentation).
-    fn is_event_time(&self, plan: &LogicalPlan, column: &Column) -> bool {
-        let Ok(index) = plan.schema().index_of_column(column) else {
-            return false;
-        };
-        match plan {
-            LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
-                Some(Expr::Column(c)) => self.is_event_time(&p.input, &c),
-                _ => false,
-            },
-            LogicalPlan::Filter(f) => self.is_event_time(&f.input, column),
-            LogicalPlan::SubqueryAlias(a) => {
-                let inner = a.input.schema().columns();
-                inner.get(index).is_some_and(|c| self.is_event_time(&a.input, c))
-            }
-            LogicalPlan::Union(u) => u.inputs.iter().all(|input| {
-                let inner = input.schema().columns();
-                inner.get(index).is_some_and(|c| self.is_event_time(input, c))
-            }),
-            LogicalPlan::Values(_) => true,
-            LogicalPlan::TableScan(scan) => {
-                let Ok(provider) = source_as_provider(&scan.source) else {
-                    return false;
-                };
-                let any: &dyn std::any::Any = provider.as_ref();
-                let name = scan.projected_schema.field(index).name();
-                if let Some(table) = any.downcast_ref::<SchemaTable>() {
-                    self.planner
-                        .table(&table.name)
-                        .is_some_and(|t| t.def.rowtime() == Some(name.as_str()))
-                } else if let Some(window) = any.downcast_ref::<WindowScan>() {
-                    *name == window.tvf.time_column || name == "window_time"
-                } else {
-                    false
-                }
-            }
-            _ => false,
-        }
+    pub(crate) fn is_event_time(&self, plan: &LogicalPlan, column: &Column) -> bool {
+        self.planner.is_event_time(plan, column)
     }
 
     /// The interval join computing `spec` (its inputs `inputs`, insert-only) with

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::JoinType;
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{ExprSchemable, Join, LogicalPlan, TableScan};
+use datafusion::logical_expr::{Join, LogicalPlan, TableScan};
 
 use crate::error::SqlError;
 use crate::exec::eval::physical;
-use crate::exec::keys::GroupKeys;
 use crate::exec::lookup_join::{LookupJoin, LookupSpec, TableStep};
 use crate::exec::output;
+use crate::exec::translate::join_sides;
 use crate::exec::{SqlStream, Translator};
 use crate::plan::lookup_tables::looked_up;
 use crate::plan::SchemaTable;
@@ -118,23 +118,7 @@ impl Translator<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let load = self.connectors.lookup(&planned.def)?.lookup_loader(&planned.def)?;
         let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
-        let mut left = GroupKeys {
-            exprs: Vec::new(),
-            types: Vec::new(),
-        };
-        let mut right = left.clone();
-        for (l, r) in &join.on {
-            let (lt, rt) = (l.get_type(left_schema.as_ref())?, r.get_type(right_schema.as_ref())?);
-            if lt != rt {
-                return Err(SqlError::Plan(format!(
-                    "join key {l} is {lt} but {r} is {rt}: cast one side"
-                )));
-            }
-            left.exprs.push(physical(l, left_schema)?);
-            right.exprs.push(physical(r, right_schema)?);
-            left.types.push(lt);
-            right.types.push(rt);
-        }
+        let (left, right) = join_sides(&join.on, left_schema, right_schema)?;
         let pair_schema = left_schema.join(right_schema)?;
         let filter = match &join.filter {
             Some(f) => Some(physical(f, &pair_schema)?),
@@ -149,8 +133,8 @@ impl Translator<'_> {
         };
         let spec = LookupSpec {
             table: table.clone(),
-            left_keys: left,
-            right_keys: right,
+            left_keys: left.keys,
+            right_keys: right.keys,
             left_width: left_schema.fields().len(),
             right_columns,
             steps: table_steps(&nodes)?,

@@ -5,7 +5,10 @@
 //! As in Flink, the window must be ordered by an event-time (timestamp) column,
 //! ascending, and end at the current row; all OVER aggregates of one SELECT share
 //! one window. Weir also accepts further `ORDER BY` keys after the time, which order
-//! the rows of the same time (Flink takes them in arrival order).
+//! the rows of the same time (Flink takes them in arrival order). `LAG(x [, n [,
+//! default]])` is computed next to the aggregates: the value of `x` `n` rows back
+//! in the window's order (rows of one time in a RANGE frame are peers and share
+//! it, as in Flink).
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction, WindowFunctionParams};
@@ -90,13 +93,17 @@ impl Translator<'_> {
             let Some(call) = window_call(expr) else {
                 return Err(unsupported(format!("OVER expression {}", expr.schema_name())));
             };
-            let WindowFunctionDefinition::AggregateUDF(udaf) = &call.fun else {
-                return Err(unsupported(format!(
-                    "window function {} in streaming SQL (aggregates and ROW_NUMBER() for Top-N work)",
-                    call.fun.name()
-                )));
-            };
             let p = &call.params;
+            let udaf = match &call.fun {
+                WindowFunctionDefinition::AggregateUDF(udaf) => Some(udaf),
+                WindowFunctionDefinition::WindowUDF(f) if f.name().eq_ignore_ascii_case("lag") => None,
+                other => {
+                    return Err(unsupported(format!(
+                        "window function {} in streaming SQL (aggregates, LAG and ROW_NUMBER() for Top-N work)",
+                        other.name()
+                    )))
+                }
+            };
             match params {
                 None => params = Some(p),
                 Some(first)
@@ -110,6 +117,10 @@ impl Translator<'_> {
                 }
                 Some(_) => {}
             }
+            let Some(udaf) = udaf else {
+                aggs.push(AggCall::plan_lag(&p.args, input_schema)?);
+                continue;
+            };
             let agg = Expr::AggregateFunction(AggregateFunction::new_udf(
                 udaf.clone(),
                 p.args.clone(),
@@ -118,14 +129,11 @@ impl Translator<'_> {
                 Vec::new(),
                 p.null_treatment,
             ));
-            let planned = AggCall::plan(&agg, input_schema, false)?;
-            if let Some(udaf) = &planned.udaf {
-                return Err(unsupported(format!(
-                    "the aggregate function '{}' in an OVER window (yet: OVER windows take COUNT, SUM, MIN, MAX and AVG)",
-                    udaf.name
-                )));
-            }
-            aggs.push(planned);
+            // A bounded frame takes rows back out of its aggregates.
+            // A bounded frame takes rows back out of its aggregates (a frame that
+            // is refused is refused below).
+            let bounded = frame(&p.window_frame).is_ok_and(|f| f.bounded());
+            aggs.push(AggCall::plan(&agg, input_schema, bounded)?);
         }
         let Some(params) = params else {
             return Err(SqlError::Plan("a window node without expressions".into()));

@@ -175,10 +175,25 @@ impl Translator<'_> {
                     Ok(TopN::new(ctx.meta.clone(), spec.clone(), keyed_store::<Vec<u8>>(ctx)?)?.with_state_ttl(&ttl))
                 },
             );
+        // A deduplication keeps one row per partition: its partition columns
+        // identify the row (a versioned view's key).
+        let upsert_key = (limit == 1)
+            .then(|| {
+                params
+                    .partition_by
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Column(c) => input_schema.index_of_column(c).ok(),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+            .filter(|key| !key.is_empty());
         Ok(SqlStream {
             stream,
             mode: ChangelogMode::Retract,
-            upsert_key: None,
+            upsert_key,
         })
     }
 }

@@ -190,7 +190,7 @@ impl UdafCall {
     }
 
     /// Evaluates `acc` and encodes its state and result.
-    fn save(&self, acc: &mut dyn Accumulator) -> Result<Vec<u8>, SqlError> {
+    pub(crate) fn save(&self, acc: &mut dyn Accumulator) -> Result<Vec<u8>, SqlError> {
         // `evaluate` leaves the state as it is; `state` may consume it: in this order.
         let result = acc.evaluate()?;
         let state = acc.state()?;
@@ -215,7 +215,7 @@ impl UdafCall {
     }
 
     /// A fresh accumulator holding `state` (empty: no rows yet).
-    fn restored(&self, state: &[u8]) -> Result<Box<dyn Accumulator>, SqlError> {
+    pub(crate) fn restored(&self, state: &[u8]) -> Result<Box<dyn Accumulator>, SqlError> {
         let mut acc = self.accumulator()?;
         if !state.is_empty() {
             let columns = self.decode(state)?;
@@ -281,6 +281,25 @@ impl UdafCall {
         Ok((0..rows.num_rows())
             .map(|row| args.keeps(row).then(|| rows.row(row).as_ref().to_vec()))
             .collect())
+    }
+
+    /// Adds (`add`) or takes back one row of arguments encoded by
+    /// [`encode_arguments`](Self::encode_arguments) to a live accumulator (an OVER
+    /// window's, between restoring and saving it).
+    pub(crate) fn apply_encoded(&self, acc: &mut dyn Accumulator, row: &[u8], add: bool) -> Result<(), SqlError> {
+        let parser = self.arg_rows.parser();
+        let columns = self.arg_rows.convert_rows([parser.parse(row)])?;
+        if add {
+            acc.update_batch(&columns)?;
+        } else {
+            acc.retract_batch(&columns)?;
+        }
+        Ok(())
+    }
+
+    /// The result of a live accumulator (it keeps its state).
+    pub(crate) fn evaluate_live(&self, acc: &mut dyn Accumulator) -> Result<ScalarValue, SqlError> {
+        Ok(acc.evaluate()?)
     }
 
     /// The result over rows of arguments encoded by [`encode_arguments`](Self::encode_arguments).

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Column;
-use datafusion::datasource::ViewTable;
+use datafusion::datasource::{source_as_provider, ViewTable};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -20,7 +20,8 @@ use crate::error::SqlError;
 use crate::front::tvf::{CUMULATE_FUNCTION, HOP_FUNCTION, SESSION_FUNCTION, TUMBLE_FUNCTION};
 use crate::front::{Catalog, ColumnKind, FlinkTypePlanner, TableDef};
 use crate::functions::register_flink_functions;
-use crate::plan::providers::{InputSchemas, SchemaTable, WindowFunction};
+use crate::plan::lookup_tables::{as_of_udf, lookup_name, rewrite_temporal_tables, versioned_name, TemporalTable};
+use crate::plan::providers::{InputSchemas, SchemaTable, WindowFunction, WindowScan};
 
 const SCRATCH: &str = "__weir_scratch";
 
@@ -65,6 +66,7 @@ impl SqlPlanner {
             .build();
         let ctx = SessionContext::new_with_state(state);
         register_flink_functions(&ctx);
+        ctx.register_udf(as_of_udf());
         let table_functions = register_user_functions(&ctx, catalog)?;
         ctx.register_udtf(
             super::lateral::LATERAL_FUNCTION,
@@ -98,17 +100,9 @@ impl SqlPlanner {
                     }),
                 )
                 .map_err(df)?;
-            let lookup = super::lookup_tables::lookup_name(&table.name);
-            planner
-                .ctx
-                .register_table(
-                    lookup.as_str(),
-                    Arc::new(SchemaTable {
-                        name: lookup.clone(),
-                        schema: planned.schema.clone(),
-                    }),
-                )
-                .map_err(df)?;
+            for marker in [lookup_name(&table.name), versioned_name(&table.name)] {
+                planner.register_marker(&marker, planned.schema.clone())?;
+            }
             lock(&inputs)?.insert(table.name.clone(), planned.schema.clone());
             planner.tables.insert(table.name.clone(), planned);
         }
@@ -147,6 +141,7 @@ impl SqlPlanner {
                             .ctx
                             .register_table(view.name.as_str(), Arc::new(provider))
                             .map_err(df)?;
+                        planner.register_marker(&versioned_name(&view.name), schema.clone())?;
                         lock(&inputs)?.insert(view.name.clone(), schema);
                         let optimized = planner.ctx.state().optimize(&plan).map_err(df)?;
                         planner.views.insert(view.name.clone(), optimized);
@@ -170,7 +165,7 @@ impl SqlPlanner {
         let mut query = query.clone();
         super::legacy_windows::rewrite_legacy_windows(&mut query)?;
         super::column_names::flink_column_names(&mut query);
-        super::lookup_tables::rewrite_lookup_tables(&mut query, &|name| self.tables.contains_key(name))?;
+        rewrite_temporal_tables(&mut query, &|name| self.temporal_table(name))?;
         super::lateral::rewrite_lateral_tables(&mut query, &|name| {
             self.table_functions.iter().any(|f| f.eq_ignore_ascii_case(name))
         })?;
@@ -184,6 +179,59 @@ impl SqlPlanner {
         };
         super::lateral::check_table_function_calls(&plan, &self.table_functions)?;
         super::lateral::decorrelate_lateral_tables(plan)
+    }
+
+    /// Registers a schema-only table under a marker name (a lookup table, a
+    /// versioned table or view).
+    fn register_marker(&self, name: &str, schema: SchemaRef) -> Result<(), SqlError> {
+        self.ctx
+            .register_table(
+                name,
+                Arc::new(SchemaTable {
+                    name: name.to_string(),
+                    schema,
+                }),
+            )
+            .map_err(df)?;
+        Ok(())
+    }
+
+    /// What `name`, read `FOR SYSTEM_TIME AS OF`, is: a table with a `PRIMARY KEY`
+    /// and a watermark or a view with an event-time column is versioned, another
+    /// table a lookup table.
+    fn temporal_table(&self, name: &str) -> Result<TemporalTable, SqlError> {
+        if let Some(table) = self.tables.get(name) {
+            return Ok(match table.def.rowtime() {
+                Some(time) if !table.def.primary_key.is_empty() => TemporalTable::Versioned { time: time.to_string() },
+                _ => TemporalTable::Lookup,
+            });
+        }
+        let Some(view) = self.views.get(name) else {
+            return Err(SqlError::Unsupported {
+                feature: format!("FOR SYSTEM_TIME AS OF on '{name}', which is neither a table nor a view"),
+                position: None,
+            });
+        };
+        let time = view
+            .schema()
+            .columns()
+            .into_iter()
+            .find(|c| {
+                let timestamp = view
+                    .schema()
+                    .qualified_field_from_column(c)
+                    .is_ok_and(|(_, f)| matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(_, _)));
+                timestamp && self.is_event_time(view, c)
+            })
+            .ok_or_else(|| SqlError::Unsupported {
+                feature: format!(
+                    "FOR SYSTEM_TIME AS OF view '{name}', which has no event-time column (a versioned view keeps \
+                     its rows' event time, e.g. a deduplication: ROW_NUMBER() OVER (PARTITION BY key ORDER BY \
+                     time DESC) = 1)"
+                ),
+                position: None,
+            })?;
+        Ok(TemporalTable::Versioned { time: time.name })
     }
 
     /// The optimized logical plan of a query.
@@ -226,6 +274,52 @@ impl SqlPlanner {
             .and_then(|b| b.build())
             .map_err(df)?;
         self.ctx.state().optimize(&plan).map(Some).map_err(df)
+    }
+
+    /// Whether `column` of `plan`'s rows is an event-time column (a table's `WATERMARK FOR` column,
+    /// a window TVF's time column or `window_time`, or a timestamp column of
+    /// `VALUES`), through projections, filters, aliases, OVER windows and `UNION
+    /// ALL`.
+    pub fn is_event_time(&self, plan: &LogicalPlan, column: &Column) -> bool {
+        let Ok(index) = plan.schema().index_of_column(column) else {
+            return false;
+        };
+        match plan {
+            LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
+                Some(Expr::Column(c)) => self.is_event_time(&p.input, &c),
+                _ => false,
+            },
+            LogicalPlan::Filter(f) => self.is_event_time(&f.input, column),
+            LogicalPlan::Window(w) => {
+                let inner = w.input.schema().columns();
+                inner.get(index).is_some_and(|c| self.is_event_time(&w.input, c))
+            }
+            LogicalPlan::SubqueryAlias(a) => {
+                let inner = a.input.schema().columns();
+                inner.get(index).is_some_and(|c| self.is_event_time(&a.input, c))
+            }
+            LogicalPlan::Union(u) => u.inputs.iter().all(|input| {
+                let inner = input.schema().columns();
+                inner.get(index).is_some_and(|c| self.is_event_time(input, c))
+            }),
+            LogicalPlan::Values(_) => true,
+            LogicalPlan::TableScan(scan) => {
+                let Ok(provider) = source_as_provider(&scan.source) else {
+                    return false;
+                };
+                let any: &dyn std::any::Any = provider.as_ref();
+                let name = scan.projected_schema.field(index).name();
+                if let Some(table) = any.downcast_ref::<SchemaTable>() {
+                    self.table(&table.name)
+                        .is_some_and(|t| t.def.rowtime() == Some(name.as_str()))
+                } else if let Some(window) = any.downcast_ref::<WindowScan>() {
+                    *name == window.tvf.time_column || name == "window_time"
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
     }
 
     /// Plans `SELECT expr FROM scratch` over `schema`, returning the unqualified

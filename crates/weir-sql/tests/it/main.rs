@@ -22,4 +22,5 @@ mod plan_stream;
 mod read_fields;
 mod rescale;
 mod script;
+mod temporal_join;
 mod udf;

@@ -588,8 +588,8 @@ fn over_windows_other_than_ranked_row_numbers_are_unsupported() {
             "ROW_NUMBER() without a filter",
         ),
         (
-            "SELECT bidder, LAG(price) OVER (PARTITION BY bidder ORDER BY dateTime) FROM bid",
-            "window function lag",
+            "SELECT bidder, LEAD(price) OVER (PARTITION BY bidder ORDER BY dateTime) FROM bid",
+            "window function lead",
         ),
     ] {
         match SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)) {

@@ -1,6 +1,6 @@
 //! SQL jobs that fail and resume from their last checkpoint at another
 //! parallelism: OVER windows (ROWS and RANGE), a window aggregate, an updating
-//! aggregate and a Top-N. Their keyed state and timers are split by key group
+//! aggregate, a Top-N and a temporal join with a versioned table. Their keyed state and timers are split by key group
 //! among a different number of subtasks, the generator source's splits are
 //! handed out again, and the exactly-once output (a write-ahead-log sink, one
 //! batch per checkpoint, shared by both runs) is the changelog of the right
@@ -56,7 +56,7 @@ impl SqlSource for BidSource {
                     .with_count(BATCHES)
                     .with_rate_limit(10_000.0),
             )
-            .uid("bids")
+            .uid(&format!("bids of {}", table.name))
             .map(move |b: RowBatch| {
                 if let Some((armed, checkpoints)) = &fail {
                     let column = b.batch().column(0);
@@ -67,7 +67,7 @@ impl SqlSource for BidSource {
                 }
                 b
             })
-            .uid("fail once"))
+            .uid(&format!("{} fails once", table.name)))
     }
 }
 
@@ -89,6 +89,7 @@ fn restorable(base: &Path) -> Option<PathBuf> {
 /// Plans `sql` at `parallelism` into a write-ahead-log sink recording into
 /// `written`, and runs it; the run's result.
 fn run_once(
+    extra_ddl: &str,
     sql: &str,
     parallelism: usize,
     checkpoints: &Path,
@@ -97,7 +98,7 @@ fn run_once(
     written: &Written,
 ) -> Result<(), String> {
     let mut catalog = Catalog::new();
-    catalog.apply_script(DDL).unwrap();
+    catalog.apply_script(&format!("{DDL}\n{extra_ddl}")).unwrap();
     let mut connectors = SqlConnectors::new();
     connectors.register_source(Arc::new(BidSource {
         fail: fail.map(|armed| (armed, checkpoints.to_path_buf())),
@@ -119,18 +120,28 @@ fn run_once(
 /// checkpoint at parallelism `to` to the end; the rows the written changelog
 /// leaves, each with how often it is there (checked never to go below zero).
 fn failed_and_rescaled(sql: &'static str, from: usize, to: usize) -> BTreeMap<Vec<String>, i64> {
+    failed_and_rescaled_with("", sql, from, to)
+}
+
+/// [`failed_and_rescaled`] with `extra_ddl` (views) after the `bid` table.
+fn failed_and_rescaled_with(
+    extra_ddl: &'static str,
+    sql: &'static str,
+    from: usize,
+    to: usize,
+) -> BTreeMap<Vec<String>, i64> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let dir = tempfile::tempdir().unwrap();
         let (first, second) = (dir.path().join("first"), dir.path().join("second"));
         let written = Written::default();
         let armed = Arc::new(AtomicBool::new(true));
-        let failed = run_once(sql, from, &first, None, Some(armed.clone()), &written);
+        let failed = run_once(extra_ddl, sql, from, &first, None, Some(armed.clone()), &written);
         assert!(!armed.load(Ordering::SeqCst), "the planned failure never happened");
         let message = failed.expect_err("the first run should fail");
         assert!(message.contains("planned failure"), "{message}");
         let job = restorable(&first).expect("no completed checkpoint to resume from");
-        run_once(sql, to, &second, Some(&job), None, &written).unwrap();
+        run_once(extra_ddl, sql, to, &second, Some(&job), None, &written).unwrap();
         let mut rows: BTreeMap<Vec<String>, i64> = BTreeMap::new();
         for batch in written.lock().unwrap().values().flatten() {
             for (kind, values) in weir_sql::rows::row_values(batch).unwrap() {
@@ -256,5 +267,27 @@ fn an_updating_aggregate_and_a_top_n_resume_at_another_parallelism() {
     );
     // Every bidder has a row of price 49 and another one.
     let want = once((0..3).flat_map(|bidder| [vec![bidder, 49, 1], vec![bidder, 49, 2]]));
+    assert_same(&got, &want);
+}
+
+#[test]
+fn a_temporal_join_with_a_versioned_table_resumes_at_another_parallelism() {
+    // Each bid with the price of its bidder's latest bid on an even auction at or
+    // before it (itself when its auction is even): the versioned table's rows are
+    // the bids again, keyed by bidder, the condition on them alone filtering the
+    // versions.
+    let got = failed_and_rescaled_with(
+        "CREATE TABLE versions (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP(3), \
+         WATERMARK FOR dateTime AS dateTime - INTERVAL '1' SECOND, PRIMARY KEY (bidder) NOT ENFORCED) \
+         WITH ('connector' = 'test');",
+        "SELECT b.auction, v.price FROM bid AS b JOIN versions FOR SYSTEM_TIME AS OF b.dateTime AS v \
+         ON b.bidder = v.bidder AND MOD(v.auction, 2) = 0",
+        2,
+        3,
+    );
+    let want = once((0..ROWS).filter_map(|j| {
+        let current = (0..=j).rev().find(|k| k % 2 == 0 && k % 3 == j % 3)?;
+        Some(vec![j, row(current).2])
+    }));
     assert_same(&got, &want);
 }

@@ -514,15 +514,36 @@ fn create_function_names_a_udaf_and_a_table_function() {
 }
 
 #[test]
-fn a_udaf_in_an_over_window_is_unsupported() {
-    let error = plan_error(
-        "SELECT bidder, weighted_avg(price, 1) OVER (PARTITION BY bidder ORDER BY dateTime \
-         ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM bid",
-    );
-    assert!(
-        error.contains("unsupported") && error.contains("'weighted_avg'"),
-        "{error}"
-    );
+fn a_udaf_in_a_bounded_over_window_takes_rows_back_out_of_the_frame() {
+    // Each bid with the weighted average of its bidder's last three prices.
+    let mut expected: Vec<Vec<String>> = (0..ROWS)
+        .map(|j| {
+            let frame: Aggregated = (0..=j)
+                .rev()
+                .step_by(3)
+                .take(3)
+                .map(|k| {
+                    let (auction, _, price, _) = bid(k);
+                    (price, auction % 4 + 1, String::new())
+                })
+                .collect();
+            let sum: i64 = frame.iter().map(|(v, w, _)| v * w).sum();
+            let weights: i64 = frame.iter().map(|(_, w, _)| w).sum();
+            vec![j.to_string(), double(sum as f64 / weights as f64)]
+        })
+        .collect();
+    expected.sort();
+    for parallelism in [1, 2] {
+        let (catalog, connectors) = catalog("");
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(parallelism);
+        let sql = "SELECT auction, weighted_avg(price, auction % 4 + 1) OVER (PARTITION BY bidder \
+                   ORDER BY dateTime ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM bid";
+        let planned = SqlJob::plan_query(&env, &catalog, &connectors, &query(sql)).unwrap();
+        let handle = planned.stream.collect();
+        env.execute("udaf over").unwrap();
+        assert_eq!(rows(&handle.take()), expected, "parallelism {parallelism}");
+    }
 }
 
 // ---------------------------------------------------------------------------

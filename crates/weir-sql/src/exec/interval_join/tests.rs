@@ -21,7 +21,7 @@ use crate::exec::keys::GroupKeys;
 /// (key, value, time in seconds).
 type Row<'a> = (Option<i64>, &'a str, Option<i64>);
 
-fn side_schema(value: &str) -> Schema {
+pub(crate) fn side_schema(value: &str) -> Schema {
     Schema::new(vec![
         Field::new(format!("k{value}"), DataType::Int64, true),
         Field::new(value, DataType::Utf8, true),
@@ -33,7 +33,7 @@ fn side_schema(value: &str) -> Schema {
     ])
 }
 
-fn side() -> JoinSide {
+pub(crate) fn side() -> JoinSide {
     JoinSide {
         keys: GroupKeys {
             exprs: vec![Arc::new(Column::new("k", 0))],
